@@ -1,0 +1,36 @@
+// What a SASL mechanism is to the rest of the server. The same mechanisms serve legacy
+// RFC 6120 SASL and SASL2 (XEP-0388): only the framing differs.
+import type { SaslFailureDef } from "../core/errors.js";
+import type { UserRecord } from "../storage/types.js";
+
+export type ChannelBindingType = "tls-exporter" | "tls-server-end-point" | "tls-unique";
+
+export interface SaslContext {
+  /** True on a TLS-protected stream. */
+  secure: boolean;
+  /** The channel binding data this connection can provide, by type (absent = not available). */
+  channelBinding: Partial<Record<ChannelBindingType, () => Buffer>>;
+  /** True when the server offered any -PLUS mechanism on this stream (RFC 5802 §6 downgrade check). */
+  plusAdvertised: boolean;
+  /** Looks up an account by its (already normalised) username. */
+  getUser(username: string): Promise<UserRecord | undefined>;
+  /** Normalises a username (nodeprep / RFC 7622 localpart); undefined when invalid. */
+  normaliseUsername(raw: string): string | undefined;
+}
+
+export type SaslStep =
+  | { kind: "challenge"; data: Buffer }
+  | { kind: "success"; username: string; additionalData?: Buffer; authzid?: string }
+  | { kind: "failure"; failure: SaslFailureDef; username?: string };
+
+export interface SaslSession {
+  /** Feeds the initial response (null when the client sent none) or a response to a challenge. */
+  step(data: Buffer | null): Promise<SaslStep>;
+}
+
+export interface SaslMechanism {
+  readonly name: string;
+  /** Whether to offer it on this connection (e.g. PLAIN only over TLS, -PLUS only with a binding). */
+  available(ctx: SaslContext): boolean;
+  start(ctx: SaslContext): SaslSession;
+}

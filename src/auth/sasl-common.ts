@@ -1,0 +1,46 @@
+// What legacy SASL (RFC 6120 §6) and SASL2 (XEP-0388) share: the mechanism context for a
+// session, strict base64, and the list of mechanisms a session may be offered.
+import type { Session } from "../core/session.js";
+import type { SaslContext } from "./mechanism.js";
+import { channelBindingsFor } from "./channel-binding.js";
+import { mechanisms } from "./mechanisms/index.js";
+import { normaliseLocal } from "../core/jid.js";
+import type { SaslMechanism } from "./mechanism.js";
+
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Decodes base64 strictly; "=" is the empty response (RFC 6120 §6.4.2). Undefined when invalid. */
+export function decodeBase64(text: string): Buffer | undefined {
+  const t = text.trim();
+  if (t === "=") return Buffer.alloc(0);
+  if (!B64.test(t)) return undefined;
+  return Buffer.from(t, "base64");
+}
+
+export function encodeBase64(data: Buffer | undefined): string {
+  return !data || data.length === 0 ? "" : data.toString("base64");
+}
+
+export function saslContext(session: Session): SaslContext {
+  const tlsSocket = session.transport.tlsSocket;
+  const cached = session.data.saslContext as SaslContext | undefined;
+  if (cached && cached.secure === !!tlsSocket) return cached;
+  const cb = tlsSocket && session.server.config.sasl_channel_binding ? channelBindingsFor(tlsSocket) : {};
+  const ctx: SaslContext = {
+    secure: !!tlsSocket,
+    channelBinding: cb,
+    plusAdvertised: false,
+    getUser: (u) => session.server.storage.users.get(u),
+    normaliseUsername: (raw) => normaliseLocal(raw),
+  };
+  ctx.plusAdvertised = mechanisms.some((m) => m.name.endsWith("-PLUS") && m.available(ctx));
+  session.data.saslContext = ctx;
+  return ctx;
+}
+
+/** The password-based mechanisms this session may use, in our preference order. */
+export function offeredMechanisms(session: Session): SaslMechanism[] {
+  if (!session.secure && session.server.config.c2s_require_encryption) return [];
+  const ctx = saslContext(session);
+  return mechanisms.filter((m) => m.available(ctx));
+}

@@ -1,0 +1,96 @@
+// RFC 6120 §6 SASL: <mechanisms/> in the features, <auth/>, <challenge/>/<response/>,
+// <success/> or <failure/>, then a stream restart.
+import { x, type Element } from "../xml/element.js";
+import { NS_SASL, saslFailures, saslFailureElement, type SaslFailureDef } from "../core/errors.js";
+import type { Server } from "../core/server.js";
+import type { Session } from "../core/session.js";
+import type { SaslSession } from "./mechanism.js";
+import { decodeBase64, encodeBase64, offeredMechanisms, saslContext } from "./sasl-common.js";
+
+const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
+
+interface Exchange { mechanism: string; sasl: SaslSession }
+
+export default function saslLegacy(server: Server): void {
+  const throttle = server.loginThrottle;
+
+  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+    if (session.authenticated) return;
+    if (server.config.enforce_client_ids) return; // only SASL2 with a client id is allowed
+    const offered = offeredMechanisms(session);
+    if (offered.length === 0) return;
+    const mechs = features.c("mechanisms", { xmlns: NS_SASL });
+    for (const m of offered) mechs.c("mechanism").t(m.name);
+    const cb = Object.keys(saslContext(session).channelBinding);
+    if (cb.length > 0) {
+      const el = features.c("sasl-channel-binding", { xmlns: NS_SASL_CB });
+      for (const type of cb) el.c("channel-binding", { type });
+    }
+  }, 50);
+
+  const fail = (session: Session, def: SaslFailureDef) => {
+    delete session.data.saslExchange;
+    session.send(saslFailureElement(def));
+  };
+
+  /** Runs one step and answers it. */
+  const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
+    const ip = session.data.ip as string;
+    const result = await ex.sasl.step(data);
+    if (session.closed) return;
+    if (result.kind === "challenge") {
+      session.send(x("challenge", { xmlns: NS_SASL }, encodeBase64(result.data) || "="));
+      return;
+    }
+    if (result.kind === "failure") {
+      if (result.failure.condition === "not-authorized") {
+        const delay = throttle.fail(ip, result.username);
+        await new Promise((r) => setTimeout(r, delay));
+        void server.bus.emit("authentication-failure", { session, username: result.username, mechanism: ex.mechanism });
+      }
+      if (!session.closed) fail(session, result.failure);
+      return;
+    }
+    if (result.authzid && !result.authzid.toLowerCase().endsWith("@" + server.config.domain)) return fail(session, saslFailures.invalidAuthzid);
+    if (throttle.blocked(ip, result.username)) return fail(session, saslFailures.temporary);
+    const refused = await server.bus.fire("authentication-success", { session, username: result.username, mechanism: ex.mechanism, sasl2: false });
+    if (refused) return fail(session, refused as SaslFailureDef);
+    delete session.data.saslExchange;
+    session.send(x("success", { xmlns: NS_SASL }, encodeBase64(result.additionalData) || undefined));
+    session.markAuthenticated(result.username, ex.mechanism);
+    session.restartStream();
+    void server.bus.emit("authenticated", { session, mechanism: ex.mechanism, sasl2: false });
+  };
+
+  server.bus.on(`nonza/${NS_SASL}:auth`, async ({ session, element }: { session: Session; element: Element }) => {
+    if (session.authenticated) { session.close(); return true; }
+    if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
+    if (server.config.enforce_client_ids) return fail(session, saslFailures.notAuthorized), true;
+    const name = element.attrs.mechanism ?? "";
+    const mech = offeredMechanisms(session).find((m) => m.name === name);
+    if (!mech) return fail(session, saslFailures.invalidMechanism), true;
+    const text = element.getText();
+    const data = text === "" ? null : decodeBase64(text);
+    if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+    const ip = session.data.ip as string;
+    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.temporary), true;
+    const ex: Exchange = { mechanism: name, sasl: mech.start(saslContext(session)) };
+    session.data.saslExchange = ex;
+    await step(session, ex, data);
+    return true;
+  });
+
+  server.bus.on(`nonza/${NS_SASL}:response`, async ({ session, element }: { session: Session; element: Element }) => {
+    const ex = session.data.saslExchange as Exchange | undefined;
+    if (!ex) return fail(session, saslFailures.malformed), true;
+    const data = decodeBase64(element.getText());
+    if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+    await step(session, ex, data);
+    return true;
+  });
+
+  server.bus.on(`nonza/${NS_SASL}:abort`, ({ session }: { session: Session }) => {
+    fail(session, saslFailures.aborted);
+    return true;
+  });
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The `warden` command.
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { loadConfig, adminSocketPath, ConfigError, type Config } from "../core/config.js";
+import { Server } from "../core/server.js";
+import { startAdminSocket } from "../admin/socket.js";
+import { adminRequest } from "../admin/client.js";
+import { openStorage } from "../storage/index.js";
+import { accountName, createAccount, changePassword, deleteAccount, AccountError } from "../core/accounts.js";
+import { readPassword } from "./password.js";
+import { CliError } from "./errors.js";
+import type { Storage } from "../storage/types.js";
+
+const USAGE = `Usage: warden <command> [--config FILE]
+
+  start                          start the server
+  user add JID                   create an account (password from a prompt or stdin)
+  user passwd JID                set an account's password (prompt or stdin)
+  user delete JID                delete an account and everything it owns
+  user list                      list accounts
+  shell user clients JID [--json]            list what has access to an account
+  shell user revoke_client JID SELECTOR [--json]  revoke a client, grant or software
+
+The config file is --config FILE, or $WARDEN_CONFIG; without one, the defaults apply.`;
+
+async function withStorage<T>(cfg: Config, fn: (s: Storage) => Promise<T>): Promise<T> {
+  mkdirSync(cfg.data_path, { recursive: true, mode: 0o750 });
+  const storage = await openStorage({ backend: "sqlite", path: join(cfg.data_path, "warden.sqlite"), offlineLimit: cfg.offline_message_limit });
+  try { return await fn(storage); } finally { await storage.close(); }
+}
+
+function name(cfg: Config, jid: string | undefined): string {
+  if (!jid) throw new CliError("usage", "a JID is required");
+  try { return accountName(jid, cfg.domain); } catch (err) { throw mapAccountError(err); }
+}
+
+function mapAccountError(err: unknown): unknown {
+  if (!(err instanceof AccountError)) return err;
+  const map = { "bad-jid": "badJid", "wrong-domain": "wrongDomain", exists: "exists", "not-found": "notFound", "bad-password": "badPassword" } as const;
+  return new CliError(map[err.code], err.message);
+}
+
+/** Tells a running server about a change; a server that is not running needs no telling. */
+async function notify(cfg: Config, req: Record<string, unknown>): Promise<void> {
+  const reply = await adminRequest(adminSocketPath(cfg), req).catch(() => undefined);
+  if (reply && !reply.ok) process.stderr.write(`warning: the running server did not take the change: ${reply.error}\n`);
+}
+
+async function user(cfg: Config, sub: string | undefined, jid: string | undefined): Promise<void> {
+  switch (sub) {
+    case "add": {
+      const u = name(cfg, jid);
+      const pw = await readPassword(true);
+      await withStorage(cfg, (s) => createAccount(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
+      console.log(`Created ${u}@${cfg.domain}`);
+      return;
+    }
+    case "passwd": {
+      const u = name(cfg, jid);
+      const pw = await readPassword(true);
+      await withStorage(cfg, (s) => changePassword(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
+      await notify(cfg, { op: "password-changed", username: u });
+      console.log(`Password changed for ${u}@${cfg.domain}`);
+      return;
+    }
+    case "delete": {
+      const u = name(cfg, jid);
+      await withStorage(cfg, (s) => deleteAccount(s, u)).catch((e) => { throw mapAccountError(e); });
+      await notify(cfg, { op: "user-deleted", username: u });
+      console.log(`Deleted ${u}@${cfg.domain}`);
+      return;
+    }
+    case "list": {
+      const users = await withStorage(cfg, (s) => s.users.list());
+      for (const u of users) console.log(`${u}@${cfg.domain}`);
+      return;
+    }
+    default:
+      throw new CliError("usage", `unknown user command '${sub ?? ""}'`);
+  }
+}
+
+async function start(cfg: Config): Promise<void> {
+  const server = new Server({ config: cfg });
+  let stopAdmin: (() => Promise<void>) | undefined;
+  try {
+    await server.start();
+    stopAdmin = await startAdminSocket(server, adminSocketPath(cfg));
+  } catch (err) {
+    throw new CliError("startFailed", (err as Error).message);
+  }
+  server.log.info({ domain: cfg.domain, data_path: cfg.data_path, admin_socket: adminSocketPath(cfg) }, "Warden is ready");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    server.log.info("shutting down");
+    await stopAdmin?.();
+    await server.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  } catch (err) {
+    throw new CliError("usage", (err as Error).message);
+  }
+  const [cmd, ...rest] = parsed.positionals;
+  if (parsed.values.help || !cmd || cmd === "help") { console.log(USAGE); return cmd ? 0 : 64; }
+  let cfg: Config;
+  try {
+    cfg = loadConfig(parsed.values.config ?? process.env.WARDEN_CONFIG);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError("config", err.message);
+    throw err;
+  }
+  switch (cmd) {
+    case "start": await start(cfg); return -1;
+    case "user": await user(cfg, rest[0], rest[1]); return 0;
+    case "shell": {
+      const { shell } = await import("./shell.js");
+      return shell(cfg, rest, !!parsed.values.json);
+    }
+    default: throw new CliError("usage", `unknown command '${cmd}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exitCode = code; },
+  (err) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+      if (err.name_ === "usage") process.stderr.write(`\n${USAGE}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`warden: ${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

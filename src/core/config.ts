@@ -1,0 +1,164 @@
+// Configuration: one YAML file, Prosody's key names where the meaning is the same.
+// Every key is checked at start; a bad one stops the server with a message naming it.
+import { readFileSync } from "node:fs";
+import { resolve, dirname } from "node:path";
+import YAML from "yaml";
+
+export interface Config {
+  domain: string;
+  data_path: string;
+  /** "sqlite" (default, a file in data_path) or "postgres". */
+  storage: "sqlite";
+  c2s_ports: number[];
+  c2s_direct_tls_ports: number[];
+  c2s_interfaces: string[];
+  c2s_require_encryption: boolean;
+  c2s_stanza_size_limit: number;
+  /** Seconds an unauthenticated connection may take to log in. */
+  c2s_timeout: number;
+  /** Seconds without any traffic before an authenticated connection is closed. */
+  c2s_idle_timeout: number;
+  c2s_max_connections: number;
+  c2s_max_connections_per_ip: number;
+  /** PEM paths; when both are absent a self-signed certificate is generated in data_path. */
+  certificate?: string;
+  key?: string;
+  /** Offer SCRAM-*-PLUS with channel binding (XEP-0440). */
+  sasl_channel_binding: boolean;
+  /** Failed logins allowed per account and per IP within login_failure_window seconds. */
+  login_failure_limit: number;
+  login_failure_window: number;
+  scram_iterations: number;
+  offline_message_limit: number;
+  enforce_client_ids: boolean;
+  log_level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** Path of the admin socket the `warden` command talks to; default data_path/warden.sock. */
+  admin_socket?: string;
+}
+
+export const defaults: Config = {
+  domain: "localhost",
+  data_path: "./data",
+  storage: "sqlite",
+  c2s_ports: [5222],
+  c2s_direct_tls_ports: [5223],
+  c2s_interfaces: ["0.0.0.0"],
+  c2s_require_encryption: true,
+  c2s_stanza_size_limit: 256 * 1024,
+  c2s_timeout: 60,
+  c2s_idle_timeout: 840,
+  c2s_max_connections: 100_000,
+  c2s_max_connections_per_ip: 10_000,
+  sasl_channel_binding: true,
+  login_failure_limit: 5,
+  login_failure_window: 60,
+  scram_iterations: 4096,
+  offline_message_limit: 1000,
+  enforce_client_ids: false,
+  log_level: "info",
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly key: string, message: string) {
+    super(`config key '${key}': ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Check = (v: unknown, key: string) => unknown;
+const int = (min: number, max: number): Check => (v, key) => {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(key, `must be a whole number from ${min} to ${max}`);
+  return v;
+};
+const bool: Check = (v, key) => {
+  if (typeof v !== "boolean") throw new ConfigError(key, "must be true or false");
+  return v;
+};
+const str: Check = (v, key) => {
+  if (typeof v !== "string" || v === "") throw new ConfigError(key, "must be a non-empty string");
+  return v;
+};
+const oneOf = (...allowed: string[]): Check => (v, key) => {
+  if (typeof v !== "string" || !allowed.includes(v)) throw new ConfigError(key, `must be one of ${allowed.join(", ")}`);
+  return v;
+};
+const ports: Check = (v, key) => {
+  const list = typeof v === "number" ? [v] : v;
+  if (!Array.isArray(list)) throw new ConfigError(key, "must be a port number or a list of them");
+  for (const p of list) int(0, 65535)(p, key);
+  return list;
+};
+const strings: Check = (v, key) => {
+  const list = typeof v === "string" ? [v] : v;
+  if (!Array.isArray(list) || list.some((s) => typeof s !== "string" || s === "")) throw new ConfigError(key, "must be a string or a list of strings");
+  return list;
+};
+
+const schema: Record<keyof Config, Check> = {
+  domain: (v, k) => {
+    const s = str(v, k) as string;
+    if (!/^[a-z0-9.-]+$/i.test(s) || s.length > 253) throw new ConfigError(k, "must be a domain name");
+    return s.toLowerCase();
+  },
+  data_path: str,
+  storage: oneOf("sqlite"),
+  c2s_ports: ports,
+  c2s_direct_tls_ports: ports,
+  c2s_interfaces: strings,
+  c2s_require_encryption: bool,
+  c2s_stanza_size_limit: int(1024, 64 * 1024 * 1024),
+  c2s_timeout: int(1, 3600),
+  c2s_idle_timeout: int(1, 86400 * 7),
+  c2s_max_connections: int(1, 10_000_000),
+  c2s_max_connections_per_ip: int(1, 10_000_000),
+  certificate: str,
+  key: str,
+  sasl_channel_binding: bool,
+  login_failure_limit: int(1, 1_000_000),
+  login_failure_window: int(1, 86400),
+  scram_iterations: int(4096, 10_000_000),
+  offline_message_limit: int(0, 1_000_000),
+  enforce_client_ids: bool,
+  log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
+  admin_socket: str,
+};
+
+/** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */
+export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd()): Config {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError("(file)", "must be a mapping of keys to values");
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(raw)) {
+    const check = schema[key as keyof Config];
+    if (!check) throw new ConfigError(key, "unknown key");
+    out[key] = check(value, key);
+  }
+  const cfg = out as unknown as Config;
+  if ((cfg.certificate === undefined) !== (cfg.key === undefined)) throw new ConfigError(cfg.certificate ? "key" : "certificate", "certificate and key must be given together");
+  cfg.data_path = resolve(baseDir, cfg.data_path);
+  if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
+  if (cfg.key) cfg.key = resolve(baseDir, cfg.key);
+  if (cfg.admin_socket) cfg.admin_socket = resolve(baseDir, cfg.admin_socket);
+  return cfg;
+}
+
+/** Loads the file named by --config or WARDEN_CONFIG; no file means all defaults. */
+export function loadConfig(path: string | undefined): Config {
+  if (!path) return buildConfig({});
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError("(file)", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigError("(file)", `${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return buildConfig(raw as Record<string, unknown>, dirname(resolve(path)));
+}
+
+export function adminSocketPath(cfg: Config): string {
+  return cfg.admin_socket ?? resolve(cfg.data_path, "warden.sock");
+}

@@ -1,0 +1,135 @@
+// The server: configuration, storage, the bus, the session registry, the router and the
+// listeners, with every feature registered on the bus at start.
+import net from "node:net";
+import tls from "node:tls";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { pino, type Logger } from "pino";
+import type { Config } from "./config.js";
+import { Bus } from "./bus.js";
+import { SessionRegistry } from "./registry.js";
+import { Router } from "./router.js";
+import { Session } from "./session.js";
+import { SocketTransport } from "./transport.js";
+import { streamErrors, type StreamErrorDef } from "./errors.js";
+import { loadOrCreateIdentity, type TlsIdentity } from "./certificate.js";
+import type { Storage } from "../storage/types.js";
+import { openStorage } from "../storage/index.js";
+import { features } from "../features/index.js";
+import { LoginThrottle } from "../auth/throttle.js";
+
+export interface ServerOptions {
+  config: Config;
+  log?: Logger;
+  storage?: Storage;
+}
+
+export interface ListenerInfo { kind: "starttls" | "directtls"; address: string; port: number }
+
+export class Server {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly bus = new Bus();
+  readonly registry = new SessionRegistry();
+  readonly router = new Router(this);
+  storage!: Storage;
+  identity!: TlsIdentity;
+  secureContext!: tls.SecureContext;
+  readonly listeners: ListenerInfo[] = [];
+  private readonly servers: net.Server[] = [];
+  /** Every open stream, authenticated or not. */
+  readonly streams = new Set<Session>();
+  private readonly perIp = new Map<string, number>();
+  readonly loginThrottle: LoginThrottle;
+  /** Disco#info features of the server (XEP-0030), added by the features that implement them. */
+  readonly hostFeatures = new Set<string>();
+  /** Disco#info features of every account's bare JID. */
+  readonly accountFeatures = new Set<string>();
+  private readonly stoppers: Array<() => void | Promise<void>> = [];
+
+  constructor(private readonly opts: ServerOptions) {
+    this.config = opts.config;
+    this.log = opts.log ?? pino({ level: this.config.log_level });
+    this.loginThrottle = new LoginThrottle(this.config.login_failure_limit, this.config.login_failure_window * 1000);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.config.data_path, { recursive: true, mode: 0o750 });
+    this.storage = this.opts.storage ?? (await openStorage({ backend: "sqlite", path: join(this.config.data_path, "warden.sqlite"), offlineLimit: this.config.offline_message_limit }));
+    this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
+    if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
+    else this.log.info({ certificate: this.identity.certPath }, "using certificate");
+    this.secureContext = tls.createSecureContext({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2" });
+    for (const register of features) {
+      const stop = await register(this);
+      if (typeof stop === "function") this.stoppers.push(stop);
+    }
+    for (const host of this.config.c2s_interfaces) {
+      for (const port of this.config.c2s_ports) await this.listen(host, port, false);
+      for (const port of this.config.c2s_direct_tls_ports) await this.listen(host, port, true);
+    }
+    await this.bus.emit("server-started", { server: this });
+  }
+
+  private listen(host: string, port: number, directTls: boolean): Promise<void> {
+    const srv = directTls
+      ? tls.createServer({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2", ALPNProtocols: ["xmpp-client"] }, (s) => this.accept(s))
+      : net.createServer((s) => this.accept(s));
+    if (directTls) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
+    this.servers.push(srv);
+    return new Promise((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        srv.removeListener("error", reject);
+        const addr = srv.address() as net.AddressInfo;
+        this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
+        this.log.info({ address: addr.address, port: addr.port, tls: directTls ? "direct" : "starttls" }, "c2s listening");
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const ip = socket.remoteAddress ?? "unknown";
+    const n = this.perIp.get(ip) ?? 0;
+    if (this.streams.size >= this.config.c2s_max_connections || n >= this.config.c2s_max_connections_per_ip) {
+      socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
+      return;
+    }
+    this.perIp.set(ip, n + 1);
+    const transport = new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext);
+    const session = new Session(this, transport);
+    session.data.ip = ip;
+    this.streams.add(session);
+  }
+
+  /** Called by a session exactly once when it ends, however it ends. */
+  sessionClosed(session: Session, error: StreamErrorDef | undefined, abrupt: boolean): void {
+    this.streams.delete(session);
+    const ip = session.data.ip as string | undefined;
+    if (ip !== undefined) {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
+    }
+    if (session.bound) this.registry.remove(session);
+    void this.bus.emit("session-closed", { session, error, abrupt }, (err) => this.log.error({ err }, "session-closed handler failed"));
+  }
+
+  /** Closes every stream of an account (account deleted, password changed, access revoked). */
+  closeSessionsOf(username: string, error: StreamErrorDef, filter?: (s: Session) => boolean): number {
+    let n = 0;
+    for (const s of this.streams) {
+      if (s.username === username && (!filter || filter(s))) { s.close(error); n++; }
+    }
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    for (const srv of this.servers) srv.close();
+    for (const s of [...this.streams]) s.close(streamErrors.shutdown);
+    for (const stop of this.stoppers.reverse()) await stop();
+    this.loginThrottle.stop();
+    await this.bus.emit("server-stopping", { server: this });
+    await this.storage.close();
+  }
+}

@@ -1,0 +1,197 @@
+// One client stream from its header to its close: negotiation state, the bound resource and
+// the little presence state routing needs. What happens on each element is decided by
+// handlers on the bus ("nonza/<ns>:<name>" for stream-level elements, the router for stanzas).
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { Element, escapeAttr } from "../xml/element.js";
+import { StreamParser, NS_STREAM, type ParseErrorKind } from "../xml/stream-parser.js";
+import { streamErrors, streamErrorElement, type StreamErrorDef } from "./errors.js";
+import type { Transport } from "./transport.js";
+import type { JID } from "./jid.js";
+import type { Server } from "./server.js";
+
+export const NS_CLIENT = "jabber:client";
+const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
+
+export type OutFilter = (el: Element) => Element | null;
+
+export class Session {
+  readonly id = randomBytes(9).toString("base64url");
+  readonly createdAt = Date.now();
+  streamId = "";
+  /** Set once SASL succeeds. */
+  username: string | undefined;
+  /** Set once a resource is bound. */
+  resource: string | undefined;
+  jid: JID | undefined;
+  /** How the session authenticated (mechanism name), for client management. */
+  authMechanism: string | undefined;
+  /** The client's last available presence (undefined = not available). */
+  presence: Element | undefined;
+  priority = 0;
+  /** Set by features: data that lives and dies with the session. */
+  readonly data: Record<string, unknown> = {};
+  /** Outbound filters (stream management counts and queues here). */
+  outFilters: OutFilter[] | undefined;
+  closed = false;
+  private headerSeen = false;
+  private parser: StreamParser;
+  private authTimer: NodeJS.Timeout | undefined;
+  readonly log: Logger;
+
+  constructor(readonly server: Server, readonly transport: Transport) {
+    this.log = server.log.child({ sid: this.id });
+    this.parser = new StreamParser(this, { maxStanzaSize: server.config.c2s_stanza_size_limit, framed: transport.framed });
+    transport.onData((chunk) => this.parser.write(chunk));
+    transport.onClose(() => this.onTransportClosed());
+    this.authTimer = setTimeout(() => this.close(streamErrors.timeout), server.config.c2s_timeout * 1000);
+    this.authTimer.unref();
+  }
+
+  get secure(): boolean { return !!this.transport.tlsSocket; }
+  get authenticated(): boolean { return this.username !== undefined; }
+  get bound(): boolean { return this.resource !== undefined; }
+  get bareJid(): string { return `${this.username}@${this.server.config.domain}`; }
+
+  // --- parser events -------------------------------------------------------------
+
+  onStreamStart(name: string, ns: string, attrs: Record<string, string>, defaultNs: string | undefined): void {
+    if (this.headerSeen) return this.close(streamErrors.duplicateHeader);
+    this.headerSeen = true;
+    const framed = this.transport.framed;
+    // Always answer with a header before any error, as RFC 6120 §4.9.1.2 requires.
+    this.sendHeader(attrs);
+    if (framed ? ns !== NS_FRAMING || name !== "open" : ns !== NS_STREAM || name !== "stream") return this.close(streamErrors.badNamespace);
+    if (!framed && defaultNs !== NS_CLIENT) return this.close(streamErrors.badNamespace);
+    const to = (attrs.to ?? "").toLowerCase().replace(/\.$/, "");
+    if (to !== this.server.config.domain) return this.close(streamErrors.hostUnknown);
+    const version = attrs.version ?? "0.9";
+    if (!/^1\.\d+$/.test(version)) return this.close(streamErrors.unsupportedVersion);
+    void this.sendFeatures();
+  }
+
+  onStanza(el: Element): void {
+    if (!this.headerSeen) return;
+    const ns = el.attrs.xmlns;
+    if (ns === NS_CLIENT && (el.name === "message" || el.name === "presence" || el.name === "iq")) {
+      if (!this.bound) {
+        // Before binding only the bind and legacy session IQs are allowed (RFC 6120 §7.1).
+        if (this.authenticated && el.name === "iq") return void this.dispatchNonza(el);
+        return this.close(streamErrors.notAuthorized);
+      }
+      this.server.router.fromClient(this, el).catch((err) => this.internalError(err));
+      return;
+    }
+    this.dispatchNonza(el);
+  }
+
+  onStreamEnd(): void {
+    this.close();
+  }
+
+  onError(kind: ParseErrorKind): void {
+    const def = kind === "restricted-xml" ? streamErrors.restrictedXml
+      : kind === "policy-violation" ? streamErrors.stanzaTooBig
+      : kind === "bad-namespace-prefix" ? streamErrors.badPrefix
+      : streamErrors.notWellFormed;
+    if (!this.headerSeen) { this.headerSeen = true; this.sendHeader({}); }
+    this.close(def);
+  }
+
+  // --- negotiation -----------------------------------------------------------------
+
+  private async dispatchNonza(el: Element): Promise<void> {
+    try {
+      const ns = el.attrs.xmlns ?? "";
+      const handled = await this.server.bus.fire(`nonza/${ns}:${el.name}`, { session: this, element: el });
+      if (handled === undefined && !this.closed) {
+        this.close(this.authenticated ? streamErrors.unsupportedStanza : streamErrors.notAuthorized);
+      }
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private sendHeader(clientAttrs: Record<string, string>): void {
+    this.streamId = randomBytes(12).toString("base64url");
+    const domain = this.server.config.domain;
+    const lang = clientAttrs["xml:lang"] ? ` xml:lang='${escapeAttr(clientAttrs["xml:lang"])}'` : " xml:lang='en'";
+    const to = clientAttrs.from ? ` to='${escapeAttr(clientAttrs.from)}'` : "";
+    if (this.transport.framed) {
+      this.transport.write(`<open xmlns='${NS_FRAMING}' from='${domain}' id='${this.streamId}' version='1.0'${lang}${to}/>`);
+    } else {
+      this.transport.write(`<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' from='${domain}' id='${this.streamId}' version='1.0'${lang}${to}>`);
+    }
+  }
+
+  /** Sends <stream:features/>, filled by every feature that has something to offer at this stage. */
+  async sendFeatures(): Promise<void> {
+    const features = new Element("stream:features");
+    await this.server.bus.emit("stream-features", { session: this, features }, (e) => this.log.error({ err: e }, "stream-features handler failed"));
+    if (!this.closed) this.transport.write(features.toString());
+  }
+
+  /** Expects a new stream header on the same transport (after STARTTLS or legacy SASL). */
+  restartStream(): void {
+    this.headerSeen = false;
+    this.parser.reset();
+  }
+
+  /** Called once SASL succeeded. */
+  markAuthenticated(username: string, mechanism: string): void {
+    this.username = username;
+    this.authMechanism = mechanism;
+    if (this.authTimer) { clearTimeout(this.authTimer); this.authTimer = undefined; }
+    const idle = this.server.config.c2s_idle_timeout * 1000;
+    this.transport.setIdleTimeout(idle, () => this.close(streamErrors.idleTimeout));
+  }
+
+  // --- output ----------------------------------------------------------------------
+
+  /** Sends a stanza or nonza. Stanzas pass the outbound filters (stream management). */
+  send(el: Element): void {
+    if (this.closed) return;
+    if (this.outFilters) {
+      for (const f of this.outFilters) {
+        const r = f(el);
+        if (!r) return;
+        el = r;
+      }
+    }
+    this.transport.write(el.toString());
+  }
+
+  /** Writes raw, already-serialised XML (no filters): for nonzas on the hot path. */
+  sendRaw(xml: string): void {
+    if (!this.closed) this.transport.write(xml);
+  }
+
+  /** Closes the stream, with a stream error when given. Safe to call more than once. */
+  close(error?: StreamErrorDef, text?: string): void {
+    if (this.closed) return;
+    if (error) this.transport.write(streamErrorElement(error, text).toString());
+    this.transport.write(this.transport.framed ? `<close xmlns='${NS_FRAMING}'/>` : "</stream:stream>");
+    this.closed = true;
+    this.transport.end();
+    this.finish(error);
+  }
+
+  private onTransportClosed(): void {
+    if (this.closed) { return; }
+    this.closed = true;
+    this.finish(undefined, true);
+  }
+
+  private finished = false;
+  private finish(error: StreamErrorDef | undefined, abrupt = false): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.server.sessionClosed(this, error, abrupt);
+  }
+
+  private internalError(err: unknown): void {
+    this.log.error({ err }, "internal error while handling an element");
+    this.close(streamErrors.internal);
+  }
+}

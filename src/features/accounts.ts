@@ -1,0 +1,27 @@
+// Account lifecycle as seen by live sessions: a deleted account's sessions are closed, and a
+// password change closes every session that logged in before it.
+import type { Server } from "../core/server.js";
+import { streamErrors } from "../core/errors.js";
+
+export default function accounts(server: Server): void {
+  accountAdminOps(server);
+  server.bus.on("user-deleted", ({ username }: { username: string }) => {
+    server.closeSessionsOf(username, streamErrors.accountDeleted);
+  });
+  server.bus.on("password-changed", ({ username, except }: { username: string; except?: string }) => {
+    server.closeSessionsOf(username, streamErrors.passwordChanged, (s) => s.id !== except);
+  });
+}
+
+/** Admin-socket notices from the `warden` command, which changes the database itself. */
+export function accountAdminOps(server: Server): void {
+  server.bus.on("admin/user-deleted", async ({ username }: { username: string }) => {
+    await server.bus.emit("user-deleted", { username });
+    return { closed: true };
+  });
+  server.bus.on("admin/password-changed", async ({ username }: { username: string }) => {
+    await server.bus.emit("password-changed", { username });
+    return { closed: true };
+  });
+  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners }));
+}

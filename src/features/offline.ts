@@ -1,0 +1,33 @@
+// Offline messages (XEP-0160): stored when no resource is available, delivered with a
+// <delay/> stamp (XEP-0203) when the account next sends initial presence.
+import type { Server } from "../core/server.js";
+import type { StanzaEvent } from "../core/router.js";
+import type { Session } from "../core/session.js";
+import { stanzaErrors } from "../core/errors.js";
+import { parseStanza } from "../xml/parse.js";
+
+const NS_DELAY = "urn:xmpp:delay";
+
+export default function offline(server: Server): void {
+  server.hostFeatures.add("msgoffline");
+
+  server.bus.on("message/offline", async (ev: StanzaEvent) => {
+    const type = ev.stanza.attrs.type ?? "normal";
+    if (type !== "normal" && type !== "chat") return undefined;
+    const copy = ev.stanza.clone();
+    const now = new Date();
+    copy.c("delay", { xmlns: NS_DELAY, from: server.config.domain, stamp: now.toISOString() });
+    const ok = await server.storage.offline.push(ev.to.local!, copy.toString(), now.getTime());
+    if (!ok) server.router.bounce(ev.stanza, stanzaErrors.offlineFull, ev.origin);
+    return true;
+  });
+
+  server.bus.on("initial-presence", async ({ session }: { session: Session }) => {
+    if (session.priority < 0) return;
+    const msgs = await server.storage.offline.popAll(session.username!);
+    for (const m of msgs) {
+      const el = parseStanza(m.stanza);
+      if (el) session.send(el);
+    }
+  });
+}

@@ -1,0 +1,48 @@
+// Schema history of the SQLite backend. PRAGMA user_version holds how many of these have been
+// applied. Append only: never edit or reorder a migration that has shipped, because existing
+// databases have already run it. Each entry runs in its own transaction with foreign_keys OFF
+// (so a table rebuild per https://sqlite.org/lang_altertable.html#otheralter cannot cascade
+// deletes), followed by PRAGMA foreign_key_check before commit.
+//
+// STRICT tables make SQLite reject a value of the wrong type instead of storing it silently.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    username            TEXT    NOT NULL PRIMARY KEY,
+    created_at          INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL,
+    roster_version      INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+
+  CREATE TABLE scram_credentials (
+    username   TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    hash       TEXT    NOT NULL,
+    salt       BLOB    NOT NULL,
+    iterations INTEGER NOT NULL CHECK (iterations > 0),
+    stored_key BLOB    NOT NULL,
+    server_key BLOB    NOT NULL,
+    PRIMARY KEY (username, hash)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE roster_items (
+    username     TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    jid          TEXT    NOT NULL,
+    name         TEXT,
+    subscription TEXT    NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+    ask          TEXT    CHECK (ask IS NULL OR ask = 'subscribe'),
+    pending_in   INTEGER NOT NULL DEFAULT 0 CHECK (pending_in IN (0, 1)),
+    groups       TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(groups)),
+    PRIMARY KEY (username, jid)
+  ) STRICT, WITHOUT ROWID;
+
+  -- AUTOINCREMENT so ids are never reused: id order is arrival order even after deletes.
+  CREATE TABLE offline_messages (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    username  TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    stanza    TEXT    NOT NULL,
+    stored_at INTEGER NOT NULL
+  ) STRICT;
+  -- Serves the per-user count (queue cap), popAll and the ON DELETE CASCADE lookup.
+  CREATE INDEX offline_messages_by_user ON offline_messages(username, id);
+  `,
+];
