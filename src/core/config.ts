@@ -31,6 +31,10 @@ export interface Config {
   scram_iterations: number;
   offline_message_limit: number;
   enforce_client_ids: boolean;
+  /** FAST token lifetime, seconds (XEP-0484). */
+  sasl2_fast_token_ttl: number;
+  /** A FAST token older than this (seconds) is rotated on its next use. */
+  sasl2_fast_token_min_ttl: number;
   log_level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** Path of the admin socket the `warden` command talks to; default data_path/warden.sock. */
   admin_socket?: string;
@@ -55,6 +59,8 @@ export const defaults: Config = {
   scram_iterations: 4096,
   offline_message_limit: 1000,
   enforce_client_ids: false,
+  sasl2_fast_token_ttl: 21 * 86400,
+  sasl2_fast_token_min_ttl: 86400,
   log_level: "info",
 };
 
@@ -119,6 +125,8 @@ const schema: Record<keyof Config, Check> = {
   scram_iterations: int(4096, 10_000_000),
   offline_message_limit: int(0, 1_000_000),
   enforce_client_ids: bool,
+  sasl2_fast_token_ttl: int(60, 366 * 86400),
+  sasl2_fast_token_min_ttl: int(1, 366 * 86400),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
   admin_socket: str,
 };
@@ -134,6 +142,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   }
   const cfg = out as unknown as Config;
   if ((cfg.certificate === undefined) !== (cfg.key === undefined)) throw new ConfigError(cfg.certificate ? "key" : "certificate", "certificate and key must be given together");
+  if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

@@ -12,6 +12,17 @@
 // Unicode property (Bidi_Class, Joining_Type, Canonical_Combining_Class) the rule is
 // approximated; each approximation is marked "APPROXIMATION" below.
 //
+// Not implemented, or only approximated:
+//  - Bidi_Class (RFC 5893 Bidi Rule) is guessed from code-point blocks and general category.
+//  - Joining_Type (ZWNJ context rule) is guessed from script; Virama is a hand-written list.
+//  - IDNA2008's "Unstable" property (NFKC_Casefold) is approximated by HasCompat after
+//    lowercasing, so e.g. U+0345 or Cherokee small letters pass in a domain label.
+//  - The repertoire follows the Unicode version of the running Node (ICU), not the IANA
+//    PRECIS tables' Unicode 6.3; newly assigned code points are accepted.
+//  - IPvFuture literals and IPv6 zone identifiers are rejected; labels are plain LDH only
+//    (no "_"), as IDNA2008 requires; an all-numeric top label must form an IPv4 address.
+//  - No XEP-0106 unescaping: "foo\20bar" is an ordinary localpart.
+//
 // Deliberate reading of the RFC: RFC 7622 §3.5 lists "juliet@example.com/ foo" (leading
 // space in the resourcepart) as invalid, but no rule of OpaqueString forbids it (spaces are
 // FreeformClass PVALID and OpaqueString has no directionality or trimming rule); like other

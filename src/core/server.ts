@@ -17,6 +17,8 @@ import type { Storage } from "../storage/types.js";
 import { openStorage } from "../storage/index.js";
 import { features } from "../features/index.js";
 import { LoginThrottle } from "../auth/throttle.js";
+import type { Grants } from "../auth/grants.js";
+import { SecretBox } from "../auth/secret-box.js";
 
 export interface ServerOptions {
   config: Config;
@@ -33,6 +35,10 @@ export class Server {
   readonly registry = new SessionRegistry();
   readonly router = new Router(this);
   storage!: Storage;
+  /** The grant/token store (set by the grants feature). */
+  grants!: Grants;
+  /** Seals secrets kept at rest (FAST tokens). */
+  secrets!: SecretBox;
   identity!: TlsIdentity;
   secureContext!: tls.SecureContext;
   readonly listeners: ListenerInfo[] = [];
@@ -56,6 +62,7 @@ export class Server {
   async start(): Promise<void> {
     mkdirSync(this.config.data_path, { recursive: true, mode: 0o750 });
     this.storage = this.opts.storage ?? (await openStorage({ backend: "sqlite", path: join(this.config.data_path, "warden.sqlite"), offlineLimit: this.config.offline_message_limit }));
+    this.secrets = SecretBox.open(this.config.data_path);
     this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
     if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
     else this.log.info({ certificate: this.identity.certPath }, "using certificate");

@@ -3,16 +3,26 @@
 import type { Server } from "../core/server.js";
 import starttls from "./starttls.js";
 import saslLegacy from "../auth/sasl-legacy.js";
+import sasl2 from "../auth/sasl2.js";
+import bind2 from "../auth/bind2.js";
+import fast from "../auth/fast.js";
+import grants from "../auth/grants.js";
 import bind from "./bind.js";
 import message from "./message.js";
 import offline from "./offline.js";
-// import presence from "./presence.js";
-// import roster from "./roster.js";
+import presence from "./presence.js";
+import roster from "./roster.js";
+import carbons from "./carbons.js";
+import csi from "./csi.js";
 import disco from "./disco.js";
 import ping from "./ping.js";
 import version from "./version.js";
 import accounts from "./accounts.js";
+import revocation from "./revocation.js";
 
 export type Feature = (server: Server) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
-export const features: Feature[] = [starttls, saslLegacy, bind, message, offline, /*presence, roster,*/ disco, ping, version, accounts];
+export const features: Feature[] = [
+  grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
+  carbons, csi, disco, ping, version, accounts, revocation,
+];

@@ -45,4 +45,34 @@ export const MIGRATIONS: readonly string[] = [
   -- Serves the per-user count (queue cap), popAll and the ON DELETE CASCADE lookup.
   CREATE INDEX offline_messages_by_user ON offline_messages(username, id);
   `,
+  `
+  CREATE TABLE grants (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    username    TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    kind        TEXT    NOT NULL,
+    client_id   TEXT,
+    created_at  INTEGER NOT NULL,
+    accessed_at INTEGER NOT NULL,
+    expires_at  INTEGER,
+    data        TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(data))
+  ) STRICT;
+  CREATE INDEX grants_by_user ON grants (username, kind, client_id);
+
+  CREATE TABLE tokens (
+    hash        TEXT    NOT NULL PRIMARY KEY,
+    grant_id    TEXT    NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+    username    TEXT    NOT NULL,
+    purpose     TEXT    NOT NULL,
+    role        TEXT,
+    slot        TEXT    CHECK (slot IN ('new', 'cur')),
+    mechanism   TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER,
+    secret      BLOB,
+    last_count  INTEGER,
+    data        TEXT    CHECK (data IS NULL OR json_valid(data))
+  ) STRICT;
+  CREATE INDEX tokens_by_grant ON tokens (grant_id);
+  CREATE UNIQUE INDEX tokens_one_per_slot ON tokens (grant_id, slot) WHERE slot IS NOT NULL;
+  `,
 ];

@@ -6,6 +6,7 @@
 import { openSync, closeSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./sqlite-migrations.js";
+import { grantStore } from "./sqlite-grants.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -17,6 +18,7 @@ import {
   type Subscription,
   type UserRecord,
   type UserStore,
+  type GrantStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -82,6 +84,7 @@ export class SqliteStorage implements Storage {
   readonly users: UserStore;
   readonly roster: RosterStore;
   readonly offline: OfflineStore;
+  readonly grants: GrantStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -115,6 +118,7 @@ export class SqliteStorage implements Storage {
     this.users = userStore(db);
     this.roster = rosterStore(db);
     this.offline = offlineStore(db, offlineLimit);
+    this.grants = grantStore(db);
   }
 
   async close(): Promise<void> {

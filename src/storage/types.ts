@@ -66,10 +66,72 @@ export interface OfflineStore {
   count(username: string): Promise<number>;
 }
 
+/**
+ * A grant: the account owner's permission for one client (a FAST client, an OAuth app) to
+ * access the account. It holds tokens; revoking it revokes them all.
+ */
+export interface GrantRecord {
+  id: string;
+  username: string;
+  /** What created it: "fast" (a SASL2 client's FAST tokens) or "oauth". */
+  kind: string;
+  /** The SASL2 client id the grant belongs to, when there is one. */
+  clientId?: string;
+  createdAt: number;
+  accessedAt: number;
+  expiresAt?: number;
+  /** Free-form, JSON-serialisable: app name, URI, software, scopes. */
+  data: Record<string, unknown>;
+}
+
+export interface TokenRecord {
+  /** Hex SHA-256 of the token string: the only form in which a token is looked up. */
+  hash: string;
+  grantId: string;
+  username: string;
+  /** "fast", "oauth2", "oauth2-refresh", … */
+  purpose: string;
+  role?: string;
+  /** FAST two-slot rotation (XEP-0484 implementation notes). */
+  slot?: "new" | "cur";
+  /** FAST: the HT mechanism the token is bound to. */
+  mechanism?: string;
+  createdAt: number;
+  expiresAt?: number;
+  /** Encrypted secret, only where the protocol needs it back (FAST's HMAC key). */
+  secret?: Buffer;
+  /** FAST: the highest `count` seen, for replay protection. */
+  lastCount?: number;
+  data?: Record<string, unknown>;
+}
+
+export interface GrantStore {
+  create(grant: GrantRecord): Promise<void>;
+  get(username: string, id: string): Promise<GrantRecord | undefined>;
+  list(username: string): Promise<GrantRecord[]>;
+  findByClient(username: string, kind: string, clientId: string): Promise<GrantRecord | undefined>;
+  /** Moves accessedAt forward (never back). */
+  touch(username: string, id: string, at: number): Promise<void>;
+  /** Deletes the grant and all its tokens in one transaction; false when there was none. */
+  revoke(username: string, id: string): Promise<boolean>;
+  /** Adds a token; with a slot, any token already in that slot of the grant is replaced (one transaction). */
+  addToken(token: TokenRecord): Promise<void>;
+  tokens(grantId: string): Promise<TokenRecord[]>;
+  getToken(hash: string): Promise<TokenRecord | undefined>;
+  deleteToken(hash: string): Promise<boolean>;
+  /** FAST: moves a "new" token to the "cur" slot, replacing the old "cur" (one transaction). */
+  promoteToken(hash: string): Promise<void>;
+  /** Records `count` only when it is higher than any seen; false for a replayed or lower count. */
+  advanceCount(hash: string, count: number): Promise<boolean>;
+  /** Deletes expired tokens, expired grants, and grants created before their owner's last password change. Returns grants deleted. */
+  purge(now: number): Promise<Array<{ username: string; id: string }>>;
+}
+
 export interface Storage {
   readonly users: UserStore;
   readonly roster: RosterStore;
   readonly offline: OfflineStore;
+  readonly grants: GrantStore;
   close(): Promise<void>;
 }
 

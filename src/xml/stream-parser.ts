@@ -49,7 +49,12 @@ export class StreamParser {
     p.on("processinginstruction", () => this.fail("restricted-xml", "processing instruction"));
     p.on("error", (err) => {
       const m = String(err.message);
-      this.fail(/prefix/i.test(m) ? "bad-namespace-prefix" : "not-well-formed", m);
+      // saxes reports a DOCTYPE after the root start, and any other "<!" markup declaration
+      // (<!ENTITY, <!ELEMENT, ...), as errors before (or instead of) a "doctype" event: both
+      // are DTD markup, which RFC 6120 §11.1 answers with restricted-xml.
+      this.fail(/prefix/i.test(m) ? "bad-namespace-prefix"
+        : /doctype|^(?:\d+:\d+: )?incorrect syntax/i.test(m) ? "restricted-xml"
+        : "not-well-formed", m);
     });
     p.on("opentag", (tag) => this.openTag(tag as SaxesTagNS));
     p.on("closetag", () => this.closeTag());
@@ -96,6 +101,13 @@ export class StreamParser {
       this.mark = this.parser.position;
       return;
     }
+    if (this.depth === 2 && !this.opts.framed && tag.local === "stream" && tag.uri === NS_STREAM) {
+      // A second stream header without a restart: the session refuses it (invalid-xml);
+      // nothing after it is parsed.
+      this.failed = true;
+      this.events.onStreamStart(tag.local, tag.uri, attrs, defaultNs);
+      return;
+    }
     const parent = this.stack[this.stack.length - 1];
     const el = new Element(tag.local, attrs);
     // Keep the namespace on the element whenever it differs from its parent's, so that the
@@ -115,6 +127,8 @@ export class StreamParser {
     const el = this.stack.pop();
     if (!el) return;
     if (this.stack.length === 0) {
+      // A stanza that arrived whole in one chunk never hits the check in write(): check it here.
+      if (this.parser.position - this.mark > this.opts.maxStanzaSize) return this.fail("policy-violation", "stanza too large");
       this.mark = this.parser.position;
       if (this.opts.framed && el.name === "close" && el.attrs.xmlns === "urn:ietf:params:xml:ns:xmpp-framing") {
         this.events.onStreamEnd();

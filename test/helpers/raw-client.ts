@@ -40,13 +40,21 @@ export class RawClient {
 
   /** Waits until the received text matches; returns the match. Consumes nothing. */
   async waitFor(re: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> {
+    return this.waitUntil((text) => text.match(re) ?? undefined, String(re), timeoutMs);
+  }
+
+  /**
+   * Waits until `test` (called with everything received so far, and again on every arrival)
+   * returns something other than undefined, and returns that. Consumes nothing.
+   */
+  async waitUntil<T>(test: (received: string) => T | undefined, what = "a condition", timeoutMs = 5000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = this.received.match(re);
-      if (m) return m;
-      if (this.closed) throw new Error(`closed before ${re} arrived; got: ${this.received}`);
+      const r = test(this.received);
+      if (r !== undefined) return r;
+      if (this.closed) throw new Error(`closed before ${what} arrived; got: ${this.received}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${re}; got: ${this.received}`);
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; got: ${this.received}`);
       await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
     }
   }
@@ -70,6 +78,11 @@ export class RawClient {
   async startTls(ca?: string): Promise<void> {
     this.openStream();
     await this.waitFor(/<starttls/);
+    await this.upgradeTls(ca);
+  }
+
+  /** Sends <starttls/> on an already open stream and does the TLS handshake on <proceed/>. */
+  async upgradeTls(ca?: string): Promise<void> {
     this.clear();
     this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     await this.waitFor(/<proceed/);

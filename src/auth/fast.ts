@@ -1,0 +1,142 @@
+// FAST (XEP-0484): a client that logged in once with its password gets a token and reconnects
+// with one HMAC round trip instead. Tokens are tokens of a "fast" grant per (account, client
+// id), in the two slots of the XEP's implementation notes: a new token sits in "new" until its
+// first use moves it to "cur", so a token lost in transit never locks the client out.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { x, type Element } from "../xml/element.js";
+import { saslFailures } from "../core/errors.js";
+import type { Server } from "../core/server.js";
+import type { Session } from "../core/session.js";
+import type { SaslSession, SaslStep, ChannelBindingType } from "./mechanism.js";
+import { saslContext } from "./sasl-common.js";
+import { tokenHash } from "./grants.js";
+import type { MechanismChoice, Sasl2SuccessEvent, UserAgent } from "./sasl2.js";
+import type { TokenRecord } from "../storage/types.js";
+
+export const NS_FAST = "urn:xmpp:fast:0";
+const TOKEN_PREFIX = "secret-token:fast-";
+
+/** HT mechanisms (draft-schmaus-kitten-sasl-ht) and the channel binding each needs. */
+const HT: Record<string, ChannelBindingType | null> = {
+  "HT-SHA-256-EXPR": "tls-exporter",
+  "HT-SHA-256-ENDP": "tls-server-end-point",
+  "HT-SHA-256-NONE": null,
+};
+
+export function htInitiator(token: string, cb: Buffer): Buffer {
+  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Initiator"), cb])).digest();
+}
+export function htResponder(token: string, cb: Buffer): Buffer {
+  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Responder"), cb])).digest();
+}
+
+/** The HT mechanisms this stream can use, strongest first. */
+export function fastMechanisms(session: Session): string[] {
+  const cb = saslContext(session).channelBinding;
+  return Object.entries(HT).filter(([, type]) => type === null || cb[type] !== undefined).map(([name]) => name);
+}
+
+function cbData(session: Session, mechanism: string): Buffer {
+  const type = HT[mechanism];
+  return type ? saslContext(session).channelBinding[type]!() : Buffer.alloc(0);
+}
+
+export default function fast(server: Server): void {
+  const ttlMs = () => server.config.sasl2_fast_token_ttl * 1000;
+  const minTtlMs = () => server.config.sasl2_fast_token_min_ttl * 1000;
+
+  server.bus.on("sasl2-inline", ({ session, inline }: { session: Session; inline: Element }) => {
+    const el = inline.c("fast", { xmlns: NS_FAST });
+    for (const m of fastMechanisms(session)) el.c("mechanism").t(m);
+  }, 75);
+
+  /** Issues a token into the "new" slot of the client's FAST grant (replacing an unused one). */
+  async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
+    const ua = (session.data.userAgent ?? {}) as UserAgent;
+    let grant = await server.storage.grants.findByClient(username, "fast", clientId);
+    if (grant && !(await server.grants.valid(grant))) { await server.grants.revokeGrant(username, grant.id, "expired"); grant = undefined; }
+    grant ??= await server.grants.create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });
+    const token = TOKEN_PREFIX + randomBytes(27).toString("base64url");
+    const now = Date.now();
+    const hash = tokenHash(token);
+    const record: TokenRecord = {
+      hash, grantId: grant.id, username, purpose: "fast", slot: "new", mechanism,
+      createdAt: now, expiresAt: now + ttlMs(), secret: server.secrets.seal(Buffer.from(token), hash),
+    };
+    await server.grants.addToken(record);
+    return x("token", { xmlns: NS_FAST, token, expiry: new Date(record.expiresAt!).toISOString() });
+  }
+
+  server.bus.on("sasl2-select-mechanism", ({ session, request, mechanism }: { session: Session; request: Element; mechanism: string }): MechanismChoice | undefined => {
+    if (!(mechanism in HT)) return undefined;
+    const fastEl = request.getChild("fast", NS_FAST);
+    if (!fastEl) return { failure: saslFailures.invalidMechanism };
+    const clientId = session.data.clientId as string | undefined;
+    if (!clientId) return { failure: { condition: "malformed-request", text: "FAST is not available on this stream" } };
+    if (!fastMechanisms(session).includes(mechanism)) return { failure: { condition: "malformed-request", text: "Channel binding for this mechanism is not available" } };
+    return { sasl: fastSession(session, mechanism, clientId, fastEl) };
+  });
+
+  function fastSession(session: Session, mechanism: string, clientId: string, fastEl: Element): SaslSession {
+    let done = false;
+    return {
+      async step(data: Buffer | null): Promise<SaslStep> {
+        if (done || !data) return { kind: "failure", failure: saslFailures.malformed };
+        done = true;
+        const nul = data.indexOf(0);
+        if (nul <= 0 || data.length - nul - 1 !== 32) return { kind: "failure", failure: saslFailures.malformed };
+        const username = saslContext(session).normaliseUsername(data.subarray(0, nul).toString("utf8"));
+        if (!username) return { kind: "failure", failure: saslFailures.notAuthorized };
+        const proof = data.subarray(nul + 1);
+        const user = await server.storage.users.get(username);
+        const grant = user && (await server.storage.grants.findByClient(username, "fast", clientId));
+        if (!user || !grant) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        const cb = cbData(session, mechanism);
+        const tokens = (await server.storage.grants.tokens(grant.id)).filter((t) => t.purpose === "fast").sort((a, b) => (a.slot === "new" ? -1 : b.slot === "new" ? 1 : 0));
+        let match: { t: TokenRecord; token: string } | undefined;
+        for (const t of tokens) {
+          const secret = t.secret && server.secrets.open(t.secret, t.hash);
+          if (!secret || t.mechanism !== mechanism) continue;
+          const token = secret.toString();
+          if (timingSafeEqual(htInitiator(token, cb), proof)) { match = { t, token }; break; }
+        }
+        if (!match) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        const { t, token } = match;
+        const now = Date.now();
+        if ((t.expiresAt !== undefined && t.expiresAt <= now) || t.createdAt < user.passwordChangedAt) {
+          await server.grants.revokeToken(t, "expired");
+          return { kind: "failure", failure: saslFailures.credentialsExpired, username };
+        }
+        if (!(await server.grants.valid(grant, now))) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        const count = fastEl.attrs.count;
+        if (count !== undefined) {
+          // Replay protection: every use must carry a higher count than the last (XEP-0484 §4.2).
+          if (!/^\d{1,15}$/.test(count) || !(await server.storage.grants.advanceCount(t.hash, Number(count)))) {
+            return { kind: "failure", failure: { condition: "not-authorized", text: "Replayed or non-increasing count" }, username };
+          }
+        }
+        const invalidate = fastEl.attrs.invalidate === "true" || fastEl.attrs.invalidate === "1";
+        if (invalidate) await server.grants.revokeToken(t, "invalidated");
+        else if (t.slot === "new") await server.storage.grants.promoteToken(t.hash);
+        await server.storage.grants.touch(username, grant.id, now);
+        session.data.grantId = grant.id;
+        session.data.tokenHash = invalidate ? undefined : t.hash;
+        session.data.fastAuth = { mechanism, rotate: !invalidate && now - t.createdAt > minTtlMs() };
+        return { kind: "success", username, additionalData: htResponder(token, cb) };
+      },
+    };
+  }
+
+  server.bus.on("sasl2-success", async (ev: Sasl2SuccessEvent) => {
+    const clientId = ev.session.data.clientId as string | undefined;
+    if (!clientId) return;
+    const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
+    const fastAuth = ev.session.data.fastAuth as { mechanism: string; rotate: boolean } | undefined;
+    let mechanism: string | undefined;
+    // Only a mechanism this stream advertised may be requested (the reference binds any string).
+    if (requested && fastMechanisms(ev.session).includes(requested)) mechanism = requested;
+    else if (fastAuth?.rotate) mechanism = fastAuth.mechanism;
+    if (!mechanism) return;
+    ev.success.cnode(await issue(ev.session, ev.username, clientId, mechanism));
+  }, 75);
+}

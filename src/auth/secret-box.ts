@@ -1,0 +1,45 @@
+// Encryption at rest for the few secrets the server must be able to read back: a FAST token
+// is the HMAC key of its own proof (XEP-0484), so a hash of it cannot verify a login. Such
+// secrets are sealed with AES-256-GCM under a key kept in data_path, apart from the database:
+// a copy of the database alone does not reveal them.
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export class SecretBox {
+  private constructor(private readonly key: Buffer) {}
+
+  /** Loads data_path/secret.key, creating it (0600) on first use. */
+  static open(dataPath: string): SecretBox {
+    const path = join(dataPath, "secret.key");
+    if (!existsSync(path)) {
+      mkdirSync(dataPath, { recursive: true, mode: 0o750 });
+      writeFileSync(path + ".tmp", randomBytes(32), { mode: 0o600 });
+      renameSync(path + ".tmp", path);
+    }
+    const key = readFileSync(path);
+    if (key.length !== 32) throw new Error(`${path} is not a 32-byte key`);
+    return new SecretBox(key);
+  }
+
+  seal(plain: Buffer, aad: string): Buffer {
+    const iv = randomBytes(12);
+    const c = createCipheriv("aes-256-gcm", this.key, iv);
+    c.setAAD(Buffer.from(aad));
+    const body = Buffer.concat([c.update(plain), c.final()]);
+    return Buffer.concat([iv, c.getAuthTag(), body]);
+  }
+
+  /** Undefined when the box was not sealed by this key for this aad (tampered or moved). */
+  open(sealed: Buffer, aad: string): Buffer | undefined {
+    if (sealed.length < 28) return undefined;
+    try {
+      const d = createDecipheriv("aes-256-gcm", this.key, sealed.subarray(0, 12));
+      d.setAAD(Buffer.from(aad));
+      d.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// Revocation reaches live sessions: a session that logged in with a grant or token that is
+// revoked, or whose account's password changed, is closed at once (the reference server
+// leaves such sessions connected).
+import type { Server } from "../core/server.js";
+import { streamErrors } from "../core/errors.js";
+
+export default function revocation(server: Server): void {
+  server.bus.on("grant-revoked", ({ username, grantId }: { username: string; grantId: string }) => {
+    server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.grantId === grantId);
+  });
+  server.bus.on("token-revoked", ({ username, hash }: { username: string; hash: string }) => {
+    server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.tokenHash === hash);
+  });
+  // Grants and tokens from before a password change die with it.
+  server.bus.on("password-changed", async () => { await server.grants.purge(); });
+}
