@@ -72,8 +72,8 @@ export default function fast(server: Server): void {
     const fastEl = request.getChild("fast", NS_FAST);
     if (!fastEl) return { failure: saslFailures.invalidMechanism };
     const clientId = session.data.clientId as string | undefined;
-    if (!clientId) return { failure: { condition: "malformed-request", text: "FAST is not available on this stream" } };
-    if (!fastMechanisms(session).includes(mechanism)) return { failure: { condition: "malformed-request", text: "Channel binding for this mechanism is not available" } };
+    if (!clientId) return { failure: saslFailures.fastUnavailable };
+    if (!fastMechanisms(session).includes(mechanism)) return { failure: saslFailures.cbUnavailable };
     return { sasl: fastSession(session, mechanism, clientId, fastEl) };
   });
 
@@ -112,7 +112,7 @@ export default function fast(server: Server): void {
         if (count !== undefined) {
           // Replay protection: every use must carry a higher count than the last (XEP-0484 §4.2).
           if (!/^\d{1,15}$/.test(count) || !(await server.storage.grants.advanceCount(t.hash, Number(count)))) {
-            return { kind: "failure", failure: { condition: "not-authorized", text: "Replayed or non-increasing count" }, username };
+            return { kind: "failure", failure: saslFailures.replayedCount, username };
           }
         }
         const invalidate = fastEl.attrs.invalidate === "true" || fastEl.attrs.invalidate === "1";

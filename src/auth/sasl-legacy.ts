@@ -5,6 +5,7 @@ import { NS_SASL, saslFailures, saslFailureElement, type SaslFailureDef } from "
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
+import { sasl2Failure } from "./sasl2.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, saslContext } from "./sasl-common.js";
 
 const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
@@ -65,7 +66,8 @@ export default function saslLegacy(server: Server): void {
   server.bus.on(`nonza/${NS_SASL}:auth`, async ({ session, element }: { session: Session; element: Element }) => {
     if (session.authenticated) { session.close(); return true; }
     if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
-    if (server.config.enforce_client_ids) return fail(session, saslFailures.notAuthorized), true;
+    // The reference answers in the SASL2 namespace here; clients that check for it expect that.
+    if (server.config.enforce_client_ids) return session.send(sasl2Failure(saslFailures.legacySaslDisabled)), true;
     const name = element.attrs.mechanism ?? "";
     const mech = offeredMechanisms(session).find((m) => m.name === name);
     if (!mech) return fail(session, saslFailures.invalidMechanism), true;

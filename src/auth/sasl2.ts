@@ -122,7 +122,7 @@ export default function sasl2(server: Server): void {
     if (irIndex > 0 || children.filter((c) => c.name === "initial-response").length > 1) return fail(session, saslFailures.malformed, "initial-response must come first"), true;
     const ua = parseUserAgent(element.getChild("user-agent", NS_SASL2));
     if (ua === "invalid") return fail(session, saslFailures.malformed, "Invalid user-agent"), true;
-    if (server.config.enforce_client_ids && !ua.id) return fail(session, saslFailures.malformed, "Client identifier required but not supplied"), true;
+    if (server.config.enforce_client_ids && !ua.id) return fail(session, saslFailures.clientIdRequired), true;
     session.data.userAgent = ua;
     session.data.clientId = ua.id;
     const ip = session.data.ip as string;

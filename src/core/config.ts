@@ -35,6 +35,12 @@ export interface Config {
   sasl2_fast_token_ttl: number;
   /** A FAST token older than this (seconds) is rotated on its next use. */
   sasl2_fast_token_min_ttl: number;
+  /** Seconds a session with XEP-0198 resumption enabled waits for its client after its connection dropped. */
+  smacks_hibernation_time: number;
+  /** Keep the IP address of each client's last login. */
+  client_ip_tracking: boolean;
+  /** Days after which records of clients with no access are deleted. */
+  client_retention_days: number;
   log_level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** Path of the admin socket the `warden` command talks to; default data_path/warden.sock. */
   admin_socket?: string;
@@ -61,6 +67,9 @@ export const defaults: Config = {
   enforce_client_ids: false,
   sasl2_fast_token_ttl: 21 * 86400,
   sasl2_fast_token_min_ttl: 86400,
+  smacks_hibernation_time: 600,
+  client_ip_tracking: true,
+  client_retention_days: 90,
   log_level: "info",
 };
 
@@ -127,6 +136,9 @@ const schema: Record<keyof Config, Check> = {
   enforce_client_ids: bool,
   sasl2_fast_token_ttl: int(60, 366 * 86400),
   sasl2_fast_token_min_ttl: int(1, 366 * 86400),
+  smacks_hibernation_time: int(0, 7 * 86400),
+  client_ip_tracking: bool,
+  client_retention_days: int(1, 36500),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
   admin_socket: str,
 };

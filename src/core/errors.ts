@@ -58,6 +58,12 @@ export const streamErrors = {
   passwordChanged: { condition: "reset", text: "The account password was changed" },
   badFormat: { condition: "bad-format" },
   policyViolation: { condition: "policy-violation" },
+  // Stream management (XEP-0198)
+  smHandledCountTooHigh: { condition: "undefined-condition", text: "handled-count-too-high" },
+  smBadAck: { condition: "bad-format", text: "Invalid 'h' in a stream management ack" },
+  smQueueFull: { condition: "policy-violation", text: "Too many unacknowledged stanzas" },
+  smResumedElsewhere: { condition: "conflict", text: "The session was resumed on another connection" },
+  smResumeLost: { condition: "undefined-condition", text: "The session ended before it could be resumed" },
 } as const satisfies Record<string, StreamErrorDef>;
 
 /** Stanza errors, by name. */
@@ -80,6 +86,18 @@ export const stanzaErrors = {
   unexpectedRequest: { type: "wait", condition: "unexpected-request" },
   policyViolation: { type: "modify", condition: "policy-violation" },
   undefinedCondition: { type: "cancel", condition: "undefined-condition" },
+  clientNotFound: { type: "cancel", condition: "item-not-found", text: "Client not found" },
+  revokeFailed: { type: "wait", condition: "internal-server-error", text: "Unable to revoke client access" },
+  passwordResetRequired: { type: "cancel", condition: "service-unavailable", text: "Password reset required" },
+  // Stream management (XEP-0198) <failed/>: classic SM sends the bare condition, SASL2/Bind2 the whole <error/>.
+  smUnknownSession: { type: "cancel", condition: "item-not-found", text: "Unknown session" },
+  smSessionExpired: { type: "cancel", condition: "item-not-found", text: "Session expired, and cannot be resumed" },
+  smAlreadyEnabled: { type: "cancel", condition: "unexpected-request", text: "Stream management is already enabled" },
+  smBindFirst: { type: "cancel", condition: "unexpected-request", text: "Must bind a resource first" },
+  smAuthFirst: { type: "cancel", condition: "unexpected-request", text: "Authenticate first" },
+  smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
+  smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
+  smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */
@@ -96,6 +114,12 @@ export const saslFailures = {
   accountDisabled: { condition: "account-disabled" },
   cbUnsupported: { condition: "malformed-request", text: "Proposed channel binding type isn't supported." },
   cbDowngrade: { condition: "malformed-request", text: "Channel binding is supported; refusing a downgrade" },
+  clientIdRequired: { condition: "malformed-request", text: "Client identifier required but not supplied" },
+  legacySaslDisabled: { condition: "malformed-request", text: "Legacy SASL authentication is not available on this server" },
+  fastUnavailable: { condition: "malformed-request", text: "FAST is not available on this stream" },
+  clientRevoked: { condition: "not-authorized", text: "Access for this client was revoked" },
+  replayedCount: { condition: "not-authorized", text: "Replayed or non-increasing count" },
+  cbUnavailable: { condition: "malformed-request", text: "Channel binding for this mechanism is not available" },
   cbMismatch: { condition: "not-authorized", text: "Channel binding data does not match" },
 } as const satisfies Record<string, SaslFailureDef>;
 

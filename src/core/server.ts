@@ -43,7 +43,7 @@ export class Server {
   secureContext!: tls.SecureContext;
   readonly listeners: ListenerInfo[] = [];
   private readonly servers: net.Server[] = [];
-  /** Every open stream, authenticated or not. */
+  /** Every open stream, authenticated or not, and every hibernating (XEP-0198) session. */
   readonly streams = new Set<Session>();
   private readonly perIp = new Map<string, number>();
   readonly loginThrottle: LoginThrottle;
@@ -112,14 +112,28 @@ export class Server {
 
   /** Called by a session exactly once when it ends, however it ends. */
   sessionClosed(session: Session, error: StreamErrorDef | undefined, abrupt: boolean): void {
-    this.streams.delete(session);
-    const ip = session.data.ip as string | undefined;
-    if (ip !== undefined) {
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
-    }
+    if (this.streams.delete(session)) this.releaseIp(session);
     if (session.bound) this.registry.remove(session);
     void this.bus.emit("session-closed", { session, error, abrupt }, (err) => this.log.error({ err }, "session-closed handler failed"));
+  }
+
+  private releaseIp(session: Session): void {
+    const ip = session.data.ip as string | undefined;
+    if (ip === undefined) return;
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
+  }
+
+  /**
+   * XEP-0198 resumption (Session.takeOver): `resumed` (a hibernating session, which stays in
+   * `streams` until it ends) takes over `fresh`'s connection and with it `fresh`'s place and
+   * per-IP count; `fresh` leaves without a session-closed event.
+   */
+  handOverStream(fresh: Session, resumed: Session): void {
+    if (this.streams.delete(resumed)) this.releaseIp(resumed);
+    this.streams.delete(fresh);
+    resumed.data.ip = fresh.data.ip;
+    this.streams.add(resumed);
   }
 
   /** Closes every stream of an account (account deleted, password changed, access revoked). */

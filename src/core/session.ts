@@ -15,6 +15,14 @@ const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
 export type OutFilter = (el: Element) => Element | null;
 
+/** Stream management (XEP-0198) hooks, set on a session by features/stream-management.ts once SM is enabled. */
+export interface SmHooks {
+  /** The connection dropped with no stream close from either side: true keeps the session, hibernating, instead of ending it. */
+  onAbruptClose(): boolean;
+  /** The connection was silent for c2s_idle_timeout: true when handled (SM probes it with <r/>) instead of closing it. */
+  onIdle(): boolean;
+}
+
 export class Session {
   readonly id = randomBytes(9).toString("base64url");
   readonly createdAt = Date.now();
@@ -33,19 +41,35 @@ export class Session {
   readonly data: Record<string, unknown> = {};
   /** Outbound filters (stream management counts and queues here). */
   outFilters: OutFilter[] | undefined;
+  /** Stanzas (message, presence, iq) received from the client: XEP-0198's inbound count. */
+  stanzasIn = 0;
+  /** Stream management hooks (set once SM is enabled). */
+  sm: SmHooks | undefined;
+  /**
+   * XEP-0198: the connection is gone but the session lives on (still bound, still receiving
+   * stanzas into the SM queue) until it is resumed or its hibernation ends (then close()).
+   */
+  hibernating = false;
   closed = false;
   private headerSeen = false;
   private parser: StreamParser;
   private authTimer: NodeJS.Timeout | undefined;
   readonly log: Logger;
+  /** The connection. Replaced only when stream management resumes this session on a new one (takeOver). */
+  transport: Transport;
 
-  constructor(readonly server: Server, readonly transport: Transport) {
+  constructor(readonly server: Server, transport: Transport) {
     this.log = server.log.child({ sid: this.id });
+    this.transport = transport;
     this.parser = new StreamParser(this, { maxStanzaSize: server.config.c2s_stanza_size_limit, framed: transport.framed });
-    transport.onData((chunk) => this.parser.write(chunk));
-    transport.onClose(() => this.onTransportClosed());
+    this.attach(transport);
     this.authTimer = setTimeout(() => this.close(streamErrors.timeout), server.config.c2s_timeout * 1000);
     this.authTimer.unref();
+  }
+
+  private attach(transport: Transport): void {
+    transport.onData((chunk) => this.parser.write(chunk));
+    transport.onClose(() => this.onTransportClosed());
   }
 
   get secure(): boolean { return !!this.transport.tlsSocket; }
@@ -74,6 +98,7 @@ export class Session {
     if (!this.headerSeen) return;
     const ns = el.attrs.xmlns;
     if (ns === NS_CLIENT && (el.name === "message" || el.name === "presence" || el.name === "iq")) {
+      this.stanzasIn++;
       if (!this.bound) {
         // Before binding only the bind and legacy session IQs are allowed (RFC 6120 §7.1).
         if (this.authenticated && el.name === "iq") return void this.dispatchNonza(el);
@@ -143,7 +168,11 @@ export class Session {
     this.authMechanism = mechanism;
     if (this.authTimer) { clearTimeout(this.authTimer); this.authTimer = undefined; }
     const idle = this.server.config.c2s_idle_timeout * 1000;
-    this.transport.setIdleTimeout(idle, () => this.close(streamErrors.idleTimeout));
+    this.transport.setIdleTimeout(idle, () => this.onIdle());
+  }
+
+  private onIdle(): void {
+    if (!this.sm?.onIdle()) this.close(streamErrors.idleTimeout);
   }
 
   // --- output ----------------------------------------------------------------------
@@ -158,28 +187,74 @@ export class Session {
         el = r;
       }
     }
-    this.transport.write(el.toString());
+    if (!this.hibernating) this.transport.write(el.toString());
   }
 
   /** Writes raw, already-serialised XML (no filters): for nonzas on the hot path. */
   sendRaw(xml: string): void {
-    if (!this.closed) this.transport.write(xml);
+    if (!this.closed && !this.hibernating) this.transport.write(xml);
   }
 
   /** Closes the stream, with a stream error when given. Safe to call more than once. */
   close(error?: StreamErrorDef, text?: string): void {
     if (this.closed) return;
-    if (error) this.transport.write(streamErrorElement(error, text).toString());
-    this.transport.write(this.transport.framed ? `<close xmlns='${NS_FRAMING}'/>` : "</stream:stream>");
     this.closed = true;
-    this.transport.end();
-    this.finish(error);
+    // A hibernating session has no connection to say goodbye on; its end counts as abrupt.
+    if (!this.hibernating) this.endTransport(this.transport, error, text);
+    this.finish(error, this.hibernating);
+  }
+
+  private endTransport(t: Transport, error?: StreamErrorDef, text?: string): void {
+    if (error) t.write(streamErrorElement(error, text).toString());
+    t.write(t.framed ? `<close xmlns='${NS_FRAMING}'/>` : "</stream:stream>");
+    t.end();
   }
 
   private onTransportClosed(): void {
-    if (this.closed) { return; }
+    if (this.closed || this.hibernating) { return; }
+    // Stream management may keep the session, without a connection, for a resumption.
+    if (this.sm?.onAbruptClose()) { this.hibernating = true; return; }
     this.closed = true;
     this.finish(undefined, true);
+  }
+
+  // --- stream management (XEP-0198) ------------------------------------------------
+
+  /**
+   * Drops the connection but keeps the session (now hibernating): a resumption on another
+   * connection is taking the session over while its old connection is still open. The old
+   * connection gets `error` and is closed; nothing from it reaches the session any more.
+   */
+  detachTransport(error: StreamErrorDef): void {
+    if (this.closed || this.hibernating) return;
+    this.hibernating = true;
+    const t = this.transport;
+    t.onData(() => {});
+    t.onClose(() => {});
+    t.setIdleTimeout(0, () => {});
+    this.endTransport(t, error);
+  }
+
+  /**
+   * Resumption: this hibernating session takes over the connection of `fresh`, the new stream
+   * that authenticated and asked to resume it — transport, parser (with its stream state and
+   * anything already buffered) and stream id. `fresh` ends without a session-closed event: it
+   * never was a session of its own.
+   */
+  takeOver(fresh: Session): void {
+    if (this.closed || !this.hibernating || fresh.closed) throw new Error("takeOver: not a hibernating session and a live stream");
+    this.transport = fresh.transport;
+    this.parser = fresh.parser;
+    this.parser.setEvents(this);
+    this.headerSeen = fresh.headerSeen;
+    this.streamId = fresh.streamId;
+    this.attach(this.transport);
+    this.transport.setIdleTimeout(this.server.config.c2s_idle_timeout * 1000, () => this.onIdle());
+    this.hibernating = false;
+    fresh.closed = true;
+    fresh.finished = true;
+    if (fresh.authTimer) { clearTimeout(fresh.authTimer); fresh.authTimer = undefined; }
+    this.server.handOverStream(fresh, this);
   }
 
   private finished = false;

@@ -14,15 +14,19 @@ import presence from "./presence.js";
 import roster from "./roster.js";
 import carbons from "./carbons.js";
 import csi from "./csi.js";
+import streamManagement from "./stream-management.js";
 import disco from "./disco.js";
 import ping from "./ping.js";
 import version from "./version.js";
 import accounts from "./accounts.js";
 import revocation from "./revocation.js";
+import clientTracker from "../clients/tracker.js";
+import manageClients from "../clients/protocol.js";
+import clientsAdmin from "../clients/admin.js";
 
 export type Feature = (server: Server) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
 export const features: Feature[] = [
   grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
-  carbons, csi, disco, ping, version, accounts, revocation,
+  carbons, csi, streamManagement, disco, ping, version, accounts, revocation, clientTracker, manageClients, clientsAdmin,
 ];

@@ -37,6 +37,7 @@ export function grantStore(db: Db): GrantStore {
   const clearSlot = db.prepare("DELETE FROM tokens WHERE grant_id = ? AND slot = ?");
   const insertToken = db.prepare("INSERT INTO tokens (hash, grant_id, username, purpose, role, slot, mechanism, created_at, expires_at, secret, last_count, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const selectTokens = db.prepare<[string], TokenRow>("SELECT * FROM tokens WHERE grant_id = ? ORDER BY created_at");
+  const selectUserTokens = db.prepare<[string], TokenRow>("SELECT hash, grant_id, username, purpose, role, slot, mechanism, created_at, expires_at, NULL AS secret, last_count, data FROM tokens WHERE username = ?");
   const selectToken = db.prepare<[string], TokenRow>("SELECT * FROM tokens WHERE hash = ?");
   const deleteToken = db.prepare("DELETE FROM tokens WHERE hash = ?");
   const setSlot = db.prepare("UPDATE tokens SET slot = 'cur' WHERE hash = ?");
@@ -72,6 +73,7 @@ export function grantStore(db: Db): GrantStore {
     revoke: async (username, id) => deleteGrant.run(username, id).changes > 0,
     addToken: async (t) => addToken.immediate(t),
     tokens: async (grantId) => selectTokens.all(grantId).map(toToken),
+    userTokens: async (username) => selectUserTokens.all(username).map(toToken),
     getToken: async (hash) => { const r = selectToken.get(hash); return r && toToken(r); },
     deleteToken: async (hash) => deleteToken.run(hash).changes > 0,
     promoteToken: async (hash) => promote.immediate(hash),

@@ -75,4 +75,23 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX tokens_by_grant ON tokens (grant_id);
   CREATE UNIQUE INDEX tokens_one_per_slot ON tokens (grant_id, slot) WHERE slot IS NOT NULL;
   `,
+  `
+  CREATE TABLE clients (
+    username   TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    id         TEXT    NOT NULL,
+    legacy     INTEGER NOT NULL CHECK (legacy IN (0, 1)),
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    full_jid   TEXT,
+    mechanisms TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(mechanisms)),
+    fast_auth  INTEGER,
+    grant_id   TEXT,
+    user_agent TEXT    CHECK (user_agent IS NULL OR json_valid(user_agent)),
+    last_ip    TEXT,
+    revoked_at INTEGER,
+    PRIMARY KEY (username, id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX clients_by_jid ON clients (username, full_jid);
+  CREATE INDEX clients_by_last_seen ON clients (last_seen);
+  `,
 ];

@@ -7,6 +7,7 @@ import { openSync, closeSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import { grantStore } from "./sqlite-grants.js";
+import { clientStore } from "./sqlite-clients.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -19,6 +20,7 @@ import {
   type UserRecord,
   type UserStore,
   type GrantStore,
+  type ClientStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -85,6 +87,7 @@ export class SqliteStorage implements Storage {
   readonly roster: RosterStore;
   readonly offline: OfflineStore;
   readonly grants: GrantStore;
+  readonly clients: ClientStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -119,6 +122,7 @@ export class SqliteStorage implements Storage {
     this.roster = rosterStore(db);
     this.offline = offlineStore(db, offlineLimit);
     this.grants = grantStore(db);
+    this.clients = clientStore(db);
   }
 
   async close(): Promise<void> {

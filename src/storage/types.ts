@@ -117,6 +117,8 @@ export interface GrantStore {
   /** Adds a token; with a slot, any token already in that slot of the grant is replaced (one transaction). */
   addToken(token: TokenRecord): Promise<void>;
   tokens(grantId: string): Promise<TokenRecord[]>;
+  /** Every token of an account (without secrets), for listing many clients at once. */
+  userTokens(username: string): Promise<TokenRecord[]>;
   getToken(hash: string): Promise<TokenRecord | undefined>;
   deleteToken(hash: string): Promise<boolean>;
   /** FAST: moves a "new" token to the "cur" slot, replacing the old "cur" (one transaction). */
@@ -127,11 +129,56 @@ export interface GrantStore {
   purge(now: number): Promise<Array<{ username: string; id: string }>>;
 }
 
+/** What is known of a client's software and device (frozen at first sight, as in the reference). */
+export interface ClientUserAgent {
+  software?: string;
+  softwareId?: string;
+  softwareVersion?: string;
+  uri?: string;
+  device?: string;
+}
+
+/** A client that has logged in to an account: a SASL2 client by its client id, a legacy one by its resource. */
+export interface ClientRecord {
+  username: string;
+  /** The SASL2 <user-agent id>, or a random id for a legacy client. */
+  id: string;
+  legacy: boolean;
+  firstSeen: number;
+  lastSeen: number;
+  /** Last full JID bound by the client. */
+  fullJid?: string;
+  /** Mechanism name → last time it succeeded. */
+  mechanisms: Record<string, number>;
+  /** Last time the client logged in with a FAST token. */
+  fastAuth?: number;
+  /** The grant of the token it last logged in with (OAUTHBEARER). */
+  grantId?: string;
+  userAgent?: ClientUserAgent;
+  lastIp?: string;
+  /** When access was revoked; a later password change clears its effect. */
+  revokedAt?: number;
+}
+
+export interface ClientStore {
+  get(username: string, id: string): Promise<ClientRecord | undefined>;
+  list(username: string): Promise<ClientRecord[]>;
+  /** A legacy client by the full JID it bound. */
+  findLegacy(username: string, fullJid: string): Promise<ClientRecord | undefined>;
+  /** Inserts or replaces; true when the record is new. */
+  put(record: ClientRecord): Promise<boolean>;
+  /** Moves lastSeen forward (never back). */
+  touch(username: string, id: string, at: number): Promise<void>;
+  /** Deletes records last seen before `before` whose ids are not in `keep`; returns how many. */
+  purge(before: number, keep: Array<{ username: string; id: string }>): Promise<number>;
+}
+
 export interface Storage {
   readonly users: UserStore;
   readonly roster: RosterStore;
   readonly offline: OfflineStore;
   readonly grants: GrantStore;
+  readonly clients: ClientStore;
   close(): Promise<void>;
 }
 

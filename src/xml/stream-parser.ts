@@ -33,8 +33,13 @@ export class StreamParser {
   private mark = 0;
   private failed = false;
 
-  constructor(private readonly events: StreamParserEvents, private readonly opts: StreamParserOptions) {
+  constructor(private events: StreamParserEvents, private readonly opts: StreamParserOptions) {
     this.reset();
+  }
+
+  /** Sends further events elsewhere (stream management moves a connection into a resumed session). */
+  setEvents(events: StreamParserEvents): void {
+    this.events = events;
   }
 
   /** Starts a new document: after STARTTLS and SASL the stream restarts (RFC 6120 §4.3.3). */

@@ -1,0 +1,114 @@
+// What has access to an account right now: one entry per client (live session, SASL2 client,
+// legacy client, FAST tokens) and per OAuth grant not already shown through a client. Shared
+// by the manage-clients IQs, the admin shell and the account page.
+import type { Server } from "../core/server.js";
+import type { Session } from "../core/session.js";
+import type { ClientRecord, ClientUserAgent, GrantRecord, TokenRecord } from "../storage/types.js";
+
+export interface ClientEntry {
+  /** "client/<id>" or "grant/<id>". */
+  id: string;
+  type: "session" | "access";
+  connected: boolean;
+  firstSeen: number;
+  lastSeen: number;
+  expires?: number;
+  /** Last use of a password mechanism since the last password change. */
+  password?: number;
+  /** The valid grant the client holds (OAuth). */
+  grant?: GrantRecord;
+  /** Latest expiry among the client's valid FAST tokens. */
+  fast?: number;
+  userAgent: ClientUserAgent;
+  ip?: string;
+  legacy: boolean;
+  /** "unrestricted" for full access; "restricted" for a grant limited by scope. */
+  permission: "unrestricted" | "restricted";
+  record?: ClientRecord;
+}
+
+/** OAUTHBEARER and HT-* prove a token, not the password. */
+export function isTokenMechanism(name: string): boolean {
+  return name === "OAUTHBEARER" || name.startsWith("HT-");
+}
+
+/** Live sessions (bound, authenticating or hibernating) that belong to a client record. */
+export function sessionsOfClient(server: Server, rec: ClientRecord): Session[] {
+  const out = new Set<Session>();
+  const match = (s: Session) => rec.legacy ? !s.data.clientId && (s.data.clientRecordId === rec.id || (!!rec.fullJid && s.jid?.toString() === rec.fullJid)) : s.data.clientId === rec.id;
+  for (const s of server.registry.sessionsOf(rec.username)) if (match(s)) out.add(s);
+  for (const s of server.streams) if (s.username === rec.username && match(s)) out.add(s);
+  return [...out];
+}
+
+function usable(t: TokenRecord, now: number, pwChanged: number): boolean {
+  return (t.expiresAt === undefined || t.expiresAt > now) && t.createdAt >= pwChanged;
+}
+
+function grantUserAgent(g: GrantRecord): ClientUserAgent {
+  const d = g.data as Record<string, string | undefined>;
+  const ua: ClientUserAgent = {};
+  if (d.clientName ?? d.software) ua.software = d.clientName ?? d.software;
+  if (d.softwareId) ua.softwareId = d.softwareId;
+  if (d.softwareVersion) ua.softwareVersion = d.softwareVersion;
+  if (d.clientUri) ua.uri = d.clientUri;
+  if (d.device) ua.device = d.device;
+  return ua;
+}
+
+export async function listAccess(server: Server, username: string, now = Date.now()): Promise<ClientEntry[]> {
+  const user = await server.storage.users.get(username);
+  if (!user) return [];
+  const pw = user.passwordChangedAt;
+  const [records, grants, tokens] = await Promise.all([
+    server.storage.clients.list(username),
+    server.storage.grants.list(username),
+    server.storage.grants.userTokens(username),
+  ]);
+  const tokensByGrant = new Map<string, TokenRecord[]>();
+  for (const t of tokens) {
+    if (!usable(t, now, pw)) continue;
+    const l = tokensByGrant.get(t.grantId) ?? [];
+    l.push(t);
+    tokensByGrant.set(t.grantId, l);
+  }
+  const validGrant = (g: GrantRecord | undefined) => !!g && (g.expiresAt === undefined || g.expiresAt > now) && g.createdAt >= pw && (tokensByGrant.get(g.id)?.length ?? 0) > 0;
+  const grantById = new Map(grants.map((g) => [g.id, g]));
+  const fastGrantByClient = new Map<string, GrantRecord>();
+  for (const g of grants) if (g.kind === "fast" && g.clientId !== undefined && validGrant(g)) fastGrantByClient.set(g.clientId, g);
+  const used = new Set<string>();
+  const entries: ClientEntry[] = [];
+
+  for (const rec of records) {
+    const connected = sessionsOfClient(server, rec).length > 0;
+    if (rec.revokedAt !== undefined && rec.revokedAt >= pw && !connected) continue;
+    let password: number | undefined;
+    for (const [mech, at] of Object.entries(rec.mechanisms)) {
+      if (!isTokenMechanism(mech) && at >= pw && at > (rec.revokedAt ?? -1)) password = Math.max(password ?? 0, at);
+    }
+    const fastGrant = rec.legacy ? undefined : fastGrantByClient.get(rec.id);
+    const fast = fastGrant ? Math.max(...tokensByGrant.get(fastGrant.id)!.map((t) => t.expiresAt ?? 0)) : undefined;
+    if (fastGrant) used.add(fastGrant.id);
+    const g = rec.grantId ? grantById.get(rec.grantId) : undefined;
+    const grant = validGrant(g) ? g : undefined;
+    if (grant) used.add(grant.id);
+    if (!connected && password === undefined && fast === undefined && !grant) continue;
+    entries.push({
+      id: `client/${rec.id}`, type: "session", connected, firstSeen: rec.firstSeen, lastSeen: rec.lastSeen,
+      expires: fast, password, grant, fast, userAgent: rec.userAgent ?? {}, ip: rec.lastIp, legacy: rec.legacy,
+      permission: grant && grant.data.restricted ? "restricted" : "unrestricted", record: rec,
+    });
+  }
+
+  for (const g of grants) {
+    if (used.has(g.id) || g.kind === "fast" || !validGrant(g)) continue;
+    const expires = g.expiresAt ?? Math.max(...tokensByGrant.get(g.id)!.map((t) => t.expiresAt ?? 0));
+    entries.push({
+      id: `grant/${g.id}`, type: "access", connected: false, firstSeen: g.createdAt, lastSeen: g.accessedAt, expires: expires || undefined,
+      grant: g, userAgent: grantUserAgent(g), legacy: false, permission: g.data.restricted ? "restricted" : "unrestricted",
+    });
+  }
+  // Oldest use first, most recently used last (the reference's order).
+  entries.sort((a, b) => a.lastSeen - b.lastSeen || a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1));
+  return entries;
+}

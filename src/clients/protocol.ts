@@ -1,0 +1,80 @@
+// The manage-clients protocol: Prosody's `xmpp:prosody.im/protocol/manage-clients` (wire-
+// compatible with the reference, without its defects) and XEP-0494 `urn:xmpp:cam:0`, over
+// the same data. Only the account's own sessions may list or revoke.
+import { x, Element } from "../xml/element.js";
+import { iqResult, errorReply, type StanzaEvent } from "../core/router.js";
+import { stanzaErrors } from "../core/errors.js";
+import type { Server } from "../core/server.js";
+import { listAccess, type ClientEntry } from "./access.js";
+import { revoke } from "./revoke.js";
+
+export const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
+export const NS_CAM = "urn:xmpp:cam:0";
+
+/** XEP-0082 UTC with whole seconds. */
+export function xep82(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export function clientElement(e: ClientEntry, ns: string): Element {
+  const client = x("client", { id: e.id, connected: String(e.connected), type: e.type });
+  client.c("first-seen").t(xep82(e.firstSeen));
+  client.c("last-seen").t(xep82(e.lastSeen));
+  const auth = client.c("auth");
+  if (e.password !== undefined) auth.c("password");
+  if (e.grant) auth.c("grant");
+  if (e.fast !== undefined) auth.c("fast");
+  if (ns === NS_CAM) client.c("permission", { status: e.permission });
+  const ua = client.c("user-agent");
+  if (e.userAgent.software !== undefined) {
+    const attrs: Record<string, string> = {};
+    if (e.userAgent.softwareId) attrs.id = e.userAgent.softwareId;
+    if (e.userAgent.softwareVersion) attrs.version = e.userAgent.softwareVersion;
+    ua.c("software", attrs).t(e.userAgent.software);
+  }
+  if (e.userAgent.device !== undefined) ua.c("device").t(e.userAgent.device);
+  if (e.userAgent.uri !== undefined) ua.c("uri").t(e.userAgent.uri);
+  return client;
+}
+
+export function passwordResetRequired(iq: Element, ns: string, domain: string): Element {
+  const reply = errorReply(iq, stanzaErrors.passwordResetRequired, domain);
+  reply.getChild("error")!.c("password-reset-required", { xmlns: ns });
+  return reply;
+}
+
+export default function manageClients(server: Server): void {
+  const domain = server.config.domain;
+  for (const ns of [NS_MANAGE, NS_CAM]) {
+    server.accountFeatures.add(ns);
+
+    server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }: StanzaEvent) => {
+      if (!origin) return true;
+      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, domain)), true;
+      const entries = await listAccess(server, origin.username!);
+      const clients = x("clients", { xmlns: ns });
+      for (const e of entries) clients.cnode(clientElement(e, ns));
+      origin.send(iqResult(stanza, clients));
+      return true;
+    });
+
+    server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }: StanzaEvent) => {
+      if (!origin) return true;
+      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, domain)), true;
+      const selector = stanza.elements()[0]!.attrs.id;
+      let reply: Element;
+      try {
+        const result = await revoke(server, origin.username!, selector);
+        reply = result === "not-found" ? errorReply(stanza, stanzaErrors.clientNotFound, domain)
+          : result === "password-reset-required" ? passwordResetRequired(stanza, ns, domain)
+          : iqResult(stanza);
+      } catch (err) {
+        server.log.error({ err }, "revoke failed");
+        reply = errorReply(stanza, stanzaErrors.revokeFailed, domain);
+      }
+      // When a session revokes its own client it is closed by now, and the answer goes nowhere.
+      origin.send(reply);
+      return true;
+    });
+  }
+}

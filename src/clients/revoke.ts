@@ -1,0 +1,56 @@
+// Revoking a client, a grant or a piece of software (selector `client/…`, `grant/…`,
+// `software/NAME[/VERSION]`). For a client, all of it happens even when it is connected, in
+// this order: its live sessions are closed (no resumption), its FAST tokens and grants are
+// revoked, the revocation is recorded, and only then is the answer given.
+import type { Server } from "../core/server.js";
+import { streamErrors } from "../core/errors.js";
+import { listAccess, sessionsOfClient } from "./access.js";
+
+export type RevokeResult = "revoked" | "not-found" | "password-reset-required";
+
+const SELECTOR = /^([A-Za-z0-9]+)\/(.+)$/s;
+
+export async function revoke(server: Server, username: string, selector: string | undefined): Promise<RevokeResult> {
+  const m = selector === undefined ? null : SELECTOR.exec(selector);
+  if (!m) return "not-found";
+  const [, kind, rest] = m as unknown as [string, string, string];
+  if (kind === "client") return revokeClient(server, username, rest);
+  if (kind === "grant") return revokeGrant(server, username, rest);
+  if (kind === "software") {
+    const entries = await listAccess(server, username);
+    const hit = entries.find((e) => {
+      const sw = e.userAgent.software;
+      return sw !== undefined && (sw === rest || (e.userAgent.softwareVersion !== undefined && `${sw}/${e.userAgent.softwareVersion}` === rest));
+    });
+    return hit ? revoke(server, username, hit.id) : "not-found";
+  }
+  return "not-found";
+}
+
+async function revokeClient(server: Server, username: string, id: string): Promise<RevokeResult> {
+  const entry = (await listAccess(server, username)).find((e) => e.id === `client/${id}`);
+  const rec = entry?.record;
+  if (!entry || !rec) return "not-found";
+  // 1. Live sessions, whatever state they are in (hibernating ones included).
+  for (const s of sessionsOfClient(server, rec)) s.close(streamErrors.accessRevoked);
+  server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => rec.legacy ? s.data.clientRecordId === rec.id : s.data.clientId === rec.id);
+  // 2. Its FAST tokens (every FAST grant of this client id) and the grant it logged in with.
+  if (!rec.legacy) {
+    for (const g of await server.storage.grants.list(username)) {
+      if (g.kind === "fast" && g.clientId === rec.id) await server.grants.revokeGrant(username, g.id, "client revoked");
+    }
+  }
+  if (rec.grantId) await server.grants.revokeGrant(username, rec.grantId, "client revoked");
+  // 3. Remembered, so that the client id cannot log in again until the password changes.
+  await server.storage.clients.put({ ...rec, revokedAt: Date.now() });
+  await server.bus.emit("client-revoked", { username, clientId: rec.id, legacy: rec.legacy });
+  return entry.password !== undefined ? "password-reset-required" : "revoked";
+}
+
+async function revokeGrant(server: Server, username: string, id: string): Promise<RevokeResult> {
+  const grant = await server.storage.grants.get(username, id);
+  if (!grant || !(await server.grants.valid(grant))) return "not-found";
+  await server.grants.revokeGrant(username, id, "revoked by the user");
+  await server.bus.emit("client-revoked", { username, grantId: id });
+  return "revoked";
+}
