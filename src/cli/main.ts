@@ -4,8 +4,6 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { loadConfig, adminSocketPath, ConfigError, type Config } from "../core/config.js";
-import { Server } from "../core/server.js";
-import { startAdminSocket } from "../admin/socket.js";
 import { adminRequest } from "../admin/client.js";
 import { openStorage } from "../storage/index.js";
 import { accountName, createAccount, changePassword, deleteAccount, AccountError } from "../core/accounts.js";
@@ -83,6 +81,9 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
 }
 
 async function start(cfg: Config): Promise<void> {
+  // Loaded here, not at the top: the account commands should not pay for the whole server.
+  const { Server } = await import("../core/server.js");
+  const { startAdminSocket } = await import("../admin/socket.js");
   const server = new Server({ config: cfg });
   let stopAdmin: (() => Promise<void>) | undefined;
   try {
