@@ -54,12 +54,11 @@ export class Session {
   private headerSeen = false;
   private parser: StreamParser;
   private authTimer: NodeJS.Timeout | undefined;
-  readonly log: Logger;
+  private _log: Logger | undefined;
   /** The connection. Replaced only when stream management resumes this session on a new one (takeOver). */
   transport: Transport;
 
   constructor(readonly server: Server, transport: Transport) {
-    this.log = server.log.child({ sid: this.id });
     this.transport = transport;
     this.parser = new StreamParser(this, { maxStanzaSize: server.config.c2s_stanza_size_limit, framed: transport.framed });
     this.attach(transport);
@@ -70,6 +69,11 @@ export class Session {
   private attach(transport: Transport): void {
     transport.onData((chunk) => this.parser.write(chunk));
     transport.onClose(() => this.onTransportClosed());
+  }
+
+  /** A child logger, made on first use: most sessions never log, and each one costs memory. */
+  get log(): Logger {
+    return (this._log ??= this.server.log.child({ sid: this.id }));
   }
 
   get secure(): boolean { return !!this.transport.tlsSocket; }
