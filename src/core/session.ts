@@ -105,13 +105,25 @@ export class Session {
       this.stanzasIn++;
       if (!this.bound) {
         // Before binding only the bind and legacy session IQs are allowed (RFC 6120 §7.1).
-        if (this.authenticated && el.name === "iq") return void this.dispatchNonza(el);
+        if (this.authenticated && el.name === "iq") return this.inOrder(() => this.dispatchNonza(el));
         return this.close(streamErrors.notAuthorized);
       }
-      this.server.router.fromClient(this, el).catch((err) => this.internalError(err));
+      this.inOrder(() => this.server.router.fromClient(this, el));
       return;
     }
-    this.dispatchNonza(el);
+    this.inOrder(() => this.dispatchNonza(el));
+  }
+
+  private queue: Promise<void> | undefined;
+  /**
+   * Handles elements one after another in arrival order (RFC 6120 §10.1), even when a handler
+   * waits for storage; with nothing pending the work starts at once, synchronously.
+   */
+  private inOrder(work: () => Promise<void>): void {
+    const run = () => work().catch((err) => this.internalError(err));
+    const p = this.queue ? this.queue.then(run) : run();
+    this.queue = p;
+    void p.then(() => { if (this.queue === p) this.queue = undefined; });
   }
 
   onStreamEnd(): void {

@@ -1,7 +1,7 @@
 // Starts the real server as a child process (the built `warden` command) on free ports, with
 // its own data directory, for tests that talk to it over sockets.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
@@ -9,6 +9,15 @@ import YAML from "yaml";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
+
+// Every data directory a test made is removed when the test process ends.
+// So are the servers it started, should a test end without stopping them.
+const made: string[] = [];
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of running) if (p.exitCode === null) p.kill("SIGKILL");
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
@@ -24,6 +33,7 @@ export class TestServer {
 
   constructor(settings: Record<string, unknown> = {}) {
     this.dataDir = mkdtempSync(join(tmpdir(), "warden-test-"));
+    made.push(this.dataDir);
     this.configPath = join(this.dataDir, "warden.yaml");
     this.settings = {
       domain: "localhost",
@@ -55,6 +65,8 @@ export class TestServer {
   async start(): Promise<this> {
     const proc = spawn(process.execPath, [CLI, "start", "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
+    running.add(proc);
+    proc.once("exit", () => running.delete(proc));
     let stderr = "";
     proc.stderr!.on("data", (d) => { stderr += d; });
     let buf = "";
