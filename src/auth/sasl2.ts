@@ -79,15 +79,18 @@ export default function sasl2(server: Server): void {
     const success = x("success", { xmlns: NS_SASL2 });
     if (additionalData && additionalData.length > 0) success.c("additional-data").t(additionalData.toString("base64"));
     const ev: Sasl2SuccessEvent = { session, request: ex.request, success, username, mechanism: ex.mechanism, state: {} };
+    // Bind2 registers the resource before <success> is written: stanzas routed to it meanwhile wait.
+    session.holdOutput();
     await server.bus.emit("sasl2-success", ev, (err) => session.log.error({ err }, "sasl2-success handler failed"));
     if (session.closed) return;
     const owner = ev.state.resumed ?? session;
     success.c("authorization-identifier").t(owner.jid && (ev.state.bound || ev.state.resumed) ? owner.jid.toString() : session.bareJid);
-    session.send(success);
+    session.releaseOutput(success);
     await server.bus.emit("sasl2-success-sent", ev, (err) => session.log.error({ err }, "sasl2-success-sent handler failed"));
     await server.bus.emit("authenticated", { session: owner, mechanism: ex.mechanism, sasl2: true, request: ex.request });
-    // No restart (XEP-0388): the features of an authenticated stream follow straight away.
-    if (!owner.closed) await owner.sendFeatures();
+    // No restart (XEP-0388): the features of an authenticated stream follow straight away;
+    // a resumed stream continues where it was, without new features (as the reference does).
+    if (!owner.closed && !ev.state.resumed) await owner.sendFeatures();
   };
 
   const step = async (session: Session, ex: Exchange, data: Buffer | null) => {

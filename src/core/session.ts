@@ -203,7 +203,21 @@ export class Session {
         el = r;
       }
     }
-    if (!this.hibernating) this.transport.write(el.toString());
+    if (this.held) this.held.push(el.toString());
+    else if (!this.hibernating) this.transport.write(el.toString());
+  }
+
+  private held: string[] | undefined;
+  /** Holds stanzas back (SASL2: a resource is bound before <success> is written). */
+  holdOutput(): void {
+    this.held ??= [];
+  }
+  /** Writes `first` (the <success>), then whatever was held back. */
+  releaseOutput(first?: Element): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (first) this.sendRaw(first.toString());
+    for (const s of held) this.sendRaw(s);
   }
 
   /** Writes raw, already-serialised XML (no filters): for nonzas on the hot path. */

@@ -29,6 +29,8 @@ const H_MOD = 2 ** 32;
 const LIVE_QUEUE_LIMIT = 10_000;
 /** Stanzas a hibernating session may queue: past this its hibernation ends (and the queue is handled). */
 const HIBERNATION_QUEUE_LIMIT = 1_000;
+/** An <r/> unanswered for this long is asked again with the next stanza (a client may miss one). */
+const ACK_RETRY_MS = 30_000;
 /** How long a connection that went idle has to answer an <r/> before it is taken for dead. */
 const PROBE_TIMEOUT_MS = 60_000;
 /** Ended resumable sessions remembered (their final 'h'), so that a late <resume/> gets <failed h/>. */
@@ -47,8 +49,9 @@ interface SmState {
   acked: number;
   /** session.stanzasIn when SM was enabled: the inbound 'h' is the difference. */
   inBase: number;
-  /** An <r/> is on its way or unanswered: no need for another. */
+  /** An <r/> is on its way or unanswered (since ackRequestedAt): no need for another. */
   ackRequested: boolean;
+  ackRequestedAt: number;
   overflowed: boolean;
   /** Set while an idle connection is being probed with <r/>. */
   probe: NodeJS.Timeout | undefined;
@@ -108,10 +111,11 @@ export default function streamManagement(server: Server): () => Promise<void> {
     return true;
   };
 
-  /** One <r/> per burst of stanzas, sent after the burst; none while one is unanswered. */
+  /** One <r/> per burst of stanzas, sent after the burst; none while one is unanswered (for a while). */
   const requestAck = (st: SmState): void => {
-    if (st.ackRequested) return;
+    if (st.ackRequested && Date.now() - st.ackRequestedAt < ACK_RETRY_MS) return;
     st.ackRequested = true;
+    st.ackRequestedAt = Date.now();
     setImmediate(() => st.session.sendRaw(ACK_REQUEST));
   };
 
@@ -142,7 +146,7 @@ export default function streamManagement(server: Server): () => Promise<void> {
       id: resume ? randomBytes(18).toString("base64url") : undefined,
       max: wanted > 0 ? Math.min(wanted, hibernation) : hibernation,
       queue: [], acked: 0, inBase: session.stanzasIn,
-      ackRequested: false, overflowed: false, probe: undefined, expiry: undefined,
+      ackRequested: false, ackRequestedAt: 0, overflowed: false, probe: undefined, expiry: undefined,
     };
     states.set(session, st);
     if (st.id) byId.set(st.id, st);
