@@ -10,7 +10,7 @@ import { Bus } from "./bus.js";
 import { SessionRegistry } from "./registry.js";
 import { Router } from "./router.js";
 import { Session } from "./session.js";
-import { SocketTransport } from "./transport.js";
+import { SocketTransport, type Transport } from "./transport.js";
 import { streamErrors, type StreamErrorDef } from "./errors.js";
 import { loadOrCreateIdentity, type TlsIdentity } from "./certificate.js";
 import type { Storage } from "../storage/types.js";
@@ -98,16 +98,25 @@ export class Server {
 
   private accept(socket: net.Socket): void {
     const ip = socket.remoteAddress ?? "unknown";
-    const n = this.perIp.get(ip) ?? 0;
-    if (this.streams.size >= this.config.c2s_max_connections || n >= this.config.c2s_max_connections_per_ip) {
+    if (!this.admits(ip)) {
       socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
       return;
     }
-    this.perIp.set(ip, n + 1);
-    const transport = new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext);
+    this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext), ip);
+  }
+
+  /** Whether one more connection from this address is within the limits. */
+  admits(ip: string): boolean {
+    return this.streams.size < this.config.c2s_max_connections && (this.perIp.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip;
+  }
+
+  /** Starts a client stream on a transport (TCP, TLS or WebSocket) that `admits` let in. */
+  openStream(transport: Transport, ip: string): Session {
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     const session = new Session(this, transport);
     session.data.ip = ip;
     this.streams.add(session);
+    return session;
   }
 
   /** Called by a session exactly once when it ends, however it ends. */

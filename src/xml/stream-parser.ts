@@ -118,6 +118,8 @@ export class StreamParser {
     // Keep the namespace on the element whenever it differs from its parent's, so that the
     // element still means the same thing when it is serialised into another stream.
     if (!parent || parent.getNS() !== tag.uri) el.attrs.xmlns = tag.uri;
+    // A WebSocket frame has no stream element to inherit jabber:client from (RFC 7395 §3.3.3).
+    if (!parent && this.opts.framed && tag.uri === "") el.attrs.xmlns = "jabber:client";
     if (parent) parent.cnode(el);
     this.stack.push(el);
   }

@@ -1,0 +1,103 @@
+// XMPP over WebSocket (RFC 7395) at /xmpp-websocket: each WebSocket message is one whole
+// element; <open/> and <close/> replace the stream header and footer. The session, SASL,
+// SASL2/FAST, stream management and client tracking are the same as over TCP.
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import type tls from "node:tls";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Server } from "../core/server.js";
+import type { Transport } from "../core/transport.js";
+
+export const WEBSOCKET_PATH = "/xmpp-websocket";
+const NS_STREAM = "http://etherx.jabber.org/streams";
+
+/**
+ * Every frame must be a standalone document (RFC 7395 §3.3.3): the session writes elements as
+ * it would into a TCP stream, so the namespaces that a stream header would have declared are
+ * added here, to the frame's top element only.
+ */
+export function frame(xml: string): string {
+  if (xml.startsWith("<stream:")) {
+    const end = xml.search(/[\s/>]/);
+    return `${xml.slice(0, end)} xmlns:stream='${NS_STREAM}'${xml.slice(end)}`;
+  }
+  const tagEnd = xml.indexOf(">");
+  const head = xml.slice(0, tagEnd);
+  if (/^<(message|presence|iq)[\s/>]/.test(xml) && !/\sxmlns=/.test(head)) {
+    const end = xml.search(/[\s/>]/);
+    return `${xml.slice(0, end)} xmlns='jabber:client'${xml.slice(end)}`;
+  }
+  return xml;
+}
+
+class WebSocketTransport implements Transport {
+  readonly kind = "websocket";
+  readonly framed = true;
+  private dataCb?: (chunk: string) => void;
+  private closeCb?: () => void;
+  private idle?: NodeJS.Timeout;
+  private idleMs = 0;
+  private onIdle?: () => void;
+
+  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined) {
+    ws.on("message", (data, isBinary) => {
+      this.bump();
+      if (isBinary) return this.ws.close(1003, "XMPP frames are text");
+      this.dataCb?.(data.toString());
+    });
+    ws.on("close", () => { if (this.idle) clearTimeout(this.idle); this.closeCb?.(); });
+    ws.on("error", () => {});
+  }
+
+  canStartTls(): boolean { return false; }
+  startTls(done: (err?: Error) => void): void { done(new Error("STARTTLS is not available over WebSocket")); }
+
+  write(data: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame(data));
+  }
+
+  end(): void {
+    this.ws.close(1000);
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  destroy(): void { this.ws.terminate(); }
+
+  setIdleTimeout(ms: number, onTimeout: () => void): void {
+    this.idleMs = ms;
+    this.onIdle = onTimeout;
+    this.bump();
+  }
+
+  private bump(): void {
+    if (!this.idleMs) return;
+    if (this.idle) this.idle.refresh();
+    else { this.idle = setTimeout(() => { this.idle = undefined; this.onIdle?.(); }, this.idleMs); this.idle.unref(); }
+  }
+
+  onData(cb: (chunk: string) => void): void { this.dataCb = cb; }
+  onClose(cb: () => void): void { this.closeCb = cb; }
+}
+
+/** Serves RFC 7395 on an HTTP(S) server's upgrade requests to WEBSOCKET_PATH. */
+export function attachWebSocket(server: Server, httpServer: http.Server, secure: boolean): () => void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: server.config.c2s_stanza_size_limit + 1024,
+    // RFC 7395 §3.1: the "xmpp" subprotocol must be offered and is the only one spoken.
+    handleProtocols: (protocols) => (protocols.has("xmpp") ? "xmpp" : false),
+  });
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== WEBSOCKET_PATH) return; // other upgrade handlers may want it
+    const ip = req.socket.remoteAddress ?? "unknown";
+    if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n"); return; }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
+      const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
+      server.openStream(new WebSocketTransport(ws, ip, tlsSocket), ip).data.transport = "websocket";
+    });
+  };
+  httpServer.on("upgrade", onUpgrade);
+  return () => { httpServer.off("upgrade", onUpgrade); wss.close(); };
+}
