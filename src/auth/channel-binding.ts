@@ -4,21 +4,29 @@ import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import type { ChannelBindingType } from "./mechanism.js";
 
-export function channelBindingsFor(socket: TLSSocket): Partial<Record<ChannelBindingType, () => Buffer>> {
+/**
+ * The channel bindings a TLS connection offers. `endPoint` is the tls-server-end-point data of
+ * our own certificate, computed once (see endPointBinding): asking each socket for its
+ * certificate again costs a parse per login.
+ */
+export function channelBindingsFor(socket: TLSSocket, endPoint: Buffer | undefined): Partial<Record<ChannelBindingType, () => Buffer>> {
   const out: Partial<Record<ChannelBindingType, () => Buffer>> = {};
   // RFC 9266: only defined for TLS 1.3, where the exporter secret is bound to the full handshake.
   // An empty context is the same as none in TLS 1.3 (RFC 8446 §7.5); Node's types want one.
   if (socket.getProtocol() === "TLSv1.3") {
     out["tls-exporter"] = () => socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
   }
-  const cert = socket.getCertificate();
-  const raw = cert && "raw" in cert ? (cert.raw as Buffer | undefined) : undefined;
-  const digest = raw ? endPointHash(raw) : undefined;
-  if (raw && digest) {
-    const data = createHash(digest).update(raw).digest();
-    out["tls-server-end-point"] = () => data;
-  }
+  if (endPoint) out["tls-server-end-point"] = () => endPoint;
   return out;
+}
+
+/** RFC 5929 tls-server-end-point data for a PEM certificate (its first certificate). */
+export function endPointBinding(certPem: string): Buffer | undefined {
+  const m = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/.exec(certPem);
+  if (!m) return undefined;
+  const raw = Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  const digest = endPointHash(raw);
+  return digest ? createHash(digest).update(raw).digest() : undefined;
 }
 
 // Signature algorithm OID → the hash RFC 5929 §4.1 says to use (MD5 and SHA-1 become SHA-256).

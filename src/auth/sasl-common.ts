@@ -6,6 +6,7 @@ import { channelBindingsFor } from "./channel-binding.js";
 import { mechanisms } from "./mechanisms/index.js";
 import { normaliseLocal } from "../core/jid.js";
 import type { SaslMechanism } from "./mechanism.js";
+import { metadataUrl, verifyBearer } from "./oauth-tokens.js";
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -25,13 +26,21 @@ export function saslContext(session: Session): SaslContext {
   const tlsSocket = session.transport.tlsSocket;
   const cached = session.data.saslContext as SaslContext | undefined;
   if (cached && cached.secure === !!tlsSocket) return cached;
-  const cb = tlsSocket && session.server.config.sasl_channel_binding ? channelBindingsFor(tlsSocket) : {};
+  const cb = tlsSocket && session.server.config.sasl_channel_binding ? channelBindingsFor(tlsSocket, session.server.tlsEndPoint) : {};
   const ctx: SaslContext = {
     secure: !!tlsSocket,
     channelBinding: cb,
     plusAdvertised: false,
     getUser: (u) => session.server.storage.users.get(u),
     normaliseUsername: (raw) => normaliseLocal(raw),
+    // OAUTHBEARER: the grant is remembered here and bound to the session on success (src/auth/oauth-sessions.ts).
+    verifyBearer: async (token) => {
+      const info = await verifyBearer(session.server, token);
+      if (!info) return undefined;
+      session.data.bearerPending = { grantId: info.grantId, tokenHash: info.tokenHash, restricted: info.restricted };
+      return { username: info.username };
+    },
+    oauthMetadataUrl: () => metadataUrl(session.server),
   };
   ctx.plusAdvertised = mechanisms.some((m) => m.name.endsWith("-PLUS") && m.available(ctx));
   session.data.saslContext = ctx;

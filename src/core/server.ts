@@ -19,6 +19,8 @@ import { features } from "../features/index.js";
 import { LoginThrottle } from "../auth/throttle.js";
 import type { Grants } from "../auth/grants.js";
 import { SecretBox } from "../auth/secret-box.js";
+import { endPointBinding } from "../auth/channel-binding.js";
+import type { HttpService } from "../http/server.js";
 
 export interface ServerOptions {
   config: Config;
@@ -39,8 +41,12 @@ export class Server {
   grants!: Grants;
   /** Seals secrets kept at rest (FAST tokens). */
   secrets!: SecretBox;
+  /** The HTTP(S) service (set by the http feature): OAuth 2.0, REST, later WebSocket. */
+  http!: HttpService;
   identity!: TlsIdentity;
   secureContext!: tls.SecureContext;
+  /** tls-server-end-point channel binding data of our certificate (RFC 5929). */
+  tlsEndPoint: Buffer | undefined;
   readonly listeners: ListenerInfo[] = [];
   private readonly servers: net.Server[] = [];
   /** Every open stream, authenticated or not, and every hibernating (XEP-0198) session. */
@@ -66,6 +72,7 @@ export class Server {
     this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
     if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
     else this.log.info({ certificate: this.identity.certPath }, "using certificate");
+    this.tlsEndPoint = endPointBinding(this.identity.cert);
     this.secureContext = tls.createSecureContext({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2" });
     for (const register of features) {
       const stop = await register(this);

@@ -6,7 +6,7 @@ import * as tls from "node:tls";
 import { describe, it } from "node:test";
 import * as x509 from "@peculiar/x509";
 import { saslFailures } from "../../src/core/errors.js";
-import { endPointHash, channelBindingsFor } from "../../src/auth/channel-binding.js";
+import { endPointHash, endPointBinding, channelBindingsFor } from "../../src/auth/channel-binding.js";
 import { deriveAll, deriveScram, verifyPassword, verifyPasswordAsync } from "../../src/auth/credentials.js";
 import type { SaslContext, SaslSession, SaslStep } from "../../src/auth/mechanism.js";
 import { findMechanism, mechanisms } from "../../src/auth/mechanisms/index.js";
@@ -353,13 +353,13 @@ describe("channel binding", () => {
     await once(client, "secureConnect");
     const [socket] = await serverSide;
     const close = () => { client.destroy(); socket.destroy(); server.close(); };
-    return { client, socket, close };
+    return { client, socket, close, endPoint: endPointBinding(cert) };
   }
 
   it("TLS 1.3 offers tls-exporter and tls-server-end-point matching the client's view", async () => {
-    const { client, socket, close } = await connect("TLSv1.3");
+    const { client, socket, close, endPoint } = await connect("TLSv1.3");
     try {
-      const cb = channelBindingsFor(socket);
+      const cb = channelBindingsFor(socket, endPoint);
       assert.deepEqual(Object.keys(cb).sort(), ["tls-exporter", "tls-server-end-point"]);
       const exporter = (client.exportKeyingMaterial as (n: number, l: string) => Buffer)(32, "EXPORTER-Channel-Binding");
       assert.deepEqual(cb["tls-exporter"]!(), exporter);
@@ -375,9 +375,9 @@ describe("channel binding", () => {
   });
 
   it("TLS 1.2 offers only tls-server-end-point", async () => {
-    const { socket, close } = await connect("TLSv1.2");
+    const { socket, close, endPoint } = await connect("TLSv1.2");
     try {
-      assert.deepEqual(Object.keys(channelBindingsFor(socket)), ["tls-server-end-point"]);
+      assert.deepEqual(Object.keys(channelBindingsFor(socket, endPoint)), ["tls-server-end-point"]);
     } finally {
       close();
     }
