@@ -77,6 +77,17 @@ export default function fast(server: Server): void {
     return { sasl: fastSession(session, mechanism, clientId, fastEl) };
   });
 
+  /**
+   * Whether this client's FAST tokens died with the last password change (which deletes their
+   * grant at once): the client was known before the change and was not revoked since. Such a
+   * token gets credentials-expired, as XEP-0484 and the reference answer a token issued before
+   * the password change, rather than not-authorized.
+   */
+  async function expiredByPasswordChange(username: string, clientId: string, passwordChangedAt: number): Promise<boolean> {
+    const rec = await server.storage.clients.get(username, clientId);
+    return !!rec && !rec.legacy && rec.firstSeen < passwordChangedAt && (rec.revokedAt === undefined || rec.revokedAt < passwordChangedAt);
+  }
+
   function fastSession(session: Session, mechanism: string, clientId: string, fastEl: Element): SaslSession {
     let done = false;
     return {
@@ -90,7 +101,8 @@ export default function fast(server: Server): void {
         const proof = data.subarray(nul + 1);
         const user = await server.storage.users.get(username);
         const grant = user && (await server.storage.grants.findByClient(username, "fast", clientId));
-        if (!user || !grant) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        if (!user) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        if (!grant) return { kind: "failure", failure: (await expiredByPasswordChange(username, clientId, user.passwordChangedAt)) ? saslFailures.credentialsExpired : saslFailures.notAuthorized, username };
         const cb = cbData(session, mechanism);
         const tokens = (await server.storage.grants.tokens(grant.id)).filter((t) => t.purpose === "fast").sort((a, b) => (a.slot === "new" ? -1 : b.slot === "new" ? 1 : 0));
         let match: { t: TokenRecord; token: string } | undefined;

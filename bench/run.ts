@@ -1,0 +1,510 @@
+// `npm run bench`: starts the real server (the built CLI, via the tests' TestServer) on
+// 127.0.0.1 and measures it with our own raw-XMPP load generator:
+//   1. full logins per second (direct TLS and STARTTLS) at N concurrent clients, p50/p99;
+//   2. messages per second between connected users (1 pair and 10 pairs);
+//   3. server RSS per idle authenticated connection at 5,000 connections, beside a bare Node
+//      TLS server holding as many sockets (the floor).
+// Prints a table and writes bench/results/latest.json.
+//
+// Options: --only=login,messages,memory  --duration=SECONDS (per timed phase, default 8)
+//          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
+//          --server-prof (V8 CPU profile of the server into bench/results/prof/)
+import os from "node:os";
+import tls from "node:tls";
+import { fork, spawnSync, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TestServer, ROOT } from "../test/helpers/server.js";
+import { Conn, type Account, type Target } from "./load/xmpp-client.js";
+
+const BENCH_DIR = import.meta.dirname;
+const HOST = "127.0.0.1";
+
+// --- options -------------------------------------------------------------------------------
+
+function opt(name: string): string | undefined {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  return a?.slice(name.length + 3);
+}
+const only = new Set((opt("only") ?? "login,messages,memory").split(",").map((s) => s.trim()));
+const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
+const CONCURRENCY = Number(opt("concurrency") ?? 50);
+let CONNS = Number(opt("conns") ?? 5000);
+const WARMUP_MS = 1500;
+const MSG_WINDOW = 1000;
+const notes: string[] = [];
+
+// --- file descriptors: the bench holds CONNS sockets itself ----------------------------------
+
+function fdLimit(): number {
+  try { return Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024; } catch { return 1024; }
+}
+if (only.has("memory")) {
+  const need = CONNS + 1024;
+  let limit = fdLimit();
+  if (limit < need && !process.env.WARDEN_BENCH_RESPAWNED) {
+    // Node cannot raise its own RLIMIT_NOFILE: run again under a shell that raises it (up to the hard limit).
+    const want = Math.max(need, 65536);
+    const r = spawnSync("/bin/bash", ["-c", `ulimit -n ${want} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`, "bash",
+      process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, WARDEN_BENCH_RESPAWNED: "1" } });
+    process.exit(r.status ?? 1);
+  }
+  limit = fdLimit();
+  if (limit < need) {
+    const n = Math.max(100, Math.floor((limit - 1024) / 100) * 100);
+    notes.push(`file descriptor limit ${limit} (could not raise it): memory test uses ${n} connections instead of ${CONNS}`);
+    CONNS = n;
+  }
+}
+
+// --- helpers -------------------------------------------------------------------------------
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function rssKb(pid: number): { rss: number; anon: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
+  return { rss: get("VmRSS"), anon: get("RssAnon") };
+}
+
+const CLK_TCK = (() => { try { return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100; } catch { return 100; } })();
+
+/** CPU seconds (user+system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime are fields 14 and 15
+}
+
+/** Busy CPU seconds of the whole machine (all cores) so far, from /proc/stat. */
+function machineBusySeconds(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: everything but idle and iowait
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)) / CLK_TCK;
+}
+
+/**
+ * Measures the CPU the server and this process use between start() and stop(), as % of one
+ * core, and what every other process on the machine used meanwhile ("others": other people's
+ * builds and tests compete for the same cores and make the numbers noisy).
+ */
+function cpuMeter(pid: number) {
+  let t0 = 0, s0 = 0, m0 = 0, b0 = process.cpuUsage();
+  return {
+    start() { t0 = performance.now(); s0 = cpuSeconds(pid); m0 = machineBusySeconds(); b0 = process.cpuUsage(); },
+    stop() {
+      const secs = (performance.now() - t0) / 1000;
+      const b = process.cpuUsage(b0);
+      const server = cpuSeconds(pid) - s0, bench = (b.user + b.system) / 1e6, all = machineBusySeconds() - m0;
+      return {
+        serverCpuPct: round((100 * server) / secs, 0),
+        benchCpuPct: round((100 * bench) / secs, 0),
+        othersCpuPct: round(Math.max(0, (100 * (all - server - bench)) / secs), 0),
+      };
+    },
+  };
+}
+
+const firstErrors: string[] = [];
+function noteError(where: string, err: unknown): void {
+  if (firstErrors.length < 10) firstErrors.push(`${where}: ${(err as Error).message ?? String(err)}`);
+}
+
+/** Opens n things, `batch` at a time, in parallel within a batch. */
+async function ramp<T>(n: number, batch: number, open: (i: number) => Promise<T>, where: string): Promise<{ items: T[]; errors: number }> {
+  const items: T[] = [];
+  let errors = 0;
+  for (let i = 0; i < n; i += batch) {
+    const res = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, (_, j) => open(i + j)));
+    for (const r of res) {
+      if (r.status === "fulfilled") items.push(r.value);
+      else { errors++; noteError(where, r.reason); }
+    }
+    if (errors > n / 10) break; // something is badly wrong; do not hammer on
+  }
+  return { items, errors };
+}
+
+// --- server ----------------------------------------------------------------------------------
+
+let server: TestServer;
+let serverPid = 0;
+const serverProblems: string[] = [];
+
+const serverLogLines: Record<string, number> = {};
+function collectServerLogs(phase: string): void {
+  serverLogLines[phase] = server.logs.length;
+  for (const rec of server.logs) {
+    if (typeof rec.level === "number" && rec.level >= 50 && serverProblems.length < 20) {
+      serverProblems.push(`[${phase}] ${JSON.stringify(rec).slice(0, 500)}`);
+    }
+  }
+  server.logs.length = 0;
+  if (server.proc?.exitCode !== null && server.proc?.exitCode !== undefined) {
+    serverProblems.push(`[${phase}] server process exited with code ${server.proc.exitCode}`);
+  }
+}
+
+// The server's data directory lives in a directory of our own: other people's test clean-ups
+// on this machine remove /tmp/warden-test-* (seen mid-run), and os.tmpdir() follows $TMPDIR.
+const benchTmp = mkdtempSync(join(os.tmpdir(), "warden-bench-"));
+process.on("exit", () => rmSync(benchTmp, { recursive: true, force: true }));
+
+const SERVER_MEM_FILE = join(benchTmp, "server-memory.json");
+
+function newServer(): void {
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = benchTmp;
+  try { newServerIn(); } finally { if (savedTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = savedTmp; }
+}
+
+function newServerIn(): void {
+  server = new TestServer({ login_failure_limit: 1000, c2s_max_connections_per_ip: 100_000, c2s_max_connections: 100_000 });
+}
+
+async function startServer(): Promise<void> {
+  const hook = pathToFileURL(join(BENCH_DIR, "load/gc-hook.mjs")).href;
+  const saved = process.env.NODE_OPTIONS;
+  // --server-prof: a V8 CPU profile of the server, written by the hook when it stops.
+  if (process.argv.includes("--server-prof")) process.env.WARDEN_BENCH_PROF_DIR = join(BENCH_DIR, "results/prof");
+  process.env.WARDEN_BENCH_MEM_FILE = SERVER_MEM_FILE;
+  process.env.NODE_OPTIONS = `${saved ?? ""} --expose-gc --import=${hook}`.trim();
+  try { await server.start(); } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = saved;
+    delete process.env.WARDEN_BENCH_PROF_DIR;
+    delete process.env.WARDEN_BENCH_MEM_FILE;
+  }
+  serverPid = server.proc!.pid!;
+}
+
+const accounts: Account[] = [];
+const SCRAM_ITERATIONS = 4096; // the server's default scram_iterations
+
+/**
+ * Creates the accounts before the server starts. In-process through the built account code
+ * (the same createAccount the `warden user add` command calls): one `warden` process per user
+ * costs ~0.5–1 s of Node start-up on a busy 2-core machine. Falls back to the command.
+ */
+async function addUsers(n: number): Promise<string> {
+  const names = Array.from({ length: n }, (_, i) => ({ user: `bench${i}`, password: `pw-bench-${i}` }));
+  let done = 0;
+  try {
+    const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
+    const { openStorage } = (await import(dist("storage/index.js"))) as { openStorage: (c: { backend: "sqlite"; path: string }) => Promise<{ close(): Promise<void> }> };
+    const { createAccount } = (await import(dist("core/accounts.js"))) as { createAccount: (s: unknown, user: string, pw: string, iterations: number) => Promise<void> };
+    const dataPath = join(server.dataDir, "data");
+    mkdirSync(dataPath, { recursive: true, mode: 0o750 });
+    const storage = await openStorage({ backend: "sqlite", path: join(dataPath, "warden.sqlite") });
+    try {
+      for (const a of names) { await createAccount(storage, a.user, a.password, SCRAM_ITERATIONS); done++; }
+    } finally { await storage.close(); }
+    accounts.push(...names);
+    return "in-process createAccount";
+  } catch (err) {
+    notes.push(`creating accounts in-process failed after ${done} (${(err as Error).message}); used \`warden user add\` for the rest`);
+  }
+  const rest = names.slice(done);
+  for (let i = 0; i < rest.length; i += 10) {
+    await Promise.all(rest.slice(i, i + 10).map(async (a) => {
+      const r = await server.cli(["user", "add", a.user], a.password + "\n");
+      if (r.code !== 0) throw new Error(`warden user add ${a.user} failed (${r.code}): ${r.stderr}`);
+    }));
+  }
+  accounts.push(...names);
+  return "warden user add";
+}
+
+// --- 1. logins -------------------------------------------------------------------------------
+
+interface LoginResult { name: string; concurrency: number; seconds: number; logins: number; perSecond: number; p50ms: number; p99ms: number; errors: number; serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number }
+
+let resourceSeq = 0;
+async function loginBench(name: string, target: Target): Promise<LoginResult> {
+  const t0 = performance.now();
+  const measureFrom = t0 + WARMUP_MS;
+  const end = measureFrom + DURATION_MS;
+  const lat: number[] = [];
+  let errors = 0;
+  const cpu = cpuMeter(serverPid);
+  let cpuStarted = false;
+  const slot = async (i: number) => {
+    const account = accounts[i % accounts.length]!;
+    while (performance.now() < end) {
+      const s = performance.now();
+      if (!cpuStarted && s >= measureFrom) { cpuStarted = true; cpu.start(); }
+      try {
+        const c = await Conn.login(target, account, `l${resourceSeq++}`);
+        const e = performance.now();
+        if (s >= measureFrom && e <= end) lat.push(e - s);
+        c.close();
+      } catch (err) {
+        errors++;
+        noteError(name, err);
+        if (errors > 100) return;
+        await sleep(50);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => slot(i)));
+  const usage = cpuStarted ? cpu.stop() : { serverCpuPct: NaN, benchCpuPct: NaN, othersCpuPct: NaN };
+  lat.sort((a, b) => a - b);
+  await sleep(500); // let the closes finish
+  return {
+    name, concurrency: CONCURRENCY, seconds: DURATION_MS / 1000, logins: lat.length, perSecond: round(lat.length / (DURATION_MS / 1000), 0),
+    p50ms: round(percentile(lat, 0.5)), p99ms: round(percentile(lat, 0.99)), errors, ...usage,
+    perServerCpuSecond: round(lat.length / (DURATION_MS / 1000) / (usage.serverCpuPct / 100), 0),
+  };
+}
+
+// --- 2. messages -----------------------------------------------------------------------------
+
+interface MessageResult { name: string; pairs: number; window: number; seconds: number; messages: number; perSecond: number; bounced: number; serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number }
+
+async function messageBench(pairs: number, target: Target): Promise<MessageResult> {
+  const name = `messages/s, ${pairs} pair${pairs > 1 ? "s" : ""}`;
+  const body = "The quick brown fox jumps over the lazy dog, again and again and again.";
+  const streams: Conn[] = [];
+  let total = 0, bounced = 0, stopped = false;
+  try {
+    const ps = await Promise.all(Array.from({ length: pairs }, async (_, i) => {
+      const a = accounts[2 * i]!, b = accounts[2 * i + 1]!;
+      const [sender, receiver] = await Promise.all([Conn.login(target, a, "s"), Conn.login(target, b, "r")]);
+      streams.push(sender, receiver);
+      const msg = `<message to='${b.user}@localhost/r' type='chat'><body>${body}</body></message>`;
+      return { sender, receiver, msg, sent: 0, received: 0, draining: false };
+    }));
+    type Pair = (typeof ps)[number];
+    const pump = (p: Pair) => {
+      if (stopped || p.draining) return;
+      let room = MSG_WINDOW - (p.sent - p.received);
+      while (room > 0) {
+        const k = Math.min(room, 100);
+        const ok = p.sender.write(p.msg.repeat(k));
+        p.sent += k;
+        room -= k;
+        if (!ok) {
+          p.draining = true;
+          p.sender.socket.once("drain", () => { p.draining = false; pump(p); });
+          return;
+        }
+      }
+    };
+    for (const p of ps) {
+      p.receiver.count("</message>", (n) => { p.received += n; total += n; pump(p); });
+      // Anything coming back to the sender is an error bounce.
+      p.sender.count("</message>", (n) => { bounced += n; });
+    }
+    for (const p of ps) pump(p);
+    await sleep(1000);
+    const cpu = cpuMeter(serverPid);
+    cpu.start();
+    const r0 = total, t0 = performance.now();
+    await sleep(DURATION_MS);
+    const r1 = total, t1 = performance.now();
+    const usage = cpu.stop();
+    stopped = true;
+    return { name, pairs, window: MSG_WINDOW, seconds: round((t1 - t0) / 1000, 2), messages: r1 - r0, perSecond: round((r1 - r0) / ((t1 - t0) / 1000), 0), bounced, ...usage,
+      perServerCpuSecond: round((r1 - r0) / ((t1 - t0) / 1000) / (usage.serverCpuPct / 100), 0) };
+  } finally {
+    stopped = true;
+    for (const c of streams) c.close();
+    await sleep(1000);
+  }
+}
+
+// --- 3. memory -------------------------------------------------------------------------------
+
+interface MemorySide {
+  connections: number; errors: number; rampSeconds: number;
+  rssBeforeKb: number; rssAfterKb: number; anonBeforeKb: number; anonAfterKb: number;
+  /** (RSS after − before) / connections: the headline figure. */
+  perConnKb: number;
+  /** Of which: V8 heap used (JS objects) and "external" (Buffers, native-backed memory V8 knows of), per connection. */
+  heapUsedPerConnKb: number; heapTotalPerConnKb: number; externalPerConnKb: number;
+}
+
+interface Snapshot { rss: number; anon: number; mem: NodeJS.MemoryUsage | undefined }
+
+async function quietRss(pid: number, gc: () => Promise<NodeJS.MemoryUsage | undefined>): Promise<Snapshot> {
+  await sleep(2000);
+  const mem = await gc();
+  await sleep(1000);
+  return { ...rssKb(pid), mem };
+}
+
+function side(n: number, errors: number, before: Snapshot, after: Snapshot, rampSeconds: number): MemorySide {
+  const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? NaN : round((b - a) / 1024 / Math.max(1, n), 2));
+  return {
+    connections: n, errors, rampSeconds: round(rampSeconds, 1),
+    rssBeforeKb: before.rss, rssAfterKb: after.rss, anonBeforeKb: before.anon, anonAfterKb: after.anon,
+    perConnKb: round((after.rss - before.rss) / Math.max(1, n), 2),
+    heapUsedPerConnKb: per(before.mem?.heapUsed, after.mem?.heapUsed),
+    heapTotalPerConnKb: per(before.mem?.heapTotal, after.mem?.heapTotal),
+    externalPerConnKb: per(before.mem?.external, after.mem?.external),
+  };
+}
+
+async function memoryWarden(target: Target): Promise<MemorySide> {
+  const gc = async () => {
+    rmSync(SERVER_MEM_FILE, { force: true });
+    process.kill(serverPid, "SIGUSR2");
+    for (let i = 0; i < 50; i++) {
+      await sleep(100);
+      try { return JSON.parse(readFileSync(SERVER_MEM_FILE, "utf8")) as NodeJS.MemoryUsage; } catch { /* not yet */ }
+    }
+    notes.push("the server did not report its memory usage after SIGUSR2 (gc hook not loaded?)");
+    return undefined;
+  };
+  const before = await quietRss(serverPid, gc);
+  const t0 = performance.now();
+  const { items, errors } = await ramp(CONNS, 200, (i) => Conn.login(target, accounts[i % accounts.length]!, `m${i}`, 60_000), "memory/warden");
+  const rampSeconds = (performance.now() - t0) / 1000;
+  const after = await quietRss(serverPid, gc);
+  const alive = items.filter((c) => !c.closed).length;
+  if (alive < items.length) notes.push(`memory/warden: ${items.length - alive} of ${items.length} connections were closed by the server while idle`);
+  for (const c of items) c.close();
+  await sleep(1500);
+  return side(alive, errors, before, after, rampSeconds);
+}
+
+async function memoryFloor(certPath: string, keyPath: string): Promise<MemorySide> {
+  const child = fork(join(BENCH_DIR, "load/floor-tls.ts"), [certPath, keyPath], { execArgv: ["--expose-gc", "--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    const ready = await new Promise<{ port: number; pid: number }>((res, rej) => {
+      child.once("message", (m: { type: string; port: number; pid: number }) => res(m));
+      child.once("exit", (code) => rej(new Error(`floor server exited with ${code}`)));
+    });
+    const gc = () => new Promise<NodeJS.MemoryUsage | undefined>((res) => {
+      child.once("message", (m: { memory?: NodeJS.MemoryUsage }) => res(m.memory));
+      child.send({ type: "gc" });
+    });
+    const before = await quietRss(ready.pid, gc);
+    const t0 = performance.now();
+    const { items, errors } = await ramp(CONNS, 200, () => new Promise<tls.TLSSocket>((res, rej) => {
+      const s = tls.connect({ host: HOST, port: ready.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
+      s.setNoDelay(true);
+      s.once("error", rej);
+      s.once("secureConnect", () => s.write("ping\n"));
+      s.once("data", () => res(s));
+      s.once("close", () => rej(new Error("floor connection closed")));
+    }), "memory/floor");
+    const rampSeconds = (performance.now() - t0) / 1000;
+    const after = await quietRss(ready.pid, gc);
+    for (const s of items) s.destroy();
+    return side(items.length, errors, before, after, rampSeconds);
+  } finally {
+    if (child.connected) child.send({ type: "exit" });
+    setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+  }
+}
+
+// --- main ------------------------------------------------------------------------------------
+
+function table(rows: Array<[string, string, string]>): string {
+  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length));
+  const line = `+-${"-".repeat(w0)}-+-${"-".repeat(w1)}-+-${"-".repeat(Math.max(...rows.map((r) => r[2].length)))}-+`;
+  const w2 = line.length - w0 - w1 - 10;
+  const fmt = (r: [string, string, string]) => `| ${r[0].padEnd(w0)} | ${r[1].padStart(w1)} | ${r[2].padEnd(w2)} |`;
+  return [line, fmt(rows[0]!), line, ...rows.slice(1).map(fmt), line].join("\n");
+}
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  const machine = {
+    cpus: cpus.length, cpuModel: cpus[0]?.model ?? "unknown", node: process.version, platform: `${os.platform()} ${os.release()}`,
+    totalMemMb: Math.round(os.totalmem() / 2 ** 20), loadAvgAtStart: os.loadavg().map((x) => round(x, 2)), fdLimit: fdLimit(),
+  };
+  const header = `Warden bench — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}, load avg ${machine.loadAvgAtStart.join(" ")}`;
+  console.log(header);
+  console.log(`(client and server share this machine; CPU figures are % of one core; "others" = every other process on the machine)\n`);
+
+  const startedAt = new Date().toISOString();
+  newServer();
+  const userCount = Math.max(CONCURRENCY, 20);
+  const tu = performance.now();
+  const how = await addUsers(userCount);
+  console.log(`added ${userCount} accounts (${how}) in ${round((performance.now() - tu) / 1000)} s`);
+  await startServer();
+  const direct: Target = { host: HOST, port: server.tlsPort, domain: "localhost", starttls: false };
+  const starttls: Target = { host: HOST, port: server.c2sPort, domain: "localhost", starttls: true };
+  console.log(`server pid ${serverPid}, c2s port ${server.c2sPort}, direct TLS port ${server.tlsPort}`);
+  // The floor server uses the same certificate and key (ECDSA P-256): keep a copy now.
+  const certPath = join(benchTmp, "floor.crt"), keyPath = join(benchTmp, "floor.key");
+  const certs = join(server.dataDir, "data/certs");
+  writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
+  writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
+
+  const results: { login: LoginResult[]; messages: MessageResult[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  try {
+    if (only.has("login")) {
+      for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
+        process.stdout.write(`${name} (${CONCURRENCY} concurrent, ${DURATION_MS / 1000} s)… `);
+        const r = await loginBench(name, t);
+        results.login.push(r);
+        console.log(`${r.perSecond}/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, errors ${r.errors}`);
+        collectServerLogs(name);
+      }
+    }
+    if (only.has("messages")) {
+      for (const pairs of [1, 10]) {
+        process.stdout.write(`messages, ${pairs} pair(s) (${DURATION_MS / 1000} s)… `);
+        const r = await messageBench(pairs, direct);
+        results.messages.push(r);
+        console.log(`${r.perSecond}/s`);
+        collectServerLogs(r.name);
+      }
+    }
+    if (only.has("memory")) {
+      process.stdout.write(`memory: ${CONNS} idle authenticated connections to Warden… `);
+      const warden = await memoryWarden(direct);
+      console.log(`${warden.perConnKb} KB/conn (ramp ${warden.rampSeconds} s)`);
+      collectServerLogs("memory");
+      process.stdout.write(`memory: ${CONNS} idle TLS connections to a bare Node TLS server… `);
+      const floor = await memoryFloor(certPath, keyPath);
+      console.log(`${floor.perConnKb} KB/conn`);
+      results.memory = { warden, floor, ratio: round(warden.perConnKb / floor.perConnKb, 2) };
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const rows: Array<[string, string, string]> = [["Measurement", "Result", "Detail"]];
+  for (const r of results.login) {
+    rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.logins} logins in ${r.seconds} s, ${r.errors} errors; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+  }
+  for (const r of results.messages) {
+    rows.push([r.name, `${r.perSecond}/s`, `window ${r.window}/pair, ${r.messages} msgs in ${r.seconds} s, ${r.bounced} bounced; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+  }
+  if (results.memory) {
+    const { warden, floor, ratio } = results.memory;
+    const d = (s: MemorySide) => `${s.connections} conns (${s.errors} failed), RSS ${round(s.rssBeforeKb / 1024)} → ${round(s.rssAfterKb / 1024)} MB, anon ${round(s.anonBeforeKb / 1024)} → ${round(s.anonAfterKb / 1024)} MB; per conn: JS heap ${s.heapUsedPerConnKb} KB used / ${s.heapTotalPerConnKb} KB committed, external ${s.externalPerConnKb} KB; ramp ${s.rampSeconds} s`;
+    rows.push(["RSS per idle authenticated conn, Warden", `${warden.perConnKb} KB`, d(warden)]);
+    rows.push(["RSS per idle TLS conn, bare Node floor", `${floor.perConnKb} KB`, d(floor)]);
+    rows.push(["Warden / floor", `${ratio}×`, ""]);
+  }
+  console.log(`\n${header}\n${table(rows)}`);
+  for (const n of notes) console.log(`note: ${n}`);
+  if (firstErrors.length) console.log(`client-side errors (first ${firstErrors.length}):\n  ${firstErrors.join("\n  ")}`);
+  if (serverProblems.length) console.log(`server problems:\n  ${serverProblems.join("\n  ")}`);
+
+  const out = resolve(BENCH_DIR, "results");
+  mkdirSync(out, { recursive: true });
+  const machineAtEnd = { loadAvgAtEnd: os.loadavg().map((x) => round(x, 2)) };
+  console.log(`load avg at end: ${machineAtEnd.loadAvgAtEnd.join(" ")} (other processes on this machine compete for the same ${machine.cpus} cores)`);
+  const json = { startedAt, finishedAt: new Date().toISOString(), machine: { ...machine, ...machineAtEnd }, options: { durationS: DURATION_MS / 1000, warmupS: WARMUP_MS / 1000, concurrency: CONCURRENCY, memoryConnections: CONNS, messageWindow: MSG_WINDOW }, results, notes, clientErrors: firstErrors, serverProblems, serverLogLines };
+  writeFileSync(join(out, "latest.json"), JSON.stringify(json, null, 2) + "\n");
+  console.log(`\nwrote ${join(out, "latest.json")}`);
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  server?.kill().finally(() => process.exit(1));
+});
