@@ -3,10 +3,13 @@
 //   1. full logins per second (direct TLS and STARTTLS) at N concurrent clients, p50/p99;
 //   2. messages per second between connected users (1 pair and 10 pairs);
 //   3. server RSS per idle authenticated connection at 5,000 connections, beside a bare Node
-//      TLS server holding as many sockets (the floor).
+//      TLS server holding as many sockets (the floor);
+//   4. fast: FAST (XEP-0484) reconnects per second against SASL2 SCRAM reconnects, same load;
+//   5. list: manage-clients <list/> latency for an account with 1,000 client records;
+//   6. revoke: time from a manage-clients <revoke/> to the close of the revoked client's socket.
 // Prints a table and writes bench/results/latest.json.
 //
-// Options: --only=login,messages,memory  --duration=SECONDS (per timed phase, default 8)
+// Options: --only=login,messages,fast,list,revoke,memory  --duration=SECONDS (per timed phase, default 8)
 //          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
 //          --server-prof (V8 CPU profile of the server into bench/results/prof/)
 import os from "node:os";
@@ -18,7 +21,7 @@ import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestServer, ROOT } from "../test/helpers/server.js";
-import { Conn, type Account, type Target } from "./load/xmpp-client.js";
+import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
 const HOST = "127.0.0.1";
@@ -29,7 +32,9 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const only = new Set((opt("only") ?? "login,messages,memory").split(",").map((s) => s.trim()));
+const PHASES = ["login", "messages", "fast", "list", "revoke", "memory"];
+const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
+for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
 const CONCURRENCY = Number(opt("concurrency") ?? 50);
 let CONNS = Number(opt("conns") ?? 5000);
@@ -186,6 +191,9 @@ async function startServer(): Promise<void> {
 }
 
 const accounts: Account[] = [];
+/** Accounts of their own for the list and revoke phases (not among `accounts`). */
+const LIST_ACCOUNT: Account = { user: "benchlist", password: "pw-benchlist" };
+const REVOKE_ACCOUNT: Account = { user: "benchrevoke", password: "pw-benchrevoke" };
 const SCRAM_ITERATIONS = 4096; // the server's default scram_iterations
 
 /**
@@ -194,7 +202,8 @@ const SCRAM_ITERATIONS = 4096; // the server's default scram_iterations
  * costs ~0.5–1 s of Node start-up on a busy 2-core machine. Falls back to the command.
  */
 async function addUsers(n: number): Promise<string> {
-  const names = Array.from({ length: n }, (_, i) => ({ user: `bench${i}`, password: `pw-bench-${i}` }));
+  const bench = Array.from({ length: n }, (_, i) => ({ user: `bench${i}`, password: `pw-bench-${i}` }));
+  const names = [...bench, LIST_ACCOUNT, REVOKE_ACCOUNT];
   let done = 0;
   try {
     const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
@@ -206,7 +215,7 @@ async function addUsers(n: number): Promise<string> {
     try {
       for (const a of names) { await createAccount(storage, a.user, a.password, SCRAM_ITERATIONS); done++; }
     } finally { await storage.close(); }
-    accounts.push(...names);
+    accounts.push(...bench);
     return "in-process createAccount";
   } catch (err) {
     notes.push(`creating accounts in-process failed after ${done} (${(err as Error).message}); used \`warden user add\` for the rest`);
@@ -218,7 +227,7 @@ async function addUsers(n: number): Promise<string> {
       if (r.code !== 0) throw new Error(`warden user add ${a.user} failed (${r.code}): ${r.stderr}`);
     }));
   }
-  accounts.push(...names);
+  accounts.push(...bench);
   return "warden user add";
 }
 
@@ -318,6 +327,220 @@ async function messageBench(pairs: number, target: Target): Promise<MessageResul
     for (const c of streams) c.close();
     await sleep(1000);
   }
+}
+
+// --- 4. FAST against SCRAM reconnects ------------------------------------------------------
+
+interface PathResult {
+  name: string; mechanism: string; concurrency: number; seconds: number; logins: number; perSecond: number; p50ms: number; p99ms: number;
+  errors: number; failures: number;
+  /** Round trips the client waited for after the TLS handshake (stream features, [challenge], success). */
+  xmppRoundTrips: number;
+  /** The same plus TCP connect (1) and the TLS handshake (1 for TLS 1.3, 2 for 1.2). */
+  totalRoundTrips: number;
+  tlsProtocol: string;
+  serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number;
+}
+
+interface FastResult { scram: PathResult; fast: PathResult; ratio: number; ratioPerServerCpu: number; target: string; met: boolean; rounds: number; tokenErrors: number }
+
+const FAST_ROUNDS = 2; // SCRAM, FAST, SCRAM, FAST: each path sees the same stretch of machine noise
+const SEGMENT_WARMUP_MS = 500;
+
+async function fastBench(target: Target): Promise<FastResult> {
+  // Every slot's FAST token, from one password login with <request-token/>.
+  const tokens: string[] = [];
+  const got = await ramp(CONCURRENCY, 20, async (i) => {
+    const r = await Conn.sasl2(target, accounts[i % accounts.length]!, { mechanism: "SCRAM-SHA-256" }, { clientId: `fast-${i}`, bindTag: "b", requestToken: true });
+    tokens[i] = r.token!;
+    await r.conn.closeAndWait();
+  }, "fast/token");
+  if (got.errors > 0) throw new Error(`could not get FAST tokens for ${got.errors} of ${CONCURRENCY} clients: ${firstErrors.slice(-1)[0]}`);
+
+  const segMs = DURATION_MS / FAST_ROUNDS;
+  type Acc = { lat: number[]; errors: number; failures: number; rts: Set<string>; xmpp: number; total: number; tls: string; secs: number; server: number; bench: number; others: number };
+  const acc = (): Acc => ({ lat: [], errors: 0, failures: 0, rts: new Set(), xmpp: 0, total: 0, tls: "", secs: 0, server: 0, bench: 0, others: 0 });
+  const paths = { scram: acc(), fast: acc() };
+
+  const segment = async (kind: "scram" | "fast") => {
+    const a = paths[kind];
+    const measureFrom = performance.now() + SEGMENT_WARMUP_MS;
+    const end = measureFrom + segMs;
+    const cpu = cpuMeter(serverPid);
+    let cpuStarted = false;
+    const slot = async (i: number) => {
+      const account = accounts[i % accounts.length]!;
+      const auth: Sasl2Auth = kind === "fast" ? { mechanism: "HT-SHA-256-NONE", token: tokens[i]! } : { mechanism: "SCRAM-SHA-256" };
+      const clientId = kind === "fast" ? `fast-${i}` : `scram-${i}`;
+      let errors = 0;
+      while (performance.now() < end) {
+        const s = performance.now();
+        if (!cpuStarted && s >= measureFrom) { cpuStarted = true; cpu.start(); }
+        try {
+          const r = await Conn.sasl2(target, account, auth, { clientId, bindTag: "b" });
+          const e = performance.now();
+          if (s >= measureFrom && e <= end) a.lat.push(e - s);
+          const tlsRts = r.tlsProtocol === "TLSv1.3" ? 1 : 2;
+          a.rts.add(`${r.roundTrips}+${tlsRts}`);
+          a.xmpp = r.roundTrips; a.total = r.roundTrips + 1 + tlsRts; a.tls = r.tlsProtocol;
+          r.conn.close();
+        } catch (err) {
+          a.errors++; errors++;
+          if (err instanceof LoginError && err.step === "sasl2-failure") a.failures++;
+          noteError(`fast/${kind}`, err);
+          if (errors > 100) return;
+          await sleep(50);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => slot(i)));
+    if (cpuStarted) {
+      const u = cpu.stop();
+      const secs = segMs / 1000;
+      a.secs += secs; a.server += (u.serverCpuPct * secs) / 100; a.bench += (u.benchCpuPct * secs) / 100; a.others += (u.othersCpuPct * secs) / 100;
+    }
+    await sleep(300); // let the closes finish before the other path runs
+  };
+  for (let r = 0; r < FAST_ROUNDS; r++) { await segment("scram"); await segment("fast"); }
+
+  const result = (name: string, mechanism: string, a: Acc): PathResult => {
+    a.lat.sort((x, y) => x - y);
+    const secs = a.secs || (segMs * FAST_ROUNDS) / 1000;
+    const perSecond = a.lat.length / secs;
+    if (a.rts.size > 1) notes.push(`fast/${mechanism}: the round-trip count varied between logins (${[...a.rts].join(", ")})`);
+    return {
+      name, mechanism, concurrency: CONCURRENCY, seconds: round(secs, 1), logins: a.lat.length, perSecond: round(perSecond, 0),
+      p50ms: round(percentile(a.lat, 0.5)), p99ms: round(percentile(a.lat, 0.99)), errors: a.errors, failures: a.failures,
+      xmppRoundTrips: a.xmpp, totalRoundTrips: a.total, tlsProtocol: a.tls,
+      serverCpuPct: round((100 * a.server) / secs, 0), benchCpuPct: round((100 * a.bench) / secs, 0), othersCpuPct: round((100 * a.others) / secs, 0),
+      perServerCpuSecond: round(a.lat.length / (a.server || NaN), 0),
+    };
+  };
+  const scram = result("reconnects/s, SASL2 SCRAM-SHA-256 + Bind2", "SCRAM-SHA-256", paths.scram);
+  const fast = result("reconnects/s, SASL2 FAST HT-SHA-256-NONE + Bind2", "HT-SHA-256-NONE", paths.fast);
+  const ratio = round(fast.perSecond / scram.perSecond, 2);
+  return { scram, fast, ratio, ratioPerServerCpu: round(fast.perServerCpuSecond / scram.perServerCpuSecond, 2), target: "FAST ≥ 2× SCRAM", met: ratio >= 2, rounds: FAST_ROUNDS, tokenErrors: got.errors };
+}
+
+// --- 5. manage-clients list with 1,000 clients ---------------------------------------------
+
+const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
+const LIST_CLIENTS = 1000;
+const LIST_REQUESTS = 200;
+const LIST_WARMUP = 5;
+const LIST_CAP_MS = 20_000;
+
+interface ListResult {
+  records: number; createErrors: number; createSeconds: number; requests: number; p50ms: number; p99ms: number; maxMs: number;
+  clientsInAnswer: number; answerBytes: number; wrongAnswers: number; firstWrongAnswer?: string; target: string; met: boolean;
+}
+
+async function listBench(target: Target): Promise<ListResult> {
+  const t0 = performance.now();
+  const created = await ramp(LIST_CLIENTS, 20, async (i) => {
+    const r = await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `bench-${i}` });
+    await r.conn.closeAndWait();
+  }, "list/create");
+  const createSeconds = (performance.now() - t0) / 1000;
+  await sleep(300);
+  const ctl = (await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "bench-controller", bindTag: "c" })).conn;
+  const lat: number[] = [];
+  let wrongAnswers = 0, firstWrongAnswer: string | undefined, clientsInAnswer = -1, answerBytes = 0;
+  try {
+    const tEnd = performance.now() + LIST_CAP_MS;
+    for (let n = 0; n < LIST_WARMUP + LIST_REQUESTS && performance.now() < tEnd; n++) {
+      const id = `l${n}`;
+      const s = performance.now();
+      const answer = await ctl.iq(id, `<iq type='get' id='${id}'><list xmlns='${NS_MANAGE}'/></iq>`);
+      const e = performance.now();
+      if (n >= LIST_WARMUP) lat.push(e - s);
+      const count = answer.split("<client ").length - 1;
+      if (clientsInAnswer < 0) { clientsInAnswer = count; answerBytes = Buffer.byteLength(answer); }
+      if (!/^<iq\s[^>]*type='result'/.test(answer) || (count !== LIST_CLIENTS && count !== LIST_CLIENTS + 1)) {
+        wrongAnswers++;
+        firstWrongAnswer ??= `${count} <client/>: ${answer.slice(0, 400)}`;
+      }
+    }
+  } finally {
+    await ctl.closeAndWait();
+  }
+  lat.sort((a, b) => a - b);
+  const p99ms = round(percentile(lat, 0.99), 2);
+  const out: ListResult = {
+    records: LIST_CLIENTS - created.errors, createErrors: created.errors, createSeconds: round(createSeconds, 1), requests: lat.length,
+    p50ms: round(percentile(lat, 0.5), 2), p99ms, maxMs: round(lat[lat.length - 1] ?? NaN, 2),
+    clientsInAnswer, answerBytes, wrongAnswers, target: "p99 < 5 ms", met: p99ms < 5 && wrongAnswers === 0,
+  };
+  if (firstWrongAnswer) out.firstWrongAnswer = firstWrongAnswer;
+  return out;
+}
+
+// --- 6. revoke → close -----------------------------------------------------------------------
+
+const REVOKE_VICTIMS = 100;
+const REVOKE_TIMEOUT_MS = 5000;
+
+interface RevokeResult {
+  victims: number; openErrors: number; revocations: number;
+  closeP50ms: number; closeP99ms: number; closeMaxMs: number;
+  answerP50ms: number; answerP99ms: number;
+  /** How the revoke IQs were answered: result, or the password-reset-required error (the victims logged in with the password). */
+  answers: Record<string, number>;
+  notClosed: number; noStreamError: number; wrongCondition: number; wrongAnswers: number; firstProblem?: string;
+  target: string; met: boolean;
+}
+
+async function revokeBench(target: Target): Promise<RevokeResult> {
+  const opened = await ramp(REVOKE_VICTIMS, 20, (i) => Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `victim-${i}`, bindTag: "b" })
+    .then((r) => ({ i, conn: r.conn })), "revoke/victims");
+  const ctl = (await Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "controller", bindTag: "c" })).conn;
+  await sleep(300);
+  const toClose: number[] = [], toAnswer: number[] = [];
+  const answers: Record<string, number> = {};
+  let notClosed = 0, noStreamError = 0, wrongCondition = 0, wrongAnswers = 0;
+  let firstProblem: string | undefined;
+  const problem = (s: string) => { firstProblem ??= s; };
+  try {
+    for (const v of opened.items.sort((a, b) => a.i - b.i)) {
+      const id = `r${v.i}`;
+      const closed = new Promise<number>((res) => {
+        if (v.conn.closed) return res(v.conn.closedAt);
+        v.conn.socket.once("close", () => res(v.conn.closedAt || performance.now()));
+      });
+      const s = performance.now();
+      const answered = ctl.iq(id, `<iq type='set' id='${id}'><revoke xmlns='${NS_MANAGE}' id='client/victim-${v.i}'/></iq>`).then((text) => ({ text, at: performance.now() }));
+      const timeout = (what: string) => sleep(REVOKE_TIMEOUT_MS).then(() => { throw new Error(`${what} not within ${REVOKE_TIMEOUT_MS} ms`); });
+      const [c, a] = await Promise.allSettled([Promise.race([closed, timeout("close")]), Promise.race([answered, timeout("answer")])]);
+      if (c.status === "fulfilled") toClose.push(c.value - s);
+      else { notClosed++; problem(`victim-${v.i}: socket not closed within ${REVOKE_TIMEOUT_MS} ms`); v.conn.destroy(); }
+      if (a.status === "fulfilled") {
+        toAnswer.push(a.value.at - s);
+        const t = a.value.text;
+        const kind = /^<iq\s[^>]*type='result'/.test(t) ? "result" : /type='error'/.test(t) && t.includes("<password-reset-required") ? "error password-reset-required" : "other";
+        answers[kind] = (answers[kind] ?? 0) + 1;
+        if (kind === "other") { wrongAnswers++; problem(`victim-${v.i}: revoke answered ${t.slice(0, 400)}`); }
+      } else { wrongAnswers++; problem(`victim-${v.i}: ${(a.reason as Error).message}`); break; }
+      const got = v.conn.unread;
+      const se = got.indexOf("<stream:error");
+      if (se < 0) { noStreamError++; problem(`victim-${v.i}: no <stream:error> before the close; received ${JSON.stringify(got.slice(-300))}`); }
+      else if (!/^<stream:error[^>]*>\s*<not-authorized[\s/>]/.test(got.slice(se))) { wrongCondition++; problem(`victim-${v.i}: stream error is not <not-authorized/>: ${got.slice(se, se + 300)}`); }
+    }
+  } finally {
+    await ctl.closeAndWait();
+    for (const v of opened.items) v.conn.destroy();
+  }
+  toClose.sort((a, b) => a - b);
+  toAnswer.sort((a, b) => a - b);
+  const closeP99ms = round(percentile(toClose, 0.99), 2);
+  const out: RevokeResult = {
+    victims: opened.items.length, openErrors: opened.errors, revocations: toClose.length,
+    closeP50ms: round(percentile(toClose, 0.5), 2), closeP99ms, closeMaxMs: round(toClose[toClose.length - 1] ?? NaN, 2),
+    answerP50ms: round(percentile(toAnswer, 0.5), 2), answerP99ms: round(percentile(toAnswer, 0.99), 2),
+    answers, notClosed, noStreamError, wrongCondition, wrongAnswers, target: "revoke → close p99 < 10 ms",
+    met: closeP99ms < 10 && notClosed + noStreamError + wrongCondition + wrongAnswers === 0,
+  };
+  if (firstProblem) out.firstProblem = firstProblem;
+  return out;
 }
 
 // --- 3. memory -------------------------------------------------------------------------------
@@ -442,7 +665,7 @@ async function main(): Promise<void> {
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
       for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
@@ -461,6 +684,27 @@ async function main(): Promise<void> {
         console.log(`${r.perSecond}/s`);
         collectServerLogs(r.name);
       }
+    }
+    if (only.has("fast")) {
+      process.stdout.write(`fast: SASL2 SCRAM vs FAST reconnects (${CONCURRENCY} concurrent, ${FAST_ROUNDS} × ${DURATION_MS / 1000 / FAST_ROUNDS} s each)… `);
+      const r = await fastBench(direct);
+      results.fast = r;
+      console.log(`SCRAM ${r.scram.perSecond}/s, FAST ${r.fast.perSecond}/s, ratio ${r.ratio}×, failures ${r.scram.failures + r.fast.failures}, errors ${r.scram.errors + r.fast.errors}`);
+      collectServerLogs("fast");
+    }
+    if (only.has("list")) {
+      process.stdout.write(`list: ${LIST_CLIENTS} client records, ${LIST_REQUESTS} sequential <list/>… `);
+      const r = await listBench(direct);
+      results.list = r;
+      console.log(`p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.clientsInAnswer} <client/> per answer, ${r.wrongAnswers} wrong answers`);
+      collectServerLogs("list");
+    }
+    if (only.has("revoke")) {
+      process.stdout.write(`revoke: ${REVOKE_VICTIMS} sequential revocations of live clients… `);
+      const r = await revokeBench(direct);
+      results.revoke = r;
+      console.log(`to close p50 ${r.closeP50ms} ms, p99 ${r.closeP99ms} ms; to answer p50 ${r.answerP50ms} ms`);
+      collectServerLogs("revoke");
     }
     if (only.has("memory")) {
       process.stdout.write(`memory: ${CONNS} idle authenticated connections to Warden… `);
@@ -482,6 +726,26 @@ async function main(): Promise<void> {
   }
   for (const r of results.messages) {
     rows.push([r.name, `${r.perSecond}/s`, `window ${r.window}/pair, ${r.messages} msgs in ${r.seconds} s, ${r.bounced} bounced; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+  }
+  const verdict = (met: boolean, target: string) => `target ${target}: ${met ? "met" : "NOT met"}`;
+  if (results.fast) {
+    const f = results.fast;
+    for (const r of [f.scram, f.fast]) {
+      rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; round trips ${r.xmppRoundTrips} after TLS (${r.totalRoundTrips} with TCP + ${r.tlsProtocol}); ${r.logins} logins in ${r.seconds} s, ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+    }
+    rows.push(["FAST / SCRAM reconnect rate", `${f.ratio}×`, `${verdict(f.met, "≥ 2×")}; per server CPU-s ${f.ratioPerServerCpu}×; ${f.rounds} alternating rounds per path`]);
+  }
+  if (results.list) {
+    const l = results.list;
+    rows.push([`manage-clients <list/>, ${l.records} clients`, `p99 ${l.p99ms} ms`, `${verdict(l.met, "p99 < 5 ms")}; median ${l.p50ms} ms, max ${l.maxMs} ms over ${l.requests} sequential requests; ${l.clientsInAnswer} <client/> (${round(l.answerBytes / 1024)} KB) per answer, ${l.wrongAnswers} wrong answers; records made by ${l.records} SASL2 PLAIN logins in ${l.createSeconds} s (${l.createErrors} failed)`]);
+  }
+  if (results.list?.firstWrongAnswer) notes.push(`list: first wrong answer: ${results.list.firstWrongAnswer}`);
+  if (results.revoke) {
+    const r = results.revoke;
+    const answers = Object.entries(r.answers).map(([k, n]) => `${n} ${k}`).join(", ");
+    rows.push([`revoke → revoked socket closed (${r.revocations} of ${r.victims})`, `p99 ${r.closeP99ms} ms`, `${verdict(r.met, "p99 < 10 ms")}; median ${r.closeP50ms} ms, max ${r.closeMaxMs} ms; ${r.notClosed} not closed, ${r.noStreamError} without <stream:error>, ${r.wrongCondition} not <not-authorized/>`]);
+    if (r.firstProblem) notes.push(`revoke: first problem: ${r.firstProblem}`);
+    rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
   }
   if (results.memory) {
     const { warden, floor, ratio } = results.memory;

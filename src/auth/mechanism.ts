@@ -16,6 +16,14 @@ export interface SaslContext {
   getUser(username: string): Promise<UserRecord | undefined>;
   /** Normalises a username (nodeprep / RFC 7622 localpart); undefined when invalid. */
   normaliseUsername(raw: string): string | undefined;
+  /**
+   * OAUTHBEARER (RFC 7628): verifies an OAuth 2.0 access token and remembers its grant, so that
+   * a successful login is bound to it (revoking the grant closes the session). Undefined when the
+   * token is not valid.
+   */
+  verifyBearer?(token: string): Promise<{ username: string } | undefined>;
+  /** The OAuth authorization server metadata URL, for OAUTHBEARER's error challenge. */
+  oauthMetadataUrl?(): string | undefined;
 }
 
 export type SaslStep =

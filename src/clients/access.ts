@@ -95,7 +95,10 @@ export async function listAccess(server: Server, username: string, now = Date.no
     if (!connected && password === undefined && fast === undefined && !grant) continue;
     entries.push({
       id: `client/${rec.id}`, type: "session", connected, firstSeen: rec.firstSeen, lastSeen: rec.lastSeen,
-      expires: fast, password, grant, fast, userAgent: rec.userAgent ?? {}, ip: rec.lastIp, legacy: rec.legacy,
+      expires: fast, password, grant, fast,
+      // An OAuth app's name, software and URI (its grant's data) fill in what the login did not say.
+      userAgent: grant?.kind === "oauth" ? { ...grantUserAgent(grant), ...rec.userAgent } : rec.userAgent ?? {},
+      ip: rec.lastIp, legacy: rec.legacy,
       permission: grant && grant.data.restricted ? "restricted" : "unrestricted", record: rec,
     });
   }

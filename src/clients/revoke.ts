@@ -5,29 +5,33 @@
 import type { Server } from "../core/server.js";
 import { streamErrors } from "../core/errors.js";
 import { listAccess, sessionsOfClient } from "./access.js";
+import { grantName } from "../features/security-history.js";
 
 export type RevokeResult = "revoked" | "not-found" | "password-reset-required";
 
+/** Who revoked, for the security history (the bus event "client-revoked" carries it). */
+export interface RevokeContext { via?: string; ip?: string }
+
 const SELECTOR = /^([A-Za-z0-9]+)\/(.+)$/s;
 
-export async function revoke(server: Server, username: string, selector: string | undefined): Promise<RevokeResult> {
+export async function revoke(server: Server, username: string, selector: string | undefined, context: RevokeContext = {}): Promise<RevokeResult> {
   const m = selector === undefined ? null : SELECTOR.exec(selector);
   if (!m) return "not-found";
   const [, kind, rest] = m as unknown as [string, string, string];
-  if (kind === "client") return revokeClient(server, username, rest);
-  if (kind === "grant") return revokeGrant(server, username, rest);
+  if (kind === "client") return revokeClient(server, username, rest, context);
+  if (kind === "grant") return revokeGrant(server, username, rest, context);
   if (kind === "software") {
     const entries = await listAccess(server, username);
     const hit = entries.find((e) => {
       const sw = e.userAgent.software;
       return sw !== undefined && (sw === rest || (e.userAgent.softwareVersion !== undefined && `${sw}/${e.userAgent.softwareVersion}` === rest));
     });
-    return hit ? revoke(server, username, hit.id) : "not-found";
+    return hit ? revoke(server, username, hit.id, context) : "not-found";
   }
   return "not-found";
 }
 
-async function revokeClient(server: Server, username: string, id: string): Promise<RevokeResult> {
+async function revokeClient(server: Server, username: string, id: string, context: RevokeContext): Promise<RevokeResult> {
   const entry = (await listAccess(server, username)).find((e) => e.id === `client/${id}`);
   const rec = entry?.record;
   if (!entry || !rec) return "not-found";
@@ -43,14 +47,15 @@ async function revokeClient(server: Server, username: string, id: string): Promi
   if (rec.grantId) await server.grants.revokeGrant(username, rec.grantId, "client revoked");
   // 3. Remembered, so that the client id cannot log in again until the password changes.
   await server.storage.clients.put({ ...rec, revokedAt: Date.now() });
-  await server.bus.emit("client-revoked", { username, clientId: rec.id, legacy: rec.legacy });
+  await server.bus.emit("client-revoked", { username, clientId: rec.id, legacy: rec.legacy, ...context });
   return entry.password !== undefined ? "password-reset-required" : "revoked";
 }
 
-async function revokeGrant(server: Server, username: string, id: string): Promise<RevokeResult> {
+async function revokeGrant(server: Server, username: string, id: string, context: RevokeContext): Promise<RevokeResult> {
   const grant = await server.storage.grants.get(username, id);
   if (!grant || !(await server.grants.valid(grant))) return "not-found";
   await server.grants.revokeGrant(username, id, "revoked by the user");
-  await server.bus.emit("client-revoked", { username, grantId: id });
+  const name = grantName(grant);
+  await server.bus.emit("client-revoked", { username, grantId: id, ...(name ? { name } : {}), ...context });
   return "revoked";
 }

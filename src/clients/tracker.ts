@@ -11,6 +11,12 @@ const TOUCH_EVERY_MS = 10 * 60_000;
 
 export default function tracker(server: Server): () => void {
   const ipOf = (s: Session) => server.config.client_ip_tracking ? (s.data.ip as string | undefined) : undefined;
+  // With IP tracking off, addresses recorded while it was on are not kept either.
+  if (!server.config.client_ip_tracking) {
+    server.storage.clients.forgetIps()
+      .then((n) => { if (n > 0) server.log.info({ records: n }, "forgot the IP addresses of clients (client_ip_tracking is off)"); })
+      .catch((err) => server.log.error({ err }, "forgetting client IP addresses failed"));
+  }
 
   const record = async (session: Session, rec: ClientRecord, isNewCheck = true) => {
     const created = await server.storage.clients.put(rec);
@@ -53,7 +59,7 @@ export default function tracker(server: Server): () => void {
     if (ua.software) userAgent.software = ua.software;
     if (ua.device) userAgent.device = ua.device;
     const base: ClientRecord = existing ?? { username: ev.username, id: clientId, legacy: false, firstSeen: now, lastSeen: now, mechanisms: {}, userAgent };
-    // A new login after the password changed starts the client afresh.
+    // The record (first seen, user agent) outlives password changes and revocations, as in the reference.
     const rec = updated(base, ev.session, now);
     if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
     await record(ev.session, rec);

@@ -44,6 +44,34 @@ export interface Config {
   log_level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** Path of the admin socket the `warden` command talks to; default data_path/warden.sock. */
   admin_socket?: string;
+  // --- HTTP and OAuth 2.0 (src/http) ---
+  /** Plain HTTP ports (for a reverse proxy in front) and the addresses they listen on. */
+  http_ports: number[];
+  http_interfaces: string[];
+  /** HTTPS ports (the server's certificate) and the addresses they listen on. */
+  https_ports: number[];
+  https_interfaces: string[];
+  /** The public base URL of the HTTP service (the OAuth issuer); default: from each request. */
+  http_external_url?: string;
+  /** Largest request body, bytes. */
+  http_max_body: number;
+  /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed. */
+  http_trusted_proxies: string[];
+  /** OAuth 2.0 token lifetimes, seconds. */
+  oauth2_access_token_ttl: number;
+  oauth2_refresh_token_ttl: number;
+  /** Lifetime of an authorization code, seconds. */
+  oauth2_code_ttl: number;
+  /** Lifetime of a device code (RFC 8628), and the polling interval asked of devices, seconds. */
+  oauth2_device_code_ttl: number;
+  oauth2_device_poll_interval: number;
+  /** Requests per minute per IP address to each of the token, device, registration and login endpoints. */
+  oauth2_rate_limit: number;
+  // --- Account page (src/http/account) ---
+  /** Days the security history of an account (new clients, revocations, failed logins) is kept. */
+  security_history_days: number;
+  /** Tell an account's other connected clients when a never-seen client logs in with the password. */
+  new_client_notice: boolean;
 }
 
 export const defaults: Config = {
@@ -71,6 +99,20 @@ export const defaults: Config = {
   client_ip_tracking: true,
   client_retention_days: 90,
   log_level: "info",
+  http_ports: [5280],
+  http_interfaces: ["127.0.0.1"],
+  https_ports: [5281],
+  https_interfaces: ["0.0.0.0"],
+  http_max_body: 64 * 1024,
+  http_trusted_proxies: ["127.0.0.1", "::1"],
+  oauth2_access_token_ttl: 3600,
+  oauth2_refresh_token_ttl: 604800,
+  oauth2_code_ttl: 600,
+  oauth2_device_code_ttl: 600,
+  oauth2_device_poll_interval: 5,
+  oauth2_rate_limit: 60,
+  security_history_days: 90,
+  new_client_notice: true,
 };
 
 export class ConfigError extends Error {
@@ -141,6 +183,27 @@ const schema: Record<keyof Config, Check> = {
   client_retention_days: int(1, 36500),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
   admin_socket: str,
+  http_ports: ports,
+  http_interfaces: strings,
+  https_ports: ports,
+  https_interfaces: strings,
+  http_external_url: (v, k) => {
+    const s = str(v, k) as string;
+    let u: URL;
+    try { u = new URL(s); } catch { throw new ConfigError(k, "must be an absolute http(s) URL"); }
+    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash || u.username || u.password) throw new ConfigError(k, "must be an http(s) URL without query, fragment or credentials");
+    return u.href.replace(/\/+$/, "");
+  },
+  http_max_body: int(1024, 64 * 1024 * 1024),
+  http_trusted_proxies: strings,
+  oauth2_access_token_ttl: int(60, 86400 * 30),
+  oauth2_refresh_token_ttl: int(60, 366 * 86400),
+  oauth2_code_ttl: int(1, 3600),
+  oauth2_device_code_ttl: int(10, 86400),
+  oauth2_device_poll_interval: int(1, 600),
+  oauth2_rate_limit: int(1, 1_000_000_000),
+  security_history_days: int(1, 36500),
+  new_client_notice: bool,
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -23,10 +23,16 @@ import revocation from "./revocation.js";
 import clientTracker from "../clients/tracker.js";
 import manageClients from "../clients/protocol.js";
 import clientsAdmin from "../clients/admin.js";
+import oauthSessions from "../auth/oauth-sessions.js";
+import http from "../http/server.js";
+import oauth from "../http/oauth/router.js";
+import rest from "../http/rest.js";
 
 export type Feature = (server: Server) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
 export const features: Feature[] = [
   grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
   carbons, csi, streamManagement, disco, ping, version, accounts, revocation, clientTracker, manageClients, clientsAdmin,
+  // OAuth 2.0: OAUTHBEARER sessions bound to their grant; the HTTP service, then its endpoints.
+  oauthSessions, http, oauth, rest,
 ];

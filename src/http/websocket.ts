@@ -7,6 +7,7 @@ import type tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
 import type { Transport } from "../core/transport.js";
+import { escapeAttr } from "../xml/element.js";
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 const NS_STREAM = "http://etherx.jabber.org/streams";
@@ -79,25 +80,40 @@ class WebSocketTransport implements Transport {
   onClose(cb: () => void): void { this.closeCb = cb; }
 }
 
-/** Serves RFC 7395 on an HTTP(S) server's upgrade requests to WEBSOCKET_PATH. */
-export function attachWebSocket(server: Server, httpServer: http.Server, secure: boolean): () => void {
+/**
+ * Serves RFC 7395 on the HTTP service's upgrade requests to WEBSOCKET_PATH, and XEP-0156
+ * discovery of it (/.well-known/host-meta and host-meta.json).
+ */
+export default function websocket(server: Server): () => void {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: server.config.c2s_stanza_size_limit + 1024,
     // RFC 7395 §3.1: the "xmpp" subprotocol must be offered and is the only one spoken.
     handleProtocols: (protocols) => (protocols.has("xmpp") ? "xmpp" : false),
   });
-  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.bus.on("http-upgrade", ({ req, socket, head, secure }: { req: http.IncomingMessage; socket: Duplex; head: Buffer; secure: boolean }) => {
     const path = (req.url ?? "").split("?")[0];
-    if (path !== WEBSOCKET_PATH) return; // other upgrade handlers may want it
+    if (path !== WEBSOCKET_PATH) return undefined;
     const ip = req.socket.remoteAddress ?? "unknown";
-    if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n"); return; }
+    if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"); return true; }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
       const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
       server.openStream(new WebSocketTransport(ws, ip, tlsSocket), ip).data.transport = "websocket";
     });
-  };
-  httpServer.on("upgrade", onUpgrade);
-  return () => { httpServer.off("upgrade", onUpgrade); wss.close(); };
+    return true;
+  });
+
+  // XEP-0156: where to connect. The URL follows the request's scheme and host.
+  const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;
+  server.http.route("GET", "/.well-known/host-meta", (req) => {
+    const body = `<?xml version='1.0' encoding='utf-8'?>\n<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n  <Link rel='urn:xmpp:alt-connections:websocket' href='${escapeAttr(wsUrl(req.base))}'/>\n</XRD>\n`;
+    req.res.writeHead(200, { "Content-Type": "application/xrd+xml; charset=utf-8", "Access-Control-Allow-Origin": "*" });
+    req.res.end(body);
+  });
+  server.http.route("GET", "/.well-known/host-meta.json", (req) => {
+    req.res.writeHead(200, { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" });
+    req.res.end(JSON.stringify({ links: [{ rel: "urn:xmpp:alt-connections:websocket", href: wsUrl(req.base) }] }));
+  });
+  return () => wss.close();
 }

@@ -32,6 +32,7 @@ export function clientStore(db: Db): ClientStore {
   const touch = db.prepare("UPDATE clients SET last_seen = ? WHERE username = ? AND id = ? AND last_seen < ?");
   const stale = db.prepare<[number], { username: string; id: string }>("SELECT username, id FROM clients WHERE last_seen < ?");
   const del = db.prepare("DELETE FROM clients WHERE username = ? AND id = ?");
+  const forgetIps = db.prepare("UPDATE clients SET last_ip = NULL WHERE last_ip IS NOT NULL");
 
   const put = db.transaction((c: ClientRecord): boolean => {
     const isNew = exists.get(c.username, c.id) === undefined;
@@ -56,5 +57,6 @@ export function clientStore(db: Db): ClientStore {
     put: async (c) => put.immediate(c),
     touch: async (username, id, at) => { touch.run(at, username, id, at); },
     purge: async (before, keep) => purge.immediate(before, keep),
+    forgetIps: async () => forgetIps.run().changes,
   };
 }

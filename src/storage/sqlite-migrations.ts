@@ -94,4 +94,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX clients_by_jid ON clients (username, full_jid);
   CREATE INDEX clients_by_last_seen ON clients (last_seen);
   `,
+  `
+  -- The security history of each account (account page): new clients, revocations, password
+  -- changes, failed logins (coalesced), kept for security_history_days.
+  CREATE TABLE security_events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    username  TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    at        INTEGER NOT NULL,
+    first_at  INTEGER NOT NULL,
+    kind      TEXT    NOT NULL,
+    ip        TEXT,
+    count     INTEGER NOT NULL DEFAULT 1 CHECK (count > 0),
+    data      TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(data))
+  ) STRICT;
+  CREATE INDEX security_events_by_user ON security_events (username, id);
+  CREATE INDEX security_events_by_time ON security_events (at);
+  `,
 ];

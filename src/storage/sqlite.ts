@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
+import { securityEventStore } from "./sqlite-events.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -21,6 +22,7 @@ import {
   type UserStore,
   type GrantStore,
   type ClientStore,
+  type SecurityEventStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -88,6 +90,7 @@ export class SqliteStorage implements Storage {
   readonly offline: OfflineStore;
   readonly grants: GrantStore;
   readonly clients: ClientStore;
+  readonly events: SecurityEventStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -123,6 +126,7 @@ export class SqliteStorage implements Storage {
     this.offline = offlineStore(db, offlineLimit);
     this.grants = grantStore(db);
     this.clients = clientStore(db);
+    this.events = securityEventStore(db);
   }
 
   async close(): Promise<void> {

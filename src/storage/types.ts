@@ -171,6 +171,37 @@ export interface ClientStore {
   touch(username: string, id: string, at: number): Promise<void>;
   /** Deletes records last seen before `before` whose ids are not in `keep`; returns how many. */
   purge(before: number, keep: Array<{ username: string; id: string }>): Promise<number>;
+  /** Forgets every stored IP address (client_ip_tracking is off); returns how many records held one. */
+  forgetIps(): Promise<number>;
+}
+
+/** One entry of an account's security history (shown on the account page). */
+export interface SecurityEvent {
+  id: number;
+  username: string;
+  /** ms since epoch; for coalesced failed logins, the latest one. */
+  at: number;
+  /** "new-client", "client-revoked", "password-changed", "login-failed", "account-login", "signed-out-others", "new-grant". */
+  kind: string;
+  /** Where it came from (the latest address for coalesced failures), when IP tracking is on. */
+  ip?: string;
+  /** How many times it happened in a row (failed logins); 1 otherwise. */
+  count: number;
+  /** The first occurrence of a coalesced run. */
+  firstAt: number;
+  /** Free-form, JSON-serialisable details: client name, device, mechanism, via. */
+  data: Record<string, unknown>;
+}
+
+export interface SecurityEventStore {
+  /** Records an event (ignored when the account does not exist); true when recorded. */
+  add(event: Omit<SecurityEvent, "id" | "count" | "firstAt">): Promise<boolean>;
+  /** Like add, but when the account's latest event is of the same kind its count goes up instead (failed logins). */
+  addCoalesced(event: Omit<SecurityEvent, "id" | "count" | "firstAt">): Promise<boolean>;
+  /** The newest `limit` events of an account, newest first. */
+  list(username: string, limit: number): Promise<SecurityEvent[]>;
+  /** Deletes events older than `before` (ms); returns how many. */
+  purge(before: number): Promise<number>;
 }
 
 export interface Storage {
@@ -179,6 +210,7 @@ export interface Storage {
   readonly offline: OfflineStore;
   readonly grants: GrantStore;
   readonly clients: ClientStore;
+  readonly events: SecurityEventStore;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,9 @@ export class TestServer {
   proc: ChildProcess | undefined;
   c2sPort = 0;
   tlsPort = 0;
+  /** HTTP service ports (src/http/server.ts): plain and TLS. */
+  httpPort = 0;
+  httpsPort = 0;
   logs: Array<Record<string, unknown>> = [];
   readonly dataDir: string;
   readonly configPath: string;
@@ -41,6 +44,10 @@ export class TestServer {
       c2s_interfaces: ["127.0.0.1"],
       c2s_ports: [0],
       c2s_direct_tls_ports: [0],
+      http_interfaces: ["127.0.0.1"],
+      https_interfaces: ["127.0.0.1"],
+      http_ports: [0],
+      https_ports: [0],
       log_level: "info",
       login_failure_limit: 50,
       ...settings,
@@ -83,6 +90,9 @@ export class TestServer {
           if (rec.msg === "c2s listening") {
             if (rec.tls === "direct") this.tlsPort = rec.port as number; else this.c2sPort = rec.port as number;
           }
+          if (rec.msg === "http listening") {
+            if (rec.tls === "tls") this.httpsPort = rec.port as number; else this.httpPort = rec.port as number;
+          }
           if (rec.msg === "Warden is ready") resolveReady();
         }
       });
@@ -92,6 +102,8 @@ export class TestServer {
     try { await ready; } finally { clearTimeout(timeout); }
     // Keep the same ports across restarts.
     this.configure({ c2s_ports: [this.c2sPort], c2s_direct_tls_ports: [this.tlsPort] });
+    if (this.httpPort) this.configure({ http_ports: [this.httpPort] });
+    if (this.httpsPort) this.configure({ https_ports: [this.httpsPort] });
     return this;
   }
 

@@ -2,6 +2,7 @@
 import type { SaslMechanism } from "../mechanism.js";
 import { plainMechanism } from "./plain.js";
 import { scramMechanism } from "./scram.js";
+import { oauthBearerMechanism } from "./oauthbearer.js";
 
 export const mechanisms: readonly SaslMechanism[] = [
   scramMechanism("SHA-256", true),
@@ -9,6 +10,7 @@ export const mechanisms: readonly SaslMechanism[] = [
   scramMechanism("SHA-256", false),
   scramMechanism("SHA-1", false),
   plainMechanism,
+  oauthBearerMechanism,
 ];
 
 /** Mechanism names are case-sensitive upper-case strings (RFC 4422 §3.1). */

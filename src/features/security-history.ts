@@ -1,0 +1,80 @@
+// The security history of each account, shown on the account page: new clients, new app
+// grants, revocations, password changes, account-page sign-ins and sign-outs, and failed
+// logins (coalesced into one entry with a count and the last address). Kept for
+// security_history_days; IP addresses only while client_ip_tracking is on.
+// After each recorded event the bus hears "security-event" {username} (live page updates).
+import type { Server } from "../core/server.js";
+import type { Session } from "../core/session.js";
+import type { ClientRecord, GrantRecord } from "../storage/types.js";
+
+export interface HistoryInput {
+  username: string;
+  kind: string;
+  ip?: string;
+  data?: Record<string, unknown>;
+  /** Add to the latest entry when it is of the same kind (failed logins). */
+  coalesce?: boolean;
+}
+
+/** Bus event of the account page (and any other HTTP login form) for a failed password check. */
+export interface LoginFailedEvent { username: string; ip: string; via: string }
+
+function clientName(c: ClientRecord | undefined): Record<string, unknown> {
+  if (!c) return {};
+  const out: Record<string, unknown> = {};
+  if (c.userAgent?.software) out.software = c.userAgent.software;
+  if (c.userAgent?.device) out.device = c.userAgent.device;
+  if (c.legacy && c.fullJid) out.resource = c.fullJid.slice(c.fullJid.indexOf("/") + 1);
+  return out;
+}
+
+export function grantName(g: GrantRecord): string | undefined {
+  const d = g.data as Record<string, unknown>;
+  for (const k of ["clientName", "software", "name"]) if (typeof d[k] === "string" && d[k]) return d[k] as string;
+  return undefined;
+}
+
+export default function securityHistory(server: Server): () => void {
+  const ipOf = (ip: string | undefined) => (server.config.client_ip_tracking ? ip : undefined);
+
+  const record = async (e: HistoryInput): Promise<void> => {
+    const ev = { username: e.username, at: Date.now(), kind: e.kind, data: e.data ?? {}, ...(ipOf(e.ip) ? { ip: ipOf(e.ip) } : {}) };
+    const stored = e.coalesce ? await server.storage.events.addCoalesced(ev) : await server.storage.events.add(ev);
+    if (stored) await server.bus.emit("security-event", { username: e.username, kind: e.kind });
+  };
+  const safely = (e: HistoryInput) => record(e).catch((err) => server.log.error({ err, kind: e.kind }, "security history write failed"));
+
+  const offs = [
+    server.bus.on("security-history", (e: HistoryInput) => safely(e)),
+    server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) =>
+      safely({ username, kind: "new-client", ip: session.data.ip as string | undefined, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
+    server.bus.on("grant-created", ({ username, grant }: { username: string; grant: GrantRecord }) => {
+      if (grant.kind === "fast") return undefined; // a client's FAST token: the client itself is the news
+      return safely({ username, kind: "new-grant", data: { grant: grant.id, kind: grant.kind, ...(grantName(grant) ? { software: grantName(grant) } : {}) } });
+    }),
+    server.bus.on("client-revoked", async (ev: { username: string; clientId?: string; grantId?: string; name?: string; via?: string; ip?: string }) => {
+      const client = ev.clientId !== undefined ? await server.storage.clients.get(ev.username, ev.clientId) : undefined;
+      const data: Record<string, unknown> = { ...clientName(client), ...(ev.name ? { software: ev.name } : {}), via: ev.via ?? "xmpp" };
+      if (ev.clientId !== undefined) data.client = ev.clientId;
+      if (ev.grantId !== undefined) data.grant = ev.grantId;
+      await safely({ username: ev.username, kind: "client-revoked", ip: ev.ip, data });
+    }),
+    server.bus.on("password-changed", ({ username, via, ip }: { username: string; via?: string; ip?: string }) =>
+      safely({ username, kind: "password-changed", ip, data: { via: via ?? "admin" } })),
+    server.bus.on("authentication-failure", ({ session, username, mechanism }: { session: Session; username?: string; mechanism?: string }) => {
+      if (!username) return undefined;
+      return safely({ username, kind: "login-failed", ip: session.data.ip as string | undefined, data: { via: "xmpp", mechanism }, coalesce: true });
+    }),
+    server.bus.on("login-failed", ({ username, ip, via }: LoginFailedEvent) => safely({ username, kind: "login-failed", ip, data: { via }, coalesce: true })),
+  ];
+
+  const purge = async () => {
+    const n = await server.storage.events.purge(Date.now() - server.config.security_history_days * 86400_000);
+    if (n > 0) server.log.info({ deleted: n }, "deleted old security history entries");
+  };
+  const purger = setInterval(() => { purge().catch((err) => server.log.error({ err }, "security history clean-up failed")); }, 3600_000);
+  purger.unref();
+  void purge().catch((err) => server.log.error({ err }, "security history clean-up failed"));
+
+  return () => { clearInterval(purger); for (const off of offs) off(); };
+}
