@@ -157,7 +157,7 @@ describe("slixmpp, default settings, channel binding advertised: SASL fallback, 
     report = requireResult(run);
     assert.equal(report.tls_version, "TLSv1.3");
     assert.ok(report.client_channel_binding_len, "slixmpp had tls-unique data, so it tries -PLUS");
-    assert.deepEqual(report.offered_mechanisms, [["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]],
+    assert.deepEqual(report.offered_mechanisms, [["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]],
       "one SASL offer (so every attempt was on the same stream), with -PLUS advertised");
     const plus = report.sasl.filter((a) => a.mechanism?.endsWith("-PLUS"));
     assert.ok(plus.length > 0, `slixmpp tried no -PLUS mechanism: ${JSON.stringify(report.sasl)}\n${wire(run)}`);
@@ -267,7 +267,7 @@ describe("slixmpp with channel binding switched off on the server", () => {
       DEADLINE: "20",
     });
     const report = requireResult(run);
-    assert.deepEqual(report.offered_mechanisms, [["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]], "no -PLUS offered");
+    assert.deepEqual(report.offered_mechanisms, [["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]], "no -PLUS offered");
     assert.ok(!report.features.some((f) => f.includes("{urn:xmpp:sasl-cb:0}sasl-channel-binding")), "no XEP-0440 channel binding list");
     assert.equal(report.auth_ok, true, wire(run));
     assert.equal(report.session_started, true, wire(run));
