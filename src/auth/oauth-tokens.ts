@@ -91,9 +91,8 @@ export async function createOAuthGrant(server: Server, username: string, client:
   return server.grants.create(username, GRANT_KIND, { data: grantData(client, scopes) });
 }
 
-/** Issues an access token (and a refresh token when asked) for a grant. */
-export async function issueTokens(server: Server, grant: GrantRecord, scopes: string[], withRefresh: boolean): Promise<IssuedTokens> {
-  const now = Date.now();
+/** New token records for a grant (not stored yet) and the response that hands them out. */
+function mintTokens(server: Server, grant: GrantRecord, scopes: string[], withRefresh: boolean, now: number): { records: TokenRecord[]; response: IssuedTokens } {
   const ttl = server.config.oauth2_access_token_ttl;
   const access = newToken();
   const role = roleOf(scopes);
@@ -102,17 +101,40 @@ export async function issueTokens(server: Server, grant: GrantRecord, scopes: st
     createdAt: now, expiresAt: now + ttl * 1000, data: { scope: scopes.join(" ") },
   };
   if (role) accessRec.role = role;
-  await server.grants.addToken(accessRec);
-  const out: IssuedTokens = { access_token: access, token_type: "bearer", expires_in: ttl, scope: scopes.join(" ") };
+  const records = [accessRec];
+  const response: IssuedTokens = { access_token: access, token_type: "bearer", expires_in: ttl, scope: scopes.join(" ") };
   if (withRefresh) {
     const refresh = newToken();
-    await server.grants.addToken({
+    records.push({
       hash: tokenHash(refresh), grantId: grant.id, username: grant.username, purpose: REFRESH_PURPOSE,
       createdAt: now, expiresAt: now + server.config.oauth2_refresh_token_ttl * 1000,
     });
-    out.refresh_token = refresh;
+    response.refresh_token = refresh;
   }
-  return out;
+  return { records, response };
+}
+
+/** Issues an access token (and a refresh token when asked) for a grant. */
+export async function issueTokens(server: Server, grant: GrantRecord, scopes: string[], withRefresh: boolean): Promise<IssuedTokens> {
+  const { records, response } = mintTokens(server, grant, scopes, withRefresh, Date.now());
+  for (const r of records) await server.grants.addToken(r);
+  return response;
+}
+
+/**
+ * Refresh rotation in one transaction: the used refresh token becomes a "used" marker (kept
+ * until it would have expired, for reuse detection) and a new access and refresh token are
+ * added. Undefined when the old token was already gone (a concurrent use: the caller treats it
+ * as reuse).
+ */
+export async function rotateRefresh(server: Server, grant: GrantRecord, old: TokenRecord, scopes: string[]): Promise<IssuedTokens | undefined> {
+  const now = Date.now();
+  const { records, response } = mintTokens(server, grant, scopes, true, now);
+  const marker: TokenRecord = { hash: old.hash, grantId: grant.id, username: grant.username, purpose: REFRESH_USED_PURPOSE, createdAt: now };
+  if (old.expiresAt !== undefined) marker.expiresAt = old.expiresAt;
+  if (!(await server.storage.grants.replaceToken(old.hash, [marker, ...records]))) return undefined;
+  for (const t of records) await server.bus.emit("token-created", { username: t.username, grantId: t.grantId, hash: t.hash, purpose: t.purpose });
+  return response;
 }
 
 export function tokenScopes(t: TokenRecord, grant: GrantRecord): string[] {

@@ -25,10 +25,10 @@ export function encodeBase64(data: Buffer | undefined): string {
 export function saslContext(session: Session): SaslContext {
   const tlsSocket = session.transport.tlsSocket;
   const cached = session.data.saslContext as SaslContext | undefined;
-  if (cached && cached.secure === !!tlsSocket) return cached;
+  if (cached && cached.secure === session.secure) return cached;
   const cb = tlsSocket && session.server.config.sasl_channel_binding ? channelBindingsFor(tlsSocket, session.server.tlsEndPoint) : {};
   const ctx: SaslContext = {
-    secure: !!tlsSocket,
+    secure: session.secure,
     channelBinding: cb,
     plusAdvertised: false,
     getUser: (u) => session.server.storage.users.get(u),

@@ -3,23 +3,14 @@
 // secrets are sealed with AES-256-GCM under a key kept in data_path, apart from the database:
 // a copy of the database alone does not reveal them.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { loadOrCreateKey } from "../core/keyfile.js";
 
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
   /** Loads data_path/secret.key, creating it (0600) on first use. */
   static open(dataPath: string): SecretBox {
-    const path = join(dataPath, "secret.key");
-    if (!existsSync(path)) {
-      mkdirSync(dataPath, { recursive: true, mode: 0o750 });
-      writeFileSync(path + ".tmp", randomBytes(32), { mode: 0o600 });
-      renameSync(path + ".tmp", path);
-    }
-    const key = readFileSync(path);
-    if (key.length !== 32) throw new Error(`${path} is not a 32-byte key`);
-    return new SecretBox(key);
+    return new SecretBox(loadOrCreateKey(dataPath, "secret.key"));
   }
 
   seal(plain: Buffer, aad: string): Buffer {

@@ -19,6 +19,7 @@ import { features } from "../features/index.js";
 import { LoginThrottle } from "../auth/throttle.js";
 import type { Grants } from "../auth/grants.js";
 import { SecretBox } from "../auth/secret-box.js";
+import { listen } from "./listen.js";
 import { endPointBinding } from "../auth/channel-binding.js";
 import type { HttpService } from "../http/server.js";
 
@@ -79,28 +80,21 @@ export class Server {
       if (typeof stop === "function") this.stoppers.push(stop);
     }
     for (const host of this.config.c2s_interfaces) {
-      for (const port of this.config.c2s_ports) await this.listen(host, port, false);
-      for (const port of this.config.c2s_direct_tls_ports) await this.listen(host, port, true);
+      for (const port of this.config.c2s_ports) await this.listenC2s(host, port, false);
+      for (const port of this.config.c2s_direct_tls_ports) await this.listenC2s(host, port, true);
     }
     await this.bus.emit("server-started", { server: this });
   }
 
-  private listen(host: string, port: number, directTls: boolean): Promise<void> {
+  private async listenC2s(host: string, port: number, directTls: boolean): Promise<void> {
     const srv = directTls
       ? tls.createServer({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2", ALPNProtocols: ["xmpp-client"] }, (s) => this.accept(s))
       : net.createServer((s) => this.accept(s));
     if (directTls) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
     this.servers.push(srv);
-    return new Promise((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => {
-        srv.removeListener("error", reject);
-        const addr = srv.address() as net.AddressInfo;
-        this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
-        this.log.info({ address: addr.address, port: addr.port, tls: directTls ? "direct" : "starttls" }, "c2s listening");
-        resolve();
-      });
-    });
+    const addr = await listen(srv, port, host);
+    this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
+    this.log.info({ address: addr.address, port: addr.port, tls: directTls ? "direct" : "starttls" }, "c2s listening");
   }
 
   private accept(socket: net.Socket): void {

@@ -76,7 +76,7 @@ export class Session {
     return (this._log ??= this.server.log.child({ sid: this.id }));
   }
 
-  get secure(): boolean { return !!this.transport.tlsSocket; }
+  get secure(): boolean { return !!this.transport.tlsSocket || this.transport.secureViaProxy === true; }
   get authenticated(): boolean { return this.username !== undefined; }
   get bound(): boolean { return this.resource !== undefined; }
   get bareJid(): string { return `${this.username}@${this.server.config.domain}`; }

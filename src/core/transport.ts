@@ -8,6 +8,11 @@ export interface Transport {
   readonly remoteAddress: string;
   /** The TLS socket when the stream is encrypted (needed for channel binding). */
   readonly tlsSocket: tls.TLSSocket | undefined;
+  /**
+   * Encrypted to the client although not by us: TLS ended at a trusted proxy (WebSocket behind
+   * a reverse proxy that says X-Forwarded-Proto: https). No channel binding then.
+   */
+  readonly secureViaProxy?: boolean;
   /** WebSocket frames carry whole elements and use <open/> / <close/> (RFC 7395). */
   readonly framed: boolean;
   canStartTls(): boolean;

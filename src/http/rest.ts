@@ -65,6 +65,7 @@ export default function rest(server: Server): void {
     if (typeof to !== "string") throw new HttpError(400, "invalid_request", "'to' (a JID) is required");
     const toJid = parseJid(to);
     if (!toJid || !toJid.local) throw new HttpError(400, "invalid_request", "'to' is not a valid JID of an account");
+    if (toJid.domain !== server.config.domain) throw new HttpError(400, "invalid_request", "Only accounts on this server can be reached (no server-to-server)");
     if (typeof body !== "string" || body === "") throw new HttpError(400, "invalid_request", "'body' (text) is required");
     if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(413, "invalid_request", "'body' is too long");
     if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(400, "invalid_request", `'type' must be one of ${MESSAGE_TYPES.join(", ")}`);

@@ -9,6 +9,7 @@ import https from "node:https";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import type { Server } from "../core/server.js";
+import { listen } from "../core/listen.js";
 
 /** An error to answer as JSON in the OAuth format: {"error": code, "error_description": text}. */
 export class HttpError extends Error {
@@ -173,11 +174,11 @@ export class HttpService {
 
   async start(): Promise<void> {
     const cfg = this.server.config;
-    for (const host of cfg.http_interfaces) for (const port of cfg.http_ports) await this.listen(host, port, false);
-    for (const host of cfg.https_interfaces) for (const port of cfg.https_ports) await this.listen(host, port, true);
+    for (const host of cfg.http_interfaces) for (const port of cfg.http_ports) await this.listenOn(host, port, false);
+    for (const host of cfg.https_interfaces) for (const port of cfg.https_ports) await this.listenOn(host, port, true);
   }
 
-  private listen(host: string, port: number, secure: boolean): Promise<void> {
+  private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
     const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => { void this.handle(req, res, secure); };
     const srv = secure
@@ -191,21 +192,16 @@ export class HttpService {
     });
     srv.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       socket.on("error", () => {});
-      void this.server.bus.fire("http-upgrade", { req, socket, head, secure }).then((taken) => {
+      // ip and https: the client's address and whether it reached us over TLS, through a trusted proxy too.
+      const client = this.clientOf(req, secure);
+      void this.server.bus.fire("http-upgrade", { req, socket, head, secure, ip: client.ip, https: client.secure }).then((taken) => {
         if (!taken) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       }, (err) => { this.server.log.error({ err }, "http upgrade failed"); socket.destroy(); });
     });
     this.servers.push(srv);
-    return new Promise((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => {
-        srv.removeListener("error", reject);
-        const addr = srv.address() as net.AddressInfo;
-        this.listeners.push({ address: addr.address, port: addr.port, tls: secure });
-        this.server.log.info({ address: addr.address, port: addr.port, tls: secure ? "tls" : "plain" }, "http listening");
-        resolve();
-      });
-    });
+    const addr = await listen(srv, port, host);
+    this.listeners.push({ address: addr.address, port: addr.port, tls: secure });
+    this.server.log.info({ address: addr.address, port: addr.port, tls: secure ? "tls" : "plain" }, "http listening");
   }
 
   async stop(): Promise<void> {

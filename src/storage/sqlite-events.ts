@@ -1,6 +1,7 @@
 // The security history (account page) on SQLite. Failed logins are coalesced: a failure
 // right after another one (no other event of the account in between) adds to its count and
-// moves its time and last IP, so a password-guessing run is one row, not thousands.
+// moves its time and last IP, so a password-guessing run is one row, not thousands (failures
+// by another way, say XMPP after the account page, start a new row).
 import type Database from "better-sqlite3";
 import type { SecurityEvent, SecurityEventStore } from "./types.js";
 
@@ -35,7 +36,7 @@ export function securityEventStore(db: Db): SecurityEventStore {
   const add = db.transaction((e: Omit<SecurityEvent, "id" | "count" | "firstAt">, coalesce: boolean): boolean => {
     if (coalesce) {
       const last = latest.get(e.username);
-      if (last && last.kind === e.kind) {
+      if (last && last.kind === e.kind && last.data === JSON.stringify(e.data ?? {})) {
         bump.run(e.at, e.ip ?? null, last.id);
         return true;
       }

@@ -53,6 +53,11 @@ export function grantStore(db: Db): GrantStore {
     if (t.slot) clearSlot.run(t.grantId, t.slot);
     insertToken.run(t.hash, t.grantId, t.username, t.purpose, t.role ?? null, t.slot ?? null, t.mechanism ?? null, t.createdAt, t.expiresAt ?? null, t.secret ?? null, t.lastCount ?? null, t.data ? JSON.stringify(t.data) : null);
   });
+  const replace = db.transaction((hash: string, tokens: TokenRecord[]) => {
+    if (deleteToken.run(hash).changes === 0) return false;
+    for (const t of tokens) addToken(t);
+    return true;
+  });
   const promote = db.transaction((hash: string) => {
     const row = selectToken.get(hash);
     if (!row || row.slot !== "new") return;
@@ -76,6 +81,7 @@ export function grantStore(db: Db): GrantStore {
     userTokens: async (username) => selectUserTokens.all(username).map(toToken),
     getToken: async (hash) => { const r = selectToken.get(hash); return r && toToken(r); },
     deleteToken: async (hash) => deleteToken.run(hash).changes > 0,
+    replaceToken: async (hash, tokens) => replace.immediate(hash, tokens),
     promoteToken: async (hash) => promote.immediate(hash),
     advanceCount: async (hash, count) => advance.run(count, hash, count).changes > 0,
     purge: async (now) => purge.immediate(now),

@@ -121,6 +121,8 @@ export interface GrantStore {
   userTokens(username: string): Promise<TokenRecord[]>;
   getToken(hash: string): Promise<TokenRecord | undefined>;
   deleteToken(hash: string): Promise<boolean>;
+  /** OAuth refresh rotation: deletes `hash` and adds `tokens` in one transaction; false, with nothing written, when `hash` was already gone. */
+  replaceToken(hash: string, tokens: TokenRecord[]): Promise<boolean>;
   /** FAST: moves a "new" token to the "cur" slot, replacing the old "cur" (one transaction). */
   promoteToken(hash: string): Promise<void>;
   /** Records `count` only when it is higher than any seen; false for a replayed or lower count. */

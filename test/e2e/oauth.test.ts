@@ -7,6 +7,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as oauth from "oauth4webapi";
+import { request as httpsRequest } from "node:https";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { child, show, NS_SASL, type XmlEl } from "../helpers/xml.js";
@@ -40,7 +41,8 @@ async function discover(srv: TestServer): Promise<oauth.AuthorizationServer> {
 }
 
 before(async () => {
-  server = await startServer({ oauth2_rate_limit: 100_000, oauth2_device_poll_interval: 1, login_failure_window: 1 });
+  // Debug logging, so that "tokens never reach the log" looks at everything the server says.
+  server = await startServer({ oauth2_rate_limit: 100_000, oauth2_device_poll_interval: 1, login_failure_window: 1, log_level: "debug" });
   as = await discover(server);
   alice = await newUser("alice");
   bob = await newUser("bob");
@@ -189,10 +191,11 @@ async function refresh(reg: Reg, refreshToken: string): Promise<oauth.TokenEndpo
   return tokens;
 }
 
-async function oauthError(p: Promise<unknown>, code: string): Promise<void> {
+async function oauthError(p: Promise<unknown>, code: string, description?: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.ok(err instanceof oauth.ResponseBodyError, `expected an OAuth error response, got ${String(err)}`);
     assert.equal(err.error, code, `error_description: ${err.error_description}`);
+    if (description) assert.match(err.error_description ?? "", description);
     return true;
   });
 }
@@ -455,7 +458,7 @@ describe("refresh tokens and codes", () => {
     const tokens = await authorize(reg, carol);
     const app = await bearerSession(tokens.access_token, carol);
     const second = await refresh(reg, tokens.refresh_token!);
-    await oauthError(refresh(reg, tokens.refresh_token!), "invalid_grant");
+    await oauthError(refresh(reg, tokens.refresh_token!), "invalid_grant", /already used/);
     // The whole grant is gone: the newer refresh token, the access tokens, the XMPP session.
     await oauthError(refresh(reg, second.refresh_token!), "invalid_grant");
     assert.equal((await rest(second.access_token, "GET", "/rest/roster")).status, 401);
@@ -506,7 +509,7 @@ describe("refresh tokens and codes", () => {
       const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
       await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
         await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, verifier, insecure)),
-      verifier === oauth.nopkce ? "invalid_request" : "invalid_grant");
+      verifier === oauth.nopkce ? "invalid_request" : "invalid_grant", /PKCE/);
       // The code is spent even so: the right verifier no longer helps.
       await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
         await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure)), "invalid_grant");
@@ -744,7 +747,28 @@ describe("the HTTP service", () => {
     const https = await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/oauth-authorization-server`, { method: "OPTIONS", headers: { origin: "https://app.example.org", "access-control-request-method": "GET" } });
     assert.equal(https.status, 204);
     assert.equal(https.headers.get("access-control-allow-origin"), "*");
-    assert.ok(server.httpsPort > 0, "a TLS listener is up");
+    // The TLS listener, with the server's certificate, adds HSTS.
+    const tlsMeta = await new Promise<{ status: number; hsts: string | undefined; issuer: string }>((resolve, reject) => {
+      const r = httpsRequest({ host: "127.0.0.1", port: server.httpsPort, servername: "localhost", ca: server.caCert, path: "/.well-known/oauth-authorization-server", headers: { host: `localhost:${server.httpsPort}` } }, (res) => {
+        let t = "";
+        res.on("data", (d) => { t += d; });
+        res.on("end", () => resolve({ status: res.statusCode!, hsts: res.headers["strict-transport-security"], issuer: JSON.parse(t).issuer }));
+      });
+      r.on("error", reject);
+      r.end();
+    });
+    assert.equal(tlsMeta.status, 200);
+    assert.match(tlsMeta.hsts!, /max-age=\d+/);
+    assert.equal(tlsMeta.issuer, `https://localhost:${server.httpsPort}`);
+
+    // REST input is checked.
+    const reg = await register(webApp("REST Input"));
+    const tokens = await authorize(reg, bob, { scope: "xmpp" });
+    assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: "someone@elsewhere.example", body: "hi" })).status, 400);
+    assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: bob.jid })).status, 400);
+    assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: bob.jid, body: "hi", type: "groupchat" })).status, 400);
+    const form = await fetch(restUrl("/rest/message"), { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ to: alice.jid, body: "from a form" }) });
+    assert.equal(form.status, 202);
   });
 
   test("the login form: CSRF, cross-site posts and wrong passwords", async () => {
@@ -802,7 +826,7 @@ describe("short-lived codes and rate limits", () => {
     const params = oauth.validateAuthResponse(shortAs, reg, new URL(page.location!), p.state);
     await new Promise((r) => setTimeout(r, 1200));
     await oauthError(oauth.processAuthorizationCodeResponse(shortAs, reg,
-      await oauth.authorizationCodeGrantRequest(shortAs, reg, clientAuth(reg), params, REDIRECT, p.verifier, { ...insecure })), "invalid_grant");
+      await oauth.authorizationCodeGrantRequest(shortAs, reg, clientAuth(reg), params, REDIRECT, p.verifier, { ...insecure })), "invalid_grant", /expired/);
   });
 
   test("the token endpoint is rate-limited per IP", async () => {

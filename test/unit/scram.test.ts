@@ -237,7 +237,7 @@ describe("SCRAM exchanges", () => {
   });
 
   it("mechanism list and availability", () => {
-    assert.deepEqual(mechanisms.map((m) => m.name), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]);
+    assert.deepEqual(mechanisms.map((m) => m.name), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]);
     assert.equal(findMechanism("scram-sha-1"), undefined);
     const none = ctxWith(users, { secure: false });
     assert.deepEqual(mechanisms.filter((m) => m.available(none)).map((m) => m.name), ["SCRAM-SHA-256", "SCRAM-SHA-1"]);

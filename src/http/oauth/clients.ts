@@ -16,6 +16,8 @@ const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"];
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_REDIRECTS = 10;
 const MAX_URI = 2048;
+/** The client_id carries the metadata: it must stay usable in a URL. */
+const MAX_CLIENT_ID = 4096;
 
 /** What a client_id carries. */
 export interface ClientMetadata {
@@ -166,6 +168,7 @@ export function clientSecret(keys: OAuthKeys, clientId: string): string {
 /** The registration response (RFC 7591 §3.2.1). */
 export function registerClient(keys: OAuthKeys, meta: ClientMetadata): Record<string, unknown> {
   const client_id = keys.sign("client", meta);
+  if (client_id.length > MAX_CLIENT_ID) throw new RegistrationError("invalid_client_metadata", "Too much client metadata (fewer or shorter URIs)");
   const out: Record<string, unknown> = { client_id, client_id_issued_at: meta.iat };
   if (meta.token_endpoint_auth_method !== "none") {
     out.client_secret = clientSecret(keys, client_id);
@@ -177,7 +180,7 @@ export function registerClient(keys: OAuthKeys, meta: ClientMetadata): Record<st
 
 /** The client named by a client_id, or undefined when the id is not one we issued. */
 export function lookupClient(keys: OAuthKeys, clientId: string | undefined | null): Client | undefined {
-  if (!clientId || clientId.length > 8192) return undefined;
+  if (!clientId || clientId.length > MAX_CLIENT_ID) return undefined;
   const meta = keys.verify<ClientMetadata>("client", clientId);
   return meta && typeof meta.client_name === "string" ? { id: clientId, meta } : undefined;
 }

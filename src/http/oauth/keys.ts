@@ -4,9 +4,8 @@
 // tokens, and the signed hidden fields that carry an authorization request from the login page
 // to the consent page. Replacing the file unregisters every dynamically registered client; it
 // does not touch issued tokens (those live in the grant store).
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { loadOrCreateKey } from "../../core/keyfile.js";
 
 export class OAuthKeys {
   private readonly subkeys = new Map<string, Buffer>();
@@ -14,15 +13,7 @@ export class OAuthKeys {
   private constructor(private readonly master: Buffer) {}
 
   static open(dataPath: string): OAuthKeys {
-    const path = join(dataPath, "oauth2.key");
-    if (!existsSync(path)) {
-      mkdirSync(dataPath, { recursive: true, mode: 0o750 });
-      writeFileSync(path + ".tmp", randomBytes(32), { mode: 0o600 });
-      renameSync(path + ".tmp", path);
-    }
-    const key = readFileSync(path);
-    if (key.length !== 32) throw new Error(`${path} is not a 32-byte key`);
-    return new OAuthKeys(key);
+    return new OAuthKeys(loadOrCreateKey(dataPath, "oauth2.key"));
   }
 
   private key(purpose: string): Buffer {
@@ -55,7 +46,7 @@ export class OAuthKeys {
   /** The payload of a string made by `sign` for this purpose; undefined when forged or malformed. */
   verify<T>(purpose: string, signed: string): T | undefined {
     const dot = signed.lastIndexOf(".");
-    if (dot <= 0 || signed.length > 8192) return undefined;
+    if (dot <= 0 || signed.length > 16384) return undefined;
     const body = signed.slice(0, dot);
     if (!/^[A-Za-z0-9_-]+$/.test(body) || !this.checkMac(purpose, body, signed.slice(dot + 1))) return undefined;
     try {

@@ -6,7 +6,7 @@ import { HttpError, sendJson, type HttpRequest } from "../server.js";
 import type { OAuthContext } from "./router.js";
 import { authenticateClient, clientInfo, single, DEVICE_GRANT, type Client } from "./clients.js";
 import {
-  clientIdHash, createOAuthGrant, issueTokens, knownScopes, roleOf, touchGrant,
+  clientIdHash, createOAuthGrant, issueTokens, knownScopes, roleOf, rotateRefresh, touchGrant,
   GRANT_KIND, REFRESH_PURPOSE, REFRESH_USED_PURPOSE, TOKEN_RE, type IssuedTokens,
 } from "../../auth/oauth-tokens.js";
 import { tokenHash } from "../../auth/grants.js";
@@ -83,11 +83,11 @@ export function tokenRoutes(ctx: OAuthContext): void {
       scopes = knownScopes(asked);
       if (scopes.some((s) => !granted.includes(s)) || !roleOf(scopes)) throw new HttpError(400, "invalid_scope", "The scope must be part of what was granted");
     }
-    // Rotation: exactly one request can delete the token; a concurrent second use is a reuse.
-    if (!(await server.storage.grants.deleteToken(hash))) throw await reused();
-    await server.storage.grants.addToken({ hash, grantId: grant.id, username: grant.username, purpose: REFRESH_USED_PURPOSE, createdAt: now, ...(t.expiresAt !== undefined ? { expiresAt: t.expiresAt } : {}) });
+    // Rotation, in one transaction: only one request can replace the token; a concurrent second use is a reuse.
+    const tokens = await rotateRefresh(server, grant, t, scopes);
+    if (!tokens) throw await reused();
     await touchGrant(server, grant, now);
-    return issueTokens(server, grant, scopes, true);
+    return tokens;
   }
 
   async function deviceCode(client: Client, params: URLSearchParams): Promise<IssuedTokens> {
