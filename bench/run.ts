@@ -340,12 +340,15 @@ interface PathResult {
   totalRoundTrips: number;
   tlsProtocol: string;
   serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number;
+  /** One client alone, logins back to back: latency without queueing behind other clients. */
+  alone: { logins: number; p50ms: number; p99ms: number; serverCpuMsPerLogin: number };
 }
 
 interface FastResult { scram: PathResult; fast: PathResult; ratio: number; ratioPerServerCpu: number; target: string; met: boolean; rounds: number; tokenErrors: number }
 
 const FAST_ROUNDS = 2; // SCRAM, FAST, SCRAM, FAST: each path sees the same stretch of machine noise
 const SEGMENT_WARMUP_MS = 500;
+const FAST_ALONE = 100;
 
 async function fastBench(target: Target): Promise<FastResult> {
   // Every slot's FAST token, from one password login with <request-token/>.
@@ -403,8 +406,29 @@ async function fastBench(target: Target): Promise<FastResult> {
   };
   for (let r = 0; r < FAST_ROUNDS; r++) { await segment("scram"); await segment("fast"); }
 
-  const result = (name: string, mechanism: string, a: Acc): PathResult => {
+  // One client alone, back to back, alternating paths: the latency of a login itself.
+  const alone = { scram: [] as number[], fast: [] as number[] };
+  const aloneCpu = { scram: 0, fast: 0 };
+  for (let n = 0; n < FAST_ALONE; n++) {
+    for (const kind of ["scram", "fast"] as const) {
+      const c0 = cpuSeconds(serverPid);
+      const s = performance.now();
+      try {
+        const r = await Conn.sasl2(target, accounts[0]!, kind === "fast" ? { mechanism: "HT-SHA-256-NONE", token: tokens[0]! } : { mechanism: "SCRAM-SHA-256" }, { clientId: `${kind}-0`, bindTag: "b" });
+        alone[kind].push(performance.now() - s);
+        await r.conn.closeAndWait(); // not timed; keeps the server quiet for the next login
+        aloneCpu[kind] += cpuSeconds(serverPid) - c0;
+      } catch (err) {
+        paths[kind].errors++;
+        if (err instanceof LoginError && err.step === "sasl2-failure") paths[kind].failures++;
+        noteError(`fast/${kind}/alone`, err);
+      }
+    }
+  }
+
+  const result = (name: string, mechanism: string, a: Acc, aloneLat: number[], aloneCpuS: number): PathResult => {
     a.lat.sort((x, y) => x - y);
+    aloneLat.sort((x, y) => x - y);
     const secs = a.secs || (segMs * FAST_ROUNDS) / 1000;
     const perSecond = a.lat.length / secs;
     if (a.rts.size > 1) notes.push(`fast/${mechanism}: the round-trip count varied between logins (${[...a.rts].join(", ")})`);
@@ -414,10 +438,11 @@ async function fastBench(target: Target): Promise<FastResult> {
       xmppRoundTrips: a.xmpp, totalRoundTrips: a.total, tlsProtocol: a.tls,
       serverCpuPct: round((100 * a.server) / secs, 0), benchCpuPct: round((100 * a.bench) / secs, 0), othersCpuPct: round((100 * a.others) / secs, 0),
       perServerCpuSecond: round(a.lat.length / (a.server || NaN), 0),
+      alone: { logins: aloneLat.length, p50ms: round(percentile(aloneLat, 0.5), 2), p99ms: round(percentile(aloneLat, 0.99), 2), serverCpuMsPerLogin: round((1000 * aloneCpuS) / Math.max(1, aloneLat.length), 2) },
     };
   };
-  const scram = result("reconnects/s, SASL2 SCRAM-SHA-256 + Bind2", "SCRAM-SHA-256", paths.scram);
-  const fast = result("reconnects/s, SASL2 FAST HT-SHA-256-NONE + Bind2", "HT-SHA-256-NONE", paths.fast);
+  const scram = result("reconnects/s, SASL2 SCRAM-SHA-256 + Bind2", "SCRAM-SHA-256", paths.scram, alone.scram, aloneCpu.scram);
+  const fast = result("reconnects/s, SASL2 FAST HT-SHA-256-NONE + Bind2", "HT-SHA-256-NONE", paths.fast, alone.fast, aloneCpu.fast);
   const ratio = round(fast.perSecond / scram.perSecond, 2);
   return { scram, fast, ratio, ratioPerServerCpu: round(fast.perServerCpuSecond / scram.perServerCpuSecond, 2), target: "FAST ≥ 2× SCRAM", met: ratio >= 2, rounds: FAST_ROUNDS, tokenErrors: got.errors };
 }
@@ -433,6 +458,8 @@ const LIST_CAP_MS = 20_000;
 interface ListResult {
   records: number; createErrors: number; createSeconds: number; requests: number; p50ms: number; p99ms: number; maxMs: number;
   clientsInAnswer: number; answerBytes: number; wrongAnswers: number; firstWrongAnswer?: string; target: string; met: boolean;
+  /** CPU per measured request: the server's, and this process's (reading a ~200 KB answer). */
+  serverCpuMsPerRequest: number; benchCpuMsPerRequest: number; othersCpuPct: number;
 }
 
 async function listBench(target: Target): Promise<ListResult> {
@@ -446,9 +473,12 @@ async function listBench(target: Target): Promise<ListResult> {
   const ctl = (await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "bench-controller", bindTag: "c" })).conn;
   const lat: number[] = [];
   let wrongAnswers = 0, firstWrongAnswer: string | undefined, clientsInAnswer = -1, answerBytes = 0;
+  const cpu = cpuMeter(serverPid);
+  let s0 = 0, b0 = process.cpuUsage(), serverCpuS = NaN, benchCpuS = NaN, othersCpuPct = NaN;
   try {
     const tEnd = performance.now() + LIST_CAP_MS;
     for (let n = 0; n < LIST_WARMUP + LIST_REQUESTS && performance.now() < tEnd; n++) {
+      if (n === LIST_WARMUP) { cpu.start(); s0 = cpuSeconds(serverPid); b0 = process.cpuUsage(); }
       const id = `l${n}`;
       const s = performance.now();
       const answer = await ctl.iq(id, `<iq type='get' id='${id}'><list xmlns='${NS_MANAGE}'/></iq>`);
@@ -461,15 +491,23 @@ async function listBench(target: Target): Promise<ListResult> {
         firstWrongAnswer ??= `${count} <client/>: ${answer.slice(0, 400)}`;
       }
     }
+    if (lat.length > 0) {
+      serverCpuS = cpuSeconds(serverPid) - s0;
+      const b = process.cpuUsage(b0);
+      benchCpuS = (b.user + b.system) / 1e6;
+      othersCpuPct = cpu.stop().othersCpuPct;
+    }
   } finally {
     await ctl.closeAndWait();
   }
+  const n = Math.max(1, lat.length);
   lat.sort((a, b) => a - b);
   const p99ms = round(percentile(lat, 0.99), 2);
   const out: ListResult = {
     records: LIST_CLIENTS - created.errors, createErrors: created.errors, createSeconds: round(createSeconds, 1), requests: lat.length,
     p50ms: round(percentile(lat, 0.5), 2), p99ms, maxMs: round(lat[lat.length - 1] ?? NaN, 2),
     clientsInAnswer, answerBytes, wrongAnswers, target: "p99 < 5 ms", met: p99ms < 5 && wrongAnswers === 0,
+    serverCpuMsPerRequest: round((1000 * serverCpuS) / n, 2), benchCpuMsPerRequest: round((1000 * benchCpuS) / n, 2), othersCpuPct,
   };
   if (firstWrongAnswer) out.firstWrongAnswer = firstWrongAnswer;
   return out;
@@ -483,10 +521,14 @@ const REVOKE_TIMEOUT_MS = 5000;
 interface RevokeResult {
   victims: number; openErrors: number; revocations: number;
   closeP50ms: number; closeP99ms: number; closeMaxMs: number;
+  /** Revoke sent → the victim has the bytes of its <stream:error> (before its socket closes). */
+  streamErrorP50ms: number; streamErrorP99ms: number;
   answerP50ms: number; answerP99ms: number;
   /** How the revoke IQs were answered: result, or the password-reset-required error (the victims logged in with the password). */
   answers: Record<string, number>;
   notClosed: number; noStreamError: number; wrongCondition: number; wrongAnswers: number; firstProblem?: string;
+  /** Revocations whose victim socket closed only after the controller had its IQ answer. */
+  closedAfterAnswer: number;
   target: string; met: boolean;
 }
 
@@ -495,9 +537,9 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
     .then((r) => ({ i, conn: r.conn })), "revoke/victims");
   const ctl = (await Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "controller", bindTag: "c" })).conn;
   await sleep(300);
-  const toClose: number[] = [], toAnswer: number[] = [];
+  const toClose: number[] = [], toAnswer: number[] = [], toStreamError: number[] = [];
   const answers: Record<string, number> = {};
-  let notClosed = 0, noStreamError = 0, wrongCondition = 0, wrongAnswers = 0;
+  let notClosed = 0, noStreamError = 0, wrongCondition = 0, wrongAnswers = 0, closedAfterAnswer = 0;
   let firstProblem: string | undefined;
   const problem = (s: string) => { firstProblem ??= s; };
   try {
@@ -507,14 +549,20 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
         if (v.conn.closed) return res(v.conn.closedAt);
         v.conn.socket.once("close", () => res(v.conn.closedAt || performance.now()));
       });
+      let errorAt = 0;
+      const onData = (d: Buffer) => { if (!errorAt && d.includes("<stream:error")) errorAt = performance.now(); };
+      v.conn.socket.on("data", onData);
       const s = performance.now();
       const answered = ctl.iq(id, `<iq type='set' id='${id}'><revoke xmlns='${NS_MANAGE}' id='client/victim-${v.i}'/></iq>`).then((text) => ({ text, at: performance.now() }));
       const timeout = (what: string) => sleep(REVOKE_TIMEOUT_MS).then(() => { throw new Error(`${what} not within ${REVOKE_TIMEOUT_MS} ms`); });
       const [c, a] = await Promise.allSettled([Promise.race([closed, timeout("close")]), Promise.race([answered, timeout("answer")])]);
+      v.conn.socket.removeListener("data", onData);
+      if (errorAt) toStreamError.push(errorAt - s);
       if (c.status === "fulfilled") toClose.push(c.value - s);
       else { notClosed++; problem(`victim-${v.i}: socket not closed within ${REVOKE_TIMEOUT_MS} ms`); v.conn.destroy(); }
       if (a.status === "fulfilled") {
         toAnswer.push(a.value.at - s);
+        if (c.status === "fulfilled" && c.value > a.value.at) closedAfterAnswer++;
         const t = a.value.text;
         const kind = /^<iq\s[^>]*type='result'/.test(t) ? "result" : /type='error'/.test(t) && t.includes("<password-reset-required") ? "error password-reset-required" : "other";
         answers[kind] = (answers[kind] ?? 0) + 1;
@@ -531,12 +579,14 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
   }
   toClose.sort((a, b) => a - b);
   toAnswer.sort((a, b) => a - b);
+  toStreamError.sort((a, b) => a - b);
   const closeP99ms = round(percentile(toClose, 0.99), 2);
   const out: RevokeResult = {
     victims: opened.items.length, openErrors: opened.errors, revocations: toClose.length,
     closeP50ms: round(percentile(toClose, 0.5), 2), closeP99ms, closeMaxMs: round(toClose[toClose.length - 1] ?? NaN, 2),
+    streamErrorP50ms: round(percentile(toStreamError, 0.5), 2), streamErrorP99ms: round(percentile(toStreamError, 0.99), 2),
     answerP50ms: round(percentile(toAnswer, 0.5), 2), answerP99ms: round(percentile(toAnswer, 0.99), 2),
-    answers, notClosed, noStreamError, wrongCondition, wrongAnswers, target: "revoke → close p99 < 10 ms",
+    answers, notClosed, noStreamError, wrongCondition, wrongAnswers, closedAfterAnswer, target: "revoke → close p99 < 10 ms",
     met: closeP99ms < 10 && notClosed + noStreamError + wrongCondition + wrongAnswers === 0,
   };
   if (firstProblem) out.firstProblem = firstProblem;
@@ -731,20 +781,21 @@ async function main(): Promise<void> {
   if (results.fast) {
     const f = results.fast;
     for (const r of [f.scram, f.fast]) {
-      rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; round trips ${r.xmppRoundTrips} after TLS (${r.totalRoundTrips} with TCP + ${r.tlsProtocol}); ${r.logins} logins in ${r.seconds} s, ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+      rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; round trips ${r.xmppRoundTrips} after TLS (${r.totalRoundTrips} with TCP + ${r.tlsProtocol}); ${r.logins} logins in ${r.seconds} s, ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%; one client alone: p50 ${r.alone.p50ms} ms, p99 ${r.alone.p99ms} ms, server CPU ${r.alone.serverCpuMsPerLogin} ms/login (${r.alone.logins} logins)`]);
     }
     rows.push(["FAST / SCRAM reconnect rate", `${f.ratio}×`, `${verdict(f.met, "≥ 2×")}; per server CPU-s ${f.ratioPerServerCpu}×; ${f.rounds} alternating rounds per path`]);
   }
   if (results.list) {
     const l = results.list;
-    rows.push([`manage-clients <list/>, ${l.records} clients`, `p99 ${l.p99ms} ms`, `${verdict(l.met, "p99 < 5 ms")}; median ${l.p50ms} ms, max ${l.maxMs} ms over ${l.requests} sequential requests; ${l.clientsInAnswer} <client/> (${round(l.answerBytes / 1024)} KB) per answer, ${l.wrongAnswers} wrong answers; records made by ${l.records} SASL2 PLAIN logins in ${l.createSeconds} s (${l.createErrors} failed)`]);
+    rows.push([`manage-clients <list/>, ${l.records} clients`, `p99 ${l.p99ms} ms`, `${verdict(l.met, "p99 < 5 ms")}; median ${l.p50ms} ms, max ${l.maxMs} ms over ${l.requests} sequential requests; ${l.clientsInAnswer} <client/> (${round(l.answerBytes / 1024)} KB) per answer, ${l.wrongAnswers} wrong answers; CPU per request: server ${l.serverCpuMsPerRequest} ms, bench ${l.benchCpuMsPerRequest} ms; others ${l.othersCpuPct}%; records made by ${l.records} SASL2 PLAIN logins in ${l.createSeconds} s (${l.createErrors} failed)`]);
   }
   if (results.list?.firstWrongAnswer) notes.push(`list: first wrong answer: ${results.list.firstWrongAnswer}`);
   if (results.revoke) {
     const r = results.revoke;
     const answers = Object.entries(r.answers).map(([k, n]) => `${n} ${k}`).join(", ");
-    rows.push([`revoke → revoked socket closed (${r.revocations} of ${r.victims})`, `p99 ${r.closeP99ms} ms`, `${verdict(r.met, "p99 < 10 ms")}; median ${r.closeP50ms} ms, max ${r.closeMaxMs} ms; ${r.notClosed} not closed, ${r.noStreamError} without <stream:error>, ${r.wrongCondition} not <not-authorized/>`]);
+    rows.push([`revoke → revoked socket closed (${r.revocations} of ${r.victims})`, `p99 ${r.closeP99ms} ms`, `${verdict(r.met, "p99 < 10 ms")}; median ${r.closeP50ms} ms, max ${r.closeMaxMs} ms; closed after the IQ answer in ${r.closedAfterAnswer}; ${r.notClosed} not closed, ${r.noStreamError} without <stream:error>, ${r.wrongCondition} not <not-authorized/>`]);
     if (r.firstProblem) notes.push(`revoke: first problem: ${r.firstProblem}`);
+    rows.push(["revoke → victim has its <stream:error>", `p99 ${r.streamErrorP99ms} ms`, `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`]);
     rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
   }
   if (results.memory) {

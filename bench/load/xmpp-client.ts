@@ -146,8 +146,15 @@ export class LoginError extends Error {
   }
 }
 
-/** What a waiter looks for in the buffer: the end offset of what it wants and a label, or undefined. */
-type Finder = (buf: string) => { end: number; marker: string } | undefined;
+/**
+ * What a waiter looks for: given a window of the buffer (`win`, which starts at offset `base`
+ * of the buffer), the buffer offset where what it wants ends and a label, or undefined. The
+ * first call sees the whole buffer; later calls only the newest chunk behind the last
+ * SCAN_OVERLAP characters of what came before, so that a large answer arriving in many chunks
+ * is neither rescanned nor copied into one string for each chunk.
+ */
+type Finder = (win: string, base: number) => { end: number; marker: string } | undefined;
+const SCAN_OVERLAP = 1024; // longer than any marker or <iq …> start tag we look for
 
 interface Waiter {
   find: Finder;
@@ -156,27 +163,31 @@ interface Waiter {
 }
 
 function markerFinder(markers: string[]): Finder {
-  return (buf) => {
+  return (win, base) => {
     let best = -1;
     let marker = "";
     for (const m of markers) {
-      const i = buf.indexOf(m);
+      const i = win.indexOf(m);
       if (i >= 0 && (best < 0 || i < best)) { best = i; marker = m; }
     }
-    return best >= 0 ? { end: best + marker.length, marker } : undefined;
+    return best >= 0 ? { end: base + best + marker.length, marker } : undefined;
   };
 }
 
 /** Finds the whole <iq/> with this id (self-closing or not); marker "iq". Ids must need no escaping. */
 function iqFinder(id: string): Finder {
-  const re = new RegExp(`<iq\\s[^>]*\\bid=(['"])${id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\1[^>]*>`);
-  return (buf) => {
-    const m = re.exec(buf);
-    if (!m) return undefined;
-    const startEnd = m.index + m[0].length;
-    if (m[0].endsWith("/>")) return { end: startEnd, marker: "iq" };
-    const close = buf.indexOf("</iq>", startEnd);
-    return close < 0 ? undefined : { end: close + 5, marker: "iq" };
+  const re = new RegExp(`<iq\\s[^>]*\\bid=(['"])${id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\1[^>]*>`, "g");
+  let startEnd = -1; // buffer offset of the end of the <iq …> start tag, once seen
+  return (win, base) => {
+    if (startEnd < 0) {
+      re.lastIndex = 0;
+      const m = re.exec(win);
+      if (!m) return undefined;
+      startEnd = base + m.index + m[0].length;
+      if (m[0].endsWith("/>")) return { end: startEnd, marker: "iq" };
+    }
+    const close = win.indexOf("</iq>", Math.max(0, startEnd - base));
+    return close < 0 ? undefined : { end: base + close + 5, marker: "iq" };
   };
 }
 
@@ -191,8 +202,11 @@ export class Conn {
   closedAt = 0;
   /** How many times this connection waited for the server (expect() calls). */
   waits = 0;
-  /** Everything received and not yet consumed by a waiter (login phase only). */
-  private buf = "";
+  /** Everything received and not yet consumed by a waiter (login phase only), in chunks. */
+  private parts: string[] = [];
+  private partsLength = 0;
+  /** The last SCAN_OVERLAP characters of the buffer the current waiter has scanned. */
+  private scanTail = "";
   private waiter: Waiter | undefined;
   private counter: ((n: number) => void) | undefined;
   private countTag = "";
@@ -215,6 +229,17 @@ export class Conn {
     s.removeListener("data", this.onData);
     s.removeListener("close", this.onClose);
     s.removeListener("error", this.onError);
+  }
+
+  /** The buffer as one string. */
+  private get buf(): string {
+    if (this.parts.length > 1) this.parts = [this.parts.join("")];
+    return this.parts[0] ?? "";
+  }
+
+  private set buf(s: string) {
+    this.parts = s ? [s] : [];
+    this.partsLength = s.length;
   }
 
   private readonly onError = (err: Error) => { this.closeError ??= err; };
@@ -244,17 +269,20 @@ export class Conn {
       if (n > 0) this.counter(n);
       return;
     }
-    this.buf += chunk;
-    this.check();
-  };
-
-  private check(): void {
+    this.parts.push(chunk);
+    this.partsLength += chunk.length;
     const w = this.waiter;
     if (!w) return;
-    // Whichever comes first: what the waiter wants, or the end of the stream.
-    const got = w.find(this.buf);
-    const fatal = fatalFinder(got ? this.buf.slice(0, got.end) : this.buf);
-    const hit = fatal ?? got;
+    const win = this.scanTail + chunk;
+    this.scan(w, win, this.partsLength - win.length);
+  };
+
+  /** Looks for what the waiter wants (or the end of the stream, whichever comes first) in a window of the buffer starting at `base`. */
+  private scan(w: Waiter, win: string, base: number): void {
+    this.scanTail = win.length > SCAN_OVERLAP ? win.slice(win.length - SCAN_OVERLAP) : win;
+    const got = w.find(win, base);
+    const fatal = fatalFinder(win, base);
+    const hit = fatal && (!got || fatal.end <= got.end) ? fatal : got;
     if (hit) {
       const { end, marker } = hit;
       const text = this.buf.slice(0, end);
@@ -275,8 +303,9 @@ export class Conn {
     this.waits++;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new LoginError(step, `connection closed; received: ${JSON.stringify(this.buf.slice(0, 600))}`));
-      this.waiter = { find, resolve, reject };
-      this.check();
+      const w: Waiter = { find, resolve, reject };
+      this.waiter = w;
+      this.scan(w, this.buf, 0);
     });
   }
 

@@ -130,7 +130,8 @@ export default function fast(server: Server): void {
         const invalidate = fastEl.attrs.invalidate === "true" || fastEl.attrs.invalidate === "1";
         if (invalidate) await server.grants.revokeToken(t, "invalidated");
         else if (t.slot === "new") await server.storage.grants.promoteToken(t.hash);
-        await server.storage.grants.touch(username, grant.id, now);
+        // Last use is kept to the minute: a write on every reconnect is not worth its cost.
+        if (now - grant.accessedAt > 60_000) await server.storage.grants.touch(username, grant.id, now);
         session.data.grantId = grant.id;
         session.data.tokenHash = invalidate ? undefined : t.hash;
         session.data.fastAuth = { mechanism, rotate: !invalidate && now - t.createdAt > minTtlMs() };

@@ -59,6 +59,7 @@ export default function saslLegacy(server: Server): void {
     delete session.data.saslExchange;
     session.send(x("success", { xmlns: NS_SASL }, encodeBase64(result.additionalData) || undefined));
     session.markAuthenticated(result.username, ex.mechanism);
+    delete session.data.saslContext; // its closures would live as long as the session
     session.restartStream();
     void server.bus.emit("authenticated", { session, mechanism: ex.mechanism, sasl2: false });
   };

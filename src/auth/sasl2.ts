@@ -91,6 +91,7 @@ export default function sasl2(server: Server): void {
     // No restart (XEP-0388): the features of an authenticated stream follow straight away;
     // a resumed stream continues where it was, without new features (as the reference does).
     if (!owner.closed && !ev.state.resumed) await owner.sendFeatures();
+    delete session.data.saslContext; // its closures would live as long as the session
   };
 
   const step = async (session: Session, ex: Exchange, data: Buffer | null) => {

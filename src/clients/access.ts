@@ -32,13 +32,21 @@ export function isTokenMechanism(name: string): boolean {
   return name === "OAUTHBEARER" || name.startsWith("HT-");
 }
 
-/** Live sessions (bound, authenticating or hibernating) that belong to a client record. */
-export function sessionsOfClient(server: Server, rec: ClientRecord): Session[] {
-  const out = new Set<Session>();
-  const match = (s: Session) => rec.legacy ? !s.data.clientId && (s.data.clientRecordId === rec.id || (!!rec.fullJid && s.jid?.toString() === rec.fullJid)) : s.data.clientId === rec.id;
-  for (const s of server.registry.sessionsOf(rec.username)) if (match(s)) out.add(s);
-  for (const s of server.streams) if (s.username === rec.username && match(s)) out.add(s);
+/** Every live session of an account: bound, still authenticating, or hibernating. */
+export function liveSessionsOf(server: Server, username: string): Session[] {
+  const out = new Set<Session>(server.registry.sessionsOf(username));
+  for (const s of server.streams) if (s.username === username) out.add(s);
   return [...out];
+}
+
+function belongsTo(s: Session, rec: ClientRecord): boolean {
+  if (!rec.legacy) return s.data.clientId === rec.id;
+  return !s.data.clientId && (s.data.clientRecordId === rec.id || (!!rec.fullJid && s.jid?.toString() === rec.fullJid));
+}
+
+/** Live sessions that belong to a client record. */
+export function sessionsOfClient(server: Server, rec: ClientRecord, live = liveSessionsOf(server, rec.username)): Session[] {
+  return live.filter((s) => belongsTo(s, rec));
 }
 
 function usable(t: TokenRecord, now: number, pwChanged: number): boolean {
@@ -78,9 +86,22 @@ export async function listAccess(server: Server, username: string, now = Date.no
   for (const g of grants) if (g.kind === "fast" && g.clientId !== undefined && validGrant(g)) fastGrantByClient.set(g.clientId, g);
   const used = new Set<string>();
   const entries: ClientEntry[] = [];
+  // One pass over the live sessions, not one per record: an account may have many records.
+  const live = liveSessionsOf(server, username);
+  const liveKeys = new Set<string>();
+  for (const s of live) {
+    if (s.data.clientId) liveKeys.add(`id:${s.data.clientId as string}`);
+    else {
+      if (s.data.clientRecordId) liveKeys.add(`legacy:${s.data.clientRecordId as string}`);
+      if (s.jid) liveKeys.add(`jid:${s.jid.toString()}`);
+    }
+  }
+  const isConnected = (rec: ClientRecord) => rec.legacy
+    ? liveKeys.has(`legacy:${rec.id}`) || (!!rec.fullJid && liveKeys.has(`jid:${rec.fullJid}`))
+    : liveKeys.has(`id:${rec.id}`);
 
   for (const rec of records) {
-    const connected = sessionsOfClient(server, rec).length > 0;
+    const connected = isConnected(rec);
     if (rec.revokedAt !== undefined && rec.revokedAt >= pw && !connected) continue;
     let password: number | undefined;
     for (const [mech, at] of Object.entries(rec.mechanisms)) {

@@ -13,7 +13,8 @@ export const NS_CAM = "urn:xmpp:cam:0";
 
 /** XEP-0082 UTC with whole seconds. */
 export function xep82(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const iso = new Date(ms).toISOString(); // YYYY-MM-DDThh:mm:ss.sssZ for years 0–9999
+  return iso.length === 24 ? iso.slice(0, 19) + "Z" : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
 export function clientElement(e: ClientEntry, ns: string): Element {

@@ -37,7 +37,8 @@ async function revokeClient(server: Server, username: string, id: string, contex
   if (!entry || !rec) return "not-found";
   // 1. Live sessions, whatever state they are in (hibernating ones included).
   for (const s of sessionsOfClient(server, rec)) s.close(streamErrors.accessRevoked);
-  server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => rec.legacy ? s.data.clientRecordId === rec.id : s.data.clientId === rec.id);
+  // Let the closed sockets flush before the synchronous database work below holds the loop.
+  await new Promise((resolve) => setImmediate(resolve));
   // 2. Its FAST tokens (every FAST grant of this client id) and the grant it logged in with.
   if (!rec.legacy) {
     for (const g of await server.storage.grants.list(username)) {

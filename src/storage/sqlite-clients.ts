@@ -1,5 +1,6 @@
 // Client records on SQLite.
 import type Database from "better-sqlite3";
+import { durable } from "./sqlite-durable.js";
 import type { ClientRecord, ClientStore } from "./types.js";
 
 type Db = Database.Database;
@@ -54,7 +55,8 @@ export function clientStore(db: Db): ClientStore {
     get: async (username, id) => { const r = selectOne.get(username, id); return r && toRecord(r); },
     list: async (username) => selectAll.all(username).map(toRecord),
     findLegacy: async (username, fullJid) => { const r = selectLegacy.get(username, fullJid); return r && toRecord(r); },
-    put: async (c) => put.immediate(c),
+    // A revocation must survive a power loss; a last-seen time need not.
+    put: async (c) => (c.revokedAt !== undefined ? durable(db, () => put.immediate(c)) : put.immediate(c)),
     touch: async (username, id, at) => { touch.run(at, username, id, at); },
     purge: async (before, keep) => purge.immediate(before, keep),
     forgetIps: async () => forgetIps.run().changes,

@@ -1,6 +1,7 @@
 // Grants and their tokens on SQLite. Deleting a grant deletes its tokens (ON DELETE CASCADE),
 // so revocation is one statement and can never leave a live token behind.
 import type Database from "better-sqlite3";
+import { durable } from "./sqlite-durable.js";
 import type { GrantRecord, GrantStore, TokenRecord } from "./types.js";
 
 type Db = Database.Database;
@@ -75,15 +76,15 @@ export function grantStore(db: Db): GrantStore {
     list: async (username) => selectGrants.all(username).map(toGrant),
     findByClient: async (username, kind, clientId) => { const r = selectByClient.get(username, kind, clientId); return r && toGrant(r); },
     touch: async (username, id, at) => { touch.run(at, username, id, at); },
-    revoke: async (username, id) => deleteGrant.run(username, id).changes > 0,
+    revoke: async (username, id) => durable(db, () => deleteGrant.run(username, id).changes > 0),
     addToken: async (t) => addToken.immediate(t),
     tokens: async (grantId) => selectTokens.all(grantId).map(toToken),
     userTokens: async (username) => selectUserTokens.all(username).map(toToken),
     getToken: async (hash) => { const r = selectToken.get(hash); return r && toToken(r); },
-    deleteToken: async (hash) => deleteToken.run(hash).changes > 0,
-    replaceToken: async (hash, tokens) => replace.immediate(hash, tokens),
+    deleteToken: async (hash) => durable(db, () => deleteToken.run(hash).changes > 0),
+    replaceToken: async (hash, tokens) => durable(db, () => replace.immediate(hash, tokens)),
     promoteToken: async (hash) => promote.immediate(hash),
     advanceCount: async (hash, count) => advance.run(count, hash, count).changes > 0,
-    purge: async (now) => purge.immediate(now),
+    purge: async (now) => durable(db, () => purge.immediate(now)),
   };
 }

@@ -6,6 +6,7 @@
 import { openSync, closeSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./sqlite-migrations.js";
+import { durable } from "./sqlite-durable.js";
 import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
@@ -99,13 +100,14 @@ export class SqliteStorage implements Storage {
       // First, so that the pragmas and migrations below wait for the other process.
       db.pragma("busy_timeout = 5000");
       db.pragma("journal_mode = WAL");
-      // FULL, not NORMAL. In WAL mode both survive a process crash (kill -9) with every
-      // committed transaction, since the WAL is written to the OS before COMMIT returns.
-      // NORMAL only fsyncs at checkpoints, so a power loss or OS crash can roll back the
-      // latest commits. Here that could resurrect a password the user just changed, a deleted
-      // account or an accepted subscription; FULL (one WAL fsync per commit) rules that out.
-      // Writes are rare next to reads in this server, so the fsync cost is acceptable.
-      db.pragma("synchronous = FULL");
+      // NORMAL by default, FULL for the writes that protect an account (see `durable`). In
+      // WAL mode both survive a process crash (kill -9) with every committed transaction, since
+      // the WAL is written to the OS before COMMIT returns; NORMAL only fsyncs at checkpoints,
+      // so a power loss or OS crash can roll back the latest commits. For last-seen times and
+      // roster edits that is acceptable, and an fsync per login (better-sqlite3 blocks the event
+      // loop while it waits) is not: it was a quarter of a login's cost. A password change, an
+      // account deletion or a revocation must never come back, so those commit with FULL.
+      db.pragma("synchronous = NORMAL");
       migrate(db, path);
       // Outside any transaction (SQLite ignores it inside one) and after migrations (see
       // sqlite-migrations.ts); per connection, so every process that opens the file sets it.
@@ -194,9 +196,9 @@ function userStore(db: Db): UserStore {
   return {
     get: async (username) => get(username),
     create: async (user) => create.immediate(user),
-    setCredentials: async (username, scram, changedAt) => setCredentials.immediate(username, scram, changedAt),
+    setCredentials: async (username, scram, changedAt) => durable(db, () => setCredentials.immediate(username, scram, changedAt)),
     // One statement, hence one transaction; ON DELETE CASCADE removes credentials, roster, offline.
-    delete: async (username) => deleteUser.run(username).changes > 0,
+    delete: async (username) => durable(db, () => deleteUser.run(username).changes > 0),
     list: async () => listUsers.all(),
   };
 }
