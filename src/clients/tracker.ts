@@ -8,6 +8,14 @@ import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
 import type { Sasl2SuccessEvent, UserAgent } from "../auth/sasl2.js";
 
 const TOUCH_EVERY_MS = 10 * 60_000;
+const RECENT_MS = 60_000;
+
+/** Whether two versions of a record differ only in their timestamps. */
+function unchangedButTimes(a: ClientRecord, b: ClientRecord): boolean {
+  const ka = Object.keys(a.mechanisms), kb = Object.keys(b.mechanisms);
+  return a.fullJid === b.fullJid && a.lastIp === b.lastIp && a.grantId === b.grantId && a.revokedAt === b.revokedAt
+    && (a.fastAuth === undefined) === (b.fastAuth === undefined) && ka.length === kb.length && kb.every((k) => k in a.mechanisms);
+}
 
 export default function tracker(server: Server): () => void {
   const ipOf = (s: Session) => server.config.client_ip_tracking ? (s.data.ip as string | undefined) : undefined;
@@ -18,11 +26,24 @@ export default function tracker(server: Server): () => void {
       .catch((err) => server.log.error({ err }, "forgetting client IP addresses failed"));
   }
 
-  const record = async (session: Session, rec: ClientRecord, isNewCheck = true) => {
-    const created = await server.storage.clients.put(rec);
+  /**
+   * Saves a client's record after a login. A reconnect within a minute that changes nothing
+   * but times is not written: last-seen is kept to the minute, and a reconnect storm does not
+   * become a write storm.
+   */
+  const record = async (session: Session, rec: ClientRecord, existing: ClientRecord | undefined) => {
     session.data.clientRecordId = rec.id;
+    if (existing && unchangedButTimes(existing, rec) && rec.lastSeen - existing.lastSeen < RECENT_MS) {
+      // …unless the password changed since: the mechanism times say what still has access.
+      const user = await server.storage.users.get(rec.username);
+      if (user && (existing.mechanisms[session.authMechanism!] ?? -1) >= user.passwordChangedAt) {
+        session.data.clientTouchedAt = existing.lastSeen;
+        return;
+      }
+    }
+    const created = await server.storage.clients.put(rec);
     session.data.clientTouchedAt = rec.lastSeen;
-    if (created && isNewCheck) await server.bus.emit("new-client", { username: rec.username, client: rec, session });
+    if (created) await server.bus.emit("new-client", { username: rec.username, client: rec, session });
   };
 
   const updated = (rec: ClientRecord, session: Session, now: number): ClientRecord => {
@@ -62,7 +83,7 @@ export default function tracker(server: Server): () => void {
     // The record (first seen, user agent) outlives password changes and revocations, as in the reference.
     const rec = updated(base, ev.session, now);
     if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
-    await record(ev.session, rec);
+    await record(ev.session, rec, existing);
     if (session !== ev.session) session.data.clientRecordId = rec.id;
   }, 0);
 
@@ -79,7 +100,7 @@ export default function tracker(server: Server): () => void {
     const fullJid = session.jid!.toString();
     const existing = await server.storage.clients.findLegacy(session.username!, fullJid);
     const base: ClientRecord = existing ?? { username: session.username!, id: randomBytes(9).toString("base64url"), legacy: true, firstSeen: now, lastSeen: now, mechanisms: {} };
-    await record(session, updated(base, session, now));
+    await record(session, updated(base, session, now), existing);
   });
 
   // Long-lived sessions keep their last-seen fresh, written at most every ten minutes each.

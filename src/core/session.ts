@@ -1,7 +1,7 @@
 // One client stream from its header to its close: negotiation state, the bound resource and
 // the little presence state routing needs. What happens on each element is decided by
 // handlers on the bus ("nonza/<ns>:<name>" for stream-level elements, the router for stanzas).
-import { randomBytes } from "node:crypto";
+import { randomId } from "./random.js";
 import type { Logger } from "pino";
 import { Element, escapeAttr } from "../xml/element.js";
 import { StreamParser, NS_STREAM, type ParseErrorKind } from "../xml/stream-parser.js";
@@ -24,7 +24,7 @@ export interface SmHooks {
 }
 
 export class Session {
-  readonly id = randomBytes(9).toString("base64url");
+  readonly id = randomId(9);
   readonly createdAt = Date.now();
   streamId = "";
   /** Set once SASL succeeds. */
@@ -154,7 +154,7 @@ export class Session {
   }
 
   private sendHeader(clientAttrs: Record<string, string>): void {
-    this.streamId = randomBytes(12).toString("base64url");
+    this.streamId = randomId(12);
     const domain = this.server.config.domain;
     const lang = clientAttrs["xml:lang"] ? ` xml:lang='${escapeAttr(clientAttrs["xml:lang"])}'` : " xml:lang='en'";
     const to = clientAttrs.from ? ` to='${escapeAttr(clientAttrs.from)}'` : "";

@@ -1,6 +1,6 @@
 // Resource binding (RFC 6120 §7) and the legacy session IQ of RFC 3921 that old clients
 // (strophe, tsung, some bots) still send.
-import { randomBytes } from "node:crypto";
+import { randomId } from "../core/random.js";
 import { x, type Element } from "../xml/element.js";
 import { iqResult, errorReply } from "../core/router.js";
 import { stanzaErrors, streamErrors } from "../core/errors.js";
@@ -27,7 +27,7 @@ export async function bindResource(server: Server, session: Session, resource: s
 }
 
 export function randomResource(): string {
-  return "warden-" + randomBytes(6).toString("base64url");
+  return "warden-" + randomId(6);
 }
 
 export default function bind(server: Server): void {

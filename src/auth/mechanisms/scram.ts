@@ -1,5 +1,6 @@
 // SCRAM server side (RFC 5802, RFC 7677), with channel binding for the -PLUS variants.
 // Works from StoredKey/ServerKey only: the server never learns the password.
+import { randomId } from "../../core/random.js";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { saslFailures, type SaslFailureDef } from "../../core/errors.js";
 import type { ScramCredential } from "../../storage/types.js";
@@ -151,7 +152,7 @@ class ScramSession implements SaslSession {
     // An unknown account gets a stable fake salt, so that the exchange looks the same
     // whether or not it exists; it fails only at the proof.
     const cred = stored ?? this.fakeCredential(username);
-    const nonce = first.clientNonce + (this.options.nonce?.() ?? randomBytes(18).toString("base64"));
+    const nonce = first.clientNonce + (this.options.nonce?.() ?? randomId(18, "base64"));
     const serverFirst = `r=${nonce},s=${cred.salt.toString("base64")},i=${cred.iterations}`;
     this.ex = { first, cbType, username, cred, known: stored !== undefined, serverFirst, nonce };
     return { kind: "challenge", data: Buffer.from(serverFirst) };
