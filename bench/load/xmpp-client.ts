@@ -121,7 +121,15 @@ export interface Sasl2Options {
   bindTag?: string;
   /** Ask for a FAST token (<request-token mechanism='HT-SHA-256-NONE'/>). */
   requestToken?: boolean;
+  /**
+   * Resume this client's previous TLS session (a TLS 1.3 ticket), as a reconnecting client
+   * does: the handshake then needs no certificate signature.
+   */
+  resumeTls?: boolean;
 }
+
+/** The last TLS session ticket of each client id, for resumeTls. */
+const tlsSessions = new Map<string, Buffer>();
 
 export interface Sasl2Login {
   conn: Conn;
@@ -383,10 +391,12 @@ export class Conn {
     }
   }
 
-  private static open(t: Target): Conn {
+  private static open(t: Target, resumeAs?: string): Conn {
+    const session = resumeAs === undefined ? undefined : tlsSessions.get(resumeAs);
     const socket = t.starttls
       ? net.connect({ host: t.host, port: t.port })
-      : tls.connect({ host: t.host, port: t.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
+      : tls.connect({ host: t.host, port: t.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"], session });
+    if (resumeAs !== undefined) socket.on("session", (ticket: Buffer) => tlsSessions.set(resumeAs, ticket));
     socket.setNoDelay(true);
     return new Conn(socket);
   }
@@ -433,7 +443,7 @@ export class Conn {
    */
   static async sasl2(t: Target, account: Account, auth: Sasl2Auth, opts: Sasl2Options, timeoutMs = 15_000): Promise<Sasl2Login> {
     if (t.starttls) throw new Error("sasl2(): direct TLS only");
-    const c = Conn.open(t);
+    const c = Conn.open(t, opts.resumeTls ? opts.clientId : undefined);
     const timer = setTimeout(() => { c.closeError ??= new Error(`timed out after ${timeoutMs} ms`); c.socket.destroy(); }, timeoutMs);
     try {
       c.write(streamHeader(t.domain));
