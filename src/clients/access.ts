@@ -53,7 +53,8 @@ function usable(t: TokenRecord, now: number, pwChanged: number): boolean {
   return (t.expiresAt === undefined || t.expiresAt > now) && t.createdAt >= pwChanged;
 }
 
-function grantUserAgent(g: GrantRecord): ClientUserAgent {
+/** What a grant says of its app (OAuth client name, software, device). */
+export function grantUserAgent(g: GrantRecord): ClientUserAgent {
   const d = g.data as Record<string, string | undefined>;
   const ua: ClientUserAgent = {};
   if (d.clientName ?? d.software) ua.software = d.clientName ?? d.software;

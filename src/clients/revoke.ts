@@ -4,8 +4,7 @@
 // revoked, the revocation is recorded, and only then is the answer given.
 import type { Server } from "../core/server.js";
 import { streamErrors } from "../core/errors.js";
-import { listAccess, sessionsOfClient } from "./access.js";
-import { grantName } from "../features/security-history.js";
+import { grantUserAgent, listAccess, sessionsOfClient } from "./access.js";
 
 export type RevokeResult = "revoked" | "not-found" | "password-reset-required";
 
@@ -56,7 +55,7 @@ async function revokeGrant(server: Server, username: string, id: string, context
   const grant = await server.storage.grants.get(username, id);
   if (!grant || !(await server.grants.valid(grant))) return "not-found";
   await server.grants.revokeGrant(username, id, "revoked by the user");
-  const name = grantName(grant);
+  const name = grantUserAgent(grant).software;
   await server.bus.emit("client-revoked", { username, grantId: id, ...(name ? { name } : {}), ...context });
   return "revoked";
 }

@@ -27,6 +27,10 @@ import oauthSessions from "../auth/oauth-sessions.js";
 import http from "../http/server.js";
 import oauth from "../http/oauth/router.js";
 import rest from "../http/rest.js";
+import securityHistory from "./security-history.js";
+import newClientNotice from "./new-client-notice.js";
+import websocket from "../http/websocket.js";
+import accountPage from "../http/account/index.js";
 
 export type Feature = (server: Server) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
@@ -35,4 +39,6 @@ export const features: Feature[] = [
   carbons, csi, streamManagement, disco, ping, version, accounts, revocation, clientTracker, manageClients, clientsAdmin,
   // OAuth 2.0: OAUTHBEARER sessions bound to their grant; the HTTP service, then its endpoints.
   oauthSessions, http, oauth, rest,
+  // The account page (its security history and new-client notices), and XMPP over WebSocket: after http.
+  securityHistory, newClientNotice, websocket, accountPage,
 ];

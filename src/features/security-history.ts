@@ -6,6 +6,7 @@
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, GrantRecord } from "../storage/types.js";
+import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
 
 export interface HistoryInput {
   username: string;
@@ -28,12 +29,6 @@ function clientName(c: ClientRecord | undefined): Record<string, unknown> {
   return out;
 }
 
-export function grantName(g: GrantRecord): string | undefined {
-  const d = g.data as Record<string, unknown>;
-  for (const k of ["clientName", "software", "name"]) if (typeof d[k] === "string" && d[k]) return d[k] as string;
-  return undefined;
-}
-
 export default function securityHistory(server: Server): () => void {
   const ipOf = (ip: string | undefined) => (server.config.client_ip_tracking ? ip : undefined);
 
@@ -50,7 +45,8 @@ export default function securityHistory(server: Server): () => void {
       safely({ username, kind: "new-client", ip: session.data.ip as string | undefined, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
     server.bus.on("grant-created", ({ username, grant }: { username: string; grant: GrantRecord }) => {
       if (grant.kind === "fast") return undefined; // a client's FAST token: the client itself is the news
-      return safely({ username, kind: "new-grant", data: { grant: grant.id, kind: grant.kind, ...(grantName(grant) ? { software: grantName(grant) } : {}) } });
+      const ua = grantUserAgent(grant);
+      return safely({ username, kind: "new-grant", data: { grant: grant.id, kind: grant.kind, ...(ua.software ? { software: ua.software } : {}), ...(ua.device ? { device: ua.device } : {}) } });
     }),
     server.bus.on("client-revoked", async (ev: { username: string; clientId?: string; grantId?: string; name?: string; via?: string; ip?: string }) => {
       const client = ev.clientId !== undefined ? await server.storage.clients.get(ev.username, ev.clientId) : undefined;
@@ -62,8 +58,9 @@ export default function securityHistory(server: Server): () => void {
     server.bus.on("password-changed", ({ username, via, ip }: { username: string; via?: string; ip?: string }) =>
       safely({ username, kind: "password-changed", ip, data: { via: via ?? "admin" } })),
     server.bus.on("authentication-failure", ({ session, username, mechanism }: { session: Session; username?: string; mechanism?: string }) => {
-      if (!username) return undefined;
-      return safely({ username, kind: "login-failed", ip: session.data.ip as string | undefined, data: { via: "xmpp", mechanism }, coalesce: true });
+      // Password guesses only: a stale token (expired, revoked, older than the password) is routine.
+      if (!username || (mechanism !== undefined && isTokenMechanism(mechanism))) return undefined;
+      return safely({ username, kind: "login-failed", ip: session.data.ip as string | undefined, data: { via: "xmpp" }, coalesce: true });
     }),
     server.bus.on("login-failed", ({ username, ip, via }: LoginFailedEvent) => safely({ username, kind: "login-failed", ip, data: { via }, coalesce: true })),
   ];

@@ -40,7 +40,7 @@ class WebSocketTransport implements Transport {
   private idleMs = 0;
   private onIdle?: () => void;
 
-  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined) {
+  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined, readonly secureViaProxy = false) {
     ws.on("message", (data, isBinary) => {
       this.bump();
       if (isBinary) return this.ws.close(1003, "XMPP frames are text");
@@ -91,15 +91,17 @@ export default function websocket(server: Server): () => void {
     // RFC 7395 §3.1: the "xmpp" subprotocol must be offered and is the only one spoken.
     handleProtocols: (protocols) => (protocols.has("xmpp") ? "xmpp" : false),
   });
-  server.bus.on("http-upgrade", ({ req, socket, head, secure }: { req: http.IncomingMessage; socket: Duplex; head: Buffer; secure: boolean }) => {
+  // `secure`: our TLS listener; `ip` and `https`: the client's address and TLS as a trusted
+  // reverse proxy reports them (X-Forwarded-For, X-Forwarded-Proto), else the socket's own.
+  server.bus.on("http-upgrade", ({ req, socket, head, secure, ip: clientIp, https }: { req: http.IncomingMessage; socket: Duplex; head: Buffer; secure: boolean; ip?: string; https?: boolean }) => {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBSOCKET_PATH) return undefined;
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = clientIp ?? req.socket.remoteAddress ?? "unknown";
     if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"); return true; }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
       const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
-      server.openStream(new WebSocketTransport(ws, ip, tlsSocket), ip).data.transport = "websocket";
+      server.openStream(new WebSocketTransport(ws, ip, tlsSocket, !secure && https === true), ip).data.transport = "websocket";
     });
     return true;
   });

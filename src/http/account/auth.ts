@@ -42,6 +42,9 @@ export function sameOrigin(req: HttpRequest): boolean {
   const site = req.header("sec-fetch-site");
   if (site !== undefined && site !== "same-origin" && site !== "none") return false;
   const origin = req.header("origin");
+  // "null" is what a browser sends under a no-referrer policy (the pages use same-origin, but
+  // an older cached page may not): accepted only with the browser's own same-origin word for it.
+  if (origin === "null") return site === "same-origin";
   if (origin !== undefined) {
     let expected: string;
     try { expected = new URL(req.base).origin; } catch { return false; }

@@ -21,11 +21,11 @@ button.primary{background:#163fa3;color:#fff}button.danger,a.button.danger{borde
 form.inline{display:inline}.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:1rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}caption{text-align:left;font-weight:600;padding:.25rem 0 .5rem}
 th,td{text-align:left;vertical-align:top;padding:.5rem .5rem;border-bottom:1px solid #d5d9e0}thead th{background:#eef0f4;border-bottom:2px solid #8a919e;white-space:nowrap}
-tr.current{background:#eef4ff}.badge{display:inline-block;font-size:.8rem;font-weight:600;padding:0 .4rem;border-radius:4px;background:#163fa3;color:#fff;margin-left:.25rem}
+tr.current{background:#eef4ff}.badge{display:inline-block;font-size:.8rem;font-weight:600;padding:0 .4rem;border-radius:4px;background:#163fa3;color:#fff;margin-left:.25rem;white-space:nowrap}
 .yes{color:#0f5a25;font-weight:600}.vh{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.details dt{font-weight:600}dl.details dd{margin:0}
 @media (max-width:48rem){main{padding:.5rem}section{padding:.75rem}table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-table.cards,table.cards tbody,table.cards tr,table.cards td,table.cards th{display:block;width:100%}table.cards tr{border:1px solid #b5bbc6;border-radius:6px;margin:0 0 .75rem;padding:.25rem .5rem}
+table.cards,table.cards caption,table.cards tbody,table.cards tr,table.cards td,table.cards th{display:block;width:100%}table.cards tr{border:1px solid #b5bbc6;border-radius:6px;margin:0 0 .75rem;padding:.25rem .5rem}
 table.cards td,table.cards th{border:0;padding:.2rem 0}table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}dl.details{grid-template-columns:1fr}}`;
 
 export { esc };
@@ -33,7 +33,7 @@ export { esc };
 function page(title: string, body: string, opts: { live?: boolean } = {}): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><meta name="color-scheme" content="light"><title>${esc(title)}</title><style>${STYLE}</style>
+<meta name="referrer" content="same-origin"><meta name="color-scheme" content="light"><title>${esc(title)}</title><style>${STYLE}</style>
 ${opts.live ? `<script src="/account/live.js" defer></script>` : ""}</head>
 <body><main>
 ${body}
@@ -107,7 +107,7 @@ function rowId(selector: string): string {
 }
 
 function clientName(r: ClientRow): string {
-  return `${esc(r.name)}${r.version ? ` <span class="muted">${esc(r.version)}</span>` : ""}${r.current ? `<span class="badge">This browser</span>` : ""}`;
+  return `${esc(r.name)}${r.version ? ` <span class="muted">${esc(r.version)}</span>` : ""}${r.current ? ` <span class="badge">This browser</span>` : ""}`;
 }
 
 function rowHtml(r: ClientRow, csrf: string): string {

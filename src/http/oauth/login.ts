@@ -83,6 +83,8 @@ export async function checkLogin(ctx: OAuthContext, req: HttpRequest, rawUser: s
     const delay = throttle.fail(req.ip, username || undefined);
     await sleep(delay);
     server.log.info({ username: username || undefined, ip: req.ip }, "oauth login failed");
+    // (account page helper) the account's security history counts it with other failed logins.
+    if (user) await server.bus.emit("login-failed", { username, ip: req.ip, via: "oauth" });
     return { ok: false, status: 403, error: "Wrong username or password." };
   }
   return { ok: true, username, authTime: Date.now() };
