@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
 import type { GrantRecord, TokenRecord } from "../storage/types.js";
 import { tokenHash } from "./grants.js";
+import { publicBaseUrl } from "../http/browser.js";
 
 export const GRANT_KIND = "oauth";
 export const ACCESS_PURPOSE = "oauth2";
@@ -176,11 +177,6 @@ export async function verifyBearer(server: Server, token: string): Promise<Beare
 
 /** The URL of the authorization server metadata, for the OAUTHBEARER error challenge. */
 export function metadataUrl(server: Server): string | undefined {
-  let base = server.config.http_external_url;
-  if (!base) {
-    const port = server.http?.httpsPort;
-    if (port === undefined) return undefined;
-    base = `https://${server.config.domain}${port === 443 ? "" : `:${port}`}`;
-  }
-  return `${base}/.well-known/oauth-authorization-server`;
+  const base = publicBaseUrl(server);
+  return base === undefined ? undefined : `${base}/.well-known/oauth-authorization-server`;
 }

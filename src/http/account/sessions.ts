@@ -36,15 +36,7 @@ export function cookieName(req: HttpRequest): string {
   return req.secure ? "__Host-warden_account" : "warden_account";
 }
 
-export function readCookie(req: HttpRequest, name: string): string | undefined {
-  const header = req.header("cookie");
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
+export { readCookie } from "../browser.js";
 
 export function sessionCookie(req: HttpRequest, value: string): string {
   return `${cookieName(req)}=${value}; Path=/; HttpOnly; SameSite=Strict${req.secure ? "; Secure" : ""}`;

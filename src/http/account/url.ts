@@ -1,15 +1,11 @@
 // Where the account page is, for pointers to it from outside a request (the new-client notice).
 import type { Server } from "../../core/server.js";
+import { publicBaseUrl } from "../browser.js";
 
 export const ACCOUNT_PATH = "/account";
 
-/** http_external_url, else the first HTTPS listener on the server's domain; undefined without HTTP. */
+/** The account page's public URL; undefined without an HTTPS listener or http_external_url. */
 export function accountPageUrl(server: Server): string | undefined {
-  let base = server.config.http_external_url;
-  if (!base) {
-    const port = server.http?.httpsPort;
-    if (port === undefined) return undefined;
-    base = `https://${server.config.domain}${port === 443 ? "" : `:${port}`}`;
-  }
-  return base + ACCOUNT_PATH;
+  const base = publicBaseUrl(server);
+  return base === undefined ? undefined : base + ACCOUNT_PATH;
 }
