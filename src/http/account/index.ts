@@ -62,6 +62,17 @@ export default function accountPageFeature(server: Server): () => void {
     }
   };
 
+  /** A form of a signed-in page: rate-limited, then the browser session and its CSRF token checked. */
+  const signedInForm = (handler: (req: HttpRequest, params: URLSearchParams, s: BrowserSession) => Promise<void>) => page(async (req) => {
+    limiter.take(`account:${req.ip}`);
+    const params = await req.form();
+    const s = await current(req);
+    if (!s) return signedOut(req);
+    if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
+    touch(s, req);
+    await handler(req, params, s);
+  });
+
   // --- the signed-in browser --------------------------------------------------------------------
 
   const current = async (req: HttpRequest): Promise<BrowserSession | undefined> => {
@@ -223,13 +234,7 @@ export default function accountPageFeature(server: Server): () => void {
     html(req, 200, revokePage({ row, csrf: s.csrf }));
   }));
 
-  http.route("POST", `${ACCOUNT_PATH}/revoke`, page(async (req) => {
-    limiter.take(`account:${req.ip}`);
-    const params = await req.form();
-    const s = await current(req);
-    if (!s) return signedOut(req);
-    if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
-    touch(s, req);
+  http.route("POST", `${ACCOUNT_PATH}/revoke`, signedInForm(async (req, params, s) => {
     const id = field(params, "id");
     const row = await findRow(s, id);
     if (!row || row.current) {
@@ -271,13 +276,7 @@ export default function accountPageFeature(server: Server): () => void {
     html(req, 200, signOutOthersPage({ csrf: s.csrf, ...(await counts(s)) }));
   }));
 
-  http.route("POST", `${ACCOUNT_PATH}/sign-out-others`, page(async (req) => {
-    limiter.take(`account:${req.ip}`);
-    const params = await req.form();
-    const s = await current(req);
-    if (!s) return signedOut(req);
-    if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
-    touch(s, req);
+  http.route("POST", `${ACCOUNT_PATH}/sign-out-others`, signedInForm(async (req, params, s) => {
     const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
     if (!check.ok) return html(req, check.status, signOutOthersPage({ csrf: s.csrf, error: check.error, ...(await counts(s)) }));
     const streams = streamsOf(s.username);
@@ -293,13 +292,7 @@ export default function accountPageFeature(server: Server): () => void {
     redirect(req, ACCOUNT_PATH);
   }));
 
-  http.route("POST", `${ACCOUNT_PATH}/password`, page(async (req) => {
-    limiter.take(`account:${req.ip}`);
-    const params = await req.form();
-    const s = await current(req);
-    if (!s) return signedOut(req);
-    if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
-    touch(s, req);
+  http.route("POST", `${ACCOUNT_PATH}/password`, signedInForm(async (req, params, s) => {
     const fail = async (status: number, text: string) => {
       const v = await view(s);
       v.flash = { kind: "error", text };
