@@ -21,6 +21,7 @@ import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestServer, ROOT } from "../test/helpers/server.js";
+import { oauthBench, type OAuthBenchResult } from "./oauth.js";
 import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
@@ -32,7 +33,7 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const PHASES = ["login", "messages", "fast", "list", "revoke", "memory"];
+const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
 for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
@@ -172,7 +173,8 @@ function newServer(): void {
 }
 
 function newServerIn(): void {
-  server = new TestServer({ login_failure_limit: 1000, c2s_max_connections_per_ip: 100_000, c2s_max_connections: 100_000 });
+  // oauth2_rate_limit: the token endpoint's per-IP limit would otherwise stop the oauth phase at once.
+  server = new TestServer({ login_failure_limit: 1000, c2s_max_connections_per_ip: 100_000, c2s_max_connections: 100_000, oauth2_rate_limit: 1_000_000_000 });
 }
 
 async function startServer(): Promise<void> {
@@ -719,7 +721,7 @@ async function main(): Promise<void> {
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
       for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
@@ -760,6 +762,13 @@ async function main(): Promise<void> {
       console.log(`to close p50 ${r.closeP50ms} ms, p99 ${r.closeP99ms} ms; to answer p50 ${r.answerP50ms} ms`);
       collectServerLogs("revoke");
     }
+    if (only.has("oauth")) {
+      process.stdout.write(`oauth: token endpoint (refresh grant) and REST with a bearer token… `);
+      const r = await oauthBench({ httpPort: server.httpPort, username: accounts[0]!.user, password: accounts[0]!.password, durationMs: DURATION_MS / 2 });
+      results.oauth = r;
+      console.log(`token ${r.token.perSecond}/s, REST ${r.rest.perSecond}/s`);
+      collectServerLogs("oauth");
+    }
     if (only.has("memory")) {
       process.stdout.write(`memory: ${CONNS} idle authenticated connections to Warden… `);
       const warden = await memoryWarden(direct);
@@ -790,6 +799,11 @@ async function main(): Promise<void> {
     const r = f.fastResumed;
     rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${f.tlsResumed} of ${r.logins} measured logins resumed their TLS session (TLS 1.3 resumption still does ECDHE, and saves only the certificate signature); ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
     rows.push(["FAST reconnect (resumed TLS) / full SCRAM login", `${f.ratioResumed}×`, `${verdict(f.met, "≥ 2×")}; FAST with a full TLS handshake / SCRAM: ${f.ratio}× (per server CPU-s ${f.ratioPerServerCpu}×); ${f.rounds} alternating rounds per path`]);
+  }
+  if (results.oauth) {
+    const o = results.oauth;
+    rows.push([`OAuth token endpoint, refresh grant (${o.concurrency} conc.)`, `${o.token.perSecond}/s`, `p50 ${o.token.p50Ms} ms, p99 ${o.token.p99Ms} ms; ${o.token.requests} requests, ${o.token.errors} errors (each refresh rotates the refresh token in one transaction)`]);
+    rows.push([`REST GET /rest/roster with a bearer token (${o.concurrency} conc.)`, `${o.rest.perSecond}/s`, `p50 ${o.rest.p50Ms} ms, p99 ${o.rest.p99Ms} ms; ${o.rest.requests} requests, ${o.rest.errors} errors`]);
   }
   if (results.list) {
     const l = results.list;
