@@ -54,7 +54,6 @@ export class Session {
   private headerSeen = false;
   private parser: StreamParser;
   private authTimer: NodeJS.Timeout | undefined;
-  private _log: Logger | undefined;
   /** The connection. Replaced only when stream management resumes this session on a new one (takeOver). */
   transport: Transport;
 
@@ -71,9 +70,12 @@ export class Session {
     transport.onClose(() => this.onTransportClosed());
   }
 
-  /** A child logger, made on first use: most sessions never log, and each one costs memory. */
+  /**
+   * A logger naming this session. Made on each use, not kept: most sessions never log, a kept
+   * pino child costs a few KB per connection, and logging is rare next to idle holding.
+   */
   get log(): Logger {
-    return (this._log ??= this.server.log.child({ sid: this.id }));
+    return this.server.log.child({ sid: this.id });
   }
 
   get secure(): boolean { return !!this.transport.tlsSocket || this.transport.secureViaProxy === true; }
