@@ -22,7 +22,8 @@ export interface XjsOptions {
   service: string;
   username: string;
   password: string;
-  id: string;
+  /** The <user-agent id>; undefined sends <user-agent/> without one. */
+  id?: string;
   software?: string;
   device?: string;
   resource?: string;
@@ -42,7 +43,7 @@ export class XjsClient {
     const ua = [];
     if (opts.software !== undefined) ua.push(xml("software", {}, opts.software));
     if (opts.device !== undefined) ua.push(xml("device", {}, opts.device));
-    const userAgent = xml("user-agent", { id: opts.id }, ...ua);
+    const userAgent = xml("user-agent", opts.id !== undefined ? { id: opts.id } : {}, ...ua);
     const credentials = async (authenticate: (c: unknown, m: string, ua: unknown) => Promise<void>, mechanisms: string[], fast: { fetch(): Promise<StoredToken | undefined> } | null) => {
       const token = fast ? await fast.fetch() : undefined;
       return authenticate({ username: opts.username, password: opts.password, token }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]!, userAgent);

@@ -8,12 +8,10 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-// @ts-expect-error: @xmpp/client ships no types
-import { client, xml } from "@xmpp/client";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { assertSasl2Failure } from "../helpers/sasl2-client.js";
 import { NS_CAM, NS_MANAGE, fastLogin, passwd } from "../helpers/manage-clients.js";
-import { fixOpenRace } from "./xmppjs-client.js";
+import { XjsClient, xml, type XjsOptions, type TokenStore as XjsTokenStore } from "../helpers/xjs.js";
 
 /** The parts of @xmpp/xml's Element used here. */
 interface El {
@@ -28,103 +26,16 @@ interface El {
   toString(): string;
 }
 
-interface StoredToken { mechanism: string; token: string; expiry: string }
-/** Where an app keeps its FAST token between runs. */
-interface TokenStore { token?: StoredToken }
+type TokenStore = XjsTokenStore;
+type XOptions = XjsOptions;
 
-interface XOptions {
-  service: string;
-  username: string;
-  password: string;
-  /** The <user-agent id>; undefined sends <user-agent/> without one. */
-  id: string | undefined;
-  software?: string;
-  device?: string;
-  resource?: string;
-  store?: TokenStore;
-}
-
-/** One @xmpp/client instance with a fixed user agent, PLAIN forced, no automatic reconnect. */
-class XClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly xmpp: any;
-  readonly wire: string[] = [];
-  readonly errors: Array<Error & { condition?: string; text?: string }> = [];
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly opts: XOptions) {
-    const ua = [];
-    if (opts.software !== undefined) ua.push(xml("software", {}, opts.software));
-    if (opts.device !== undefined) ua.push(xml("device", {}, opts.device));
-    const userAgent = xml("user-agent", opts.id !== undefined ? { id: opts.id } : {}, ...ua);
-    // The `credentials` callback: the stored FAST token (if FAST is offered), else PLAIN.
-    const credentials = async (authenticate: (c: unknown, m: string, ua: unknown) => Promise<void>, mechanisms: string[], fast: { fetch(): Promise<StoredToken | undefined> } | null) => {
-      const token = fast ? await fast.fetch() : undefined;
-      return authenticate({ username: opts.username, password: opts.password, token }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]!, userAgent);
-    };
-    this.xmpp = client({
-      service: opts.service, domain: "localhost", username: opts.username, password: opts.password,
-      resource: opts.resource, credentials, userAgent, timeout: 20_000,
-    });
-    // xmpp.js 0.14 can miss the server's stream header after TLS 1.3 (see xmppjs-client.ts).
-    fixOpenRace(this.xmpp);
-    // A revoked client must not come straight back on its own: the tests reconnect explicitly.
-    this.xmpp.reconnect.stop();
-    if (opts.store) {
-      const store = opts.store;
-      this.xmpp.fast.fetchToken = async () => store.token;
-      this.xmpp.fast.saveToken = async (t: StoredToken) => { store.token = t; };
-      this.xmpp.fast.deleteToken = async () => { delete store.token; };
-    }
-    this.xmpp.on("error", (err: Error) => { this.errors.push(err); this.wake(); });
-    this.xmpp.on("status", () => this.wake());
-    this.xmpp.on("element", (el: El) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: El) => { this.wire.push(`OUT: ${el}`); });
-  }
-
-  private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
-
-  wireLog(): string { return "--- wire ---\n" + this.wire.join("\n"); }
-
-  async start(): Promise<void> {
-    try {
-      await this.xmpp.start();
-    } catch (err) {
-      if (err instanceof Error) err.message = `${err.message || err.name} (login as ${this.opts.username}, client id ${this.opts.id})\n${this.wireLog()}`;
-      throw err;
-    }
-  }
-
-  get status(): string { return this.xmpp.status; }
-
-  /** The <authenticate/> elements it sent, in order. */
-  authenticates(): string[] { return this.wire.filter((l) => l.startsWith("OUT:") && l.includes("<authenticate")); }
-
-  async iq(type: "get" | "set", payload: unknown): Promise<El> {
-    return this.xmpp.iqCaller.request(xml("iq", { type }, payload), 10_000);
-  }
-
+/** A real @xmpp/client (test/helpers/xjs.ts) that also reads the account's client list. */
+class XClient extends XjsClient {
   async list(ns = NS_MANAGE): Promise<El[]> {
-    const reply = await this.iq("get", xml("list", { xmlns: ns }));
+    const reply = (await this.iq("get", xml("list", { xmlns: ns }))) as unknown as El;
     const clients = reply.getChild("clients", ns);
     assert.ok(clients, `a <clients xmlns='${ns}'/> in ${reply}`);
     return clients.getChildElements();
-  }
-
-  async until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const r = probe();
-      if (r !== undefined) return r;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (status ${this.status}, errors ${this.errors.map(String).join("; ")})\n${this.wireLog()}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.status === "offline") return;
-    await this.xmpp.stop().catch(() => {});
   }
 }
 
