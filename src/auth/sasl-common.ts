@@ -1,7 +1,8 @@
 // What legacy SASL (RFC 6120 §6) and SASL2 (XEP-0388) share: the mechanism context for a
 // session, strict base64, and the list of mechanisms a session may be offered.
 import type { Session } from "../core/session.js";
-import type { SaslContext } from "./mechanism.js";
+import type { SaslContext, SaslSession } from "./mechanism.js";
+import { saslFailures, type SaslFailureDef } from "../core/errors.js";
 import { channelBindingsFor } from "./channel-binding.js";
 import { mechanisms } from "./mechanisms/index.js";
 import { normaliseLocal } from "../core/jid.js";
@@ -52,4 +53,35 @@ export function offeredMechanisms(session: Session): SaslMechanism[] {
   if (!session.secure && session.server.config.c2s_require_encryption) return [];
   const ctx = saslContext(session);
   return mechanisms.filter((m) => m.available(ctx));
+}
+
+export type StepOutcome =
+  | { kind: "challenge"; data: Buffer }
+  | { kind: "failure"; failure: SaslFailureDef }
+  | { kind: "success"; username: string; additionalData?: Buffer }
+  | { kind: "closed" };
+
+/**
+ * One step of a SASL exchange, with the rules legacy SASL and SASL2 share: a wrong credential
+ * counts against the login throttle, is answered late and announced on the bus; a success is
+ * refused for an authzid of another domain or while the IP or account is over its limit.
+ */
+export async function runSaslStep(session: Session, sasl: SaslSession, mechanism: string, data: Buffer | null, sasl2: boolean): Promise<StepOutcome> {
+  const server = session.server;
+  const ip = session.data.ip as string;
+  const result = await sasl.step(data);
+  if (session.closed) return { kind: "closed" };
+  if (result.kind === "challenge") return result;
+  if (result.kind === "failure") {
+    if (result.failure.condition === "not-authorized" || result.failure.condition === "credentials-expired") {
+      const delay = server.loginThrottle.fail(ip, result.username);
+      await new Promise((r) => setTimeout(r, delay));
+      void server.bus.emit("authentication-failure", { session, username: result.username, mechanism, sasl2 });
+      if (session.closed) return { kind: "closed" };
+    }
+    return { kind: "failure", failure: result.failure };
+  }
+  if (result.authzid && !result.authzid.toLowerCase().endsWith("@" + server.config.domain)) return { kind: "failure", failure: saslFailures.invalidAuthzid };
+  if (server.loginThrottle.blocked(ip, result.username)) return { kind: "failure", failure: saslFailures.temporary };
+  return { kind: "success", username: result.username, additionalData: result.additionalData };
 }

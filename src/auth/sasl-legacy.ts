@@ -6,7 +6,7 @@ import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
 import { sasl2Failure } from "./sasl2.js";
-import { decodeBase64, encodeBase64, offeredMechanisms, saslContext } from "./sasl-common.js";
+import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
 
 const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 
@@ -36,24 +36,13 @@ export default function saslLegacy(server: Server): void {
 
   /** Runs one step and answers it. */
   const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
-    const ip = session.data.ip as string;
-    const result = await ex.sasl.step(data);
-    if (session.closed) return;
+    const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, false);
+    if (result.kind === "closed") return;
     if (result.kind === "challenge") {
       session.send(x("challenge", { xmlns: NS_SASL }, encodeBase64(result.data) || "="));
       return;
     }
-    if (result.kind === "failure") {
-      if (result.failure.condition === "not-authorized") {
-        const delay = throttle.fail(ip, result.username);
-        await new Promise((r) => setTimeout(r, delay));
-        void server.bus.emit("authentication-failure", { session, username: result.username, mechanism: ex.mechanism });
-      }
-      if (!session.closed) fail(session, result.failure);
-      return;
-    }
-    if (result.authzid && !result.authzid.toLowerCase().endsWith("@" + server.config.domain)) return fail(session, saslFailures.invalidAuthzid);
-    if (throttle.blocked(ip, result.username)) return fail(session, saslFailures.temporary);
+    if (result.kind === "failure") return fail(session, result.failure);
     const refused = await server.bus.fire("authentication-success", { session, username: result.username, mechanism: ex.mechanism, sasl2: false });
     if (refused) return fail(session, refused as SaslFailureDef);
     delete session.data.saslExchange;

@@ -6,7 +6,7 @@ import { NS_SASL, saslFailures, type SaslFailureDef } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
-import { decodeBase64, encodeBase64, offeredMechanisms, saslContext } from "./sasl-common.js";
+import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
 
 export const NS_SASL2 = "urn:xmpp:sasl:2";
 const MAX_CLIENT_ID = 256;
@@ -95,24 +95,13 @@ export default function sasl2(server: Server): void {
   };
 
   const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
-    const ip = session.data.ip as string;
-    const result = await ex.sasl.step(data);
-    if (session.closed) return;
+    const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, true);
+    if (result.kind === "closed") return;
     if (result.kind === "challenge") {
       session.send(x("challenge", { xmlns: NS_SASL2 }, encodeBase64(result.data)));
       return;
     }
-    if (result.kind === "failure") {
-      if (result.failure.condition === "not-authorized" || result.failure.condition === "credentials-expired") {
-        const delay = throttle.fail(ip, result.username);
-        await new Promise((r) => setTimeout(r, delay));
-        void server.bus.emit("authentication-failure", { session, username: result.username, mechanism: ex.mechanism, sasl2: true });
-      }
-      if (!session.closed) fail(session, result.failure);
-      return;
-    }
-    if (result.authzid && !result.authzid.toLowerCase().endsWith("@" + server.config.domain)) return fail(session, saslFailures.invalidAuthzid);
-    if (throttle.blocked(ip, result.username)) return fail(session, saslFailures.temporary);
+    if (result.kind === "failure") return fail(session, result.failure);
     await succeed(session, ex, result.username, result.additionalData);
   };
 
