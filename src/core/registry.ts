@@ -32,10 +32,6 @@ export class SessionRegistry {
     return this.byUser.get(username)?.get(resource);
   }
 
-  hasResource(username: string, resource: string): boolean {
-    return this.byUser.get(username)?.has(resource) ?? false;
-  }
-
   /** All bound sessions of an account (empty when none). */
   sessionsOf(username: string): Session[] {
     const m = this.byUser.get(username);

@@ -103,11 +103,6 @@ export class Router {
       if (to?.resource && to.local) this.server.registry.get(to.local, to.resource)?.send(reply);
     }
   }
-
-  /** Sends a stanza to every bound session of an account. */
-  toAllResources(username: string, stanza: Element): void {
-    for (const s of this.server.registry.sessionsOf(username)) s.send(stanza);
-  }
 }
 
 /** An error reply to a stanza: from and to swapped, type=error, the original payload kept. */
