@@ -11,7 +11,7 @@ import { SessionRegistry } from "./registry.js";
 import { Router } from "./router.js";
 import { Session } from "./session.js";
 import { SocketTransport, type Transport } from "./transport.js";
-import { streamErrors, type StreamErrorDef } from "./errors.js";
+import { streamErrors, streamErrorElement, type StreamErrorDef } from "./errors.js";
 import { loadOrCreateIdentity, type TlsIdentity } from "./certificate.js";
 import type { Storage } from "../storage/types.js";
 import { openStorage } from "../storage/index.js";
@@ -100,7 +100,8 @@ export class Server {
   private accept(socket: net.Socket): void {
     const ip = socket.remoteAddress ?? "unknown";
     if (!this.admits(ip)) {
-      socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
+      // No session for it, so the refusal is written here: a header, the catalogue's error, the end.
+      socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>${streamErrorElement(streamErrors.tooManyConnections)}</stream:stream>`);
       return;
     }
     this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext), ip);

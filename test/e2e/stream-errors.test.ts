@@ -213,6 +213,32 @@ describe("restricted XML (RFC 6120 §11.1)", () => {
 });
 
 describe("stream-level errors", () => {
+  test("a connection over c2s_max_connections_per_ip: <resource-constraint/>, and one more is let in once another closes", async () => {
+    const capped = await startServer({ c2s_max_connections_per_ip: 2 });
+    try {
+      const a = await RawClient.connect(capped.c2sPort);
+      const b = await RawClient.connect(capped.c2sPort);
+      a.openStream(); b.openStream();
+      await a.waitFor(/<\/stream:features>/); await b.waitFor(/<\/stream:features>/);
+      const over = await RawClient.connect(capped.c2sPort);
+      await expectStreamError(over, "resource-constraint");
+      a.close();
+      // Once the server has seen that close, a new connection is let in (the count is released).
+      let admitted = false;
+      for (let i = 0; i < 50 && !admitted; i++) {
+        const again = await RawClient.connect(capped.c2sPort);
+        again.openStream();
+        admitted = await again.waitFor(/<\/stream:features>|resource-constraint/).then((m) => m[0] !== "resource-constraint");
+        again.close();
+        if (!admitted) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(admitted, "a connection is admitted again after one of the two closed");
+      b.close();
+    } finally {
+      await capped.stop();
+    }
+  });
+
   test("a 10 KB stanza over c2s_stanza_size_limit (4096), sent in one piece: <policy-violation/>", async () => {
     const c = await loggedIn("alice", "alice-secret");
     c.send(`<message to='bob@localhost' type='chat' id='big1'><body>${"x".repeat(10 * 1024)}</body></message>`);
