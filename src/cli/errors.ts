@@ -12,6 +12,8 @@ export const cliErrors = {
   notRunning: { code: 69, text: "the server is not running" },
   admin: { code: 70, text: "the server refused the request" },
   startFailed: { code: 71, text: "the server could not start" },
+  alreadyRunning: { code: 71, text: "the server could not start" },
+  certificate: { code: 78, text: "certificate problem" },
   clientNotFound: { code: 67, text: "Client not found" },
   passwordResetRequired: { code: 75, text: "Password reset required" },
 } as const;

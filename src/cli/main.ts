@@ -9,6 +9,7 @@ import { openStorage } from "../storage/index.js";
 import { accountName, createAccount, changePassword, deleteAccount, AccountError } from "../core/accounts.js";
 import { readPassword } from "./password.js";
 import { CliError } from "./errors.js";
+import { start } from "./start.js";
 import type { Storage } from "../storage/types.js";
 
 const USAGE = `Usage: warden <command> [--config FILE]
@@ -24,7 +25,7 @@ const USAGE = `Usage: warden <command> [--config FILE]
 The config file is --config FILE, or $WARDEN_CONFIG; without one, the defaults apply.`;
 
 async function withStorage<T>(cfg: Config, fn: (s: Storage) => Promise<T>): Promise<T> {
-  mkdirSync(cfg.data_path, { recursive: true, mode: 0o750 });
+  mkdirSync(cfg.data_path, { recursive: true, mode: 0o700 });
   const storage = await openStorage({ backend: "sqlite", path: join(cfg.data_path, "warden.sqlite"), offlineLimit: cfg.offline_message_limit });
   try { return await fn(storage); } finally { await storage.close(); }
 }
@@ -80,32 +81,6 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
   }
 }
 
-async function start(cfg: Config): Promise<void> {
-  // Loaded here, not at the top: the account commands should not pay for the whole server.
-  const { Server } = await import("../core/server.js");
-  const { startAdminSocket } = await import("../admin/socket.js");
-  const server = new Server({ config: cfg });
-  let stopAdmin: (() => Promise<void>) | undefined;
-  try {
-    await server.start();
-    stopAdmin = await startAdminSocket(server, adminSocketPath(cfg));
-  } catch (err) {
-    throw new CliError("startFailed", (err as Error).message);
-  }
-  server.log.info({ domain: cfg.domain, data_path: cfg.data_path, admin_socket: adminSocketPath(cfg) }, "Warden is ready");
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    server.log.info("shutting down");
-    await stopAdmin?.();
-    await server.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-}
-
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -123,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   switch (cmd) {
-    case "start": await start(cfg); return -1;
+    case "start": await start(cfg, parsed.values.config ?? process.env.WARDEN_CONFIG); return -1;
     case "user": await user(cfg, rest[0], rest[1]); return 0;
     case "shell": {
       const { shell } = await import("./shell.js");

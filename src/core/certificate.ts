@@ -1,9 +1,10 @@
 // The server's TLS identity. When the operator configured none, a self-signed ECDSA P-256
 // certificate is made once and kept in data_path: P-256 handshakes cost less CPU than RSA.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import { readPem } from "./certificate-check.js";
 
 export interface TlsIdentity { cert: string; key: string; certPath: string; keyPath: string; generated: boolean }
 
@@ -11,12 +12,12 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export async function loadOrCreateIdentity(opts: { certificate?: string; key?: string; dataPath: string; domain: string }): Promise<TlsIdentity> {
   if (opts.certificate && opts.key) {
-    return { cert: readFileSync(opts.certificate, "utf8"), key: readFileSync(opts.key, "utf8"), certPath: opts.certificate, keyPath: opts.key, generated: false };
+    return { cert: readPem(opts.certificate), key: readPem(opts.key), certPath: opts.certificate, keyPath: opts.key, generated: false };
   }
   const certPath = join(opts.dataPath, "certs", `${opts.domain}.crt`);
   const keyPath = join(opts.dataPath, "certs", `${opts.domain}.key`);
   if (existsSync(certPath) && existsSync(keyPath)) {
-    return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8"), certPath, keyPath, generated: false };
+    return { cert: readPem(certPath), key: readPem(keyPath), certPath, keyPath, generated: false };
   }
   const { cert, key } = await selfSigned(opts.domain);
   mkdirSync(join(opts.dataPath, "certs"), { recursive: true, mode: 0o700 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 export function loadOrCreateKey(dataPath: string, name: string): Buffer {
   const path = join(dataPath, name);
   if (!existsSync(path)) {
-    mkdirSync(dataPath, { recursive: true, mode: 0o750 });
+    mkdirSync(dataPath, { recursive: true, mode: 0o700 });
     writeFileSync(path + ".tmp", randomBytes(32), { mode: 0o600 });
     renameSync(path + ".tmp", path);
   }

@@ -2,7 +2,6 @@
 // listeners, with every feature registered on the bus at start.
 import net from "node:net";
 import tls from "node:tls";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import type { Config } from "./config.js";
@@ -13,6 +12,9 @@ import { Session } from "./session.js";
 import { SocketTransport, type Transport } from "./transport.js";
 import { streamErrors, streamErrorElement, type StreamErrorDef } from "./errors.js";
 import { loadOrCreateIdentity, type TlsIdentity } from "./certificate.js";
+import { checkIdentity } from "./certificate-check.js";
+import { secureDataDir, privateUmask, octal } from "./data-dir.js";
+import { lockDataDir } from "./instance-lock.js";
 import type { Storage } from "../storage/types.js";
 import { openStorage } from "../storage/index.js";
 import { features } from "../features/index.js";
@@ -59,6 +61,7 @@ export class Server {
   /** Disco#info features of every account's bare JID. */
   readonly accountFeatures = new Set<string>();
   private readonly stoppers: Array<() => void | Promise<void>> = [];
+  private unlock: (() => void) | undefined;
 
   constructor(private readonly opts: ServerOptions) {
     this.config = opts.config;
@@ -67,14 +70,19 @@ export class Server {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.config.data_path, { recursive: true, mode: 0o750 });
+    privateUmask();
+    for (const t of secureDataDir(this.config.data_path)) {
+      this.log.warn({ path: t.path, mode: octal(t.from), now: octal(t.to) }, t.to === t.from ? "readable by other users, and could not be tightened" : "was readable by other users; tightened");
+    }
+    // Before the database and any port: a second server on this directory stops here.
+    this.unlock = lockDataDir(this.config.data_path);
     this.storage = this.opts.storage ?? (await openStorage({ backend: "sqlite", path: join(this.config.data_path, "warden.sqlite"), offlineLimit: this.config.offline_message_limit }));
     this.secrets = SecretBox.open(this.config.data_path);
     this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
+    for (const w of checkIdentity(this.identity, this.config.domain)) this.log.warn(w);
     if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
     else this.log.info({ certificate: this.identity.certPath }, "using certificate");
-    this.tlsEndPoint = endPointBinding(this.identity.cert);
-    this.secureContext = tls.createSecureContext({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2" });
+    this.useIdentity(this.identity);
     for (const register of features) {
       const stop = await register(this);
       if (typeof stop === "function") this.stoppers.push(stop);
@@ -84,6 +92,15 @@ export class Server {
       for (const port of this.config.c2s_direct_tls_ports) await this.listenC2s(host, port, true);
     }
     await this.bus.emit("server-started", { server: this });
+  }
+
+  /** Makes `id` the certificate of every new TLS connection (STARTTLS, direct TLS, HTTPS); open ones keep theirs. */
+  useIdentity(id: TlsIdentity): void {
+    this.identity = id;
+    this.tlsEndPoint = endPointBinding(id.cert);
+    this.secureContext = tls.createSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
+    for (const srv of this.servers) if (srv instanceof tls.Server) srv.setSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
+    this.http?.setIdentity(id);
   }
 
   private async listenC2s(host: string, port: number, directTls: boolean): Promise<void> {
@@ -156,12 +173,25 @@ export class Server {
     return n;
   }
 
+  /**
+   * Stops accepting, ends every stream with <system-shutdown/> (RFC 6120 §4.9.3.20), lets the
+   * features finish (stream management stores what was not acknowledged), waits briefly for
+   * the goodbyes to leave, closes the database and gives the data directory's lock back.
+   * Safe after a start that failed half-way.
+   */
   async stop(): Promise<void> {
-    for (const srv of this.servers) srv.close();
+    const listenersClosed = this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())));
+    // Out of the registry first, all of them: a closing session's unacknowledged messages (and
+    // anything still in flight) then find no resource to go to and are stored offline, instead
+    // of being handed to another resource that is closing too.
+    for (const s of [...this.registry.all()]) this.registry.remove(s);
     for (const s of [...this.streams]) s.close(streamErrors.shutdown);
     for (const stop of this.stoppers.reverse()) await stop();
     this.loginThrottle.stop();
     await this.bus.emit("server-stopping", { server: this });
-    await this.storage.close();
+    // Every connection is gone within 2 s of its end (SocketTransport.end): a bounded wait.
+    await Promise.race([Promise.all(listenersClosed), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    await this.storage?.close();
+    this.unlock?.();
   }
 }

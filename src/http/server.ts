@@ -204,6 +204,11 @@ export class HttpService {
     this.server.log.info({ address: addr.address, port: addr.port, tls: secure ? "tls" : "plain" }, "http listening");
   }
 
+  /** A new certificate for new HTTPS connections (SIGHUP); open ones keep theirs. */
+  setIdentity(id: { cert: string; key: string }): void {
+    for (const s of this.servers) if (s instanceof https.Server) s.setSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());

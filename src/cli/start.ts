@@ -1,0 +1,72 @@
+// `warden start`: the server as a daemon. Signals, as operators expect them:
+//   SIGTERM, SIGINT  stop cleanly (Server.stop: <system-shutdown/> to every stream, SM queues to
+//                    offline storage, the database closed) and exit 0; if that takes longer than
+//                    STOP_DEADLINE_MS, or a second signal comes, exit at once (code 1).
+//   SIGHUP           reload the configuration and the certificate (src/core/reload.ts).
+// A start that fails half-way closes whatever it opened (ports, the lock) before exiting.
+import { adminSocketPath, type Config } from "../core/config.js";
+import { CertificateError } from "../core/certificate-check.js";
+import { InstanceLockedError } from "../core/instance-lock.js";
+import { CliError } from "./errors.js";
+
+/** The whole clean stop must fit in this; 10 s is what service managers commonly give before SIGKILL. */
+const STOP_DEADLINE_MS = 9_000;
+/**
+ * A repeat of the signal sooner than this is the same request, not a second one: Ctrl-C in a
+ * terminal reaches the server twice, once from the terminal and once forwarded by `npm start`.
+ */
+const SAME_SIGNAL_MS = 300;
+
+export async function start(cfg: Config, configPath: string | undefined): Promise<void> {
+  // Loaded here, not at the top: the account commands should not pay for the whole server.
+  const { Server } = await import("../core/server.js");
+  const { startAdminSocket } = await import("../admin/socket.js");
+  const { reload } = await import("../core/reload.js");
+  const server = new Server({ config: cfg });
+  let stopAdmin: (() => Promise<void>) | undefined;
+  try {
+    await server.start();
+    stopAdmin = await startAdminSocket(server, adminSocketPath(cfg));
+  } catch (err) {
+    // Nothing may stay open: a failed start that kept its ports would look like a running server.
+    await stopAdmin?.().catch(() => {});
+    await server.stop().catch(() => {});
+    if (err instanceof InstanceLockedError) throw new CliError("alreadyRunning", err.message);
+    if (err instanceof CertificateError) throw new CliError("certificate", err.message);
+    throw new CliError("startFailed", (err as Error).message);
+  }
+  server.log.info({ domain: cfg.domain, data_path: cfg.data_path, admin_socket: adminSocketPath(cfg), pid: process.pid }, "Warden is ready");
+
+  let stopping = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      if (Date.now() - stopping < SAME_SIGNAL_MS) return;
+      server.log.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    stopping = Date.now();
+    server.log.info({ signal }, "shutting down");
+    setTimeout(() => { server.log.error("shutdown took too long: exiting at once"); process.exit(1); }, STOP_DEADLINE_MS).unref();
+    void (async () => {
+      try {
+        await stopAdmin?.();
+        await server.stop();
+        server.log.info("stopped");
+        process.exit(0);
+      } catch (err) {
+        server.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      }
+    })();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  let reloading: Promise<unknown> | undefined;
+  process.on("SIGHUP", () => {
+    if (stopping) return;
+    server.log.info({ signal: "SIGHUP" }, "reloading configuration and certificate");
+    // One reload at a time; a SIGHUP during one starts another after it (the file may have changed again).
+    reloading = (reloading ?? Promise.resolve()).then(() => reload(server, configPath));
+  });
+}
