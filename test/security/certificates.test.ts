@@ -3,12 +3,25 @@
 // domain, a silent start every client would then refuse (issue 10 §4).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { TestServer } from "../helpers/server.js";
+import { TestServer, CLI, type CliResult } from "../helpers/server.js";
 import { makeCert } from "../helpers/certs.js";
 
 const DAY = 86400_000;
+
+/** `warden start` that is expected to fail; one that starts anyway is stopped after 20 s (and fails the test). */
+function startFails(srv: TestServer): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, "start", "--config", srv.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d) => { stdout += d; });
+    p.stderr.on("data", (d) => { stderr += d; });
+    const t = setTimeout(() => p.kill("SIGKILL"), 20_000);
+    p.on("exit", (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
+  });
+}
 
 interface Case { name: string; files: () => Promise<{ cert: string | null; key: string | null; certPath?: string; keyPath?: string }>; file: "cert" | "key"; problem: RegExp }
 
@@ -38,7 +51,7 @@ for (const c of cases) {
     if (f.cert === "<dir>") mkdirSync(certPath); else if (f.cert !== null) writeFileSync(certPath, f.cert);
     if (f.key !== null) writeFileSync(keyPath, f.key);
     srv.configure({ certificate: certPath, key: keyPath });
-    const r = await srv.cli(["start"]);
+    const r = await startFails(srv);
     assert.equal(r.code, 78, `exit code; stderr: ${r.stderr}`);
     const file = c.file === "cert" ? certPath : keyPath;
     assert.ok(r.stderr.includes(file), `stderr names ${file}: ${r.stderr}`);
@@ -55,7 +68,7 @@ test("a certificate for a wildcard of the domain's parent does not cover the bar
   writeFileSync(certPath, wild.cert);
   writeFileSync(keyPath, wild.key);
   srv.configure({ domain: "example.org", certificate: certPath, key: keyPath });
-  const r = await srv.cli(["start"]);
+  const r = await startFails(srv);
   assert.equal(r.code, 78, r.stderr);
   assert.match(r.stderr, /not valid for the domain 'example\.org'/);
 
