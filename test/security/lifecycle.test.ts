@@ -158,18 +158,30 @@ test("SIGTERM with 1,000 connections: <system-shutdown/> on every stream, exit 0
     crowd.push(...batch);
   }
   cleanups.push(() => { for (const c of crowd) c.close(); });
+  // And one over WebSocket (RFC 7395), which ends with a framed stream error and <close/>.
+  const { WebSocket } = await import("ws");
+  const ws = new WebSocket(`wss://127.0.0.1:${srv.httpsPort}/xmpp-websocket`, ["xmpp"], { rejectUnauthorized: false });
+  cleanups.push(() => ws.terminate());
+  const frames: string[] = [];
+  ws.on("message", (d) => frames.push(d.toString()));
+  const wsClosed = once(ws, "close");
+  await once(ws, "open");
+  ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
+  for (const t1 = Date.now(); !frames.some((f) => /<stream:features|<features/.test(f)); await sleep(20)) assert.ok(Date.now() - t1 < 10_000, `no features over WebSocket: ${frames.join(" ")}`);
 
   const t0 = Date.now();
   srv.proc!.kill("SIGTERM");
   const exit = await waitExit(srv.proc!, 20_000);
   const took = Date.now() - t0;
-  t.diagnostic(`stopped with 1,003 streams in ${took} ms`);
+  t.diagnostic(`stopped with 1,004 streams in ${took} ms`);
   assert.equal(exit.code, 0, `exit code after SIGTERM (signal ${exit.signal})`);
   assert.ok(took < 10_000, `took ${took} ms to stop`);
   await Promise.all(crowd.map((c) => c.waitClosed(5000)));
   const without = crowd.filter((c) => !/<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'\/>/.test(c.received));
   assert.equal(without.length, 0, `${without.length} of 1000 streams closed without <system-shutdown/>; one got: ${without[0]?.received.slice(-300)}`);
   await live.waitClosed(5000);
+  await wsClosed;
+  assert.ok(frames.some((f) => f.includes("<system-shutdown")), `the WebSocket stream got <system-shutdown/>: ${frames.slice(-3).join(" ")}`);
   assert.match(live.received, /<system-shutdown/, "the SM session got <system-shutdown/> too");
 
   // Nothing alice did not acknowledge is lost: after a restart it waits in offline storage.
