@@ -49,7 +49,8 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
     setTimeout(() => { server.log.error("shutdown took too long: exiting at once"); process.exit(1); }, STOP_DEADLINE_MS).unref();
     void (async () => {
       try {
-        await stopAdmin?.();
+        // Not waiting on an admin client that keeps its connection open.
+        await Promise.race([stopAdmin?.(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
         await server.stop();
         server.log.info("stopped");
         process.exit(0);

@@ -8,12 +8,17 @@ import { join } from "node:path";
 
 /** The permission bits no group member or other user may have on anything in data_path. */
 const OPEN_TO_OTHERS = 0o077;
+/**
+ * What the server keeps directly in data_path. Only these are tightened: data_path may be a
+ * directory that holds other things too, and those are not ours to change.
+ */
+const OURS = /^(?:warden\.(?:sqlite(?:-wal|-shm|-journal)?|sock|lock)|secret\.key|oauth2\.key|certs)$/;
 
 export interface Tightened { path: string; from: number; to: number }
 
 /**
- * Makes data_path (0700) if it is missing, and takes group and other bits off it and off the
- * files and directories directly inside it and in certs/. Returns what it changed, for a
+ * Makes data_path (0700) if it is missing, and takes group and other bits off it, off the
+ * server's files in it and off everything in certs/ (where the generated key lives). Returns what it changed, for a
  * warning; a path it may not change (owned by someone else) is reported with to === from.
  */
 export function secureDataDir(dataPath: string): Tightened[] {
@@ -27,10 +32,9 @@ export function secureDataDir(dataPath: string): Tightened[] {
     try { chmodSync(path, to); changed.push({ path, from: mode, to }); } catch { changed.push({ path, from: mode, to: mode }); }
   };
   tighten(dataPath);
-  for (const dir of [dataPath, join(dataPath, "certs")]) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) tighten(join(dir, name));
-  }
+  for (const name of readdirSync(dataPath)) if (OURS.test(name)) tighten(join(dataPath, name));
+  const certs = join(dataPath, "certs");
+  if (existsSync(certs)) for (const name of readdirSync(certs)) tighten(join(certs, name));
   return changed;
 }
 

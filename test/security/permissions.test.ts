@@ -5,7 +5,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, readdirSync, statSync, existsSync } from "node:fs";
+import { chmodSync, readdirSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestServer } from "../helpers/server.js";
 
@@ -82,6 +82,9 @@ test("a data directory and files made looser than 0700/0600 are tightened at sta
   chmodSync(join(data, "warden.sqlite"), 0o644);
   chmodSync(join(data, "secret.key"), 0o640);
   chmodSync(join(data, "certs", "localhost.key"), 0o644);
+  // Not the server's file: left as it is (data_path may hold other things).
+  writeFileSync(join(data, "README.txt"), "the operator's note\n", { mode: 0o644 });
+  chmodSync(join(data, "README.txt"), 0o644);
   const before = srv.logs.length;
   await srv.start();
   const warned = srv.logs.slice(before).filter((l) => l.msg === "was readable by other users; tightened").map((l) => `${l.path} ${l.mode}`).sort();
@@ -92,7 +95,7 @@ test("a data directory and files made looser than 0700/0600 are tightened at sta
     `${join(data, "warden.sqlite")} 0644`,
   ].sort());
   assert.equal(octal(mode(data)), "0700");
-  assert.deepEqual(walk(data).filter((f) => (f.mode & 0o077) !== 0).map((f) => f.path), []);
+  assert.deepEqual(walk(data).filter((f) => (f.mode & 0o077) !== 0).map((f) => f.path), [join(data, "README.txt")]);
   await srv.stop();
 });
 
