@@ -19,6 +19,9 @@ import { makeCert } from "../helpers/certs.js";
 
 const cleanups: Array<() => unknown> = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
+/** Processes this file spawned itself (TestServer tracks its own): killed however the file ends. */
+const spawned: ChildProcess[] = [];
+process.on("exit", () => { for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL"); });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,6 +94,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const cfg = new TestServer(); // only for its config file (free ports, its own data directory)
     // Exactly the README's command; the config comes from $WARDEN_CONFIG, as documented.
     const npm = spawn("npm", ["start", "--prefix", ROOT], { env: { ...process.env, WARDEN_CONFIG: cfg.configPath }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    spawned.push(npm);
     cleanups.push(() => { try { process.kill(-npm.pid!, "SIGKILL"); } catch { /* gone */ } });
     let stderr = "";
     npm.stderr!.on("data", (d) => { stderr += d; });
@@ -333,6 +337,7 @@ test("a second server on the same data directory exits non-zero naming the runni
   const ports = { c2s: await freePort(), tls: await freePort(), http: await freePort(), https: await freePort() };
   const second = new TestServer({ data_path: dataPath, c2s_ports: [ports.c2s], c2s_direct_tls_ports: [ports.tls], http_ports: [ports.http], https_ports: [ports.https] });
   const p = spawn(process.execPath, [CLI, "start", "--config", second.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
   p.stderr!.on("data", (d) => { stderr += d; });
@@ -351,6 +356,7 @@ test("a second server on the same data directory exits non-zero naming the runni
   // kill -9 leaves the lock file behind; it must not stop the next start.
   await first.kill();
   const again = spawn(process.execPath, [CLI, "start", "--config", second.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  spawned.push(again);
   cleanups.push(() => again.kill("SIGKILL"));
   const logs = logsOf(again);
   await logs.waitFor((l) => l.msg === "Warden is ready", 20_000, "'Warden is ready' after kill -9 of the previous server");
@@ -366,6 +372,7 @@ test("a start that fails on a busy port exits 71 and closes the ports it had ope
   cleanups.push(() => blocker.close());
   const srv = new TestServer({ c2s_ports: [ports.c2s], c2s_direct_tls_ports: [ports.tls], http_ports: [ports.http], https_ports: [ports.https] });
   const p = spawn(process.execPath, [CLI, "start", "--config", srv.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
   p.stderr!.on("data", (d) => { stderr += d; });
