@@ -21,7 +21,12 @@ const cleanups: Array<() => unknown> = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
 /** Processes this file spawned itself (TestServer tracks its own): killed however the file ends. */
 const spawned: ChildProcess[] = [];
-process.on("exit", () => { for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL"); });
+process.on("exit", () => {
+  for (const p of spawned) {
+    try { process.kill(-p.pid!, "SIGKILL"); } catch { /* not a group leader (only npm is) */ }
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  }
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
