@@ -189,8 +189,8 @@ export class Server {
     for (const stop of this.stoppers.reverse()) await stop();
     this.loginThrottle.stop();
     await this.bus.emit("server-stopping", { server: this });
-    // Every connection is gone within 2 s of its end (SocketTransport.end): a bounded wait.
-    await Promise.race([Promise.all(listenersClosed), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    // Time for the goodbyes to leave; every connection is gone within 2 s of its end anyway (SocketTransport.end).
+    await Promise.race([Promise.all(listenersClosed), new Promise((resolve) => setTimeout(resolve, 2500).unref())]);
     await this.storage?.close();
     this.unlock?.();
   }
