@@ -18,8 +18,8 @@ export interface Tightened { path: string; from: number; to: number }
 
 /**
  * Makes data_path (0700) if it is missing, and takes group and other bits off it, off the
- * server's files in it and off everything in certs/ (where the generated key lives). Returns what it changed, for a
- * warning; a path it may not change (owned by someone else) is reported with to === from.
+ * server's files in it and off everything in certs/ (where the generated key lives). Returns
+ * what it changed, for a warning; a path it may not change (someone else's) has to === from.
  */
 export function secureDataDir(dataPath: string): Tightened[] {
   mkdirSync(dataPath, { recursive: true, mode: 0o700 });

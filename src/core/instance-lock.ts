@@ -2,11 +2,11 @@
 // sessions, throttles and SM queues, and the second would fight the first for its ports.
 //
 // The lock is a file (data_path/warden.lock) holding the owner's PID and the start time of that
-// process, written under a temporary name and hard-linked into place (link(2) fails if the lock
-// exists, atomically, and nobody ever sees a lock without its content). Node has no flock(2), and a lock file must not outlive a
-// `kill -9`: a lock whose process is gone — or whose PID now belongs to another process, as
-// after a reboot or in a container, told apart by the process start time in /proc — is stale,
-// and is taken over. Written by hand: the npm lock-file packages (proper-lockfile & co.) judge
+// process, written under a temporary name and hard-linked into place: link(2) fails atomically
+// if the lock exists, and nobody ever sees a lock without its content. Node has no flock(2),
+// and a lock file must not outlive a `kill -9`: a lock whose process is gone — or whose PID now
+// belongs to another process, as after a reboot or in a container, told apart by the process
+// start time in /proc — is stale, and is taken over. Written by hand: the npm lock-file packages (proper-lockfile & co.) judge
 // staleness by mtime, which would either hold a restart back or need a heartbeat.
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
