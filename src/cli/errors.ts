@@ -13,7 +13,6 @@ export const cliErrors = {
   admin: { code: 70, text: "the server refused the request" },
   startFailed: { code: 71, text: "the server could not start" },
   clientNotFound: { code: 67, text: "Client not found" },
-  passwordResetRequired: { code: 75, text: "Password reset required" },
 } as const;
 
 export type CliErrorName = keyof typeof cliErrors;

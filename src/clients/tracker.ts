@@ -2,7 +2,7 @@
 // the resource they bind (the weaker fallback: resources are public and not unique).
 import { randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
-import { saslFailures } from "../core/errors.js";
+import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
 import type { Sasl2SuccessEvent, UserAgent } from "../auth/sasl2.js";
@@ -49,7 +49,7 @@ export default function tracker(server: Server): () => void {
     const rec = await server.storage.clients.get(username, clientId);
     if (rec?.revokedAt === undefined) return undefined;
     const user = await server.storage.users.get(username);
-    if (user && rec.revokedAt >= user.passwordChangedAt) return saslFailures.clientRevoked;
+    if (user && refused(rec, user)) return clientRevokedFailure(server);
     return undefined;
   }, 10);
 
