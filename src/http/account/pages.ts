@@ -89,7 +89,12 @@ export interface ClientRow {
   connectedNote?: string;
   /** This browser's own sign-in. */
   current: boolean;
+  /** It signed in with the password and has no client id: revoking cannot keep it out. */
+  reconnects?: boolean;
 }
+
+/** A SASL2 client whose revocation holds (it is refused): it can be allowed again. */
+export interface RevokedRow { id: string; name: string; device?: string; revokedAt: number; lastSeen: number }
 
 export interface AccountView {
   jid: string;
@@ -99,6 +104,7 @@ export interface AccountView {
   historyDays: number;
   flash?: { kind: "ok" | "error"; text: string };
   ipTracking: boolean;
+  revoked?: RevokedRow[];
 }
 
 /** A stable element id for a row's controls (keeps keyboard focus across live updates). */
@@ -166,6 +172,22 @@ export function describeEvent(e: SecurityEvent): string {
   }
 }
 
+/** Revoked clients that are refused, each with "Allow again" (not live-updated: rare and deliberate). */
+export function revokedTable(v: AccountView): string {
+  if (!v.revoked || v.revoked.length === 0) return "";
+  const rows = v.revoked.map((r) => `<tr data-revoked="${esc(r.id)}">
+<th scope="row" data-label="Client">${esc(r.name)}${r.device ? ` <span class="muted">on ${esc(r.device)}</span>` : ""}</th>
+<td data-label="Revoked">${time(r.revokedAt)}</td>
+<td data-label="Last seen">${time(r.lastSeen)}</td>
+<td data-label="Action"><a class="button" id="${rowId(r.id)}" href="/account/allow?id=${esc(encodeURIComponent(r.id))}">Allow again<span class="vh"> ${esc(r.name)}</span>…</a></td></tr>`).join("\n");
+  return `<table class="cards" id="revoked-table">
+<caption>Revoked clients (${v.revoked.length}): they are refused even with your password, until you allow them again or change the password</caption>
+<thead><tr><th scope="col">Client</th><th scope="col">Revoked</th><th scope="col">Last seen</th><th scope="col"><span class="vh">Action</span></th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
 export function historyTable(v: AccountView): string {
   const rows = v.events.map((e) => `<tr data-kind="${esc(e.kind)}">
 <td data-label="When">${e.count > 1 && e.firstAt !== e.at ? `${time(e.firstAt)} to ${time(e.at)}` : time(e.at)}</td>
@@ -191,6 +213,7 @@ ${flashBox(v.flash)}
 <p class="muted small">Everything that can use your account: XMPP clients, apps you authorized, and your sign-ins to this page.${v.ipTracking ? "" : " IP addresses are not recorded on this server."} Revoking a client closes its connections at once and cancels its tokens.</p>
 ${clientsTable(v)}
 <div class="actions"><a class="button danger" href="/account/sign-out-others">Sign out everywhere else…</a></div>
+${revokedTable(v)}
 </section>
 <section id="password" aria-labelledby="password-h">
 <h2 id="password-h">Change password</h2>
@@ -199,10 +222,7 @@ ${clientsTable(v)}
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <label for="current_password">Current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
-<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
-<label for="confirm_password">New password again</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>
+${newPasswordFields()}
 <div class="actions"><button class="primary" type="submit">Change password</button></div>
 </form>
 </section>
@@ -227,18 +247,68 @@ function details(r: ClientRow): string {
   return `<dl class="details">${item("Client", clientName(r))}${item("Device", esc(r.device ?? "—"))}${item("Type", esc(r.type))}${item("Signed in with", esc(r.auth.join(", ") || "—"))}${item("Last seen", time(r.lastSeen))}${item("IP address", esc(r.ip ?? "—"))}${item("Connected now", r.connected ? "Yes" : "No")}</dl>`;
 }
 
+/** The new-password fields, shared by the password form and the combined reset form. */
+function newPasswordFields(): string {
+  return `<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
+<label for="confirm_password">New password again</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>`;
+}
+
 export function revokePage(v: { row: ClientRow; csrf: string; error?: string }): string {
-  return page(`Revoke ${v.row.name}?`, `<div class="card narrow">
+  const r = v.row;
+  // A password client without a client id comes back with the password (the server cannot
+  // tell it from a new client): say so before anything is confirmed, and offer what works.
+  if (r.reconnects) {
+    return page(`Revoke ${r.name}?`, `<div class="card narrow">
+<h1>This app can sign in again</h1>
+${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
+${details(r)}
+<div class="flash error" role="note" id="reconnect-warning"><p><strong>This app knows your password and will be able to sign in again.</strong> It signed in with your password and without a client id, so the server cannot tell it apart from a new client: revoking it closes its connections now, but it can reconnect at any time.</p>
+<p>To keep it out, change your password: that signs out every other client, app and browser at once. This browser stays signed in.</p></div>
+<form method="post" action="/account/reset" aria-describedby="reconnect-warning">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="current_password">Your current password</label>
+<input type="password" id="current_password" name="current_password" autocomplete="current-password" required autofocus>
+${newPasswordFields()}
+<div class="actions"><button class="danger solid" type="submit">Change password and sign out everywhere else</button><a class="button" href="/account">Cancel</a></div>
+</form>
+<details><summary>Only close its connections now</summary>
+<form method="post" action="/account/revoke">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<div class="actions"><button class="danger" type="submit">Revoke (it can sign in again)</button></div>
+</form></details></div>`);
+  }
+  return page(`Revoke ${r.name}?`, `<div class="card narrow">
 <h1>Revoke access?</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
-${details(v.row)}
-<p>Its connections close at once and its tokens stop working.${v.row.auth.includes("password") ? " It used your password: it cannot sign in again as this client until you change the password, but you should change it anyway if you do not trust the device." : ""}</p>
+${details(r)}
+<p>Its connections close at once and its tokens stop working.${r.auth.includes("password") ? " It used your password: it cannot sign in again as this client until you allow it again or change the password, but you should change the password anyway if you do not trust the device." : ""}</p>
 <form method="post" action="/account/revoke">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
+<input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
+<div class="actions"><button class="danger solid" type="submit">Revoke</button><a class="button" href="/account">Cancel</a></div>
+</form></div>`);
+}
+
+export function allowPage(v: { row: RevokedRow; csrf: string; error?: string }): string {
+  const name = `${v.row.name}${v.row.device ? ` on ${v.row.device}` : ""}`;
+  return page(`Allow ${v.row.name} again?`, `<div class="card narrow">
+<h1>Allow ${esc(name)} again?</h1>
+${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
+<p>You revoked this client on ${time(v.row.revokedAt)}. Since then it is refused, even with your password. Allowing it again lets it sign in with your password (or a new token) as before.</p>
+<form method="post" action="/account/allow">
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <input type="hidden" name="id" value="${esc(v.row.id)}">
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
-<div class="actions"><button class="danger solid" type="submit">Revoke</button><a class="button" href="/account">Cancel</a></div>
+<div class="actions"><button class="primary" type="submit">Allow again</button><a class="button" href="/account">Cancel</a></div>
 </form></div>`);
 }
 
