@@ -20,7 +20,7 @@ export interface RevokeContext { via?: string; ip?: string }
 
 /** "Conversations on Pixel 7", or the resource of a client that gave no name. */
 export function clientLabel(ua: ClientUserAgent, resource?: string): string {
-  const name = ua.software ?? (resource !== undefined ? `the client “${resource}”` : "a client");
+  const name = ua.software ?? (resource !== undefined ? `the client “${resource}”` : "this client");
   return ua.device ? `${name} on ${ua.device}` : name;
 }
 
@@ -33,7 +33,7 @@ const WHERE: Record<string, string> = { "account page": "from your account page"
 
 /** The stream error text a revoked client's connections get. */
 export function revokedText(label: string, context: RevokeContext): string {
-  return `Access for ${label} was revoked ${WHERE[context.via ?? ""] ?? "by another client of your account"}`;
+  return `Access for ${label} was revoked ${WHERE[context.via ?? ""] ?? "by a client of your account"}`;
 }
 
 const SELECTOR = /^([A-Za-z0-9]+)\/(.+)$/s;

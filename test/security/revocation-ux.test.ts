@@ -321,7 +321,7 @@ describe("per-client stream end", () => {
     const { reply } = await revokeClient(admin.c, "client/xr-victim");
     assert.equal(reply.attrs.type, "error", "a password client: password-reset-required");
     const err = await expectStreamError(victim.c, "not-authorized");
-    assert.equal(streamText(err), "Access for Cheogram on Fairphone was revoked by another client of your account", show(err));
+    assert.equal(streamText(err), "Access for Cheogram on Fairphone was revoked by a client of your account", show(err));
     assert.notEqual(streamText(err), "Access to this account was revoked");
   });
 });
