@@ -274,14 +274,14 @@ ${details(r)}
 ${newPasswordFields()}
 <div class="actions"><button class="danger solid" type="submit">Change password and sign out everywhere else</button><a class="button" href="/account">Cancel</a></div>
 </form>
-<details><summary>Only close its connections now</summary>
+<h2>Or only close its connections now</h2>
 <form method="post" action="/account/revoke">
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <input type="hidden" name="id" value="${esc(r.id)}">
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button class="danger" type="submit">Revoke (it can sign in again)</button></div>
-</form></details></div>`);
+</form></div>`);
   }
   return page(`Revoke ${r.name}?`, `<div class="card narrow">
 <h1>Revoke access?</h1>
