@@ -11,7 +11,7 @@ import type { SecurityEvent } from "../../storage/types.js";
 export const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f3f4f6;color:#14171c}
 main{max-width:76rem;margin:0 auto;padding:1rem}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}
 h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.25rem;margin:0 0 .5rem}section,.card{background:#fff;border-radius:8px;box-shadow:0 1px 3px #0003;padding:1rem 1.25rem;margin:1rem 0}
-.narrow{max-width:32rem;margin:2rem auto}.muted{color:#3f4652}.small{font-size:.9rem}
+.narrow{max-width:32rem;margin:2rem auto}.card h2{margin-top:1.5rem}.muted{color:#3f4652}.small{font-size:.9rem}
 a{color:#163fa3}a:hover{color:#0b2a75}:focus-visible{outline:3px solid #163fa3;outline-offset:2px}
 .flash{padding:.75rem 1rem;border-radius:6px;margin:1rem 0;border:1px solid}.ok{background:#e7f5ea;border-color:#1b6b2f;color:#0f3d1b}.error{background:#fdecee;border-color:#a1101f;color:#6d0a14}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}.hint{display:block;font-weight:400;font-size:.9rem;color:#3f4652}
