@@ -15,7 +15,6 @@ export const cliErrors = {
   alreadyRunning: { code: 71, text: "the server could not start" },
   certificate: { code: 78, text: "certificate problem" },
   clientNotFound: { code: 67, text: "Client not found" },
-  passwordResetRequired: { code: 75, text: "Password reset required" },
 } as const;
 
 export type CliErrorName = keyof typeof cliErrors;

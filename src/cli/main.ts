@@ -21,6 +21,8 @@ const USAGE = `Usage: warden <command> [--config FILE]
   user list                      list accounts
   shell user clients JID [--json]            list what has access to an account
   shell user revoke_client JID SELECTOR [--json]  revoke a client, grant or software
+  shell user allow_client JID client/ID [--json]  let a revoked client sign in again
+  shell user reset_password JID [--json]    new password (prompt or stdin); ends every session, token and grant
 
 The config file is --config FILE, or $WARDEN_CONFIG; without one, the defaults apply.`;
 

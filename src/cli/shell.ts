@@ -1,10 +1,13 @@
 // `warden shell …`: admin commands that run inside the running server, over the admin socket.
-// The output follows the reference's shell (prosodyctl shell user clients / revoke_client).
+// The output follows the reference's shell (prosodyctl shell user clients / revoke_client);
+// allow_client and reset_password are Warden's own. Exit 0 whenever the requested action
+// happened, with anything it could not do as a warning on stderr.
 import type { Config } from "../core/config.js";
 import { adminSocketPath } from "../core/config.js";
 import { adminRequest } from "../admin/client.js";
 import type { ClientRow } from "../clients/admin.js";
 import { CliError, cliErrors } from "./errors.js";
+import { readPassword } from "./password.js";
 
 async function call(cfg: Config, req: Record<string, unknown>): Promise<unknown> {
   const reply = await adminRequest(adminSocketPath(cfg), req);
@@ -45,6 +48,27 @@ export function clientsTable(rows: ClientRow[], now = Date.now()): string {
   return [line(titles), rule, ...cells.map(line), rule, `${rows.length} clients`].join("\n");
 }
 
+/** What a revocation could not do, for stderr; undefined when it did everything. */
+function revokeWarning(result: string, jid: string): string | undefined {
+  const reset = `To keep it out, change the password and sign out everything else: warden shell user reset_password ${jid}`;
+  if (result === "can-sign-in-again") {
+    return `Password reset required: this client signed in with the password and has no client id, so the server cannot tell it from a new client and it can sign in again. ${reset}`;
+  }
+  if (result === "password-reset-required") return `Password reset required: this client knows the password. It is refused under its client id, but could sign in as another client. ${reset}`;
+  return undefined;
+}
+
+/** Prints an outcome (message on stdout, warning on stderr; or one JSON object) and returns the exit code. */
+function report(json: boolean, out: { result: string; message: string; warning?: string | undefined; [k: string]: unknown }, code: number): number {
+  if (out.warning === undefined) delete out.warning;
+  if (json) console.log(JSON.stringify(out));
+  else {
+    console.log(out.message);
+    if (out.warning) process.stderr.write(`warning: ${out.warning}\n`);
+  }
+  return code;
+}
+
 export async function shell(cfg: Config, args: string[], json: boolean): Promise<number> {
   const [section, command, jid, selector] = args;
   if (section !== "user") throw new CliError("usage", `unknown shell section '${section ?? ""}'`);
@@ -57,11 +81,25 @@ export async function shell(cfg: Config, args: string[], json: boolean): Promise
   if (command === "revoke_client") {
     if (!jid || !selector) throw new CliError("usage", "user revoke_client needs a JID and a selector (client/…, grant/…, software/…)");
     const { result } = (await call(cfg, { op: "revoke-client", jid, selector })) as { result: string };
-    const outcome = result === "revoked" ? { text: "Client access revoked", code: 0 }
-      : result === "not-found" ? { text: cliErrors.clientNotFound.text, code: cliErrors.clientNotFound.code }
-      : { text: cliErrors.passwordResetRequired.text, code: cliErrors.passwordResetRequired.code };
-    console.log(json ? JSON.stringify({ result, message: outcome.text }) : outcome.text);
-    return outcome.code;
+    if (result === "not-found") return report(json, { result, message: cliErrors.clientNotFound.text }, cliErrors.clientNotFound.code);
+    // The access was revoked: exit 0 (scripts with `set -e` go on), and what it cannot do goes to stderr.
+    return report(json, { result, message: "Client access revoked", warning: revokeWarning(result, jid) }, 0);
+  }
+  if (command === "allow_client") {
+    if (!jid || !selector) throw new CliError("usage", "user allow_client needs a JID and a client/… selector");
+    const { result } = (await call(cfg, { op: "allow-client", jid, selector })) as { result: string };
+    if (result === "not-found") return report(json, { result, message: `${cliErrors.clientNotFound.text} (or not revoked)` }, cliErrors.clientNotFound.code);
+    return report(json, { result, message: "Client access allowed again" }, 0);
+  }
+  if (command === "reset_password") {
+    if (!jid) throw new CliError("usage", "user reset_password needs a JID");
+    await call(cfg, { op: "status" }); // not running: say so before asking for a password
+    const password = await readPassword(true);
+    const r = (await call(cfg, { op: "reset-password", jid, password })) as { connections: number; grants: number };
+    return report(json, {
+      result: "reset", ...r,
+      message: `Password changed for ${jid}: ${r.connections} ${r.connections === 1 ? "connection" : "connections"} closed, ${r.grants} ${r.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} cancelled`,
+    }, 0);
   }
   throw new CliError("usage", `unknown shell command 'user ${command ?? ""}'`);
 }

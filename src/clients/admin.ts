@@ -1,8 +1,10 @@
-// Admin-socket operations behind `warden shell user clients|revoke_client`.
+// Admin-socket operations behind `warden shell user clients|revoke_client|allow_client|reset_password`.
 import type { Server } from "../core/server.js";
 import { accountName } from "../core/accounts.js";
 import { listAccess } from "./access.js";
 import { revoke } from "./revoke.js";
+import { allowClient } from "./allow.js";
+import { resetPassword } from "./reset.js";
 
 export interface ClientRow {
   id: string; type: string; connected: boolean; software?: string; version?: string; device?: string; uri?: string;
@@ -29,6 +31,17 @@ export default function clientsAdmin(server: Server): void {
 
   server.bus.on("admin/revoke-client", async ({ jid, selector }: { jid: string; selector: string }) => {
     const username = accountName(String(jid), server.config.domain);
-    return { result: await revoke(server, username, String(selector)) };
+    return { result: await revoke(server, username, String(selector), { via: "admin" }) };
+  });
+
+  server.bus.on("admin/allow-client", async ({ jid, selector }: { jid: string; selector: string }) => {
+    const username = accountName(String(jid), server.config.domain);
+    return { result: await allowClient(server, username, String(selector), { via: "admin" }) };
+  });
+
+  server.bus.on("admin/reset-password", async ({ jid, password }: { jid: string; password: string }) => {
+    const username = accountName(String(jid), server.config.domain);
+    if (!(await server.storage.users.get(username))) throw new Error(`no account '${username}'`);
+    return resetPassword(server, username, String(password), { via: "admin" });
   });
 }

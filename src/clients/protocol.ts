@@ -38,20 +38,21 @@ export function clientElement(e: ClientEntry, ns: string): Element {
   return client;
 }
 
-export function passwordResetRequired(iq: Element, ns: string, domain: string): Element {
-  const reply = errorReply(iq, stanzaErrors.passwordResetRequired, domain);
+export function passwordResetRequired(iq: Element, ns: string, by: string): Element {
+  const reply = errorReply(iq, stanzaErrors.passwordResetRequired, by);
   reply.getChild("error")!.c("password-reset-required", { xmlns: ns });
   return reply;
 }
 
 export default function manageClients(server: Server): void {
-  const domain = server.config.domain;
   for (const ns of [NS_MANAGE, NS_CAM]) {
     server.accountFeatures.add(ns);
 
     server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }: StanzaEvent) => {
       if (!origin) return true;
-      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, domain)), true;
+      // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
+      const self = origin.jid!.bareString;
+      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true;
       const entries = await listAccess(server, origin.username!);
       const clients = x("clients", { xmlns: ns });
       for (const e of entries) clients.cnode(clientElement(e, ns));
@@ -61,17 +62,19 @@ export default function manageClients(server: Server): void {
 
     server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }: StanzaEvent) => {
       if (!origin) return true;
-      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, domain)), true;
+      // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
+      const self = origin.jid!.bareString;
+      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true;
       const selector = stanza.elements()[0]!.attrs.id;
       let reply: Element;
       try {
         const result = await revoke(server, origin.username!, selector);
-        reply = result === "not-found" ? errorReply(stanza, stanzaErrors.clientNotFound, domain)
-          : result === "password-reset-required" ? passwordResetRequired(stanza, ns, domain)
+        reply = result === "not-found" ? errorReply(stanza, stanzaErrors.clientNotFound, self)
+          : result === "password-reset-required" || result === "can-sign-in-again" ? passwordResetRequired(stanza, ns, self)
           : iqResult(stanza);
       } catch (err) {
         server.log.error({ err }, "revoke failed");
-        reply = errorReply(stanza, stanzaErrors.revokeFailed, domain);
+        reply = errorReply(stanza, stanzaErrors.revokeFailed, self);
       }
       // When a session revokes its own client it is closed by now, and the answer goes nowhere.
       origin.send(reply);

@@ -2,20 +2,12 @@
 // the resource they bind (the weaker fallback: resources are public and not unique).
 import { randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
-import { saslFailures } from "../core/errors.js";
+import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
 import type { Sasl2SuccessEvent, UserAgent } from "../auth/sasl2.js";
 
 const TOUCH_EVERY_MS = 10 * 60_000;
-const RECENT_MS = 60_000;
-
-/** Whether two versions of a record differ only in their timestamps. */
-function unchangedButTimes(a: ClientRecord, b: ClientRecord): boolean {
-  const ka = Object.keys(a.mechanisms), kb = Object.keys(b.mechanisms);
-  return a.fullJid === b.fullJid && a.lastIp === b.lastIp && a.grantId === b.grantId && a.revokedAt === b.revokedAt
-    && (a.fastAuth === undefined) === (b.fastAuth === undefined) && ka.length === kb.length && kb.every((k) => k in a.mechanisms);
-}
 
 export default function tracker(server: Server): () => void {
   const ipOf = (s: Session) => server.config.client_ip_tracking ? (s.data.ip as string | undefined) : undefined;
@@ -27,20 +19,12 @@ export default function tracker(server: Server): () => void {
   }
 
   /**
-   * Saves a client's record after a login. A reconnect within a minute that changes nothing
-   * but times is not written: last-seen is kept to the minute, and a reconnect storm does not
-   * become a write storm.
+   * Saves a client's record after every login. Every one is written, even a reconnect seconds
+   * after the last: listings must show the latest login and order by it at once, and one small
+   * upsert is little next to the login itself (TLS handshake and SCRAM's PBKDF2).
    */
-  const record = async (session: Session, rec: ClientRecord, existing: ClientRecord | undefined) => {
+  const record = async (session: Session, rec: ClientRecord) => {
     session.data.clientRecordId = rec.id;
-    if (existing && unchangedButTimes(existing, rec) && rec.lastSeen - existing.lastSeen < RECENT_MS) {
-      // …unless the password changed since: the mechanism times say what still has access.
-      const user = await server.storage.users.get(rec.username);
-      if (user && (existing.mechanisms[session.authMechanism!] ?? -1) >= user.passwordChangedAt) {
-        session.data.clientTouchedAt = existing.lastSeen;
-        return;
-      }
-    }
     const created = await server.storage.clients.put(rec);
     session.data.clientTouchedAt = rec.lastSeen;
     if (created) await server.bus.emit("new-client", { username: rec.username, client: rec, session });
@@ -65,7 +49,7 @@ export default function tracker(server: Server): () => void {
     const rec = await server.storage.clients.get(username, clientId);
     if (rec?.revokedAt === undefined) return undefined;
     const user = await server.storage.users.get(username);
-    if (user && rec.revokedAt >= user.passwordChangedAt) return saslFailures.clientRevoked;
+    if (user && refused(rec, user)) return clientRevokedFailure(server);
     return undefined;
   }, 10);
 
@@ -83,7 +67,7 @@ export default function tracker(server: Server): () => void {
     // The record (first seen, user agent) outlives password changes and revocations, as in the reference.
     const rec = updated(base, ev.session, now);
     if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
-    await record(ev.session, rec, existing);
+    await record(ev.session, rec);
     if (session !== ev.session) session.data.clientRecordId = rec.id;
   }, 0);
 
@@ -100,7 +84,7 @@ export default function tracker(server: Server): () => void {
     const fullJid = session.jid!.toString();
     const existing = await server.storage.clients.findLegacy(session.username!, fullJid);
     const base: ClientRecord = existing ?? { username: session.username!, id: randomBytes(9).toString("base64url"), legacy: true, firstSeen: now, lastSeen: now, mechanisms: {} };
-    await record(session, updated(base, session, now), existing);
+    await record(session, updated(base, session, now));
   });
 
   // Long-lived sessions keep their last-seen fresh, written at most every ten minutes each.

@@ -46,6 +46,15 @@ export async function changePassword(storage: Storage, username: string, passwor
   return now;
 }
 
+/** A new password, and every grant and token of the account deleted with it (one transaction). */
+export async function resetPassword(storage: Storage, username: string, password: string, iterations: number): Promise<{ changedAt: number; grants: string[] }> {
+  const scram = credentials(password, iterations);
+  const now = Date.now();
+  const grants = await storage.users.resetCredentials(username, scram, now);
+  if (!grants) throw new AccountError("not-found", `no account '${username}'`);
+  return { changedAt: now, grants };
+}
+
 export async function deleteAccount(storage: Storage, username: string): Promise<void> {
   if (!(await storage.users.delete(username))) throw new AccountError("not-found", `no account '${username}'`);
 }

@@ -55,6 +55,8 @@ export const streamErrors = {
   internal: { condition: "internal-server-error" },
   accountDeleted: { condition: "not-authorized", text: "Account deleted" },
   accessRevoked: { condition: "not-authorized", text: "Access to this account was revoked" },
+  /** Revocation of one client; the text names it (src/clients/revoke.ts). */
+  clientAccessRevoked: { condition: "not-authorized", text: "Access for this client was revoked" },
   passwordChanged: { condition: "reset", text: "The account password was changed" },
   badFormat: { condition: "bad-format" },
   policyViolation: { condition: "policy-violation" },

@@ -96,7 +96,8 @@ export class Router {
     if (stanza.attrs.type === "error") return;
     if (stanza.name === "iq" && stanza.attrs.type === "result") return;
     if (stanza.name === "presence") return; // presence errors are not worth a round trip here
-    const reply = errorReply(stanza, def, this.server.config.domain, text);
+    // A stanza without 'to' was handled on behalf of the account: the error comes from its bare JID (RFC 6120 §8.1.2.1).
+    const reply = errorReply(stanza, def, origin?.jid ? origin.jid.bareString : this.server.config.domain, text);
     if (origin) origin.send(reply);
     else {
       const to = parseJid(reply.attrs.to ?? "");
@@ -105,7 +106,11 @@ export class Router {
   }
 }
 
-/** An error reply to a stanza: from and to swapped, type=error, the original payload kept. */
+/**
+ * An error reply to a stanza: from and to swapped, type=error, the original payload kept.
+ * `by` is the sender when the stanza had no 'to': for a bound client's stanza that is its
+ * account's bare JID (RFC 6120 §8.1.2.1), not the domain — clients match replies by sender.
+ */
 export function errorReply(stanza: Element, def: StanzaErrorDef, by: string, text?: string): Element {
   const reply = stanza.clone();
   const from = reply.attrs.from;

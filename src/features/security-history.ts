@@ -1,5 +1,5 @@
 // The security history of each account, shown on the account page: new clients, new app
-// grants, revocations, password changes, account-page sign-ins and sign-outs, and failed
+// grants, revocations and clients allowed again, password changes (and resets), account-page sign-ins and sign-outs, and failed
 // logins (coalesced into one entry with a count and the last address). Kept for
 // security_history_days; IP addresses only while client_ip_tracking is on.
 // After each recorded event the bus hears "security-event" {username} (live page updates).
@@ -55,8 +55,13 @@ export default function securityHistory(server: Server): () => void {
       if (ev.grantId !== undefined) data.grant = ev.grantId;
       await safely({ username: ev.username, kind: "client-revoked", ip: ev.ip, data });
     }),
-    server.bus.on("password-changed", ({ username, via, ip }: { username: string; via?: string; ip?: string }) =>
-      safely({ username, kind: "password-changed", ip, data: { via: via ?? "admin" } })),
+    // `reset`: "change password and sign out everywhere else" (src/clients/reset.ts), with what it ended.
+    server.bus.on("password-changed", ({ username, via, ip, reset }: { username: string; via?: string; ip?: string; reset?: Record<string, number> }) =>
+      safely({ username, kind: reset ? "password-reset" : "password-changed", ip, data: { via: via ?? "admin", ...reset } })),
+    server.bus.on("client-allowed", async ({ username, clientId, via, ip }: { username: string; clientId: string; via?: string; ip?: string }) => {
+      const client = await server.storage.clients.get(username, clientId);
+      await safely({ username, kind: "client-allowed", ip, data: { ...clientName(client), client: clientId, via: via ?? "xmpp" } });
+    }),
     server.bus.on("authentication-failure", ({ session, username, mechanism }: { session: Session; username?: string; mechanism?: string }) => {
       // Password guesses only: a stale token (expired, revoked, older than the password) is routine.
       if (!username || (mechanism !== undefined && isTokenMechanism(mechanism))) return undefined;

@@ -193,10 +193,17 @@ function userStore(db: Db): UserStore {
     },
   );
 
+  const deleteGrants = db.prepare<[string], string>("DELETE FROM grants WHERE username = ? RETURNING id").pluck();
+  const resetCredentials = db.transaction(
+    (username: string, scram: Record<string, ScramCredential>, changedAt: number): string[] | undefined =>
+      setCredentials(username, scram, changedAt) ? deleteGrants.all(username) : undefined,
+  );
+
   return {
     get: async (username) => get(username),
     create: async (user) => create.immediate(user),
     setCredentials: async (username, scram, changedAt) => durable(db, () => setCredentials.immediate(username, scram, changedAt)),
+    resetCredentials: async (username, scram, changedAt) => durable(db, () => resetCredentials.immediate(username, scram, changedAt)),
     // One statement, hence one transaction; ON DELETE CASCADE removes credentials, roster, offline.
     delete: async (username) => durable(db, () => deleteUser.run(username).changes > 0),
     list: async () => listUsers.all(),

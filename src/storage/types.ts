@@ -43,6 +43,12 @@ export interface UserStore {
   create(user: UserRecord): Promise<void>;
   /** Replaces credentials and bumps passwordChangedAt. Returns false if no such user. */
   setCredentials(username: string, scram: Record<string, ScramCredential>, changedAt: number): Promise<boolean>;
+  /**
+   * Like setCredentials, and in the same transaction deletes every grant of the user (with
+   * its tokens): "change password and sign out everywhere else". Returns the ids of the
+   * grants deleted, or undefined if no such user.
+   */
+  resetCredentials(username: string, scram: Record<string, ScramCredential>, changedAt: number): Promise<string[] | undefined>;
   /** Deletes the user and everything owned by it (roster, offline messages…) in one transaction. */
   delete(username: string): Promise<boolean>;
   list(): Promise<string[]>;

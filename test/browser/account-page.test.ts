@@ -13,6 +13,9 @@ import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { ROOT, startServer, type TestServer } from "../helpers/server.js";
 import { XjsClient, type TokenStore } from "../helpers/xjs.js";
+import { legacyLogin } from "../helpers/manage-clients.js";
+import { expectStreamError } from "../helpers/xmpp-assert.js";
+import type { RawClient } from "../helpers/raw-client.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -20,6 +23,7 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 let server: TestServer;
 let browser: Browser;
 const xclients: XjsClient[] = [];
+const raws: RawClient[] = [];
 const contexts: BrowserContext[] = [];
 
 before(async () => {
@@ -33,6 +37,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.allSettled(xclients.map((c) => c.stop()));
+  for (const c of raws) c.close();
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   await server?.stop();
@@ -154,12 +159,44 @@ test("sign in, see an @xmpp/client session appear live, revoke it after entering
 
   const err = await client.streamError();
   assert.equal(err.condition, "not-authorized");
-  assert.equal(err.text, "Access to this account was revoked");
+  assert.equal(err.text, "Access for Browser Test Client on Test Box was revoked from your account page");
   await client.disconnected();
   assert.equal(socket.readyState, socket.CLOSED, "the WebSocket is closed");
   assert.equal(await row(page, `client/${id}`).count(), 0, "gone from the list");
   await page.locator("#history-table tr[data-kind='client-revoked']").first().waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "account-page-after-revoke.png"), fullPage: true });
+});
+
+test("revoking a password client without client id: the confirmation says it can sign in again and offers 'Change password and sign out everywhere else', which keeps this browser signed in", async () => {
+  await server.addUser("browserdave", "browserdave-password");
+  // profanity, converse.js and sendxmpp sign in like this: legacy SASL with the password, no client id.
+  const profanity = await legacyLogin(server.c2sPort, "browserdave", "browserdave-password", "profanity");
+  raws.push(profanity.c);
+  const phone = await xmpp({ username: "browserdave", password: "browserdave-password", service: `wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`, id: randomUUID(), software: "Carol Phone", device: "Pixel 7" });
+  const page = await (await newContext()).newPage();
+  await signIn(page, "browserdave", "browserdave-password");
+  await page.getByRole("link", { name: /^Revoke Resource “profanity”/ }).click();
+  await page.getByRole("heading", { name: "This app can sign in again" }).waitFor();
+  await page.getByText("This app knows your password and will be able to sign in again.").waitFor();
+  assert.equal(await page.getByText(/cannot sign in again/).count(), 0, "no promise the server cannot keep");
+  const audit = await page.evaluate(AUDIT) as { problems: string[] };
+  assert.deepEqual(audit.problems, [], "the confirmation: labelled fields, named controls, contrast");
+  await page.screenshot({ path: join(ARTIFACTS, "account-page-reset-confirm.png"), fullPage: true });
+  assert.equal(await page.getByLabel("Your current password").evaluate((el) => el === document.activeElement), true, "the current password has the focus");
+  await page.getByLabel("Your current password").fill("browserdave-password");
+  await page.getByLabel(/^New password At least/).fill("browserdave-new-password");
+  await page.getByLabel("New password again").fill("browserdave-new-password");
+  await page.getByRole("button", { name: "Change password and sign out everywhere else" }).click();
+  await page.waitForURL(`${base()}/account`);
+  await page.getByRole("status").filter({ hasText: "Your password was changed and everything else was signed out: 2 XMPP connections were closed" }).waitFor();
+  // Every XMPP session ended with the password-change stream error; this browser is still in.
+  const err = await expectStreamError(profanity.c, "reset");
+  assert.ok(err, "profanity's stream ended");
+  const perr = await phone.streamError();
+  assert.equal(perr.condition, "reset");
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: /Your account/ }).waitFor();
+  await page.locator("#history-table tr[data-kind='password-reset']").first().waitFor();
 });
 
 test("changing the password closes the other XMPP sessions and sends the other browser back to the sign-in form; this browser says what happened", async () => {

@@ -263,7 +263,7 @@ describe("signed in", () => {
     assert.equal(ok.status, 303, ok.text);
     assert.equal(ok.location, "/account");
     const err = await expectStreamError(phone.c, "not-authorized");
-    assert.match(show(err), /Access to this account was revoked/);
+    assert.match(show(err), /Access for Doomed App on Old Phone was revoked from your account page/);
     const after = await b.account();
     assert.equal(rowOf(after, "client/rev-phone"), undefined, "no longer listed");
     const flash = flashOf(after);
@@ -279,7 +279,7 @@ describe("signed in", () => {
     assert.equal(failed?.what, "1 failed login on the account page from 127.0.0.1");
     // The revoked client cannot come back with the password under the same id.
     const back = await sasl2LoginFails(server.c2sPort, user.username, user.password, { id: "rev-phone", software: "Doomed App" });
-    assertSasl2Failure(back.failure, "not-authorized", "Access for this client was revoked");
+    assertSasl2Failure(back.failure, "not-authorized", "Access for this client was revoked. You can allow it again on your account page");
     back.c.close();
   });
 

@@ -41,14 +41,18 @@ const port = () => server.c2sPort;
 const reEsc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const ids = (cs: ListedClient[]) => cs.map((c) => c.id);
 
+/** The SASL2 refusal of a revoked client (no http_external_url on the test server). */
+const REFUSED = "Access for this client was revoked. You can allow it again on your account page";
+
 /** The stream error's <text/>. */
 function streamErrorText(err: XmlEl): string | undefined {
   return child(err, "text", NS_STREAMS)?.text;
 }
 
-async function expectRevokedStream(c: RawClient, what: string): Promise<void> {
+/** A revoked client's stream ends with not-authorized and a text naming it (`label`). */
+async function expectRevokedStream(c: RawClient, what: string, label: string): Promise<void> {
   const err = await expectStreamError(c, "not-authorized").catch((e: Error) => { throw new Error(`${what}: ${e.message}`); });
-  assert.equal(streamErrorText(err), "Access to this account was revoked", `${what}: the stream error text: ${show(err)}`);
+  assert.equal(streamErrorText(err), `Access for ${label} was revoked by a client of your account`, `${what}: the stream error text: ${show(err)}`);
 }
 
 describe("listing", () => {
@@ -261,7 +265,7 @@ describe("revoking", () => {
 
     const { reply } = await revokeClient(admin.c, "client/phone");
     assertPasswordResetRequired(reply, NS_MANAGE, "revoking a connected client that used a password");
-    await expectRevokedStream(phone.c, "the revoked client's stream");
+    await expectRevokedStream(phone.c, "the revoked client's stream", "Conversations on Pixel");
 
     // Gone from the list; the revoker is fine.
     let { clients, raw } = await listClients(admin.c);
@@ -271,7 +275,7 @@ describe("revoking", () => {
     assertSasl2Failure(f.result, "not-authorized");
     // The password does not bring this client id back.
     const p = keep(await sasl2LoginFails(port(), u.name, u.pw, { id: "phone", software: "Conversations" }));
-    assertSasl2Failure(p.failure, "not-authorized", "Access for this client was revoked");
+    assertSasl2Failure(p.failure, "not-authorized", REFUSED);
     assert.equal(p.c.closed, false, "a SASL2 failure leaves the stream open");
     // Other clients of the account are not affected.
     keep(await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "tablet" } }));
@@ -303,7 +307,7 @@ describe("revoking", () => {
     assert.ok(legacy, `the legacy client is listed: ${JSON.stringify(ids(clients))}`);
     const { reply } = await revokeClient(admin.c, legacy.id);
     assertPasswordResetRequired(reply, NS_MANAGE, "revoking a connected legacy client");
-    await expectRevokedStream(victim.c, "the legacy client's stream");
+    await expectRevokedStream(victim.c, "the legacy client's stream", "the client “old-client”");
     assert.deepEqual(ids((await listClients(admin.c)).clients), ["client/admin-app"]);
   });
 
@@ -327,7 +331,7 @@ describe("revoking", () => {
     assertPasswordResetRequired((await revokeClient(admin.c, "client/gone2", NS_CAM)).reply, NS_CAM, "revoking in urn:xmpp:cam:0");
     const listed = ids((await listClients(admin.c)).clients);
     assert.deepEqual(listed, ["client/admin"], "revoked clients are no longer listed");
-    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "gone" })).failure, "not-authorized", "Access for this client was revoked");
+    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "gone" })).failure, "not-authorized", REFUSED);
 
     // Another password client, then a password change: its record remains but gives no access.
     const stale = await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "stale" } });
@@ -355,7 +359,7 @@ describe("revoking", () => {
     assertClientNotFound((await revokeClient(admin.c, "software/beta")).reply, "software/ is case-sensitive");
 
     assertPasswordResetRequired((await revokeClient(admin.c, "software/Beta")).reply, NS_MANAGE, "software/Beta");
-    await expectRevokedStream(beta.c, "the Beta client's stream");
+    await expectRevokedStream(beta.c, "the Beta client's stream", "Beta");
     await ping(alpha.c);
 
     const before = ids((await listClients(admin.c)).clients).filter((id) => id.startsWith("client/same-"));
@@ -442,8 +446,8 @@ describe("revoking", () => {
     const me = await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "me" } });
     const id = nextId("self");
     me.c.send(`<iq type='set' id='${id}'><revoke xmlns='${NS_MANAGE}' id='client/me'/></iq>`);
-    await expectRevokedStream(me.c, "the self-revoking session");
-    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "me" })).failure, "not-authorized", "Access for this client was revoked");
+    await expectRevokedStream(me.c, "the self-revoking session", "this client");
+    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "me" })).failure, "not-authorized", REFUSED);
   });
 });
 
@@ -455,7 +459,7 @@ describe("restart", () => {
     const doomed = await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "doomed", software: "Doomed" } });
     const lister = await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "lister" } });
     assertPasswordResetRequired((await revokeClient(lister.c, "client/doomed")).reply, NS_MANAGE, "revoke before the restart");
-    await expectRevokedStream(doomed.c, "doomed");
+    await expectRevokedStream(doomed.c, "doomed", "Doomed");
     const beforeList = (await listClients(lister.c)).clients;
     assert.deepEqual([...ids(beforeList)].sort(), ["client/lister", "client/persist-phone", beforeList.find((c) => /^client\/[A-Za-z0-9_-]{12}$/.test(c.id))?.id].sort());
 
@@ -473,14 +477,14 @@ describe("restart", () => {
     }
     assert.deepEqual(getById(clients, "client/persist-phone").auth, ["password", "fast"]);
     // The revoked client stays out.
-    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "doomed" })).failure, "not-authorized", "Access for this client was revoked");
+    assertSasl2Failure((await sasl2LoginFails(port(), u.name, u.pw, { id: "doomed" })).failure, "not-authorized", REFUSED);
     assertClientNotFound((await revokeClient(lister2.c, "client/doomed")).reply, "the revoked client after the restart");
     // The FAST token issued before the restart works.
     const f = keep(await fastLogin(port(), u.name, phone.token!, { id: "persist-phone" }));
     assert.equal(f.result.name, "success", `FAST after the restart: ${show(f.result)}`);
     // Revoking it after the restart: closed, token dead.
     assertPasswordResetRequired((await revokeClient(lister2.c, "client/persist-phone")).reply, NS_MANAGE, "revoke after the restart");
-    await expectRevokedStream(f.c, "the FAST session revoked after the restart");
+    await expectRevokedStream(f.c, "the FAST session revoked after the restart", "Phoney on P1");
     const f2 = keep(await fastLogin(port(), u.name, phone.token!, { id: "persist-phone" }));
     assertSasl2Failure(f2.result, "not-authorized");
   });

@@ -359,8 +359,9 @@ describe("the authorization code flow, end to end", () => {
     // Revoked over XMPP, from the password session.
     const result = await revokeOverXmpp(pw, `grant/${grantId}`);
     assert.equal(result.attrs.type, "result", show(result));
-    // Its OAUTHBEARER session is closed at once; its REST calls and refreshes fail.
-    await expectStreamError(app, "not-authorized");
+    // Its OAUTHBEARER session is closed at once, told which app lost access; its REST calls and refreshes fail.
+    const closed = await expectStreamError(app, "not-authorized");
+    assert.match(show(closed), />Access for Desktop Chat App was revoked by a client of your account</);
     const after = await rest(refreshed.access_token, "GET", "/rest/roster");
     assert.equal(after.status, 401);
     assert.equal(after.json.error, "invalid_token");

@@ -181,7 +181,7 @@ describe("revoking", () => {
     // The phone's stream ends with <not-authorized/> and the revocation text.
     const streamErr = await phone.until("the phone's stream error", () => phone.errors.find((e) => e.name === "StreamError"));
     assert.equal(streamErr.condition, "not-authorized", String(streamErr));
-    assert.equal(streamErr.text, "Access to this account was revoked");
+    assert.equal(streamErr.text, "Access for Phone App on Phone was revoked by a client of your account");
     await phone.until("the phone disconnected", () => (phone.status === "disconnect" || phone.status === "offline" ? true : undefined));
 
     // Gone from the list.
@@ -196,7 +196,7 @@ describe("revoking", () => {
     const e = await retry.start().then(() => undefined, (x) => x);
     assert.ok(e, `the revoked client logged in again: ${retry.wireLog()}`);
     assert.equal(e.condition, "not-authorized", String(e));
-    assert.equal(e.text, "Access for this client was revoked", String(e));
+    assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page", String(e));
     const tries = retry.authenticates();
     assert.match(tries[0] ?? "", /mechanism="HT-SHA-256-NONE"/, `first the token: ${retry.wireLog()}`);
     assert.match(tries[1] ?? "", /mechanism="PLAIN"/, `then the password: ${retry.wireLog()}`);
@@ -255,7 +255,7 @@ describe("restart", () => {
     const e = await retry.start().then(() => undefined, (x) => x);
     assert.ok(e, "the revoked client logged in after the restart");
     assert.equal(e.condition, "not-authorized", String(e));
-    assert.equal(e.text, "Access for this client was revoked");
+    assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page");
     await retry.stop();
     await lister.stop();
   });

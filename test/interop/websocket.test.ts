@@ -113,7 +113,7 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
 
   const streamErr = await again.streamError();
   assert.equal(streamErr.condition, "not-authorized", String(streamErr));
-  assert.equal(streamErr.text, "Access to this account was revoked");
+  assert.equal(streamErr.text, "Access for WS Client on Browser tab was revoked by a client of your account");
   await again.disconnected();
   const after = await admin.iq("get", xml("list", { xmlns: NS_MANAGE }));
   const ids = after.getChild("clients", NS_MANAGE)!.children.filter((c) => typeof c !== "string").map((c) => (c as { attrs: Record<string, string> }).attrs.id);
@@ -125,7 +125,7 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
   const e = await retry.start().then(() => undefined, (x: Error & { condition?: string; text?: string }) => x);
   assert.ok(e, `the revoked WebSocket client logged in again: ${retry.wireLog()}`);
   assert.equal(e.condition, "not-authorized", String(e));
-  assert.equal(e.text, "Access for this client was revoked");
+  assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page");
   assert.match(retry.authenticates()[0] ?? "", /mechanism="HT-SHA-256-NONE"/, retry.wireLog());
   await retry.stop();
   await admin.stop();

@@ -65,6 +65,29 @@ test("setCredentials replaces credentials and bumps passwordChangedAt", async ()
   assert.equal(await store.users.setCredentials("nobody", {}, 2000), false);
 });
 
+test("resetCredentials: new credentials and every grant (with its tokens) of that user gone, in one transaction; other users untouched", async () => {
+  await store.users.create(user("alice"));
+  await store.users.create(user("bob"));
+  const grant = (id: string, username: string) => store.grants.create({ id, username, kind: "oauth", createdAt: 1500, accessedAt: 1500, data: {} });
+  const token = (hash: string, grantId: string, username: string) => store.grants.addToken({ hash, grantId, username, purpose: "oauth2", createdAt: 1500 });
+  await grant("a1", "alice"); await grant("a2", "alice"); await grant("b1", "bob");
+  await token("ha1", "a1", "alice"); await token("ha2", "a2", "alice"); await token("hb1", "b1", "bob");
+  assert.deepEqual((await store.users.resetCredentials("alice", { "SHA-256": cred(7) }, 3000))?.sort(), ["a1", "a2"]);
+  const u = (await store.users.get("alice"))!;
+  assert.equal(u.passwordChangedAt, 3000);
+  assert.deepEqual(u.scram, { "SHA-256": cred(7) });
+  assert.deepEqual(await store.grants.list("alice"), []);
+  assert.deepEqual(await store.grants.userTokens("alice"), []);
+  assert.equal((await store.grants.list("bob")).length, 1, "bob's grant stays");
+  assert.ok(await store.grants.getToken("hb1"), "bob's token stays");
+  assert.equal(await store.users.resetCredentials("nobody", {}, 3000), undefined);
+  // A failure inside the transaction leaves everything as it was (a credential row that breaks a constraint).
+  await grant("a3", "alice");
+  await assert.rejects(store.users.resetCredentials("alice", { "SHA-256": { ...cred(8), salt: null as unknown as Buffer } }, 4000));
+  assert.equal((await store.users.get("alice"))!.passwordChangedAt, 3000, "the password change was rolled back");
+  assert.deepEqual((await store.grants.list("alice")).map((g) => g.id), ["a3"], "the grant was not deleted");
+});
+
 test("delete cascades to credentials, roster and offline messages", async () => {
   await store.users.create(user("alice"));
   await store.users.create(user("bob"));

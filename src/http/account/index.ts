@@ -5,6 +5,9 @@
 //   GET  /account/revoke?id=, POST revoke one client, app or browser (password asked again, ASVS 7.5.2)
 //   GET  /account/sign-out-others, POST   everything else out (password asked again)
 //   POST /account/password         change of password (signs out everything else, says so)
+//   POST /account/reset            change of password and sign-out of everything else in one step
+//                                  (offered where a password client without client id is revoked)
+//   GET  /account/allow?id=, POST  allow a revoked client again (password asked again)
 //   GET  /account/events           Server-Sent Events for live updates; /account/fragment the tables
 //   GET  /account/live.js          the page's one script
 // Sessions: sessions.ts; password and CSRF checks: auth.ts; HTML: pages.ts; live updates: live.ts.
@@ -14,6 +17,8 @@ import { streamErrors } from "../../core/errors.js";
 import { AccountError, changePassword } from "../../core/accounts.js";
 import { listAccess, sessionsOfClient, type ClientEntry } from "../../clients/access.js";
 import { revoke } from "../../clients/revoke.js";
+import { allowClient, revokedClients } from "../../clients/allow.js";
+import { resetPassword } from "../../clients/reset.js";
 import { HttpError, RateLimiter, cspHash, redirect, sendHtml, type HttpRequest } from "../server.js";
 import type { HistoryInput } from "../../features/security-history.js";
 import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, type BrowserSession } from "./sessions.js";
@@ -21,8 +26,8 @@ import { LoginCsrf, THROTTLED, checkPassword, checkSessionCsrf, field } from "./
 import { LIVE_JS, LiveHub } from "./live.js";
 import { ACCOUNT_PATH } from "./url.js";
 import {
-  MAX_PASSWORD, MIN_PASSWORD, STYLE, accountPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
-  type AccountView, type ClientRow,
+  MAX_PASSWORD, MIN_PASSWORD, STYLE, accountPage, allowPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
+  type AccountView, type ClientRow, type RevokedRow,
 } from "./pages.js";
 
 const VIA = "account page";
@@ -114,8 +119,15 @@ export default function accountPageFeature(server: Server): () => void {
     if (e.expires !== undefined) row.expires = e.expires;
     else if (e.password !== undefined) row.expiresNote = "When revoked or the password changes";
     if (notes.size > 0) row.connectedNote = [...notes].join(", ");
+    if (e.legacy && e.password !== undefined) row.reconnects = true;
     return row;
   };
+
+  const revokedRows = async (username: string): Promise<RevokedRow[]> => (await revokedClients(server, username)).map((r) => {
+    const row: RevokedRow = { id: `client/${r.id}`, name: r.userAgent?.software ?? "Unnamed client", revokedAt: r.revokedAt!, lastSeen: r.lastSeen };
+    if (r.userAgent?.device) row.device = r.userAgent.device;
+    return row;
+  });
 
   const browserRow = (b: BrowserSession, me: BrowserSession | undefined): ClientRow => {
     const row: ClientRow = {
@@ -136,7 +148,7 @@ export default function accountPageFeature(server: Server): () => void {
   const view = async (s: BrowserSession): Promise<AccountView> => ({
     jid: `${s.username}@${server.config.domain}`, csrf: s.csrf, rows: await rowsFor(s.username, s),
     events: await server.storage.events.list(s.username, HISTORY_SHOWN), historyDays: server.config.security_history_days,
-    ipTracking: server.config.client_ip_tracking,
+    ipTracking: server.config.client_ip_tracking, revoked: await revokedRows(s.username),
   });
 
   /** XMPP streams of an account (hibernating ones too). */
@@ -257,8 +269,40 @@ export default function accountPageFeature(server: Server): () => void {
       : {
         kind: "ok",
         text: `Revoked ${label}: its connections were closed and its tokens cancelled.`
-          + (result === "password-reset-required" ? " It knew your password: it cannot sign in again as this client, but change your password if you do not trust the device." : ""),
+          + (result === "password-reset-required" ? " It knew your password: it cannot sign in again as this client unless you allow it again, but change your password if you do not trust the device." : "")
+          + (result === "can-sign-in-again" ? " It knows your password and can sign in again: to keep it out, change your password (this signs out everything else)." : ""),
       };
+    redirect(req, ACCOUNT_PATH);
+  }));
+
+  // Allowing a revoked client again: a confirmation form that asks for the password again.
+  const findRevoked = async (s: BrowserSession, id: string | null | undefined) =>
+    id ? (await revokedRows(s.username)).find((r) => r.id === id) : undefined;
+
+  http.route("GET", `${ACCOUNT_PATH}/allow`, page(async (req) => {
+    const s = await current(req);
+    if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
+    touch(s, req);
+    const row = await findRevoked(s, req.url.searchParams.get("id"));
+    if (!row) {
+      s.flash = { kind: "error", text: "That client is not revoked." };
+      return redirect(req, ACCOUNT_PATH);
+    }
+    html(req, 200, allowPage({ row, csrf: s.csrf }));
+  }));
+
+  http.route("POST", `${ACCOUNT_PATH}/allow`, signedInForm(async (req, params, s) => {
+    const row = await findRevoked(s, field(params, "id"));
+    if (!row) {
+      s.flash = { kind: "error", text: "That client is not revoked." };
+      return redirect(req, ACCOUNT_PATH);
+    }
+    const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
+    if (!check.ok) return html(req, check.status, allowPage({ row, csrf: s.csrf, error: check.error }));
+    const result = await allowClient(server, s.username, row.id, { via: VIA, ip: req.ip });
+    s.flash = result === "allowed"
+      ? { kind: "ok", text: `${row.name}${row.device ? ` on ${row.device}` : ""} may sign in again.` }
+      : { kind: "error", text: "That client is not revoked." };
     redirect(req, ACCOUNT_PATH);
   }));
 
@@ -292,6 +336,14 @@ export default function accountPageFeature(server: Server): () => void {
     redirect(req, ACCOUNT_PATH);
   }));
 
+  /** The new password of a form, or the reason it is refused. */
+  const newPasswordProblem = (params: URLSearchParams): string | undefined => {
+    const next = field(params, "new_password") ?? "";
+    if (next !== field(params, "confirm_password")) return "The new password and its confirmation are different. Nothing was changed.";
+    if ([...next].length < MIN_PASSWORD || next.length > MAX_PASSWORD) return `The new password must be at least ${MIN_PASSWORD} characters long. Nothing was changed.`;
+    return undefined;
+  };
+
   http.route("POST", `${ACCOUNT_PATH}/password`, signedInForm(async (req, params, s) => {
     const fail = async (status: number, text: string) => {
       const v = await view(s);
@@ -299,8 +351,8 @@ export default function accountPageFeature(server: Server): () => void {
       html(req, status, accountPage(v));
     };
     const next = field(params, "new_password") ?? "";
-    if (next !== field(params, "confirm_password")) return fail(400, "The new password and its confirmation are different. Nothing was changed.");
-    if ([...next].length < MIN_PASSWORD || next.length > MAX_PASSWORD) return fail(400, `The new password must be at least ${MIN_PASSWORD} characters long. Nothing was changed.`);
+    const problem = newPasswordProblem(params);
+    if (problem) return fail(400, problem);
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
     if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
     const before = await counts(s);
@@ -324,6 +376,41 @@ export default function accountPageFeature(server: Server): () => void {
     redirect(req, ACCOUNT_PATH);
   }));
 
+  // Change password and sign out everywhere else, in one step (src/clients/reset.ts): offered
+  // where a password client without client id is revoked, the one thing that keeps it out.
+  http.route("POST", `${ACCOUNT_PATH}/reset`, signedInForm(async (req, params, s) => {
+    const fail = async (status: number, text: string) => {
+      const row = await findRow(s, field(params, "id"));
+      if (row && !row.current) return html(req, status, revokePage({ row, csrf: s.csrf, error: text }));
+      const v = await view(s);
+      v.flash = { kind: "error", text };
+      html(req, status, accountPage(v));
+    };
+    const problem = newPasswordProblem(params);
+    if (problem) return fail(400, problem);
+    const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
+    if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
+    const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
+    let fresh: BrowserSession | undefined;
+    let done;
+    try {
+      done = await resetPassword(server, s.username, field(params, "new_password")!, {
+        via: VIA, ip: req.ip,
+        // This browser stays signed in, under a new session id, before the other sign-ins end.
+        changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
+      });
+    } catch (err) {
+      if (err instanceof AccountError) return fail(400, `${err.message.replace(/^the password/, "The new password")}. Nothing was changed.`);
+      throw err;
+    }
+    fresh!.flash = {
+      kind: "ok",
+      text: `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
+    };
+    req.res.setHeader("Set-Cookie", sessionCookie(req, fresh!.id));
+    redirect(req, ACCOUNT_PATH);
+  }));
+
   // --- what ends sign-ins, and what the open pages hear about -----------------------------------
 
   const offs = [
@@ -335,7 +422,7 @@ export default function accountPageFeature(server: Server): () => void {
   ];
   const byUser = (ev: { username?: string }) => { if (ev.username) live.changed(ev.username); };
   const bySession = (ev: { session?: Session }) => { if (ev.session?.username) live.changed(ev.session.username); };
-  for (const name of ["new-client", "client-revoked", "password-changed", "grant-created", "grant-revoked", "security-event"]) offs.push(server.bus.on(name, byUser, -100));
+  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"]) offs.push(server.bus.on(name, byUser, -100));
   for (const name of ["authenticated", "resource-bound", "session-closed"]) offs.push(server.bus.on(name, bySession, -100));
 
   return () => {

@@ -11,7 +11,7 @@ import type { SecurityEvent } from "../../storage/types.js";
 export const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f3f4f6;color:#14171c}
 main{max-width:76rem;margin:0 auto;padding:1rem}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}
 h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.25rem;margin:0 0 .5rem}section,.card{background:#fff;border-radius:8px;box-shadow:0 1px 3px #0003;padding:1rem 1.25rem;margin:1rem 0}
-.narrow{max-width:32rem;margin:2rem auto}.muted{color:#3f4652}.small{font-size:.9rem}
+.narrow{max-width:32rem;margin:2rem auto}.card h2{margin-top:1.5rem}.muted{color:#3f4652}.small{font-size:.9rem}
 a{color:#163fa3}a:hover{color:#0b2a75}:focus-visible{outline:3px solid #163fa3;outline-offset:2px}
 .flash{padding:.75rem 1rem;border-radius:6px;margin:1rem 0;border:1px solid}.ok{background:#e7f5ea;border-color:#1b6b2f;color:#0f3d1b}.error{background:#fdecee;border-color:#a1101f;color:#6d0a14}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}.hint{display:block;font-weight:400;font-size:.9rem;color:#3f4652}
@@ -89,7 +89,12 @@ export interface ClientRow {
   connectedNote?: string;
   /** This browser's own sign-in. */
   current: boolean;
+  /** It signed in with the password and has no client id: revoking cannot keep it out. */
+  reconnects?: boolean;
 }
+
+/** A SASL2 client whose revocation holds (it is refused): it can be allowed again. */
+export interface RevokedRow { id: string; name: string; device?: string; revokedAt: number; lastSeen: number }
 
 export interface AccountView {
   jid: string;
@@ -99,6 +104,7 @@ export interface AccountView {
   historyDays: number;
   flash?: { kind: "ok" | "error"; text: string };
   ipTracking: boolean;
+  revoked?: RevokedRow[];
 }
 
 /** A stable element id for a row's controls (keeps keyboard focus across live updates). */
@@ -156,12 +162,30 @@ export function describeEvent(e: SecurityEvent): string {
     case "new-client": return `New client: ${named(d)}${typeof d.mechanism === "string" ? `, signed in with ${d.mechanism}` : ""}${d.transport === "websocket" ? " over WebSocket" : ""}`;
     case "new-grant": return `App authorized: ${named(d)}`;
     case "client-revoked": return `Access revoked: ${d.software || d.device || d.resource ? named(d) : d.grant ? "an app" : "a client"} ${via(d.via)}`.trim();
+    case "client-allowed": return `Access allowed again: ${d.software || d.device ? named(d) : "a client"} ${via(d.via)}`.trim();
     case "password-changed": return `Password changed ${via(d.via)}`.trim();
+    case "password-reset": return `Password changed and everything else signed out ${via(d.via)}${typeof d.connections === "number" ? ` (connections closed: ${d.connections}; tokens and app authorizations cancelled: ${d.grants ?? 0})` : ""}`.trim();
     case "login-failed": return `${e.count} failed ${e.count === 1 ? "login" : "logins"} ${via(d.via)}${e.count > 1 ? ", the last one" : ""}${e.ip ? ` from ${e.ip}` : ""}`.trim();
     case "account-login": return `Signed in to the account page${typeof d.browser === "string" ? ` (${d.browser})` : ""}`;
     case "signed-out-others": return `Signed out everywhere else${typeof d.closed === "number" ? ` (${d.closed} connections, ${d.browsers ?? 0} browsers, ${d.grants ?? 0} tokens)` : ""}`;
     default: return e.kind;
   }
+}
+
+/** Revoked clients that are refused, each with "Allow again" (not live-updated: rare and deliberate). */
+export function revokedTable(v: AccountView): string {
+  if (!v.revoked || v.revoked.length === 0) return "";
+  const rows = v.revoked.map((r) => `<tr data-revoked="${esc(r.id)}">
+<th scope="row" data-label="Client">${esc(r.name)}${r.device ? ` <span class="muted">on ${esc(r.device)}</span>` : ""}</th>
+<td data-label="Revoked">${time(r.revokedAt)}</td>
+<td data-label="Last seen">${time(r.lastSeen)}</td>
+<td data-label="Action"><a class="button" id="${rowId(r.id)}" href="/account/allow?id=${esc(encodeURIComponent(r.id))}">Allow again<span class="vh"> ${esc(r.name)}</span>…</a></td></tr>`).join("\n");
+  return `<table class="cards" id="revoked-table">
+<caption>Revoked clients (${v.revoked.length}): they are refused even with your password, until you allow them again or change the password</caption>
+<thead><tr><th scope="col">Client</th><th scope="col">Revoked</th><th scope="col">Last seen</th><th scope="col"><span class="vh">Action</span></th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
 }
 
 export function historyTable(v: AccountView): string {
@@ -189,6 +213,7 @@ ${flashBox(v.flash)}
 <p class="muted small">Everything that can use your account: XMPP clients, apps you authorized, and your sign-ins to this page.${v.ipTracking ? "" : " IP addresses are not recorded on this server."} Revoking a client closes its connections at once and cancels its tokens.</p>
 ${clientsTable(v)}
 <div class="actions"><a class="button danger" href="/account/sign-out-others">Sign out everywhere else…</a></div>
+${revokedTable(v)}
 </section>
 <section id="password" aria-labelledby="password-h">
 <h2 id="password-h">Change password</h2>
@@ -197,10 +222,7 @@ ${clientsTable(v)}
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <label for="current_password">Current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
-<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
-<label for="confirm_password">New password again</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>
+${newPasswordFields()}
 <div class="actions"><button class="primary" type="submit">Change password</button></div>
 </form>
 </section>
@@ -225,18 +247,68 @@ function details(r: ClientRow): string {
   return `<dl class="details">${item("Client", clientName(r))}${item("Device", esc(r.device ?? "—"))}${item("Type", esc(r.type))}${item("Signed in with", esc(r.auth.join(", ") || "—"))}${item("Last seen", time(r.lastSeen))}${item("IP address", esc(r.ip ?? "—"))}${item("Connected now", r.connected ? "Yes" : "No")}</dl>`;
 }
 
+/** The new-password fields, shared by the password form and the combined reset form. */
+function newPasswordFields(): string {
+  return `<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
+<label for="confirm_password">New password again</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>`;
+}
+
 export function revokePage(v: { row: ClientRow; csrf: string; error?: string }): string {
-  return page(`Revoke ${v.row.name}?`, `<div class="card narrow">
+  const r = v.row;
+  // A password client without a client id comes back with the password (the server cannot
+  // tell it from a new client): say so before anything is confirmed, and offer what works.
+  if (r.reconnects) {
+    return page(`Revoke ${r.name}?`, `<div class="card narrow">
+<h1>This app can sign in again</h1>
+${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
+${details(r)}
+<div class="flash error" role="note" id="reconnect-warning"><p><strong>This app knows your password and will be able to sign in again.</strong> It signed in with your password and without a client id, so the server cannot tell it apart from a new client: revoking it closes its connections now, but it can reconnect at any time.</p>
+<p>To keep it out, change your password: that signs out every other client, app and browser at once. This browser stays signed in.</p></div>
+<form method="post" action="/account/reset" aria-describedby="reconnect-warning">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="current_password">Your current password</label>
+<input type="password" id="current_password" name="current_password" autocomplete="current-password" required autofocus>
+${newPasswordFields()}
+<div class="actions"><button class="danger solid" type="submit">Change password and sign out everywhere else</button><a class="button" href="/account">Cancel</a></div>
+</form>
+<h2>Or only close its connections now</h2>
+<form method="post" action="/account/revoke">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<div class="actions"><button class="danger" type="submit">Revoke (it can sign in again)</button></div>
+</form></div>`);
+  }
+  return page(`Revoke ${r.name}?`, `<div class="card narrow">
 <h1>Revoke access?</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
-${details(v.row)}
-<p>Its connections close at once and its tokens stop working.${v.row.auth.includes("password") ? " It used your password: it cannot sign in again as this client until you change the password, but you should change it anyway if you do not trust the device." : ""}</p>
+${details(r)}
+<p>Its connections close at once and its tokens stop working.${r.auth.includes("password") ? " It used your password: it cannot sign in again as this client until you allow it again or change the password, but you should change the password anyway if you do not trust the device." : ""}</p>
 <form method="post" action="/account/revoke">
+<input type="hidden" name="csrf" value="${esc(v.csrf)}">
+<input type="hidden" name="id" value="${esc(r.id)}">
+<label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
+<input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
+<div class="actions"><button class="danger solid" type="submit">Revoke</button><a class="button" href="/account">Cancel</a></div>
+</form></div>`);
+}
+
+export function allowPage(v: { row: RevokedRow; csrf: string; error?: string }): string {
+  const name = `${v.row.name}${v.row.device ? ` on ${v.row.device}` : ""}`;
+  return page(`Allow ${v.row.name} again?`, `<div class="card narrow">
+<h1>Allow ${esc(name)} again?</h1>
+${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
+<p>You revoked this client on ${time(v.row.revokedAt)}. Since then it is refused, even with your password. Allowing it again lets it sign in with your password (or a new token) as before.</p>
+<form method="post" action="/account/allow">
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <input type="hidden" name="id" value="${esc(v.row.id)}">
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
-<div class="actions"><button class="danger solid" type="submit">Revoke</button><a class="button" href="/account">Cancel</a></div>
+<div class="actions"><button class="primary" type="submit">Allow again</button><a class="button" href="/account">Cancel</a></div>
 </form></div>`);
 }
 
