@@ -101,7 +101,13 @@ export type StepOutcome =
 export async function runSaslStep(session: Session, sasl: SaslSession, mechanism: string, data: Buffer | null, sasl2: boolean): Promise<StepOutcome> {
   const server = session.server;
   const ip = session.data.ip as string;
-  const result = await sasl.step(data);
+  let result;
+  try {
+    result = await sasl.step(data);
+  } catch (err) {
+    settleAttempt(session, false); // a reservation left behind would shrink the limit for good
+    throw err;
+  }
   if (result.kind === "challenge") {
     if (session.closed) settleAttempt(session, false);
     return session.closed ? { kind: "closed" } : result;
