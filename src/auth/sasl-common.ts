@@ -118,8 +118,7 @@ export async function runSaslStep(session: Session, sasl: SaslSession, mechanism
     const settled = settleAttempt(session, counts);
     if (counts) {
       const delay = settled ? settled.delay : server.loginThrottle.fail(ip, result.username);
-      if (session.closed) return { kind: "closed" };
-      await new Promise((r) => setTimeout(r, delay));
+      if (!session.closed) await new Promise((r) => setTimeout(r, delay));
       void server.bus.emit("authentication-failure", { session, username: result.username, mechanism, sasl2 });
     }
     if (session.closed) return { kind: "closed" };
