@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { RawClient } from "./raw-client.js";
-import { NS_SASL, NS_STREAM, child, elementsOf, parseServerOutput, type XmlEl } from "./xml.js";
+import { NS_SASL, NS_STREAM, elementsOf, parseServerOutput, type XmlEl } from "./xml.js";
 import { NS_SASL2, authenticateXml, plainInitialResponse, sasl2Stream, sasl2Result } from "./sasl2-client.js";
 import { rawWs, WS_OPEN } from "./raw-ws.js";
 import type { TestServer } from "./server.js";
@@ -277,4 +277,3 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export { child };
