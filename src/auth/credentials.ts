@@ -63,12 +63,21 @@ function pickCredential(user: UserRecord | undefined): { hash: ScramHash; cred: 
 }
 
 // Stands in for a missing account so that checking it costs the same as checking a real one.
-const dummyCredential: ScramCredential = {
-  salt: randomBytes(16),
-  iterations: DEFAULT_ITERATIONS,
-  storedKey: randomBytes(32),
-  serverKey: randomBytes(32),
-};
+const dummySalt = randomBytes(16);
+const dummyKey = randomBytes(32);
+
+/**
+ * The credential to check a password against, and the PBKDF2 work still owed after it so that
+ * every check costs `iterations` (scram_iterations): an unknown account is checked against a
+ * dummy with that count, and an account whose credentials predate a raise of scram_iterations
+ * makes up the difference, so that neither answers faster than the other. (The SCRAM `i=` of
+ * such an old account cannot be changed without its password: see README, scram_iterations.)
+ */
+function plan(user: UserRecord | undefined, iterations: number): { hash: ScramHash; cred: ScramCredential; dummy: boolean; extra: number } {
+  const picked = pickCredential(user);
+  if (!picked) return { hash: "SHA-256", cred: { salt: dummySalt, iterations, storedKey: dummyKey, serverKey: dummyKey }, dummy: true, extra: 0 };
+  return { ...picked, dummy: false, extra: Math.max(0, iterations - picked.cred.iterations) };
+}
 
 function compare(hash: ScramHash, cred: ScramCredential, salted: Buffer): boolean {
   const { storedKey } = keysFromSalted(hash, salted);
@@ -84,17 +93,22 @@ function prepareOrNull(password: string): string | null {
 }
 
 /** Checks a password against the stored credentials (SHA-256 preferred). Blocks the event loop. */
-export function verifyPassword(user: UserRecord | undefined, password: string): boolean {
-  const picked = pickCredential(user) ?? { hash: "SHA-256" as const, cred: dummyCredential };
+export function verifyPassword(user: UserRecord | undefined, password: string, iterations: number = DEFAULT_ITERATIONS): boolean {
+  const p = plan(user, iterations);
   const prepared = prepareOrNull(password);
-  const salted = pbkdf2Sync(prepared ?? password, picked.cred.salt, picked.cred.iterations, hashLength(picked.hash), digestName(picked.hash));
-  return compare(picked.hash, picked.cred, salted) && prepared !== null && picked.cred !== dummyCredential;
+  const salted = pbkdf2Sync(prepared ?? password, p.cred.salt, p.cred.iterations, hashLength(p.hash), digestName(p.hash));
+  if (p.extra > 0) pbkdf2Sync(password, p.cred.salt, p.extra, hashLength(p.hash), digestName(p.hash));
+  return compare(p.hash, p.cred, salted) && prepared !== null && !p.dummy;
 }
 
-/** Same as verifyPassword, with PBKDF2 on the libuv thread pool. An undefined user costs the same work. */
-export async function verifyPasswordAsync(user: UserRecord | undefined, password: string): Promise<boolean> {
-  const picked = pickCredential(user) ?? { hash: "SHA-256" as const, cred: dummyCredential };
+/**
+ * Same as verifyPassword, with PBKDF2 on the libuv thread pool. An undefined user costs the
+ * same work; `iterations` is scram_iterations, the work every check is made to cost.
+ */
+export async function verifyPasswordAsync(user: UserRecord | undefined, password: string, iterations: number = DEFAULT_ITERATIONS): Promise<boolean> {
+  const p = plan(user, iterations);
   const prepared = prepareOrNull(password);
-  const salted = await pbkdf2Async(prepared ?? password, picked.cred.salt, picked.cred.iterations, hashLength(picked.hash), digestName(picked.hash));
-  return compare(picked.hash, picked.cred, salted) && prepared !== null && picked.cred !== dummyCredential;
+  const salted = await pbkdf2Async(prepared ?? password, p.cred.salt, p.cred.iterations, hashLength(p.hash), digestName(p.hash));
+  if (p.extra > 0) await pbkdf2Async(password, p.cred.salt, p.extra, hashLength(p.hash), digestName(p.hash));
+  return compare(p.hash, p.cred, salted) && prepared !== null && !p.dummy;
 }

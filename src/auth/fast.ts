@@ -98,6 +98,8 @@ export default function fast(server: Server): void {
         if (nul <= 0 || data.length - nul - 1 !== 32) return { kind: "failure", failure: saslFailures.malformed };
         const username = saslContext(session).normaliseUsername(data.subarray(0, nul).toString("utf8"));
         if (!username) return { kind: "failure", failure: saslFailures.notAuthorized };
+        // The throttle before the token, as for a password (src/auth/throttle.ts).
+        if (!(await saslContext(session).admit(username))) return { kind: "failure", failure: saslFailures.throttled, username };
         const proof = data.subarray(nul + 1);
         const user = await server.storage.users.get(username);
         const grant = user && (await server.storage.grants.findByClient(username, "fast", clientId));

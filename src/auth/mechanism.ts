@@ -12,6 +12,22 @@ export interface SaslContext {
   channelBinding: Partial<Record<ChannelBindingType, () => Buffer>>;
   /** True when the server offered any -PLUS mechanism on this stream (RFC 5802 §6 downgrade check). */
   plusAdvertised: boolean;
+  /**
+   * Keys the stable fake salts of unknown accounts (SCRAM): kept with the server's secrets so
+   * that they survive a restart as real salts do. A random per-process key when absent.
+   */
+  fakeSaltKey?: Buffer;
+  /** PBKDF2 iterations of new credentials (scram_iterations): what an unknown account seems to have. */
+  scramIterations: number;
+  /**
+   * The login throttle, asked once the username is known and before any credential is checked
+   * (src/auth/throttle.ts): false when the IP or the account is over its failure limit, and the
+   * mechanism must then answer `throttled` whatever the credentials are. True reserves the
+   * attempt until the step's outcome is known.
+   */
+  admit(username: string): Promise<boolean>;
+  /** Whether the IP or the account is over its limit now (no reservation): for refusing early. */
+  throttled(username: string): boolean;
   /** Looks up an account by its (already normalised) username. */
   getUser(username: string): Promise<UserRecord | undefined>;
   /** Normalises a username (nodeprep / RFC 7622 localpart); undefined when invalid. */

@@ -8,6 +8,7 @@ import { mechanisms } from "./mechanisms/index.js";
 import { normaliseLocal } from "../core/jid.js";
 import type { SaslMechanism } from "./mechanism.js";
 import { metadataUrl, verifyBearer } from "./oauth-tokens.js";
+import type { LoginAttempt } from "./throttle.js";
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -27,25 +28,53 @@ export function saslContext(session: Session): SaslContext {
   const tlsSocket = session.transport.tlsSocket;
   const cached = session.data.saslContext as SaslContext | undefined;
   if (cached && cached.secure === session.secure) return cached;
-  const cb = tlsSocket && session.server.config.sasl_channel_binding ? channelBindingsFor(tlsSocket, session.server.tlsEndPoint) : {};
+  const server = session.server;
+  const ip = session.data.ip as string;
+  // -PLUS only where the client can bind to the same TLS channel: our own TLS on a TCP stream.
+  // A WebSocket client (a browser, a JS library) never sees the TLS under it, and behind a
+  // reverse proxy that TLS is not even ours: offering -PLUS there makes clients that pick the
+  // strongest mechanism (StanzaJS) choose one they cannot complete.
+  const bindable = tlsSocket && session.transport.kind === "tcp" && server.config.sasl_channel_binding;
+  const cb = bindable ? channelBindingsFor(tlsSocket, server.tlsEndPoint) : {};
   const ctx: SaslContext = {
     secure: session.secure,
     channelBinding: cb,
     plusAdvertised: false,
-    getUser: (u) => session.server.storage.users.get(u),
+    scramIterations: server.config.scram_iterations,
+    fakeSaltKey: server.secrets.derive("scram-fake-salt"),
+    admit: async (username) => {
+      settleAttempt(session, undefined);
+      const attempt = await server.loginThrottle.admit(ip, username);
+      if (!attempt) return false;
+      if (session.closed) { attempt.release(); return false; }
+      session.data.loginAttempt = attempt;
+      return true;
+    },
+    throttled: (username) => server.loginThrottle.blocked(ip, username),
+    getUser: (u) => server.storage.users.get(u),
     normaliseUsername: (raw) => normaliseLocal(raw),
     // OAUTHBEARER: the grant is remembered here and bound to the session on success (src/auth/oauth-sessions.ts).
     verifyBearer: async (token) => {
-      const info = await verifyBearer(session.server, token);
+      const info = await verifyBearer(server, token);
       if (!info) return undefined;
       session.data.bearerPending = { grantId: info.grantId, tokenHash: info.tokenHash, restricted: info.restricted };
       return { username: info.username };
     },
-    oauthMetadataUrl: () => metadataUrl(session.server),
+    oauthMetadataUrl: () => metadataUrl(server),
   };
   ctx.plusAdvertised = mechanisms.some((m) => m.name.endsWith("-PLUS") && m.available(ctx));
   session.data.saslContext = ctx;
   return ctx;
+}
+
+/** Settles the attempt a mechanism had admitted: a failure counts (and returns its delay), anything else frees it. */
+function settleAttempt(session: Session, failed: boolean | undefined): { attempt: LoginAttempt; delay: number } | undefined {
+  const attempt = session.data.loginAttempt as LoginAttempt | undefined;
+  if (!attempt) return undefined;
+  delete session.data.loginAttempt;
+  if (failed) return { attempt, delay: attempt.failed() };
+  attempt.release();
+  return { attempt, delay: 0 };
 }
 
 /** The password-based mechanisms this session may use, in our preference order. */
@@ -64,24 +93,40 @@ export type StepOutcome =
 /**
  * One step of a SASL exchange, with the rules legacy SASL and SASL2 share: a wrong credential
  * counts against the login throttle, is answered late and announced on the bus; a success is
- * refused for an authzid of another domain or while the IP or account is over its limit.
+ * refused for an authzid of another domain. The throttle itself is asked by the mechanism
+ * before it checks anything (SaslContext.admit), so that past the limit a right and a wrong
+ * password get the same answer at the same speed; only mechanisms that cannot name the
+ * account first (OAUTHBEARER: the token names it) are still checked here after a success.
  */
 export async function runSaslStep(session: Session, sasl: SaslSession, mechanism: string, data: Buffer | null, sasl2: boolean): Promise<StepOutcome> {
   const server = session.server;
   const ip = session.data.ip as string;
-  const result = await sasl.step(data);
-  if (session.closed) return { kind: "closed" };
-  if (result.kind === "challenge") return result;
+  let result;
+  try {
+    result = await sasl.step(data);
+  } catch (err) {
+    settleAttempt(session, false); // a reservation left behind would shrink the limit for good
+    throw err;
+  }
+  if (result.kind === "challenge") {
+    if (session.closed) settleAttempt(session, false);
+    return session.closed ? { kind: "closed" } : result;
+  }
   if (result.kind === "failure") {
-    if (result.failure.condition === "not-authorized" || result.failure.condition === "credentials-expired") {
-      const delay = server.loginThrottle.fail(ip, result.username);
-      await new Promise((r) => setTimeout(r, delay));
+    const counts = result.failure.condition === "not-authorized" || result.failure.condition === "credentials-expired";
+    // Counted even when the client is gone: hanging up early must not make a guess free.
+    const settled = settleAttempt(session, counts);
+    if (counts) {
+      const delay = settled ? settled.delay : server.loginThrottle.fail(ip, result.username);
+      if (!session.closed) await new Promise((r) => setTimeout(r, delay));
       void server.bus.emit("authentication-failure", { session, username: result.username, mechanism, sasl2 });
-      if (session.closed) return { kind: "closed" };
     }
+    if (session.closed) return { kind: "closed" };
     return { kind: "failure", failure: result.failure };
   }
+  const admitted = settleAttempt(session, false)?.attempt.username === result.username;
+  if (session.closed) return { kind: "closed" };
   if (result.authzid && !result.authzid.toLowerCase().endsWith("@" + server.config.domain)) return { kind: "failure", failure: saslFailures.invalidAuthzid };
-  if (server.loginThrottle.blocked(ip, result.username)) return { kind: "failure", failure: saslFailures.temporary };
+  if (!admitted && server.loginThrottle.blocked(ip, result.username)) return { kind: "failure", failure: saslFailures.throttled };
   return { kind: "success", username: result.username, additionalData: result.additionalData };
 }

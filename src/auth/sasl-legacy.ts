@@ -65,7 +65,7 @@ export default function saslLegacy(server: Server): void {
     const data = text === "" ? null : decodeBase64(text);
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
     const ip = session.data.ip as string;
-    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.temporary), true;
+    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
     const ex: Exchange = { mechanism: name, sasl: mech.start(saslContext(session)) };
     session.data.saslExchange = ex;
     await step(session, ex, data);

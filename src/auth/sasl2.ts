@@ -119,7 +119,7 @@ export default function sasl2(server: Server): void {
     session.data.userAgent = ua;
     session.data.clientId = ua.id;
     const ip = session.data.ip as string;
-    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.temporary), true;
+    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
 
     let sasl: SaslSession | undefined;
     const choice = (await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua })) as MechanismChoice | undefined;

@@ -2,7 +2,7 @@
 // is the HMAC key of its own proof (XEP-0484), so a hash of it cannot verify a login. Such
 // secrets are sealed with AES-256-GCM under a key kept in data_path, apart from the database:
 // a copy of the database alone does not reveal them.
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { loadOrCreateKey } from "../core/keyfile.js";
 
 export class SecretBox {
@@ -11,6 +11,11 @@ export class SecretBox {
   /** Loads data_path/secret.key, creating it (0600) on first use. */
   static open(dataPath: string): SecretBox {
     return new SecretBox(loadOrCreateKey(dataPath, "secret.key"));
+  }
+
+  /** A key for another purpose, derived from this one (HMAC with the purpose as label): as lasting as the box's key. */
+  derive(purpose: string): Buffer {
+    return createHmac("sha256", this.key).update(`warden derived key\0${purpose}`).digest();
   }
 
   seal(plain: Buffer, aad: string): Buffer {

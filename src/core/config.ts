@@ -104,7 +104,7 @@ export const defaults: Config = {
   https_ports: [5281],
   https_interfaces: ["0.0.0.0"],
   http_max_body: 64 * 1024,
-  http_trusted_proxies: ["127.0.0.1", "::1"],
+  http_trusted_proxies: [],
   oauth2_access_token_ttl: 3600,
   oauth2_refresh_token_ttl: 604800,
   oauth2_code_ttl: 600,

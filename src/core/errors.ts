@@ -45,6 +45,9 @@ export const streamErrors = {
   unsupportedStanza: { condition: "unsupported-stanza-type" },
   notAuthorized: { condition: "not-authorized", text: "Authenticate first" },
   encryptionRequired: { condition: "policy-violation", text: "Encryption is required" },
+  // A plain ws:// stream with nothing that could encrypt it (no STARTTLS over WebSocket, no
+  // trusted proxy saying it ended TLS): say so rather than offer nothing and leave it waiting.
+  websocketNotEncrypted: { condition: "policy-violation", text: "This connection is not encrypted and encryption is required: connect with wss:// to the server's HTTPS port" },
   timeout: { condition: "connection-timeout" },
   idleTimeout: { condition: "connection-timeout", text: "Idle for too long" },
   conflict: { condition: "conflict", text: "Replaced by a new connection" },
@@ -113,6 +116,8 @@ export const saslFailures = {
   aborted: { condition: "aborted" },
   credentialsExpired: { condition: "credentials-expired" },
   temporary: { condition: "temporary-auth-failure" },
+  // Same for a right and a wrong password: the credentials are not looked at past the limit.
+  throttled: { condition: "temporary-auth-failure", text: "Too many failed login attempts; wait a minute and try again" },
   accountDisabled: { condition: "account-disabled" },
   cbUnsupported: { condition: "malformed-request", text: "Proposed channel binding type isn't supported." },
   cbDowngrade: { condition: "malformed-request", text: "Channel binding is supported; refusing a downgrade" },

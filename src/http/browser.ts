@@ -54,14 +54,22 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   if (!rawUser || !password) return { ok: false, status: 400, error: reentry ? "Enter your password." : "Enter your username and password." };
   let username = "";
   try { username = accountName(rawUser.trim(), server.config.domain); } catch { /* unknown to us: checked all the same */ }
-  const throttle = server.loginThrottle;
-  if (throttle.blocked(ip, username || undefined)) return { ok: false, status: 429, error: THROTTLED };
-  const user = username ? await server.storage.users.get(username) : undefined;
+  // Admitted (and reserved) before the password is looked at, as for XMPP logins (src/auth/throttle.ts).
+  const attempt = await server.loginThrottle.admit(ip, username || undefined);
+  if (!attempt) return { ok: false, status: 429, error: THROTTLED };
+  let user;
+  try {
+    user = username ? await server.storage.users.get(username) : undefined;
+  } catch (err) {
+    attempt.release();
+    throw err;
+  }
   // PBKDF2 runs whether or not the account exists, so timing does not tell which.
-  const ok = await verifyPasswordAsync(user, password);
-  if (ok && user) return { ok: true, username };
-  const delay = throttle.fail(ip, username || undefined);
-  if (user) await server.bus.emit("login-failed", { username, ip, via } satisfies LoginFailedEvent);
+  const ok = await verifyPasswordAsync(user, password, server.config.scram_iterations);
+  if (ok && user) { attempt.release(); return { ok: true, username }; }
+  const delay = attempt.failed();
+  // Not awaited: only real accounts have a history to write, and waiting for it would tell them apart.
+  if (user) void server.bus.emit("login-failed", { username, ip, via } satisfies LoginFailedEvent, (err) => server.log.error({ err }, "login-failed handler failed"));
   server.log.info({ username: username || undefined, ip, via }, "account page: wrong password");
   await sleep(delay);
   return { ok: false, status: 403, error: reentry ? "Wrong password." : "Wrong username or password." };

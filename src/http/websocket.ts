@@ -6,6 +6,8 @@ import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
+import type { Session } from "../core/session.js";
+import { streamErrors } from "../core/errors.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
 
@@ -105,6 +107,14 @@ export default function websocket(server: Server): () => void {
     });
     return true;
   });
+
+  // A ws:// stream that must be encrypted and cannot be (there is no STARTTLS over WebSocket, and
+  // no trusted proxy said it ended TLS) would get features with nothing to log in with, and wait
+  // forever: it is told why instead, and closed. (The header is out already, as RFC 6120 §4.9.1.2 wants.)
+  server.bus.on("stream-features", ({ session }: { session: Session }) => {
+    if (session.transport.kind !== "websocket" || session.secure || session.authenticated || !server.config.c2s_require_encryption) return;
+    session.close(streamErrors.websocketNotEncrypted);
+  }, 1000);
 
   // XEP-0156: where to connect. The URL follows the request's scheme and host.
   const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;

@@ -1,4 +1,4 @@
-// The client side of SCRAM (RFC 5802) without channel binding, for driving a real server
+// The client side of SCRAM (RFC 5802), with channel binding for -PLUS when given, for driving a real server
 // through a RawClient: sends <auth/> and the client-final message, and leaves the server's
 // final answer (<success/> or <failure/>) in the client's buffer for the test to check.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
@@ -14,11 +14,11 @@ const len = (h: Hash) => (h === "SHA-1" ? 20 : 32);
  * sent the challenge and the final message is on its way; the caller then waits for the
  * server's <success/> or <failure/> (e.g. with expectSaslFailure).
  */
-export async function scramAuth(c: RawClient, username: string, password: string, hash: Hash = "SHA-256"): Promise<void> {
+export async function scramAuth(c: RawClient, username: string, password: string, hash: Hash = "SHA-256", plus?: { type: string; data: Buffer }): Promise<void> {
   const cnonce = randomBytes(18).toString("base64");
-  const gs2 = "n,,";
+  const gs2 = plus ? `p=${plus.type},,` : "n,,";
   const bare = `n=${username.replace(/=/g, "=3D").replace(/,/g, "=2C")},r=${cnonce}`;
-  c.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-${hash}'>${Buffer.from(gs2 + bare).toString("base64")}</auth>`);
+  c.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-${hash}${plus ? "-PLUS" : ""}'>${Buffer.from(gs2 + bare).toString("base64")}</auth>`);
   const challenge = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) =>
     i.kind === "element" && i.el.ns === NS_SASL && ["challenge", "failure", "success"].includes(i.el.name) ? [i.el] : [])[0], "the SCRAM challenge");
   if (challenge.name !== "challenge") throw new Error(`expected a SCRAM challenge, got ${show(challenge)}`);
@@ -29,7 +29,7 @@ export async function scramAuth(c: RawClient, username: string, password: string
   const salted = pbkdf2Sync(password, Buffer.from(attrs.s, "base64"), Number(attrs.i), len(hash), alg(hash));
   const clientKey = createHmac(alg(hash), salted).update("Client Key").digest();
   const storedKey = createHash(alg(hash)).update(clientKey).digest();
-  const withoutProof = `c=${Buffer.from(gs2).toString("base64")},r=${attrs.r}`;
+  const withoutProof = `c=${Buffer.concat([Buffer.from(gs2), plus?.data ?? Buffer.alloc(0)]).toString("base64")},r=${attrs.r}`;
   const authMessage = `${bare},${serverFirst},${withoutProof}`;
   const signature = createHmac(alg(hash), storedKey).update(authMessage).digest();
   const proof = Buffer.alloc(clientKey.length);

@@ -24,6 +24,9 @@ function ctxWith(users: Record<string, Record<string, ScramCredential>>, over: P
     secure: true,
     channelBinding: {},
     plusAdvertised: false,
+    scramIterations: 4096,
+    admit: async () => true,
+    throttled: () => false,
     getUser: async (u) => (users[u] ? { username: u, scram: users[u]!, passwordChangedAt: 0, createdAt: 0 } : undefined),
     normaliseUsername: (raw) => (raw === "" || /[@/\s"&'<>:]/.test(raw) ? undefined : raw.toLowerCase()),
     ...over,
@@ -381,5 +384,41 @@ describe("channel binding", () => {
     } finally {
       close();
     }
+  });
+});
+
+describe("the login throttle is asked before any credential is checked", () => {
+  // A context whose throttle refuses `locked`, and which records what was asked.
+  const throttledCtx = (asked: string[]) => ctxWith(users, {
+    admit: async (u) => { asked.push(`admit ${u}`); return u !== "alice"; },
+    throttled: (u) => { asked.push(`peek ${u}`); return false; },
+  });
+
+  it("PLAIN: past the limit the right and the wrong password get the same failure, and no check", async () => {
+    const asked: string[] = [];
+    const right = await plainMechanism.start(throttledCtx(asked)).step(Buffer.from("\0alice\0correct horse"));
+    const wrong = await plainMechanism.start(throttledCtx(asked)).step(Buffer.from("\0alice\0wrong"));
+    assertFailure(right, saslFailures.throttled, "alice");
+    assert.deepEqual(wrong, right);
+    assert.deepEqual(asked, ["admit alice", "admit alice"]);
+  });
+
+  it("SCRAM: refused at the client-first message when already over the limit", async () => {
+    const s = scramMechanism("SHA-256", false).start(ctxWith(users, { throttled: (u) => u === "alice" }));
+    assertFailure(await s.step(Buffer.from("n,,n=alice,r=abcdef")), saslFailures.throttled, "alice");
+  });
+
+  it("SCRAM: over the limit by the client-final message, the right and the wrong proof get the same failure", async () => {
+    const asked: string[] = [];
+    const right = await scramClient(scramMechanism("SHA-256", false).start(throttledCtx(asked)), "SHA-256", { user: "alice", password: "correct horse" });
+    const wrong = await scramClient(scramMechanism("SHA-256", false).start(throttledCtx(asked)), "SHA-256", { user: "alice", password: "wrong" });
+    assertFailure(right, saslFailures.throttled, "alice");
+    assert.deepEqual(wrong, right);
+    assert.deepEqual(asked, ["peek alice", "admit alice", "peek alice", "admit alice"]);
+  });
+
+  it("SCRAM: an unknown account's fake credentials use the context's iterations", async () => {
+    const s = scramMechanism("SHA-1", false).start(ctxWith(users, { scramIterations: 20_000 }));
+    assert.match(text(await s.step(Buffer.from("n,,n=nobody,r=abcdef"))), /,i=20000$/);
   });
 });

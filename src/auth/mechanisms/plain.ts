@@ -72,6 +72,8 @@ class PlainSession implements SaslSession {
     const az = checkAuthzid(this.ctx, authzid, username);
     if (az === null) return { kind: "failure", failure: saslFailures.invalidAuthzid, username };
 
+    // The throttle before the password: past the limit a right and a wrong one get the same answer.
+    if (!(await this.ctx.admit(username))) return { kind: "failure", failure: saslFailures.throttled, username };
     let user;
     try {
       user = await this.ctx.getUser(username);
@@ -79,7 +81,7 @@ class PlainSession implements SaslSession {
       return { kind: "failure", failure: saslFailures.temporary, username };
     }
     // Runs PBKDF2 whether or not the account exists, so timing does not reveal which.
-    const ok = await verifyPasswordAsync(user, password);
+    const ok = await verifyPasswordAsync(user, password, this.ctx.scramIterations);
     if (!ok || !user) return { kind: "failure", failure: saslFailures.notAuthorized, username };
     return az === undefined ? { kind: "success", username } : { kind: "success", username, authzid: az };
   }

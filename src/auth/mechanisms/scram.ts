@@ -4,7 +4,7 @@ import { randomId } from "../../core/random.js";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { saslFailures, type SaslFailureDef } from "../../core/errors.js";
 import type { ScramCredential } from "../../storage/types.js";
-import { DEFAULT_ITERATIONS, h, hashLength, hmac, type ScramHash } from "../credentials.js";
+import { h, hashLength, hmac, type ScramHash } from "../credentials.js";
 import type { ChannelBindingType, SaslContext, SaslMechanism, SaslSession, SaslStep } from "../mechanism.js";
 import { checkAuthzid, decodeUtf8, prepareUsername } from "./plain.js";
 
@@ -17,8 +17,8 @@ const CB_TYPES: readonly ChannelBindingType[] = ["tls-exporter", "tls-server-end
 // Types a -PLUS mechanism is worth offering for; tls-unique is unsound with TLS 1.3 and never supplied.
 const PLUS_TYPES: readonly ChannelBindingType[] = ["tls-exporter", "tls-server-end-point"];
 
-// Keys the fake salts of unknown users: stable within the process so that asking twice
-// gives the same answer, unpredictable across restarts.
+// Keys the fake salts of unknown users when the context brings no key of its own (the server's
+// is kept in data_path): stable within the process so that asking twice gives the same answer.
 const fakeSaltSecret = randomBytes(32);
 
 const PRINTABLE = /^[\x21-\x2b\x2d-\x7e]+$/; // RFC 5802 "printable": no comma
@@ -115,7 +115,7 @@ class ScramSession implements SaslSession {
     try {
       const text = data === null ? undefined : decodeUtf8(data);
       if (text === undefined || state === "done") return this.end(fail(saslFailures.malformed, this.ex?.username));
-      return this.end(state === "first" ? await this.clientFirst(text) : this.clientFinal(text, this.ex!));
+      return this.end(state === "first" ? await this.clientFirst(text) : await this.clientFinal(text, this.ex!));
     } catch {
       return this.end(fail(saslFailures.malformed, this.ex?.username));
     }
@@ -142,6 +142,8 @@ class ScramSession implements SaslSession {
     const username = prepareUsername(this.ctx, first.rawUsername);
     if (username === undefined) return fail(saslFailures.notAuthorized);
     if (checkAuthzid(this.ctx, first.authzid, username) === null) return fail(saslFailures.invalidAuthzid, username);
+    // Over the limit already: say so now, before any proof exists (clientFinal asks again, reserving).
+    if (this.ctx.throttled(username)) return fail(saslFailures.throttled, username);
 
     let stored: ScramCredential | undefined;
     try {
@@ -159,12 +161,13 @@ class ScramSession implements SaslSession {
   }
 
   private fakeCredential(username: string): ScramCredential {
-    const salt = createHmac("sha256", fakeSaltSecret).update(`${this.hash}\0${username}`).digest().subarray(0, 16);
+    const salt = createHmac("sha256", this.ctx.fakeSaltKey ?? fakeSaltSecret).update(`${this.hash}\0${username}`).digest().subarray(0, 16);
     const len = hashLength(this.hash);
-    return { salt, iterations: DEFAULT_ITERATIONS, storedKey: randomBytes(len), serverKey: randomBytes(len) };
+    // The iterations new accounts get: a fixed default here would set unknown accounts apart.
+    return { salt, iterations: this.ctx.scramIterations, storedKey: randomBytes(len), serverKey: randomBytes(len) };
   }
 
-  private clientFinal(text: string, ex: Exchange): SaslStep {
+  private async clientFinal(text: string, ex: Exchange): Promise<SaslStep> {
     const { username } = ex;
     const parts = text.split(",");
     if (parts.length < 3) return fail(saslFailures.malformed, username);
@@ -175,6 +178,8 @@ class ScramSession implements SaslSession {
     if (!parts.slice(2, -1).every((x) => ATTR_VAL.test(x))) return fail(saslFailures.malformed, username);
     const proof = strictBase64(p.slice(2));
     if (!proof || proof.length !== hashLength(this.hash)) return fail(saslFailures.malformed, username);
+    // The throttle before the proof: past the limit a right and a wrong one get the same answer.
+    if (!(await this.ctx.admit(username))) return fail(saslFailures.throttled, username);
 
     let cbData: Buffer = Buffer.alloc(0);
     try {
