@@ -14,6 +14,7 @@ export const cliErrors = {
   startFailed: { code: 71, text: "the server could not start" },
   clientNotFound: { code: 67, text: "Client not found" },
   passwordResetRequired: { code: 75, text: "Password reset required" },
+  checkProblems: { code: 1, text: "problems found" },
 } as const;
 
 export type CliErrorName = keyof typeof cliErrors;

@@ -20,8 +20,9 @@ import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, ty
 import { LoginCsrf, THROTTLED, checkPassword, checkSessionCsrf, field } from "./auth.js";
 import { LIVE_JS, LiveHub } from "./live.js";
 import { ACCOUNT_PATH } from "./url.js";
+import { passwordProblem } from "../../auth/password-policy.js";
 import {
-  MAX_PASSWORD, MIN_PASSWORD, STYLE, accountPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
+  STYLE, accountPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
   type AccountView, type ClientRow,
 } from "./pages.js";
 
@@ -136,7 +137,7 @@ export default function accountPageFeature(server: Server): () => void {
   const view = async (s: BrowserSession): Promise<AccountView> => ({
     jid: `${s.username}@${server.config.domain}`, csrf: s.csrf, rows: await rowsFor(s.username, s),
     events: await server.storage.events.list(s.username, HISTORY_SHOWN), historyDays: server.config.security_history_days,
-    ipTracking: server.config.client_ip_tracking,
+    ipTracking: server.config.client_ip_tracking, passwordMinLength: server.config.password_min_length,
   });
 
   /** XMPP streams of an account (hibernating ones too). */
@@ -300,7 +301,8 @@ export default function accountPageFeature(server: Server): () => void {
     };
     const next = field(params, "new_password") ?? "";
     if (next !== field(params, "confirm_password")) return fail(400, "The new password and its confirmation are different. Nothing was changed.");
-    if ([...next].length < MIN_PASSWORD || next.length > MAX_PASSWORD) return fail(400, `The new password must be at least ${MIN_PASSWORD} characters long. Nothing was changed.`);
+    const weak = passwordProblem(next, server.config.password_min_length);
+    if (weak) return fail(400, `The new password ${weak}. Nothing was changed.`);
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
     if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
     const before = await counts(s);

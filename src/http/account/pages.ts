@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { esc } from "../oauth/pages.js";
 import { utcTime } from "../../features/new-client-notice.js";
 import type { SecurityEvent } from "../../storage/types.js";
+import { DEFAULT_MIN_PASSWORD, MAX_PASSWORD } from "../../auth/password-policy.js";
 
 export const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f3f4f6;color:#14171c}
 main{max-width:76rem;margin:0 auto;padding:1rem}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}
@@ -99,6 +100,8 @@ export interface AccountView {
   historyDays: number;
   flash?: { kind: "ok" | "error"; text: string };
   ipTracking: boolean;
+  /** password_min_length (src/auth/password-policy.ts). */
+  passwordMinLength: number;
 }
 
 /** A stable element id for a row's controls (keeps keyboard focus across live updates). */
@@ -197,10 +200,10 @@ ${clientsTable(v)}
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <label for="current_password">Current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
-<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
+<label for="new_password">New password <span class="hint" id="new-hint">At least ${v.passwordMinLength} characters</span></label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${v.passwordMinLength}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
 <label for="confirm_password">New password again</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${v.passwordMinLength}" maxlength="${MAX_PASSWORD}" required>
 <div class="actions"><button class="primary" type="submit">Change password</button></div>
 </form>
 </section>
@@ -215,8 +218,8 @@ export function fragment(v: AccountView): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>update</title></head><body>${clientsTable(v)}${historyTable(v)}</body></html>`;
 }
 
-export const MIN_PASSWORD = 12;
-export const MAX_PASSWORD = 1024;
+// The password rule is shared with the `warden` command: src/auth/password-policy.ts.
+export { DEFAULT_MIN_PASSWORD as MIN_PASSWORD, MAX_PASSWORD };
 
 // --- confirmations (password re-entry, OWASP ASVS 7.5.2) --------------------------------------
 
