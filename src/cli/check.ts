@@ -210,7 +210,7 @@ function checkDataDir(cfg: Config, say: Report): void {
 
 function dnsFailure(err: unknown): { missing: boolean; text: string } {
   const code = (err as NodeJS.ErrnoException).code ?? "";
-  if (code === "ENOTFOUND" || code === "ENODATA") return { missing: true, text: "no such record" };
+  if (code === "ENOTFOUND" || code === "ENODATA") return { missing: true, text: `could not be resolved: no such record (${code})` };
   return { missing: false, text: `could not be resolved (${code || (err as Error).message})` };
 }
 
