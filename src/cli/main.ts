@@ -103,8 +103,10 @@ async function start(cfg: Config): Promise<void> {
   // Loaded here, not at the top: the account commands should not pay for the whole server.
   const { Server } = await import("../core/server.js");
   const { startAdminSocket } = await import("../admin/socket.js");
-  const { createLogger } = await import("../core/logger.js");
+  const { createLogger, reopenLogFile } = await import("../core/logger.js");
   const server = new Server({ config: cfg, log: createLogger(cfg) });
+  // logrotate moves the file, then sends SIGHUP: write to a new file under the configured name.
+  if (cfg.log_file) process.on("SIGHUP", () => { reopenLogFile(); server.log.info({ log_file: cfg.log_file }, "log file reopened"); });
   let stopAdmin: (() => Promise<void>) | undefined;
   try {
     await server.start();

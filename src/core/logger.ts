@@ -10,6 +10,16 @@ import type { Config } from "./config.js";
 
 export type LogFormat = "text" | "json";
 
+/** The open log file, if any: reopened after logrotate moved it (reopenLogFile, e.g. on SIGHUP). */
+let logFile: ReturnType<typeof pino.destination> | undefined;
+
+/** Reopens log_file under its name, so that a rotated file is let go; nothing without log_file. */
+export function reopenLogFile(): boolean {
+  if (!logFile) return false;
+  logFile.reopen();
+  return true;
+}
+
 /** The format actually used: `auto` is text on a terminal, JSON elsewhere (a file is not a terminal). */
 export function logFormat(cfg: Pick<Config, "log_format" | "log_file">, stdoutIsTty = !!process.stdout.isTTY): LogFormat {
   if (cfg.log_format !== "auto") return cfg.log_format;
@@ -19,9 +29,8 @@ export function logFormat(cfg: Pick<Config, "log_format" | "log_file">, stdoutIs
 export function createLogger(cfg: Pick<Config, "log_level" | "log_format" | "log_file">): Logger {
   const format = logFormat(cfg);
   // Log files hold account names and addresses: readable by the server's user only.
-  const out: DestinationStream = cfg.log_file
-    ? pino.destination({ dest: cfg.log_file, sync: true, mkdir: true, mode: 0o600 })
-    : pino.destination({ dest: 1, sync: true });
+  logFile = cfg.log_file ? pino.destination({ dest: cfg.log_file, sync: true, mkdir: true, mode: 0o600 }) : undefined;
+  const out: DestinationStream = logFile ?? pino.destination({ dest: 1, sync: true });
   if (format === "json") return pino({ level: cfg.log_level }, out);
   const pretty = PinoPretty({
     destination: out,

@@ -9,7 +9,7 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, existsSync, statSync } from "node:fs";
+import { readFileSync, existsSync, statSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -203,6 +203,7 @@ describe("text log in a file (log_format: text, log_file)", () => {
   const logPath = join(ts.dataDir, "logs/warden.log");
   const lines = () => (existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n").filter((l) => l !== "") : []);
   let proc: ChildProcess | undefined;
+  let webPort = 0;
   after(async () => { if (proc) await stopRaw(proc); });
 
   test("the log goes to log_file (mode 0600), in text, one line per record; the fail2ban filter works on it the same", async () => {
@@ -214,6 +215,7 @@ describe("text log in a file (log_format: text, log_file)", () => {
     assert.throws(() => JSON.parse(ready), "a text line parsed as JSON");
     const port = (re: RegExp) => fieldsOf(lines().find((l) => re.test(l))!).port as number;
     const c2s = port(/c2s listening .*"tls":"starttls"/), http = port(/http listening .*"tls":"plain"/);
+    webPort = http;
 
     const re = fail2banRegex();
     const { guesses } = await loginsOfEveryKind(c2s, http, async (n, p) => { const r = await ts.cli(["user", "add", n], p + "\n"); assert.equal(r.code, 0, r.stderr); });
@@ -226,6 +228,19 @@ describe("text log in a file (log_format: text, log_file)", () => {
       assert.equal(fieldsOf(l).reason, "bad-credentials");
     }
     for (const l of lines().filter((x) => / security: login \{/.test(x))) assert.equal(re.test(l), false, `a successful login matched: ${l}`);
+  });
+
+  test("SIGHUP reopens log_file: after logrotate moved it, new lines go to a new file under the configured name", async () => {
+    assert.ok(proc, "the server of the previous test is not running");
+    renameSync(logPath, logPath + ".1");
+    proc.kill("SIGHUP");
+    const fresh = () => (existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n").filter((l) => l !== "") : []);
+    await until(fresh, (l) => l.some((x) => /log file reopened/.test(x)), "the reopened log file");
+    assert.equal(proc.exitCode, null, "SIGHUP stopped the server");
+    assert.equal(statSync(logPath).mode & 0o777, 0o600);
+    await failWeb(webPort, "alice", "wrong-after-rotation");
+    await until(fresh, (l) => l.some((x) => fail2banRegex().test(x)), "a failed login in the new file");
+    assert.ok(!readFileSync(logPath + ".1", "utf8").includes("log file reopened"), "the old file was still written to");
   });
 });
 
