@@ -8,8 +8,8 @@
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, existsSync, statSync, renameSync } from "node:fs";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { readFileSync, existsSync, statSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -152,6 +152,31 @@ describe("JSON log (standard output is not a terminal)", () => {
       assert.equal(re.test(line), false, `a stale token matched the fail2ban filter: ${line}`);
     }
     for (const r of recs.filter((x) => typeof x.event === "string")) assert.equal(r.level, 30, `not at info: ${JSON.stringify(r)}`);
+  });
+});
+
+
+describe("fail2ban itself", () => {
+  const f2b = "/usr/bin/fail2ban-regex";
+  test("fail2ban-regex, given the README's filter, finds the same guesses in a real server's JSON log", { skip: existsSync(f2b) ? false : "fail2ban is not installed" }, async () => {
+    const server = await startServer();
+    try {
+      const { guesses } = await loginsOfEveryKind(server.c2sPort, server.httpPort, (n, p) => server.addUser(n, p));
+      const re = fail2banRegex();
+      await until(() => server.lines, (l) => l.filter((x) => re.test(x)).length >= guesses, `${guesses} matching lines`);
+      const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+      const filter = /### fail2ban[\s\S]*?```ini\n([\s\S]*?)```/.exec(readme)![1]!;
+      const log = join(server.dataDir, "f2b.log"), conf = join(server.dataDir, "warden-filter.conf");
+      writeFileSync(log, server.lines.join("\n") + "\n");
+      writeFileSync(conf, filter);
+      const out = execFileSync(f2b, ["--print-all-matched", log, conf], { encoding: "utf8" });
+      const counted = /Lines: \d+ lines, \d+ ignored, (\d+) matched/.exec(out);
+      assert.ok(counted, out);
+      assert.equal(Number(counted[1]), guesses, out);
+      assert.doesNotMatch(out, /10\.9\.8\.7\s+\w{3} \w{3}/, "the injected address was taken as a host");
+    } finally {
+      await server.stop();
+    }
   });
 });
 
