@@ -223,12 +223,10 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
   }
   // Short timeouts: an offline machine should hear "could not be resolved" in seconds.
   const dns = new Resolver({ timeout: 3000, tries: 1 });
-  let reachable = false;
 
   const srv = async (name: string, ports: number[], needed: boolean, purpose: string) => {
     try {
       const records = await dns.resolveSrv(name);
-      reachable = true;
       const text = records.map((r) => `${r.name}:${r.port}`).join(", ");
       const stray = records.filter((r) => r.port !== 0 && !ports.includes(r.port));
       if (stray.length && ports.length) say("warning", `${name} → ${text}: port ${stray.map((r) => r.port).join(", ")} is not one this server listens on (${ports.join(", ")})`);
@@ -255,7 +253,6 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
   for (const [kind, query] of [["A", () => dns.resolve4(domain)], ["AAAA", () => dns.resolve6(domain)]] as const) {
     try {
       const list = await query();
-      reachable = true;
       addresses.push(...list);
       say("ok", `${domain} ${kind} → ${list.join(", ")}`);
     } catch (err) {
@@ -263,11 +260,8 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
       say("warning", `${domain} ${kind}: ${f.text}`);
     }
   }
-  if (!clientSrv && addresses.length === 0) {
-    say(reachable ? "problem" : "warning", reachable
-      ? `clients cannot find ${domain}: no _xmpp-client._tcp SRV record and no A or AAAA record`
-      : `${domain} could not be resolved at all (no DNS server answered, or this machine is offline)`);
-  }
+  // Only warnings: from an offline machine, or before the records are published, DNS cannot tell.
+  if (!clientSrv && addresses.length === 0) say("warning", `clients cannot find ${domain} through DNS from here: no _xmpp-client._tcp SRV record and no A or AAAA record could be resolved`);
 }
 
 // --- the command -------------------------------------------------------------------------------

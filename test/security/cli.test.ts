@@ -264,6 +264,27 @@ describe("warden check", () => {
     expectProblem(await check(missing), "certificate", /cannot read the key .*nope\.pem: ENOENT/, "missing key");
   });
 
+  test("a certificate file whose chain is out of order: exit 1 saying which certificate is not issued by the next", async () => {
+    const a = await makeCert({ names: ["localhost"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
+    const stranger = await makeCert({ names: ["stranger.example"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
+    expectProblem(await check(await withCert("bad-chain", { cert: a.cert + stranger.cert, key: a.key })), "certificate",
+      /certificate 1 \(localhost\) is not issued by the next one in the file \(stranger\.example\)/, "chain out of order");
+  });
+
+  test("a domain DNS cannot resolve (.invalid, RFC 6761): each record is reported as not resolved, a warning, not a crash", async () => {
+    const res = await check(base("dns-invalid", { domain: "warden-check.invalid" }));
+    const dns = res.json.checks.filter((c) => c.check === "dns");
+    for (const name of ["_xmpp-client._tcp.warden-check.invalid", "_xmpps-client._tcp.warden-check.invalid", "warden-check.invalid A", "warden-check.invalid AAAA"]) {
+      const line = dns.find((c) => c.message.startsWith(name));
+      assert.ok(line, `no line for ${name}: ${JSON.stringify(dns)}`);
+      assert.match(line.message, /could not be resolved/, name);
+      assert.equal(line.level, "warning", name);
+    }
+    assert.ok(dns.some((c) => /_xmpp-server\._tcp\.warden-check\.invalid/.test(c.message)));
+    assert.equal(res.json.checks.filter((c) => c.level === "problem").length, 0, JSON.stringify(res.json.checks));
+    expectExit(res.r, 0, "an unresolvable domain alone");
+  });
+
   test("a data directory of mode 0755: exit 1 saying other users can enter it; a world-readable file inside is named", async () => {
     const path = base("open-dir");
     const data = join(dir, "open-dir", "data");
