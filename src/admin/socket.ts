@@ -51,6 +51,7 @@ async function handle(server: Server, line: string): Promise<AdminReply> {
   }
   if (typeof req.op !== "string" || !/^[a-z-]+$/.test(req.op)) return { ok: false, error: "missing op" };
   if (!server.bus.has(`admin/${req.op}`)) return { ok: false, error: `unknown op '${req.op}'` };
+  void server.bus.emit("admin-command", req);
   try {
     const result = await server.bus.fire(`admin/${req.op}`, req);
     return { ok: true, result };

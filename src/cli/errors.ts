@@ -15,6 +15,7 @@ export const cliErrors = {
   alreadyRunning: { code: 71, text: "the server could not start" },
   certificate: { code: 78, text: "certificate problem" },
   clientNotFound: { code: 67, text: "Client not found" },
+  checkProblems: { code: 1, text: "problems found" },
 } as const;
 
 export type CliErrorName = keyof typeof cliErrors;

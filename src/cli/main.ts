@@ -2,7 +2,7 @@
 // The `warden` command.
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { loadConfig, adminSocketPath, ConfigError, type Config } from "../core/config.js";
 import { adminRequest } from "../admin/client.js";
 import { openStorage } from "../storage/index.js";
@@ -10,11 +10,13 @@ import { accountName, createAccount, changePassword, deleteAccount, AccountError
 import { readPassword } from "./password.js";
 import { CliError } from "./errors.js";
 import { start } from "./start.js";
+import { passwordProblem } from "../auth/password-policy.js";
 import type { Storage } from "../storage/types.js";
 
-const USAGE = `Usage: warden <command> [--config FILE]
+const USAGE = `Usage: warden <command> [--config FILE] [--json]
 
   start                          start the server
+  check                          check the configuration, certificate, ports, data directory and DNS
   user add JID                   create an account (password from a prompt or stdin)
   user passwd JID                set an account's password (prompt or stdin)
   user delete JID                delete an account and everything it owns
@@ -23,8 +25,23 @@ const USAGE = `Usage: warden <command> [--config FILE]
   shell user revoke_client JID SELECTOR [--json]  revoke a client, grant or software
   shell user allow_client JID client/ID [--json]  let a revoked client sign in again
   shell user reset_password JID [--json]    new password (prompt or stdin); ends every session, token and grant
+  help, --help, -h               show this help
+  version, --version             show the version
 
-The config file is --config FILE, or $WARDEN_CONFIG; without one, the defaults apply.`;
+The config file is --config FILE, or $WARDEN_CONFIG; without one, the defaults apply.
+--json prints listings and results as JSON. Exit codes are listed in the README.`;
+
+/** The version in package.json (two folders up from both src/cli and dist/cli). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+/** A new password that the shared policy (src/auth/password-policy.ts) refuses stops here, before any write. */
+function acceptable(cfg: Config, password: string): string {
+  const problem = passwordProblem(password, cfg.password_min_length);
+  if (problem) throw new CliError("badPassword", `the password ${problem}`);
+  return password;
+}
 
 async function withStorage<T>(cfg: Config, fn: (s: Storage) => Promise<T>): Promise<T> {
   mkdirSync(cfg.data_path, { recursive: true, mode: 0o700 });
@@ -49,18 +66,18 @@ async function notify(cfg: Config, req: Record<string, unknown>): Promise<void> 
   if (reply && !reply.ok) process.stderr.write(`warning: the running server did not take the change: ${reply.error}\n`);
 }
 
-async function user(cfg: Config, sub: string | undefined, jid: string | undefined): Promise<void> {
+async function user(cfg: Config, sub: string | undefined, jid: string | undefined, json: boolean): Promise<void> {
   switch (sub) {
     case "add": {
       const u = name(cfg, jid);
-      const pw = await readPassword(true);
+      const pw = acceptable(cfg, await readPassword(true));
       await withStorage(cfg, (s) => createAccount(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
       console.log(`Created ${u}@${cfg.domain}`);
       return;
     }
     case "passwd": {
       const u = name(cfg, jid);
-      const pw = await readPassword(true);
+      const pw = acceptable(cfg, await readPassword(true));
       await withStorage(cfg, (s) => changePassword(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
       await notify(cfg, { op: "password-changed", username: u });
       console.log(`Password changed for ${u}@${cfg.domain}`);
@@ -75,7 +92,9 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
     }
     case "list": {
       const users = await withStorage(cfg, (s) => s.users.list());
-      for (const u of users) console.log(`${u}@${cfg.domain}`);
+      const jids = users.map((u) => `${u}@${cfg.domain}`);
+      if (json) console.log(JSON.stringify(jids));
+      else for (const j of jids) console.log(j);
       return;
     }
     default:
@@ -86,12 +105,19 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } } });
   } catch (err) {
     throw new CliError("usage", (err as Error).message);
   }
   const [cmd, ...rest] = parsed.positionals;
-  if (parsed.values.help || !cmd || cmd === "help") { console.log(USAGE); return cmd ? 0 : 64; }
+  if (parsed.values.help || cmd === "help") { console.log(USAGE); return 0; }
+  if (parsed.values.version || cmd === "version") { console.log(`warden ${version()}`); return 0; }
+  if (!cmd) throw new CliError("usage", "a command is required");
+  if (cmd === "check") {
+    // Before loadConfig: a configuration that does not load is one of the things check reports.
+    const { check } = await import("./check.js");
+    return check(parsed.values.config ?? process.env.WARDEN_CONFIG, !!parsed.values.json);
+  }
   let cfg: Config;
   try {
     cfg = loadConfig(parsed.values.config ?? process.env.WARDEN_CONFIG);
@@ -101,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case "start": await start(cfg, parsed.values.config ?? process.env.WARDEN_CONFIG); return -1;
-    case "user": await user(cfg, rest[0], rest[1]); return 0;
+    case "user": await user(cfg, rest[0], rest[1], !!parsed.values.json); return 0;
     case "shell": {
       const { shell } = await import("./shell.js");
       return shell(cfg, rest, !!parsed.values.json);
@@ -115,7 +141,7 @@ main(process.argv.slice(2)).then(
   (err) => {
     if (err instanceof CliError) {
       process.stderr.write(`warden: ${err.message}\n`);
-      if (err.name_ === "usage") process.stderr.write(`\n${USAGE}\n`);
+      if (err.name_ === "usage") process.stderr.write("Run 'warden --help' for the commands and their arguments.\n");
       process.exitCode = err.exitCode;
     } else {
       process.stderr.write(`warden: ${(err as Error)?.stack ?? err}\n`);

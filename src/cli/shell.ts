@@ -8,6 +8,7 @@ import { adminRequest } from "../admin/client.js";
 import type { ClientRow } from "../clients/admin.js";
 import { CliError, cliErrors } from "./errors.js";
 import { readPassword } from "./password.js";
+import { passwordProblem } from "../auth/password-policy.js";
 
 async function call(cfg: Config, req: Record<string, unknown>): Promise<unknown> {
   const reply = await adminRequest(adminSocketPath(cfg), req);
@@ -95,6 +96,8 @@ export async function shell(cfg: Config, args: string[], json: boolean): Promise
     if (!jid) throw new CliError("usage", "user reset_password needs a JID");
     await call(cfg, { op: "status" }); // not running: say so before asking for a password
     const password = await readPassword(true);
+    const weak = passwordProblem(password, cfg.password_min_length);
+    if (weak) throw new CliError("badPassword", `the password ${weak}`);
     const r = (await call(cfg, { op: "reset-password", jid, password })) as { connections: number; grants: number };
     return report(json, {
       result: "reset", ...r,

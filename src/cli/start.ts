@@ -22,7 +22,8 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
   const { Server } = await import("../core/server.js");
   const { startAdminSocket } = await import("../admin/socket.js");
   const { reload } = await import("../core/reload.js");
-  const server = new Server({ config: cfg });
+  const { createLogger, reopenLogFile } = await import("../core/logger.js");
+  const server = new Server({ config: cfg, log: createLogger(cfg) });
   let stopAdmin: (() => Promise<void>) | undefined;
   try {
     await server.start();
@@ -67,6 +68,8 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
   process.on("SIGHUP", () => {
     if (stopping) return;
     server.log.info({ signal: "SIGHUP" }, "reloading configuration and certificate");
+    // logrotate moves the file, then sends SIGHUP: write to a new file under the configured name.
+    if (cfg.log_file) { reopenLogFile(); server.log.info({ log_file: cfg.log_file }, "log file reopened"); }
     // One reload at a time; a SIGHUP during one starts another after it (the file may have changed again).
     reloading = (reloading ?? Promise.resolve()).then(() => reload(server, configPath));
   });

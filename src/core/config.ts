@@ -42,6 +42,12 @@ export interface Config {
   /** Days after which records of clients with no access are deleted. */
   client_retention_days: number;
   log_level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** "text" (one line for a person), "json" (one JSON object per line), or "auto": text on a terminal. */
+  log_format: "auto" | "text" | "json";
+  /** Write the log to this file (mode 0600) instead of standard output. */
+  log_file?: string;
+  /** Shortest new password, in characters (one rule for the `warden` command and the account page). */
+  password_min_length: number;
   /** Path of the admin socket the `warden` command talks to; default data_path/warden.sock. */
   admin_socket?: string;
   // --- HTTP and OAuth 2.0 (src/http) ---
@@ -99,6 +105,8 @@ export const defaults: Config = {
   client_ip_tracking: true,
   client_retention_days: 90,
   log_level: "info",
+  log_format: "auto",
+  password_min_length: 12,
   http_ports: [5280],
   http_interfaces: ["127.0.0.1"],
   https_ports: [5281],
@@ -182,6 +190,9 @@ const schema: Record<keyof Config, Check> = {
   client_ip_tracking: bool,
   client_retention_days: int(1, 36500),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
+  log_format: oneOf("auto", "text", "json"),
+  log_file: str,
+  password_min_length: int(1, 1024),
   admin_socket: str,
   http_ports: ports,
   http_interfaces: strings,
@@ -222,6 +233,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);
   if (cfg.admin_socket) cfg.admin_socket = resolve(baseDir, cfg.admin_socket);
+  if (cfg.log_file) cfg.log_file = resolve(baseDir, cfg.log_file);
   return cfg;
 }
 

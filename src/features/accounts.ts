@@ -23,5 +23,5 @@ export function accountAdminOps(server: Server): void {
     await server.bus.emit("password-changed", { username });
     return { closed: true };
   });
-  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners }));
+  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.http?.listeners ?? [], pid: process.pid }));
 }

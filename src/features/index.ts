@@ -29,6 +29,7 @@ import oauth from "../http/oauth/router.js";
 import rest from "../http/rest.js";
 import securityHistory from "./security-history.js";
 import newClientNotice from "./new-client-notice.js";
+import securityLog from "./security-log.js";
 import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
 
@@ -41,4 +42,6 @@ export const features: Feature[] = [
   oauthSessions, http, oauth, rest,
   // The account page (its security history and new-client notices), and XMPP over WebSocket: after http.
   securityHistory, newClientNotice, websocket, accountPage,
+  // Security events into the server's log, for operators and fail2ban.
+  securityLog,
 ];

@@ -6,6 +6,7 @@ import type { HttpRequest } from "./server.js";
 import { accountName } from "../core/accounts.js";
 import { verifyPasswordAsync } from "../auth/credentials.js";
 import type { LoginFailedEvent } from "../features/security-history.js";
+import { logSecurityEvent, triedName } from "../features/security-log.js";
 
 export function readCookie(req: HttpRequest, name: string): string | undefined {
   const header = req.header("cookie");
@@ -70,7 +71,7 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   const delay = attempt.failed();
   // Not awaited: only real accounts have a history to write, and waiting for it would tell them apart.
   if (user) void server.bus.emit("login-failed", { username, ip, via } satisfies LoginFailedEvent, (err) => server.log.error({ err }, "login-failed handler failed"));
-  server.log.info({ username: username || undefined, ip, via }, "account page: wrong password");
+  logSecurityEvent(server, { event: "login-failed", account: triedName(server, username, rawUser), ip, reason: "bad-credentials", via }, username || undefined);
   await sleep(delay);
   return { ok: false, status: 403, error: reentry ? "Wrong password." : "Wrong username or password." };
 }

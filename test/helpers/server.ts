@@ -29,6 +29,8 @@ export class TestServer {
   httpPort = 0;
   httpsPort = 0;
   logs: Array<Record<string, unknown>> = [];
+  /** Every line the server wrote to stdout, as written (the log tests read them raw). */
+  lines: string[] = [];
   readonly dataDir: string;
   readonly configPath: string;
   readonly domain = "localhost";
@@ -50,6 +52,8 @@ export class TestServer {
       https_ports: [0],
       log_level: "info",
       login_failure_limit: 50,
+      // Test accounts have short passwords; the password policy's own tests set the default back.
+      password_min_length: 1,
       ...settings,
     };
     this.writeConfig();
@@ -84,6 +88,7 @@ export class TestServer {
         while ((nl = buf.indexOf("\n")) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
+          this.lines.push(line);
           let rec: Record<string, unknown>;
           try { rec = JSON.parse(line); } catch { continue; }
           this.logs.push(rec);

@@ -25,8 +25,9 @@ import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, ty
 import { LoginCsrf, THROTTLED, checkPassword, checkSessionCsrf, field } from "./auth.js";
 import { LIVE_JS, LiveHub } from "./live.js";
 import { ACCOUNT_PATH } from "./url.js";
+import { passwordProblem } from "../../auth/password-policy.js";
 import {
-  MAX_PASSWORD, MIN_PASSWORD, STYLE, accountPage, allowPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
+  STYLE, accountPage, allowPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
   type AccountView, type ClientRow, type RevokedRow,
 } from "./pages.js";
 
@@ -149,6 +150,7 @@ export default function accountPageFeature(server: Server): () => void {
     jid: `${s.username}@${server.config.domain}`, csrf: s.csrf, rows: await rowsFor(s.username, s),
     events: await server.storage.events.list(s.username, HISTORY_SHOWN), historyDays: server.config.security_history_days,
     ipTracking: server.config.client_ip_tracking, revoked: await revokedRows(s.username),
+    passwordMinLength: server.config.password_min_length,
   });
 
   /** XMPP streams of an account (hibernating ones too). */
@@ -243,7 +245,7 @@ export default function accountPageFeature(server: Server): () => void {
       s.flash = { kind: "error", text: row ? "To end this browser's sign-in, use Sign out." : "That client no longer has access to your account." };
       return redirect(req, ACCOUNT_PATH);
     }
-    html(req, 200, revokePage({ row, csrf: s.csrf }));
+    html(req, 200, revokePage({ row, csrf: s.csrf, passwordMinLength: server.config.password_min_length }));
   }));
 
   http.route("POST", `${ACCOUNT_PATH}/revoke`, signedInForm(async (req, params, s) => {
@@ -254,7 +256,7 @@ export default function accountPageFeature(server: Server): () => void {
       return redirect(req, ACCOUNT_PATH);
     }
     const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
-    if (!check.ok) return html(req, check.status, revokePage({ row, csrf: s.csrf, error: check.error }));
+    if (!check.ok) return html(req, check.status, revokePage({ row, csrf: s.csrf, passwordMinLength: server.config.password_min_length, error: check.error }));
     const label = `${row.name}${row.device ? ` on ${row.device}` : ""}`;
     if (row.id.startsWith("web/")) {
       const target = sessions.byHandle(s.username, row.id.slice(4));
@@ -340,8 +342,8 @@ export default function accountPageFeature(server: Server): () => void {
   const newPasswordProblem = (params: URLSearchParams): string | undefined => {
     const next = field(params, "new_password") ?? "";
     if (next !== field(params, "confirm_password")) return "The new password and its confirmation are different. Nothing was changed.";
-    if ([...next].length < MIN_PASSWORD || next.length > MAX_PASSWORD) return `The new password must be at least ${MIN_PASSWORD} characters long. Nothing was changed.`;
-    return undefined;
+    const weak = passwordProblem(next, server.config.password_min_length);
+    return weak ? `The new password ${weak}. Nothing was changed.` : undefined;
   };
 
   http.route("POST", `${ACCOUNT_PATH}/password`, signedInForm(async (req, params, s) => {
@@ -381,7 +383,7 @@ export default function accountPageFeature(server: Server): () => void {
   http.route("POST", `${ACCOUNT_PATH}/reset`, signedInForm(async (req, params, s) => {
     const fail = async (status: number, text: string) => {
       const row = await findRow(s, field(params, "id"));
-      if (row && !row.current) return html(req, status, revokePage({ row, csrf: s.csrf, error: text }));
+      if (row && !row.current) return html(req, status, revokePage({ row, csrf: s.csrf, passwordMinLength: server.config.password_min_length, error: text }));
       const v = await view(s);
       v.flash = { kind: "error", text };
       html(req, status, accountPage(v));

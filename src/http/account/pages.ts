@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { esc } from "../oauth/pages.js";
 import { utcTime } from "../../features/new-client-notice.js";
 import type { SecurityEvent } from "../../storage/types.js";
+import { MAX_PASSWORD } from "../../auth/password-policy.js";
 
 export const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f3f4f6;color:#14171c}
 main{max-width:76rem;margin:0 auto;padding:1rem}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}
@@ -105,6 +106,8 @@ export interface AccountView {
   flash?: { kind: "ok" | "error"; text: string };
   ipTracking: boolean;
   revoked?: RevokedRow[];
+  /** password_min_length (src/auth/password-policy.ts). */
+  passwordMinLength: number;
 }
 
 /** A stable element id for a row's controls (keeps keyboard focus across live updates). */
@@ -222,7 +225,7 @@ ${revokedTable(v)}
 <input type="hidden" name="csrf" value="${esc(v.csrf)}">
 <label for="current_password">Current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
-${newPasswordFields()}
+${newPasswordFields(v.passwordMinLength)}
 <div class="actions"><button class="primary" type="submit">Change password</button></div>
 </form>
 </section>
@@ -237,8 +240,6 @@ export function fragment(v: AccountView): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>update</title></head><body>${clientsTable(v)}${historyTable(v)}</body></html>`;
 }
 
-export const MIN_PASSWORD = 12;
-export const MAX_PASSWORD = 1024;
 
 // --- confirmations (password re-entry, OWASP ASVS 7.5.2) --------------------------------------
 
@@ -248,14 +249,14 @@ function details(r: ClientRow): string {
 }
 
 /** The new-password fields, shared by the password form and the combined reset form. */
-function newPasswordFields(): string {
-  return `<label for="new_password">New password <span class="hint" id="new-hint">At least ${MIN_PASSWORD} characters</span></label>
-<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
+function newPasswordFields(minLength: number): string {
+  return `<label for="new_password">New password <span class="hint" id="new-hint">At least ${minLength} characters</span></label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="${minLength}" maxlength="${MAX_PASSWORD}" aria-describedby="new-hint" required>
 <label for="confirm_password">New password again</label>
-<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${MIN_PASSWORD}" maxlength="${MAX_PASSWORD}" required>`;
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" minlength="${minLength}" maxlength="${MAX_PASSWORD}" required>`;
 }
 
-export function revokePage(v: { row: ClientRow; csrf: string; error?: string }): string {
+export function revokePage(v: { row: ClientRow; csrf: string; passwordMinLength: number; error?: string }): string {
   const r = v.row;
   // A password client without a client id comes back with the password (the server cannot
   // tell it from a new client): say so before anything is confirmed, and offer what works.
@@ -271,7 +272,7 @@ ${details(r)}
 <input type="hidden" name="id" value="${esc(r.id)}">
 <label for="current_password">Your current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required autofocus>
-${newPasswordFields()}
+${newPasswordFields(v.passwordMinLength)}
 <div class="actions"><button class="danger solid" type="submit">Change password and sign out everywhere else</button><a class="button" href="/account">Cancel</a></div>
 </form>
 <h2>Or only close its connections now</h2>
