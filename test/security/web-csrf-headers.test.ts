@@ -122,7 +122,7 @@ describe("CSRF", () => {
     }
     const { browser, consent } = await toConsent(authorizationUrl(http, app, pkce()), user, PW);
     const cform = formOf(consent);
-    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }]) {
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }] as Array<Record<string, string>>) {
       const r = await browser.submit(cform, { decision: "allow" }, headers);
       assert.equal(r.status, 403, `consent from ${JSON.stringify(headers)}`);
       assert.equal(r.location, undefined, "no redirect with a code");
