@@ -310,3 +310,29 @@ test(`after a restart on the same data directory: 0 of ${4 * count(ALL) + count(
   track(ok.c);
   ok.c.close();
 });
+
+test("a live session revoked over IQ: its stream ends, and neither classic nor SASL2 resumption brings it back (0 of 2), before or after a restart", async () => {
+  const user = "livesm";
+  const password = "pw-livesm-long-enough";
+  await server.addUser(user, password);
+  const clientId = randomUUID();
+  const { c } = await sasl2Stream(server.c2sPort);
+  track(c);
+  c.send(authenticateXml("PLAIN", plainInitialResponse(user, password), { userAgent: { id: clientId, software: "Live" }, extra: bindXml("live", `<enable xmlns='${NS_SM}' resume='true'/>`) }));
+  const { success } = await expectSasl2Success(c);
+  const smId = child(child(success, "bound", NS_BIND2)!, "enabled", NS_SM)!.attrs.id!;
+  const owner = await legacyLogin(server.c2sPort, user, password, "owner");
+  track(owner.c);
+  const { reply } = await revokeClient(owner.c, `client/${clientId}`);
+  assert.ok(reply.attrs.type === "result" || /password-reset-required/.test(show(reply)), show(reply));
+  await c.waitClosed(5000);
+  assert.match(c.received, /<stream:error>/, "the revoked stream got a stream error");
+  const v = { path: "live", user, oldPassword: password, password, clientId, fastToken: "", smId, access: "", refresh: "", grantSelector: "", ways: [] } as Victim;
+  for (const round of ["before", "after"]) {
+    if (round === "after") await server.restart();
+    const classic = await classicResume(v);
+    assert.equal(classic.name, "failed", `classic <resume/> ${round} the restart: ${show(classic)}`);
+    const inline = await sasl2Resume(v);
+    assert.equal(child(inline, "resumed", NS_SM), undefined, `SASL2 <resume/> ${round} the restart: ${show(inline)}`);
+  }
+});
