@@ -143,13 +143,20 @@ async function inert(page: Page, dialogs: string[], what: string): Promise<void>
   assert.deepEqual({ ...found, dialogs }, { flag: null, elements: [], handlers: [], jsLinks: [], dialogs: [] }, `${what}: something was injected or ran`);
 }
 
-test("Chromium: the account page, its revoke confirmation, the OAuth login and consent pages and the failed-login echoes run no injected script and hold no injected element", async () => {
+test("Chromium: the account page (also after a live update), its revoke confirmation, the OAuth login and consent pages, the device pages and the failed-login echoes run no injected script and hold no injected element", async () => {
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
   try {
     const page = await ctx.newPage();
     const dialogs: string[] = [];
     page.on("dialog", (d) => { dialogs.push(d.message()); void d.dismiss(); });
     const base = `https://127.0.0.1:${server.httpsPort}`;
+
+    // Control: the check does see an injection when there is one (a page with no CSP and no escaping).
+    await page.setContent(`<p>${P.device}</p>`);
+    await page.waitForTimeout(300);
+    await assert.rejects(inert(page, [], "control"), /something was injected or ran/);
+    assert.deepEqual(dialogs, ["device"], "the control's alert was seen");
+    dialogs.length = 0;
 
     // A failed sign-in with a hostile username, then the real one.
     await page.goto(`${base}/account/login`);
@@ -167,6 +174,14 @@ test("Chromium: the account page, its revoke confirmation, the OAuth login and c
     const text = await page.locator("#clients-table").innerText();
     for (const p of [P.software, P.clientName]) assert.ok(text.includes(p), `${p} is shown as text`);
     await inert(page, dialogs, "/account");
+    // A hostile client arriving while the page is open comes in through the live update (DOMParser + importNode).
+    const liveName = `<img src=x onerror="window.__xss='live';alert('live')"><b>Live</b>`;
+    const late = await sasl2Stream(server.c2sPort);
+    sockets.push(late.c);
+    late.c.send(authenticateXml("PLAIN", plainInitialResponse("alice", PW), { userAgent: { id: randomUUID(), software: liveName }, extra: bindXml("late") }));
+    await expectSasl2Success(late.c);
+    await page.locator("#clients-table th", { hasText: liveName }).waitFor({ timeout: 10_000 });
+    await inert(page, dialogs, "/account after a live update");
 
     await page.goto(`${base}/account/revoke?id=${encodeURIComponent(`client/${P.clientId}`)}`);
     await page.getByRole("heading", { name: "Revoke access?" }).waitFor();
@@ -183,6 +198,18 @@ test("Chromium: the account page, its revoke confirmation, the OAuth login and c
 
     await page.goto(`${base}/oauth2/device?user_code=${encodeURIComponent(`"><svg onload=x>`)}`);
     await inert(page, dialogs, "the device page");
+
+    // The device flow's consent page, for an app with a hostile name.
+    const dev = await register(`http://127.0.0.1:${server.httpPort}`, webApp(P.clientName, { software_version: P.version, application_type: "native", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], token_endpoint_auth_method: "none" }));
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/device_authorization`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }) });
+    const da = await res.json() as Record<string, string>;
+    await page.goto(`${base}/oauth2/device?user_code=${da.user_code}`);
+    await page.getByLabel("Username").fill("alice");
+    await page.getByLabel("Password", { exact: true }).fill(PW);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Allow" }).waitFor();
+    assert.ok((await page.locator("main").innerText()).includes(P.clientName), "the device app's name is shown as text");
+    await inert(page, dialogs, "the device consent page");
   } finally {
     await ctx.close();
   }
