@@ -336,3 +336,29 @@ test("a live session revoked over IQ: its stream ends, and neither classic nor S
     assert.equal(child(inline, "resumed", NS_SM), undefined, `SASL2 <resume/> ${round} the restart: ${show(inline)}`);
   }
 });
+
+test("a hibernating OAUTHBEARER session: after RFC 7009 revocation of its grant, neither classic nor SASL2 resumption brings it back (0 of 2)", async () => {
+  const user = "bearersm";
+  const password = "pw-bearersm-long-enough";
+  await server.addUser(user, password);
+  const tokens = await authorize(server, app, user, password);
+  const { c } = await sasl2Stream(server.c2sPort);
+  track(c);
+  c.send(authenticateXml("OAUTHBEARER", { raw: gs2Bearer(user, tokens.access) }, { userAgent: { id: randomUUID(), software: "Bearer app" }, extra: bindXml("app", `<enable xmlns='${NS_SM}' resume='true'/>`) }));
+  const { success } = await expectSasl2Success(c);
+  const smId = child(child(success, "bound", NS_BIND2)!, "enabled", NS_SM)?.attrs.id;
+  assert.ok(smId, `SM enabled for the token session: ${show(success)}`);
+  c.close();
+  await sleep(150);
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/revoke`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret!)}`).toString("base64")}` },
+    body: new URLSearchParams({ token: tokens.access }),
+  });
+  assert.equal(res.status, 200);
+  const v = { path: "bearer", user, oldPassword: password, password, clientId: "", fastToken: "", smId, access: "", refresh: "", grantSelector: "", ways: [] } as Victim;
+  const classic = await classicResume(v);
+  assert.equal(classic.name, "failed", `classic <resume/> of the revoked token session: ${show(classic)}`);
+  const inline = await sasl2Resume(v);
+  assert.equal(child(inline, "resumed", NS_SM), undefined, `SASL2 <resume/> of the revoked token session: ${show(inline)}`);
+});
