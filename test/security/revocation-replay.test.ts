@@ -14,7 +14,7 @@ import { RawClient } from "../helpers/raw-client.js";
 import { child, show, NS_SASL, NS_STREAM, type XmlEl } from "../helpers/xml.js";
 import { waitForElement } from "../helpers/xmpp-assert.js";
 import {
-  NS_BIND2, NS_SASL2, authenticateXml, bindXml, expectSasl2Success, plain2, plainInitialResponse, requestTokenXml, sasl2Result, sasl2Stream, tokenOf,
+  NS_BIND2, NS_SASL2, authenticateXml, bindXml, expectSasl2Success, failureCondition, plain2, plainInitialResponse, requestTokenXml, sasl2Result, sasl2Stream, tokenOf,
 } from "../helpers/sasl2-client.js";
 import { fastLogin, legacyLogin, listClients, nextId, revokeClient, passwd } from "../helpers/manage-clients.js";
 import { WebClient } from "../helpers/account-web.js";
@@ -211,7 +211,8 @@ async function tryWay(v: Victim, way: Way): Promise<string | undefined> {
       track(c);
       const result = await plain2(c, v.user, v.oldPassword, { userAgent: { id: v.clientId, software: "Replay Victim" }, extra: bindXml("victim") });
       c.close();
-      return result.name === "failure" ? undefined : show(result);
+      // As documented: not-authorized (the client's access was revoked, or its password is no longer the password).
+      return result.name === "failure" && failureCondition(result) === "not-authorized" ? undefined : show(result);
     }
   }
 }
