@@ -92,7 +92,7 @@ test("the account page (list, security history, live fragment, revoke confirmati
   const page = await web.account();
   assertEscaped(page, [P.software, P.device, P.clientId, P.resource, P.clientName, P.version], "/account");
   const history = page.slice(page.indexOf(`id="history-table"`));
-  assertEscaped(history, [P.software, P.device], "the security history");
+  assertEscaped(history, [P.software, P.device, P.clientName], "the security history");
   const frag = await web.get("/account/fragment");
   assertEscaped(frag.text, [P.software, P.device, P.clientName], "/account/fragment");
   const confirm = await web.get(`/account/revoke?id=${encodeURIComponent(`client/${P.clientId}`)}`);
