@@ -228,3 +228,19 @@ describe("open redirects", () => {
     assert.equal(r.location, "/account");
   });
 });
+
+describe("after a restart", () => {
+  test("a rotated refresh token reused after a restart still ends the whole grant (reuse detection is stored, not in memory)", async () => {
+    const p = pkce();
+    const { browser, consent } = await toConsent(authorizationUrl(base, app, p), "alice", PW);
+    const t1 = await exchangeCode(base, app, codeOf(await browser.submit(formOf(consent), { decision: "allow" })), p.verifier);
+    const t2 = await refreshWith(base, app, t1.body.refresh_token!);
+    assert.equal(t2.status, 200, JSON.stringify(t2.body));
+    await server.restart();
+    assert.equal(await restStatus(server, t2.body.access_token!), 200, "the current access token survives the restart");
+    const reuse = await refreshWith(base, app, t1.body.refresh_token!);
+    assert.equal(reuse.body.error, "invalid_grant");
+    assert.equal(await restStatus(server, t2.body.access_token!), 401, "the grant ended");
+    assert.equal((await refreshWith(base, app, t2.body.refresh_token!)).status, 400, "its current refresh token too");
+  });
+});
