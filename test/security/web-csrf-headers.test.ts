@@ -199,6 +199,11 @@ describe("cookies and headers", () => {
     await web.signIn(user, PW);
     pages.push(["/account", await web.get("/account")]);
     pages.push(["/account/sign-out-others", await web.get("/account/sign-out-others")]);
+    await new WebClient(https).signIn(user, PW);
+    const other = [...(await web.get("/account")).text.matchAll(/<tr(?! class="current")[^>]*data-client="(web\/[^"]+)"/g)].map((m) => m[1]!)[0]!;
+    const confirm = await web.get(`/account/revoke?id=${encodeURIComponent(other)}`);
+    assert.equal(confirm.status, 200, "the revoke confirmation of another browser");
+    pages.push(["/account/revoke", confirm]);
     pages.push(["/account/fragment", await web.get("/account/fragment")]);
     pages.push(["a form that expired", await web.post("/account/password", { csrf: "x" })]);
     const b = new OAuthBrowser(https);

@@ -171,6 +171,7 @@ test("Chromium: the account page (also after a live update), its revoke confirma
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${base}/account`);
     await page.locator("body[data-live='on']").waitFor({ state: "attached" });
+    assert.equal(await page.evaluate("document.cookie"), "", "no cookie is readable by a script that did get in (HttpOnly)");
     const text = await page.locator("#clients-table").innerText();
     for (const p of [P.software, P.clientName]) assert.ok(text.includes(p), `${p} is shown as text`);
     await inert(page, dialogs, "/account");
