@@ -9,6 +9,7 @@ import type { ClientRow } from "../clients/admin.js";
 import { CliError, cliErrors } from "./errors.js";
 import { readPassword } from "./password.js";
 import { passwordProblem } from "../auth/password-policy.js";
+import { oneLine } from "../core/display-text.js";
 
 async function call(cfg: Config, req: Record<string, unknown>): Promise<unknown> {
   const reply = await adminRequest(adminSocketPath(cfg), req);
@@ -42,7 +43,7 @@ export function clientsTable(rows: ClientRow[], now = Date.now()): string {
     r.software === undefined ? "" : r.version ? `${r.software}/${r.version}` : r.software,
     shellDate(r.firstSeen, now), shellDate(r.lastSeen, now), shellDate(r.expires, now),
     [...r.auth].sort().join(", "),
-  ]);
+  ].map(oneLine)); // client-supplied text must not forge rows or send terminal escapes
   const widths = titles.map((t, i) => Math.max(right[i] ? Math.max(t.length + 1, 10) : t.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(" | ").trimEnd();
   const rule = "-".repeat(widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1));

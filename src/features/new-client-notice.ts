@@ -9,6 +9,7 @@ import type { ClientRecord } from "../storage/types.js";
 import { x } from "../xml/element.js";
 import { isTokenMechanism } from "../clients/access.js";
 import { accountPageUrl } from "../http/account/url.js";
+import { oneLine } from "../core/display-text.js";
 
 /** "2025-01-31 14:05 UTC" */
 export function utcTime(ms: number): string {
@@ -16,8 +17,10 @@ export function utcTime(ms: number): string {
 }
 
 export function noticeText(server: Server, client: ClientRecord, session: Session, now = Date.now()): string {
-  const ua = client.userAgent ?? {};
-  const resource = client.legacy && client.fullJid ? client.fullJid.slice(client.fullJid.indexOf("/") + 1) : undefined;
+  // Names as the client gave them, but on one line: a chat window shows line breaks.
+  const given = client.userAgent ?? {};
+  const ua = { software: given.software === undefined ? undefined : oneLine(given.software), device: given.device === undefined ? undefined : oneLine(given.device) };
+  const resource = client.legacy && client.fullJid ? oneLine(client.fullJid.slice(client.fullJid.indexOf("/") + 1)) : undefined;
   const name = ua.software ?? (resource !== undefined ? `a client with resource "${resource}"` : "an unnamed client");
   const parts = [`A new client signed in to your account with your password: ${ua.software ? `"${name}"` : name}`];
   if (ua.device) parts[0] += ` on "${ua.device}"`;

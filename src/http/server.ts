@@ -186,8 +186,11 @@ export class HttpService {
       : http.createServer(opts, onRequest);
     srv.maxHeadersCount = 100;
     if (secure) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
-    srv.on("clientError", (_err, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      // Node's own answers to what its parser refuses, kept as specific as Node makes them.
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     srv.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {

@@ -11,7 +11,7 @@ import type { OAuthContext } from "./router.js";
 import { lookupClient, single, OOB_URI, type Client } from "./clients.js";
 import { knownScopes, roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
 import { consentPage, codePage, errorPage, loginPage, sendPage, type AppView } from "./pages.js";
-import { checkCsrf, checkLogin, csrfFor, makeTicket, readTicket } from "./login.js";
+import { checkCsrf, checkLogin, csrfFor, makeTicket, readTicket, spendTicket } from "./login.js";
 import { randomCode, sha256 } from "./state.js";
 
 export const AUTHORIZE_PATH = "/oauth2/authorize";
@@ -57,6 +57,8 @@ function matchesRegistered(client: Client, uri: string): boolean {
   let u: URL;
   try { u = new URL(uri); } catch { return false; }
   if (u.protocol !== "http:" || !["127.0.0.1", "[::1]", "localhost"].includes(u.hostname)) return false;
+  // Only the port may differ: a fragment or credentials were never registered (RFC 6749 §3.1.2).
+  if (u.hash || uri.includes("#") || u.username || u.password) return false;
   return client.meta.redirect_uris.some((r) => {
     try {
       const ru = new URL(r);
@@ -185,6 +187,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
 
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
     if (!ticket) return errorPage(req, 400, "Your sign-in has expired. Go back to the app and start again.");
+    if (!spendTicket(ctx, ticket)) return errorPage(req, 400, "This consent form was already answered. Go back to the app and start again.");
     const fail = (code: string, description: string) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(code, description), request.state));
     if (decision !== "allow") return fail("access_denied", "The user denied access");
     const chosen = new Set(params.getAll("scope"));

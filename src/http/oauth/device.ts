@@ -7,7 +7,7 @@ import { authenticateClient, lookupClient, single, DEVICE_GRANT } from "./client
 import { roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
 import { appView, requestedScopes } from "./authorize.js";
 import { consentPage, errorPage, loginPage, messagePage, sendPage } from "./pages.js";
-import { checkCsrf, checkLogin, csrfFor, makeTicket, readTicket } from "./login.js";
+import { checkCsrf, checkLogin, csrfFor, makeTicket, readTicket, spendTicket } from "./login.js";
 import { formatUserCode, newUserCode, normaliseUserCode, randomCode, sha256, type DeviceRecord } from "./state.js";
 
 export const DEVICE_AUTHORIZATION_PATH = "/oauth2/device_authorization";
@@ -82,7 +82,7 @@ export function deviceRoutes(ctx: OAuthContext): void {
 
     const ticket = readTicket(ctx, single(params, "ticket"), "device", undefined, binding);
     const rec = ticket && ctx.state.devices.get(ticket.r);
-    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now()) return errorPage(req, 400, "This request has expired. Start again on your device.");
+    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !spendTicket(ctx, ticket)) return errorPage(req, 400, "This request has expired. Start again on your device.");
     const chosen = new Set(params.getAll("scope"));
     const scopes = rec.scopes.filter((s) => chosen.has(s));
     if (decision !== "allow" || !roleOf(scopes)) {

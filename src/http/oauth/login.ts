@@ -65,17 +65,30 @@ export interface Ticket {
   r: string;
   /** The CSRF cookie's binding. */
   c: string;
+  /** A random id: what makes the ticket single-use (spendTicket). */
+  n: string;
   exp: number;
 }
 
 export function makeTicket(ctx: OAuthContext, kind: string, username: string, authTime: number, ref: string, binding: string): string {
-  const t: Ticket = { k: kind, u: username, at: authTime, r: ref, c: binding, exp: Date.now() + TICKET_TTL_MS };
+  const t: Ticket = { k: kind, u: username, at: authTime, r: ref, c: binding, n: randomBytes(16).toString("base64url"), exp: Date.now() + TICKET_TTL_MS };
   return ctx.keys.sign("ticket", t);
 }
 
 export function readTicket(ctx: OAuthContext, signed: string | undefined, kind: string, ref: string | undefined, binding: string): Ticket | undefined {
   if (!signed) return undefined;
   const t = ctx.keys.verify<Ticket>("ticket", signed);
-  if (!t || t.k !== kind || t.c !== binding || t.exp <= Date.now() || (ref !== undefined && t.r !== ref)) return undefined;
+  if (!t || t.k !== kind || t.c !== binding || typeof t.n !== "string" || t.exp <= Date.now() || (ref !== undefined && t.r !== ref)) return undefined;
   return t;
+}
+
+/**
+ * Marks a ticket used; false when it already was. A consent form answered twice (a double
+ * click, a replayed POST) must not yield a second code: the signature alone cannot tell, so
+ * the spent tickets are remembered until they would have expired anyway.
+ */
+export function spendTicket(ctx: OAuthContext, t: Ticket): boolean {
+  if (ctx.state.spentTickets.get(t.n)) return false;
+  ctx.state.spentTickets.set(t.n, { exp: t.exp });
+  return true;
 }

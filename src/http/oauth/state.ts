@@ -1,6 +1,6 @@
 // Short-lived OAuth state kept in memory, as in the reference: authorization codes (single use,
 // oauth2_code_ttl), codes already used (so that a replayed code revokes what it produced),
-// and device authorizations (RFC 8628). A restart forgets them; the apps start over.
+// consent tickets already answered (single use), and device authorizations (RFC 8628). A restart forgets them; the apps start over.
 import { createHash, randomBytes, randomInt } from "node:crypto";
 
 export function sha256(s: string): string {
@@ -96,12 +96,14 @@ export class OAuthState {
   readonly devices = new ExpiringMap<DeviceRecord>();
   /** user code → hash of the device code. */
   readonly userCodes = new ExpiringMap<{ deviceHash: string; exp: number }>();
+  /** Consent tickets already answered (login.ts spendTicket), by their random id. */
+  readonly spentTickets = new ExpiringMap<{ exp: number }>(100_000);
   private readonly sweeper: NodeJS.Timeout;
 
   constructor() {
     this.sweeper = setInterval(() => {
       const now = Date.now();
-      for (const m of [this.codes, this.usedCodes, this.devices, this.userCodes] as ExpiringMap<{ exp: number }>[]) m.sweep(now);
+      for (const m of [this.codes, this.usedCodes, this.devices, this.userCodes, this.spentTickets] as ExpiringMap<{ exp: number }>[]) m.sweep(now);
     }, 60_000);
     this.sweeper.unref();
   }
