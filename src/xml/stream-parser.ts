@@ -211,7 +211,9 @@ export class StreamParser {
 
   private openTag(tag: SaxesTagNS): void {
     if (this.failed) throw ABORT;
-    const attrs: Attrs = {};
+    // Filled in place (not copied by the Element constructor): one object per element.
+    const el = new Element(tag.local);
+    const attrs: Attrs = el.attrs;
     let defaultNs: string | undefined;
     for (const key in tag.attributes) {
       const a = tag.attributes[key]!;
@@ -234,7 +236,6 @@ export class StreamParser {
     }
     const parent = this.stack[this.stack.length - 1];
     const parentNs = this.nsStack[this.nsStack.length - 1];
-    const el = new Element(tag.local, attrs);
     // Keep the namespace on the element whenever it differs from its parent's, so that the
     // element still means the same thing when it is serialised into another stream.
     if (!parent || parentNs !== tag.uri) el.attrs.xmlns = tag.uri;
