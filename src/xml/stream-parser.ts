@@ -124,10 +124,13 @@ export class StreamParser {
       const depth = this.opts.framed ? this.depth + 1 : this.depth;
       if (depth > this.opts.maxDepth) this.abort("too-deep", `elements nested deeper than ${this.opts.maxDepth}`);
     });
-    p.on("opentag", (tag) => this.openTag(tag as SaxesTagNS));
-    p.on("closetag", () => this.closeTag());
-    p.on("text", (t) => this.text(t));
-    p.on("cdata", (t) => this.cdata(t));
+    // A restart during a write (a handler called reset()) ends the old document there: nothing
+    // more of it reaches the new one's state.
+    const live = () => { if (this.parser !== p) throw ABORT; };
+    p.on("opentag", (tag) => { live(); this.openTag(tag as SaxesTagNS); });
+    p.on("closetag", () => { live(); this.closeTag(); });
+    p.on("text", (t) => { live(); this.text(t); });
+    p.on("cdata", (t) => { live(); this.cdata(t); });
   }
 
   /**
