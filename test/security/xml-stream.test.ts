@@ -8,7 +8,7 @@ import { test, before, after, afterEach, describe } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { startServer, TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { expectStreamError, ping, waitForElement } from "../helpers/xmpp-assert.js";
 import { STREAM_HEADER, flood, hostile, pinger, rssKb, type Shape } from "../helpers/hostile.js";
@@ -160,6 +160,12 @@ describe("finding: size limit not applied outside stanzas (52 MB streamed until 
     const probe = await loggedIn("alice");
     await ping(probe);
   });
+});
+
+test("the bounds are checked at start: a depth limit of 2 or a pre-auth limit under 1 KB stops the server naming the key", async () => {
+  for (const [key, value] of [["c2s_stanza_depth_limit", 2], ["c2s_preauth_stanza_size_limit", 100]] as const) {
+    await assert.rejects(new TestServer({ [key]: value }).start(), (err: Error) => err.message.includes(`config key '${key}'`));
+  }
 });
 
 describe("limits in bytes, before and after authentication; whitespace keepalives", () => {
