@@ -185,14 +185,15 @@ export class StreamParser {
     this.total += bytes;
     const b = this.boundary as Boundary | undefined; // set by the callbacks during write()
     if (!b) return;
-    const at = Math.max(0, Math.min(slice.length, b.units - units0));
-    // Only whitespace after the end of a stanza: between items, where keepalives are skipped.
-    if (b.idle && whitespaceRun(slice, at) === slice.length) {
-      this.mark = this.total;
-      this.idle = true;
-    } else {
-      this.mark = bytes0 + utf8Length(slice.slice(0, at));
+    let at = Math.max(0, Math.min(slice.length, b.units - units0));
+    if (b.idle) {
+      // Whitespace after the end of a stanza is a keepalive whatever follows it, here as when
+      // it arrives on its own (then write() skips it): the count must not depend on how the
+      // data was cut into chunks.
+      at = whitespaceRun(slice, at);
+      this.idle = at === slice.length;
     }
+    this.mark = bytes0 + (at === slice.length ? bytes : utf8Length(slice.slice(0, at)));
   }
 
   private fail(kind: ParseErrorKind, message: string, cause?: unknown): void {
