@@ -29,17 +29,17 @@ if (process.argv[2] === "--parser-worker") {
   const post = (m: unknown) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
   let s = seed;
   let total = 0;
-  let finding: ParserReport["finding"];
   const end = Date.now() + ms;
-  // Slices of at most a minute, each with its own seed: a finding names the seed to replay.
-  while (Date.now() < end && !finding) {
+  // Slices of at most a minute, each with its own seed: a finding names the seed to replay, and
+  // the campaign goes on with the next seed.
+  while (Date.now() < end) {
     const r = fuzzParser({ ms: Math.min(60_000, end - Date.now()), seed: s, onProgress: (n) => void post({ type: "progress", runs: total + n, seed: s }) });
     total += r.runs;
-    finding = r.finding;
+    if (r.finding) await post({ type: "finding", finding: r.finding });
     await post({ type: "progress", runs: total, seed: s });
     s++;
   }
-  await post({ type: "done", report: { runs: total, finding } satisfies ParserReport });
+  await post({ type: "done", report: { runs: total } satisfies ParserReport });
   process.exit(0);
 }
 
@@ -58,13 +58,14 @@ async function parserCampaign(): Promise<{ runs: number; perSecond: number; cras
   const w = fork(fileURLToPath(import.meta.url), ["--parser-worker", String(ms), String(seed)], { execArgv: ["--import", "tsx"] });
   let runs = 0, lastSeed = seed, lastProgress = Date.now(), lastPrint = 0, crashes = 0, hangs = 0;
   const done = new Promise<void>((resolve) => {
-    w.on("message", (m: { type: string; runs: number; seed: number; report?: ParserReport }) => {
+    w.on("message", (m: { type: string; runs: number; seed: number; report?: ParserReport; finding?: NonNullable<ParserReport["finding"]> }) => {
       if (m.type === "progress") { runs = m.runs; lastSeed = m.seed; lastProgress = Date.now(); }
-      if (m.type === "done") {
-        runs = m.report!.runs;
-        if (m.report!.finding) { crashes++; findings.push({ target: "parser", ...m.report!.finding }); line(`parser FINDING: ${m.report!.finding.message.slice(0, 500)}`); }
-        resolve();
+      if (m.type === "finding") {
+        if (m.finding!.message.startsWith("slow")) hangs++; else crashes++;
+        findings.push({ target: "parser", ...m.finding });
+        line(`parser FINDING (seed ${m.finding!.seed}): ${m.finding!.message.slice(0, 500)}`);
       }
+      if (m.type === "done") { runs = m.report!.runs; resolve(); }
       if (Date.now() - lastPrint > 15_000) { lastPrint = Date.now(); line(`parser: ${runs.toLocaleString("en")} inputs, ${Math.round(runs / ((Date.now() - t0) / 1000)).toLocaleString("en")}/s`); }
     });
     w.on("exit", (code, signal) => {

@@ -138,7 +138,7 @@ export async function fuzzStanzas(server: TestServer, opts: { ms: number; maxInp
   await control.login("fuzz2", fuzzPassword("fuzz2"), "control");
   const logStart = server.logs.length;
   let seed = opts.seed ?? (Date.now() & 0x7fffffff);
-  let pingN = 0;
+  let pingN = 0, lastReport = Date.now();
   const pingOn = async (c: RawClient, timeoutMs = hangMs): Promise<boolean> => {
     const pid = `fzp${pingN++}`;
     c.send(`<iq type='get' id='${pid}' to='localhost'><ping xmlns='${NS.ping}'/></iq>`);
@@ -182,7 +182,7 @@ export async function fuzzStanzas(server: TestServer, opts: { ms: number; maxInp
       const errorLogs = server.logs.slice(logStart).filter((l) => Number(l.level) >= 50);
       if (errorLogs.length) { record({ kind: "error-log", detail: JSON.stringify(errorLogs.slice(0, 3)), inputs }); return; }
       if (server.proc?.exitCode !== null) { record({ kind: "exit", detail: `server exited (${server.proc?.exitCode})`, inputs }); return; }
-      if (res.inputs % (batch * 50) < batch) opts.onProgress?.({ ...res, seconds: (Date.now() - t0) / 1000 });
+      if (Date.now() - lastReport > 15_000) { lastReport = Date.now(); opts.onProgress?.({ ...res, seconds: (Date.now() - t0) / 1000 }); }
       if (res.findings.length) return;
       // Somebody else must be served all along.
       if (!(await pingOn(control))) { record({ kind: "hang", detail: "the control connection's ping was not answered", inputs }); return; }
