@@ -6,10 +6,11 @@
 //      TLS server holding as many sockets (the floor);
 //   4. fast: FAST (XEP-0484) reconnects per second against SASL2 SCRAM reconnects, same load;
 //   5. list: manage-clients <list/> latency for an account with 1,000 client records;
-//   6. revoke: time from a manage-clients <revoke/> to the close of the revoked client's socket.
+//   6. revoke: time from a manage-clients <revoke/> to the close of the revoked client's socket;
+//   7. hostile: server CPU time per MB of hostile XML (nested, wide, long attribute; bench/hostile.ts).
 // Prints a table and writes bench/results/latest.json.
 //
-// Options: --only=login,messages,fast,list,revoke,memory  --duration=SECONDS (per timed phase, default 8)
+// Options: --only=login,messages,fast,list,revoke,hostile,memory  --duration=SECONDS (per timed phase, default 8)
 //          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
 //          --server-prof (V8 CPU profile of the server into bench/results/prof/)
 import os from "node:os";
@@ -22,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestServer, ROOT } from "../test/helpers/server.js";
 import { oauthBench, type OAuthBenchResult } from "./oauth.js";
+import { hostileBench, describeRun, type HostileRun } from "./hostile.js";
 import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
@@ -33,7 +35,7 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "memory"];
+const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "hostile", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
 for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
@@ -721,7 +723,7 @@ async function main(): Promise<void> {
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; hostile?: HostileRun[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
       for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
@@ -768,6 +770,12 @@ async function main(): Promise<void> {
       results.oauth = r;
       console.log(`token ${r.token.perSecond}/s, REST ${r.rest.perSecond}/s`);
       collectServerLogs("oauth");
+    }
+    if (only.has("hostile")) {
+      process.stdout.write(`hostile: server CPU per MB of nested, wide and long-attribute XML, before TLS and after login… `);
+      results.hostile = await hostileBench({ c2sPort: server.c2sPort, pid: serverPid, user: accounts[0]!.user, password: accounts[0]!.password });
+      console.log(results.hostile.map((r) => `${r.shape} ${r.when} ${r.cpuMsPerMb} ms/MB`).join(", "));
+      collectServerLogs("hostile");
     }
     if (only.has("memory")) {
       process.stdout.write(`memory: ${CONNS} idle authenticated connections to Warden… `);
@@ -818,6 +826,7 @@ async function main(): Promise<void> {
     rows.push(["revoke → victim has its <stream:error>", `p99 ${r.streamErrorP99ms} ms`, `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`]);
     rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
   }
+  for (const r of results.hostile ?? []) rows.push([`hostile XML: ${r.shape}, ${r.when}`, `${r.cpuMsPerMb} ms CPU/MB`, describeRun(r)]);
   if (results.memory) {
     const { warden, floor, ratio } = results.memory;
     const d = (s: MemorySide) => `${s.connections} conns (${s.errors} failed), RSS ${round(s.rssBeforeKb / 1024)} → ${round(s.rssAfterKb / 1024)} MB, anon ${round(s.anonBeforeKb / 1024)} → ${round(s.anonAfterKb / 1024)} MB; per conn: JS heap ${s.heapUsedPerConnKb} KB used / ${s.heapTotalPerConnKb} KB committed, external ${s.externalPerConnKb} KB; ramp ${s.rampSeconds} s`;

@@ -14,6 +14,10 @@ export interface Config {
   c2s_interfaces: string[];
   c2s_require_encryption: boolean;
   c2s_stanza_size_limit: number;
+  /** Largest stanza (and stream header) in bytes before authentication; never more than c2s_stanza_size_limit. */
+  c2s_preauth_stanza_size_limit: number;
+  /** Deepest nesting of elements within a stanza. */
+  c2s_stanza_depth_limit: number;
   /** Seconds an unauthenticated connection may take to log in. */
   c2s_timeout: number;
   /** Seconds without any traffic before an authenticated connection is closed. */
@@ -89,6 +93,8 @@ export const defaults: Config = {
   c2s_interfaces: ["0.0.0.0"],
   c2s_require_encryption: true,
   c2s_stanza_size_limit: 256 * 1024,
+  c2s_preauth_stanza_size_limit: 16 * 1024,
+  c2s_stanza_depth_limit: 64,
   c2s_timeout: 60,
   c2s_idle_timeout: 840,
   c2s_max_connections: 100_000,
@@ -172,6 +178,8 @@ const schema: Record<keyof Config, Check> = {
   c2s_interfaces: strings,
   c2s_require_encryption: bool,
   c2s_stanza_size_limit: int(1024, 64 * 1024 * 1024),
+  c2s_preauth_stanza_size_limit: int(1024, 64 * 1024 * 1024),
+  c2s_stanza_depth_limit: int(8, 1024),
   c2s_timeout: int(1, 3600),
   c2s_idle_timeout: int(1, 86400 * 7),
   c2s_max_connections: int(1, 10_000_000),

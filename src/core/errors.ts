@@ -38,6 +38,7 @@ export const streamErrors = {
   notWellFormed: { condition: "not-well-formed" },
   restrictedXml: { condition: "restricted-xml", text: "DTDs, entities, comments and processing instructions are not allowed" },
   stanzaTooBig: { condition: "policy-violation", text: "Stanza exceeds the size limit" },
+  stanzaTooDeep: { condition: "policy-violation", text: "Elements are nested too deeply" },
   badNamespace: { condition: "invalid-namespace" },
   badPrefix: { condition: "bad-namespace-prefix" },
   hostUnknown: { condition: "host-unknown", text: "This server does not serve that domain" },

@@ -59,7 +59,14 @@ export class Session {
 
   constructor(readonly server: Server, transport: Transport) {
     this.transport = transport;
-    this.parser = new StreamParser(this, { maxStanzaSize: server.config.c2s_stanza_size_limit, framed: transport.framed });
+    const cfg = server.config;
+    // Until the client authenticates it gets the small bound (RFC 6120 §13.12): it has nothing
+    // larger than a SASL exchange to send, and costs the server nothing it could not afford.
+    this.parser = new StreamParser(this, {
+      maxStanzaSize: Math.min(cfg.c2s_preauth_stanza_size_limit, cfg.c2s_stanza_size_limit),
+      maxDepth: cfg.c2s_stanza_depth_limit,
+      framed: transport.framed,
+    });
     this.attach(transport);
     this.authTimer = setTimeout(() => this.close(streamErrors.timeout), server.config.c2s_timeout * 1000);
     this.authTimer.unref();
@@ -132,9 +139,12 @@ export class Session {
     this.close();
   }
 
-  onError(kind: ParseErrorKind): void {
+  onError(kind: ParseErrorKind, message: string, cause?: unknown): void {
+    if (kind === "internal") this.log.error({ err: cause, message }, "the stream parser failed");
     const def = kind === "restricted-xml" ? streamErrors.restrictedXml
       : kind === "policy-violation" ? streamErrors.stanzaTooBig
+      : kind === "too-deep" ? streamErrors.stanzaTooDeep
+      : kind === "internal" ? streamErrors.internal
       : kind === "bad-namespace-prefix" ? streamErrors.badPrefix
       : streamErrors.notWellFormed;
     if (!this.headerSeen) { this.headerSeen = true; this.sendHeader({}); }
@@ -184,6 +194,7 @@ export class Session {
   markAuthenticated(username: string, mechanism: string): void {
     this.username = username;
     this.authMechanism = mechanism;
+    this.parser.setMaxStanzaSize(this.server.config.c2s_stanza_size_limit);
     if (this.authTimer) { clearTimeout(this.authTimer); this.authTimer = undefined; }
     const idle = this.server.config.c2s_idle_timeout * 1000;
     this.transport.setIdleTimeout(idle, () => this.onIdle());
@@ -231,6 +242,7 @@ export class Session {
   close(error?: StreamErrorDef, text?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.parser.stop();
     // A hibernating session has no connection to say goodbye on; its end counts as abrupt.
     if (!this.hibernating) this.endTransport(this.transport, error, text);
     this.finish(error, this.hibernating);

@@ -89,7 +89,12 @@ class WebSocketTransport implements Transport {
 export default function websocket(server: Server): () => void {
   const wss = new WebSocketServer({
     noServer: true,
+    // ws buffers a whole message before we see it: refuse (1009) any larger than a stanza may
+    // be, checked on the frame header before the payload is read. Stanzas within it still meet
+    // the stream parser's bounds (the smaller one before authentication). No compression, so
+    // the bound is on what crosses the wire and no small frame inflates into a large one.
     maxPayload: server.config.c2s_stanza_size_limit + 1024,
+    perMessageDeflate: false,
     // RFC 7395 §3.1: the "xmpp" subprotocol must be offered and is the only one spoken.
     handleProtocols: (protocols) => (protocols.has("xmpp") ? "xmpp" : false),
   });
