@@ -21,6 +21,7 @@ import type { Grants } from "../auth/grants.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { listen } from "./listen.js";
 import { endPointBinding } from "../auth/channel-binding.js";
+import { tlsAccept, tlsAcceptServer, type TlsAcceptOptions } from "./tls-accept.js";
 import type { HttpService } from "../http/server.js";
 
 export interface ServerOptions {
@@ -53,6 +54,8 @@ export class Server {
   /** Every open stream, authenticated or not, and every hibernating (XEP-0198) session. */
   readonly streams = new Set<Session>();
   private readonly perIp = new Map<string, number>();
+  /** TLS handshakes in progress (direct TLS and HTTPS ports): counted from accept, like streams. */
+  private handshakes = 0;
   readonly loginThrottle: LoginThrottle;
   /** Disco#info features of the server (XEP-0030), added by the features that implement them. */
   readonly hostFeatures = new Set<string>();
@@ -88,9 +91,8 @@ export class Server {
 
   private async listenC2s(host: string, port: number, directTls: boolean): Promise<void> {
     const srv = directTls
-      ? tls.createServer({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2", ALPNProtocols: ["xmpp-client"] }, (s) => this.accept(s))
+      ? this.tlsServer(["xmpp-client"], (s) => this.accept(s))
       : net.createServer((s) => this.accept(s));
-    if (directTls) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
     this.servers.push(srv);
     const addr = await listen(srv, port, host);
     this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
@@ -104,12 +106,41 @@ export class Server {
       socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>${streamErrorElement(streamErrors.tooManyConnections)}</stream:stream>`);
       return;
     }
-    this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext), ip);
+    const limits = { handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000, sendBufferLimit: this.config.c2s_send_buffer_limit };
+    this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext, limits), ip);
   }
 
   /** Whether one more connection from this address is within the limits. */
   admits(ip: string): boolean {
-    return this.streams.size < this.config.c2s_max_connections && (this.perIp.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip;
+    return this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.perIp.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip;
+  }
+
+  /**
+   * A direct-TLS listener (c2s, HTTPS) whose connections count against the limits from their
+   * TCP accept and whose handshake ends at c2s_tls_handshake_timeout (src/core/tls-accept.ts).
+   */
+  tlsServer(alpn: string[], onSecure: (s: tls.TLSSocket) => void): net.Server {
+    return tlsAcceptServer(this.tlsAcceptOptions(alpn, onSecure));
+  }
+
+  /** The same as a 'connection' listener, for the HTTPS server. */
+  tlsAccept(alpn: string[], onSecure: (s: tls.TLSSocket) => void): (raw: net.Socket) => void {
+    return tlsAccept(this.tlsAcceptOptions(alpn, onSecure));
+  }
+
+  private tlsAcceptOptions(alpn: string[], onSecure: (s: tls.TLSSocket) => void): TlsAcceptOptions {
+    return {
+      secureContext: () => this.secureContext,
+      ALPNProtocols: alpn,
+      handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000,
+      admit: (ip) => {
+        if (!this.admits(ip)) return undefined;
+        this.handshakes++;
+        this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+        return () => { this.handshakes--; this.releaseIpCount(ip); };
+      },
+      onSecure,
+    };
   }
 
   /** Starts a client stream on a transport (TCP, TLS or WebSocket) that `admits` let in. */
@@ -130,7 +161,10 @@ export class Server {
 
   private releaseIp(session: Session): void {
     const ip = session.data.ip as string | undefined;
-    if (ip === undefined) return;
+    if (ip !== undefined) this.releaseIpCount(ip);
+  }
+
+  private releaseIpCount(ip: string): void {
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }

@@ -68,6 +68,11 @@ export class Session {
   private attach(transport: Transport): void {
     transport.onData((chunk) => this.parser.write(chunk));
     transport.onClose(() => this.onTransportClosed());
+    transport.onOverflow(() => {
+      if (this.closed) return;
+      this.log.info({ ip: this.data.ip, user: this.username }, "output not read past c2s_send_buffer_limit; closing the stream");
+      this.close(streamErrors.sendBufferFull);
+    });
   }
 
   /**
@@ -263,6 +268,7 @@ export class Session {
     const t = this.transport;
     t.onData(() => {});
     t.onClose(() => {});
+    t.onOverflow(() => {});
     t.setIdleTimeout(0, () => {});
     this.endTransport(t, error);
   }
