@@ -41,6 +41,8 @@ export interface Config {
   sasl2_fast_token_min_ttl: number;
   /** Seconds a session with XEP-0198 resumption enabled waits for its client after its connection dropped. */
   smacks_hibernation_time: number;
+  /** Stanzas a hibernating session may queue; past this it ends and its queue goes to offline storage or is bounced. */
+  smacks_max_queue_size: number;
   /** Keep the IP address of each client's last login. */
   client_ip_tracking: boolean;
   /** Days after which records of clients with no access are deleted. */
@@ -102,6 +104,7 @@ export const defaults: Config = {
   sasl2_fast_token_ttl: 21 * 86400,
   sasl2_fast_token_min_ttl: 86400,
   smacks_hibernation_time: 600,
+  smacks_max_queue_size: 1000,
   client_ip_tracking: true,
   client_retention_days: 90,
   log_level: "info",
@@ -187,6 +190,7 @@ const schema: Record<keyof Config, Check> = {
   sasl2_fast_token_ttl: int(60, 366 * 86400),
   sasl2_fast_token_min_ttl: int(1, 366 * 86400),
   smacks_hibernation_time: int(0, 7 * 86400),
+  smacks_max_queue_size: int(1, 1_000_000),
   client_ip_tracking: bool,
   client_retention_days: int(1, 36500),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),

@@ -236,6 +236,8 @@ export class Session {
   close(error?: StreamErrorDef, text?: string): void {
     if (this.closed) return;
     this.closed = true;
+    // A stream error follows a stream header, ours for this stream (RFC 6120 §4.9.1.2), even when the client never sent one.
+    if (error && !this.headerSeen && !this.hibernating) { this.headerSeen = true; this.sendHeader({}); }
     // A hibernating session has no connection to say goodbye on; its end counts as abrupt.
     if (!this.hibernating) this.endTransport(this.transport, error, text);
     this.finish(error, this.hibernating);

@@ -8,9 +8,11 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
+import { streamErrors, streamErrorElement } from "../core/errors.js";
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 const NS_STREAM = "http://etherx.jabber.org/streams";
+const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /**
  * Every frame must be a standalone document (RFC 7395 §3.3.3): the session writes elements as
@@ -129,7 +131,19 @@ export default function websocket(server: Server): () => void {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBSOCKET_PATH) return undefined;
     const ip = clientIp ?? req.socket.remoteAddress ?? "unknown";
-    if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"); return true; }
+    if (!server.admits(ip)) {
+      // Refused after the upgrade rather than with a bare 503, so that the client can tell the
+      // person why: the catalogue's stream error, then <close/> (RFC 7395 §3.6.1).
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("error", () => {});
+        ws.send(`<open xmlns='${NS_FRAMING}' from='${escapeAttr(server.config.domain)}' version='1.0'/>`);
+        ws.send(frame(streamErrorElement(streamErrors.tooManyConnections).toString()));
+        ws.send(`<close xmlns='${NS_FRAMING}'/>`);
+        ws.close(1000);
+        setTimeout(() => ws.terminate(), 2000).unref();
+      });
+      return true;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
       const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
