@@ -56,6 +56,7 @@ export class Server {
   private readonly perIp = new Map<string, number>();
   /** TLS handshakes in progress (direct TLS and HTTPS ports): counted from accept, like streams. */
   private handshakes = 0;
+  private readonly handshaking = new Map<string, number>();
   readonly loginThrottle: LoginThrottle;
   /** Disco#info features of the server (XEP-0030), added by the features that implement them. */
   readonly hostFeatures = new Set<string>();
@@ -116,28 +117,38 @@ export class Server {
   }
 
   /**
-   * A direct-TLS listener (c2s, HTTPS) whose connections count against the limits from their
-   * TCP accept and whose handshake ends at c2s_tls_handshake_timeout (src/core/tls-accept.ts).
+   * A direct-TLS c2s listener whose connections count against the limits from their TCP accept
+   * and whose handshake ends at c2s_tls_handshake_timeout (src/core/tls-accept.ts).
    */
   tlsServer(alpn: string[], onSecure: (s: tls.TLSSocket) => void): net.Server {
-    return tlsAcceptServer(this.tlsAcceptOptions(alpn, onSecure));
+    return tlsAcceptServer(this.tlsAcceptOptions(alpn, onSecure, (ip) => this.admits(ip)));
   }
 
-  /** The same as a 'connection' listener, for the HTTPS server. */
+  /**
+   * The same as a 'connection' listener, for the HTTPS port. Its handshakes count as well, but
+   * are refused only past the limits of handshakes in progress: an address at its stream limit
+   * still reaches the web pages, and a WebSocket over the limit is told why (a stream error).
+   */
   tlsAccept(alpn: string[], onSecure: (s: tls.TLSSocket) => void): (raw: net.Socket) => void {
-    return tlsAccept(this.tlsAcceptOptions(alpn, onSecure));
+    return tlsAccept(this.tlsAcceptOptions(alpn, onSecure, (ip) =>
+      this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.handshaking.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip));
   }
 
-  private tlsAcceptOptions(alpn: string[], onSecure: (s: tls.TLSSocket) => void): TlsAcceptOptions {
+  private tlsAcceptOptions(alpn: string[], onSecure: (s: tls.TLSSocket) => void, admits: (ip: string) => boolean): TlsAcceptOptions {
+    const add = (m: Map<string, number>, ip: string, d: number) => {
+      const n = (m.get(ip) ?? 0) + d;
+      if (n <= 0) m.delete(ip); else m.set(ip, n);
+    };
     return {
       secureContext: () => this.secureContext,
       ALPNProtocols: alpn,
       handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000,
       admit: (ip) => {
-        if (!this.admits(ip)) return undefined;
+        if (!admits(ip)) return undefined;
         this.handshakes++;
-        this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-        return () => { this.handshakes--; this.releaseIpCount(ip); };
+        add(this.handshaking, ip, 1);
+        add(this.perIp, ip, 1);
+        return () => { this.handshakes--; add(this.handshaking, ip, -1); add(this.perIp, ip, -1); };
       },
       onSecure,
     };
@@ -161,10 +172,7 @@ export class Server {
 
   private releaseIp(session: Session): void {
     const ip = session.data.ip as string | undefined;
-    if (ip !== undefined) this.releaseIpCount(ip);
-  }
-
-  private releaseIpCount(ip: string): void {
+    if (ip === undefined) return;
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }
