@@ -9,7 +9,7 @@
 //   6. revoke: time from a manage-clients <revoke/> to the close of the revoked client's socket.
 // Prints a table and writes bench/results/latest.json.
 //
-// Options: --only=login,messages,fast,list,revoke,memory  --duration=SECONDS (per timed phase, default 8)
+// Options: --only=login,messages,fast,list,revoke,oauth,slowconns,memory  --duration=SECONDS (per timed phase, default 8)
 //          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
 //          --server-prof (V8 CPU profile of the server into bench/results/prof/)
 import os from "node:os";
@@ -22,6 +22,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestServer, ROOT } from "../test/helpers/server.js";
 import { oauthBench, type OAuthBenchResult } from "./oauth.js";
+import { slowConnsBench, type SlowConnsResult } from "./slow-conns.js";
 import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
@@ -33,7 +34,7 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "memory"];
+const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "slowconns", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
 for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
@@ -48,8 +49,8 @@ const notes: string[] = [];
 function fdLimit(): number {
   try { return Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024; } catch { return 1024; }
 }
-if (only.has("memory")) {
-  const need = CONNS + 1024;
+if (only.has("memory") || only.has("slowconns")) {
+  const need = Math.max(only.has("memory") ? CONNS : 0, only.has("slowconns") ? 2000 : 0) + 1024;
   let limit = fdLimit();
   if (limit < need && !process.env.WARDEN_BENCH_RESPAWNED) {
     // Node cannot raise its own RLIMIT_NOFILE: run again under a shell that raises it (up to the hard limit).
@@ -721,7 +722,7 @@ async function main(): Promise<void> {
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; slowconns?: SlowConnsResult; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
       for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
@@ -768,6 +769,13 @@ async function main(): Promise<void> {
       results.oauth = r;
       console.log(`token ${r.token.perSecond}/s, REST ${r.rest.perSecond}/s`);
       collectServerLogs("oauth");
+    }
+    if (only.has("slowconns")) {
+      process.stdout.write(`slowconns: logins one at a time, without and with 2,000 slow connections open… `);
+      const r = await slowConnsBench({ direct, starttls, account: accounts[0]!, serverPid, durationMs: Math.max(DURATION_MS, 15_000) });
+      results.slowconns = r;
+      console.log(`p99 direct TLS ${r.baseline.direct.p99ms} → ${r.loaded.direct.p99ms} ms, STARTTLS ${r.baseline.starttls.p99ms} → ${r.loaded.starttls.p99ms} ms`);
+      collectServerLogs("slowconns");
     }
     if (only.has("memory")) {
       process.stdout.write(`memory: ${CONNS} idle authenticated connections to Warden… `);
@@ -817,6 +825,14 @@ async function main(): Promise<void> {
     if (r.firstProblem) notes.push(`revoke: first problem: ${r.firstProblem}`);
     rows.push(["revoke → victim has its <stream:error>", `p99 ${r.streamErrorP99ms} ms`, `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`]);
     rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
+  }
+  if (results.slowconns) {
+    const r = results.slowconns;
+    const k = Object.entries(r.kinds).map(([n, v]) => `${n}: ${v.openAtMeasureStart}→${v.openAtMeasureEnd} open, ${v.opened} opened, ${Number.isNaN(v.medianLifetimeS) ? "none dropped during the run" : `median life ${v.medianLifetimeS} s`}`).join("; ");
+    for (const t of ["direct", "starttls"] as const) {
+      rows.push([`login p99 with ${r.slow} slow conns open, ${t === "direct" ? "direct TLS" : "STARTTLS"}`, `${r.loaded[t].p99ms} ms`, `without them: p99 ${r.baseline[t].p99ms} ms, p50 ${r.baseline[t].p50ms} ms (${r.baseline[t].logins} logins, ${r.baseline[t].errors} errors); with them: p50 ${r.loaded[t].p50ms} ms, max ${r.loaded[t].maxMs} ms (${r.loaded[t].logins} logins, ${r.loaded[t].errors} errors)`]);
+    }
+    rows.push(["slow conns held (hello / idle / slow-tls)", `${r.slow}`, `${k}; server RSS ${r.baseline.serverRssMb} → ${r.loaded.serverRssMb} MB, fds ${r.baseline.serverFds} → ${r.loaded.serverFds}; ramp ${r.rampSeconds} s`]);
   }
   if (results.memory) {
     const { warden, floor, ratio } = results.memory;
