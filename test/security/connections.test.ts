@@ -300,12 +300,37 @@ describe("slow TLS handshakes", () => {
   });
 });
 
+describe("slow STARTTLS handshake", () => {
+  let server: TestServer;
+  before(async () => { server = await startServer({ c2s_tls_handshake_timeout: 2 }); });
+  after(async () => { await server?.stop(); });
+
+  test("a ClientHello dribbled after <proceed/> is dropped at c2s_tls_handshake_timeout, long before c2s_timeout (60 s)", async () => {
+    const hello = await clientHello();
+    const c = await RawClient.connect(server.c2sPort);
+    c.openStream();
+    await c.waitFor(/<starttls/);
+    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await c.waitFor(/<proceed/);
+    const t0 = Date.now();
+    const timer = dribble(c.socket, hello, 300);
+    try {
+      await c.waitClosed(10_000);
+      const held = c.closedAt - t0;
+      assert.ok(held >= 1500 && held < 8000, `the trickled STARTTLS handshake was held ${held} ms (deadline 2 s)`);
+    } finally {
+      clearInterval(timer);
+      c.close();
+    }
+  });
+});
+
 describe("clients that never read", () => {
   let server: TestServer;
   const LIMIT = 1024 * 1024;
   before(async () => {
     server = await startServer({ c2s_send_buffer_limit: LIMIT });
-    for (const u of ["flood", "r1", "r2", "r3", "r4", "s1", "s2", "normal", "wsr"]) await server.addUser(u, `${u}-password-123`);
+    for (const u of ["flood", "r1", "r2", "r3", "r4", "s1", "s2", "normal", "wsr", "offl"]) await server.addUser(u, `${u}-password-123`);
   });
   after(async () => { await server?.stop(); });
 
@@ -410,6 +435,29 @@ describe("clients that never read", () => {
     } finally {
       clearInterval(sampler);
       for (const c of [normal, ...selfish]) c.close();
+    }
+  });
+
+  test("a reading client whose offline messages (2.4 MB) exceed c2s_send_buffer_limit gets them all, and is not closed", async () => {
+    const sender = await RawClient.connect(server.c2sPort);
+    await sender.login("normal", "normal-password-123", "offline-sender");
+    for (let i = 0; i < 300; i++) sender.send(`<message to='offl@localhost' type='chat' id='o${i}'><body>${body8k}</body></message>`);
+    await ping(sender, undefined, 10_000); // all 300 handled (stored) before the ping is answered
+    sender.close();
+    const c = await RawClient.connect(server.c2sPort);
+    await c.login("offl", "offl-password-123", "back");
+    c.send("<presence/>");
+    try {
+      let count = 0;
+      await c.waitUntil((text) => {
+        count = text.split("</message>").length - 1;
+        return count >= 300 ? true : undefined;
+      }, "300 offline messages", 20_000).catch((e: Error) => { throw new Error(`got ${count} of 300 offline messages: ${e.message.slice(0, 300)}`); });
+      assert.equal(c.closed, false);
+      c.clear();
+      await ping(c);
+    } finally {
+      c.close();
     }
   });
 
