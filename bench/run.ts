@@ -10,7 +10,7 @@
 //   7. hostile: server CPU time per MB of hostile XML (nested, wide, long attribute; bench/hostile.ts).
 // Prints a table and writes bench/results/latest.json.
 //
-// Options: --only=login,messages,fast,list,revoke,hostile,memory  --duration=SECONDS (per timed phase, default 8)
+// Options: --only=login,messages,fast,list,revoke,oauth,slowconns,hostile,memory  --duration=SECONDS (per timed phase, default 8)
 //          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
 //          --server-prof (V8 CPU profile of the server into bench/results/prof/)
 import os from "node:os";
@@ -24,6 +24,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TestServer, ROOT } from "../test/helpers/server.js";
 import { oauthBench, type OAuthBenchResult } from "./oauth.js";
 import { hostileBench, describeRun, type HostileRun } from "./hostile.js";
+import { slowConnsBench, type SlowConnsResult } from "./slow-conns.js";
 import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
@@ -35,7 +36,7 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "hostile", "memory"];
+const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "slowconns", "hostile", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
 for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
@@ -50,8 +51,8 @@ const notes: string[] = [];
 function fdLimit(): number {
   try { return Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024; } catch { return 1024; }
 }
-if (only.has("memory")) {
-  const need = CONNS + 1024;
+if (only.has("memory") || only.has("slowconns")) {
+  const need = Math.max(only.has("memory") ? CONNS : 0, only.has("slowconns") ? 2000 : 0) + 1024;
   let limit = fdLimit();
   if (limit < need && !process.env.WARDEN_BENCH_RESPAWNED) {
     // Node cannot raise its own RLIMIT_NOFILE: run again under a shell that raises it (up to the hard limit).
@@ -723,7 +724,7 @@ async function main(): Promise<void> {
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; hostile?: HostileRun[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; slowconns?: SlowConnsResult; hostile?: HostileRun[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
       for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
@@ -770,6 +771,13 @@ async function main(): Promise<void> {
       results.oauth = r;
       console.log(`token ${r.token.perSecond}/s, REST ${r.rest.perSecond}/s`);
       collectServerLogs("oauth");
+    }
+    if (only.has("slowconns")) {
+      process.stdout.write(`slowconns: logins one at a time, without and with 2,000 slow connections open… `);
+      const r = await slowConnsBench({ direct, starttls, account: accounts[0]!, serverPid, durationMs: Math.max(DURATION_MS, 15_000) });
+      results.slowconns = r;
+      console.log(`p99 direct TLS ${r.baseline.direct.p99ms} → ${r.loaded.direct.p99ms} ms, STARTTLS ${r.baseline.starttls.p99ms} → ${r.loaded.starttls.p99ms} ms`);
+      collectServerLogs("slowconns");
     }
     if (only.has("hostile")) {
       process.stdout.write(`hostile: server CPU per MB of nested, wide and long-attribute XML, before TLS and after login… `);
@@ -825,6 +833,14 @@ async function main(): Promise<void> {
     if (r.firstProblem) notes.push(`revoke: first problem: ${r.firstProblem}`);
     rows.push(["revoke → victim has its <stream:error>", `p99 ${r.streamErrorP99ms} ms`, `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`]);
     rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
+  }
+  if (results.slowconns) {
+    const r = results.slowconns;
+    const k = Object.entries(r.kinds).map(([n, v]) => `${n}: ${v.openAtMeasureStart}→${v.openAtMeasureEnd} open, ${v.opened} opened, ${Number.isNaN(v.medianLifetimeS) ? "none dropped during the run" : `median life ${v.medianLifetimeS} s`}`).join("; ");
+    for (const t of ["direct", "starttls"] as const) {
+      rows.push([`login p99 with ${r.slow} slow conns open, ${t === "direct" ? "direct TLS" : "STARTTLS"}`, `${r.loaded[t].p99ms} ms`, `without them: p99 ${r.baseline[t].p99ms} ms, p50 ${r.baseline[t].p50ms} ms (${r.baseline[t].logins} logins, ${r.baseline[t].errors} errors); with them: p50 ${r.loaded[t].p50ms} ms, max ${r.loaded[t].maxMs} ms (${r.loaded[t].logins} logins, ${r.loaded[t].errors} errors)`]);
+    }
+    rows.push(["slow conns held (hello / idle / slow-tls)", `${r.slow}`, `${k}; server RSS ${r.baseline.serverRssMb} → ${r.loaded.serverRssMb} MB, fds ${r.baseline.serverFds} → ${r.loaded.serverFds}; ramp ${r.rampSeconds} s`]);
   }
   for (const r of results.hostile ?? []) rows.push([`hostile XML: ${r.shape}, ${r.when}`, `${r.cpuMsPerMb} ms CPU/MB`, describeRun(r)]);
   if (results.memory) {

@@ -24,6 +24,10 @@ export interface Config {
   c2s_idle_timeout: number;
   c2s_max_connections: number;
   c2s_max_connections_per_ip: number;
+  /** Seconds a TLS handshake (direct TLS, STARTTLS, HTTPS) may take from accept: a fixed deadline. */
+  c2s_tls_handshake_timeout: number;
+  /** Bytes of output a client may leave unread before its stream is closed. */
+  c2s_send_buffer_limit: number;
   /** PEM paths; when both are absent a self-signed certificate is generated in data_path. */
   certificate?: string;
   key?: string;
@@ -41,6 +45,8 @@ export interface Config {
   sasl2_fast_token_min_ttl: number;
   /** Seconds a session with XEP-0198 resumption enabled waits for its client after its connection dropped. */
   smacks_hibernation_time: number;
+  /** Stanzas a hibernating session may queue; past this it ends and its queue goes to offline storage or is bounced. */
+  smacks_max_queue_size: number;
   /** Keep the IP address of each client's last login. */
   client_ip_tracking: boolean;
   /** Days after which records of clients with no access are deleted. */
@@ -99,6 +105,8 @@ export const defaults: Config = {
   c2s_idle_timeout: 840,
   c2s_max_connections: 100_000,
   c2s_max_connections_per_ip: 10_000,
+  c2s_tls_handshake_timeout: 10,
+  c2s_send_buffer_limit: 4 * 1024 * 1024,
   sasl_channel_binding: true,
   login_failure_limit: 5,
   login_failure_window: 60,
@@ -108,6 +116,7 @@ export const defaults: Config = {
   sasl2_fast_token_ttl: 21 * 86400,
   sasl2_fast_token_min_ttl: 86400,
   smacks_hibernation_time: 600,
+  smacks_max_queue_size: 1000,
   client_ip_tracking: true,
   client_retention_days: 90,
   log_level: "info",
@@ -184,6 +193,8 @@ const schema: Record<keyof Config, Check> = {
   c2s_idle_timeout: int(1, 86400 * 7),
   c2s_max_connections: int(1, 10_000_000),
   c2s_max_connections_per_ip: int(1, 10_000_000),
+  c2s_tls_handshake_timeout: int(1, 300),
+  c2s_send_buffer_limit: int(64 * 1024, 1024 * 1024 * 1024),
   certificate: str,
   key: str,
   sasl_channel_binding: bool,
@@ -195,6 +206,7 @@ const schema: Record<keyof Config, Check> = {
   sasl2_fast_token_ttl: int(60, 366 * 86400),
   sasl2_fast_token_min_ttl: int(1, 366 * 86400),
   smacks_hibernation_time: int(0, 7 * 86400),
+  smacks_max_queue_size: int(1, 1_000_000),
   client_ip_tracking: bool,
   client_retention_days: int(1, 36500),
   log_level: oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
@@ -237,6 +249,8 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   const cfg = out as unknown as Config;
   if ((cfg.certificate === undefined) !== (cfg.key === undefined)) throw new ConfigError(cfg.certificate ? "key" : "certificate", "certificate and key must be given together");
   if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
+  // A whole outgoing stanza (and a little more) must fit, or a reading client could be cut off.
+  if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

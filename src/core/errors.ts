@@ -55,6 +55,9 @@ export const streamErrors = {
   duplicateHeader: { condition: "invalid-xml", text: "Unexpected stream header" },
   invalidFrom: { condition: "invalid-from" },
   tooManyConnections: { condition: "resource-constraint", text: "Too many connections" },
+  // policy-violation, not resource-constraint: the server is not short of anything; the client
+  // broke the local rule that it reads what it is sent (RFC 6120 §4.9.3.12 vs §4.9.3.17).
+  sendBufferFull: { condition: "policy-violation", text: "Too much unread output: the client does not read what it is sent" },
   shutdown: { condition: "system-shutdown" },
   internal: { condition: "internal-server-error" },
   accountDeleted: { condition: "not-authorized", text: "Account deleted" },

@@ -23,6 +23,7 @@ import type { Grants } from "../auth/grants.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { listen } from "./listen.js";
 import { endPointBinding } from "../auth/channel-binding.js";
+import { tlsAccept, tlsAcceptServer, type TlsAcceptOptions } from "./tls-accept.js";
 import type { HttpService } from "../http/server.js";
 
 export interface ServerOptions {
@@ -55,6 +56,9 @@ export class Server {
   /** Every open stream, authenticated or not, and every hibernating (XEP-0198) session. */
   readonly streams = new Set<Session>();
   private readonly perIp = new Map<string, number>();
+  /** TLS handshakes in progress (direct TLS and HTTPS ports): counted from accept, like streams. */
+  private handshakes = 0;
+  private readonly handshaking = new Map<string, number>();
   readonly loginThrottle: LoginThrottle;
   /** Disco#info features of the server (XEP-0030), added by the features that implement them. */
   readonly hostFeatures = new Set<string>();
@@ -94,20 +98,20 @@ export class Server {
     await this.bus.emit("server-started", { server: this });
   }
 
-  /** Makes `id` the certificate of every new TLS connection (STARTTLS, direct TLS, HTTPS); open ones keep theirs. */
+  /**
+   * Makes `id` the certificate of every new TLS connection (STARTTLS, direct TLS, HTTPS: all of
+   * them take `secureContext` at accept, src/core/tls-accept.ts); open ones keep theirs.
+   */
   useIdentity(id: TlsIdentity): void {
     this.identity = id;
     this.tlsEndPoint = endPointBinding(id.cert);
     this.secureContext = tls.createSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
-    for (const srv of this.servers) if (srv instanceof tls.Server) srv.setSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
-    this.http?.setIdentity(id);
   }
 
   private async listenC2s(host: string, port: number, directTls: boolean): Promise<void> {
     const srv = directTls
-      ? tls.createServer({ cert: this.identity.cert, key: this.identity.key, minVersion: "TLSv1.2", ALPNProtocols: ["xmpp-client"] }, (s) => this.accept(s))
+      ? this.tlsServer(["xmpp-client"], (s) => this.accept(s))
       : net.createServer((s) => this.accept(s));
-    if (directTls) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
     this.servers.push(srv);
     const addr = await listen(srv, port, host);
     this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
@@ -121,12 +125,51 @@ export class Server {
       socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>${streamErrorElement(streamErrors.tooManyConnections)}</stream:stream>`);
       return;
     }
-    this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext), ip);
+    const limits = { handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000, sendBufferLimit: this.config.c2s_send_buffer_limit };
+    this.openStream(new SocketTransport(socket, socket instanceof tls.TLSSocket ? undefined : this.secureContext, limits), ip);
   }
 
   /** Whether one more connection from this address is within the limits. */
   admits(ip: string): boolean {
-    return this.streams.size < this.config.c2s_max_connections && (this.perIp.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip;
+    return this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.perIp.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip;
+  }
+
+  /**
+   * A direct-TLS c2s listener whose connections count against the limits from their TCP accept
+   * and whose handshake ends at c2s_tls_handshake_timeout (src/core/tls-accept.ts).
+   */
+  tlsServer(alpn: string[], onSecure: (s: tls.TLSSocket) => void): net.Server {
+    return tlsAcceptServer(this.tlsAcceptOptions(alpn, onSecure, (ip) => this.admits(ip)));
+  }
+
+  /**
+   * The same as a 'connection' listener, for the HTTPS port. Its handshakes count as well, but
+   * are refused only past the limits of handshakes in progress: an address at its stream limit
+   * still reaches the web pages, and a WebSocket over the limit is told why (a stream error).
+   */
+  tlsAccept(alpn: string[], onSecure: (s: tls.TLSSocket) => void): (raw: net.Socket) => void {
+    return tlsAccept(this.tlsAcceptOptions(alpn, onSecure, (ip) =>
+      this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.handshaking.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip));
+  }
+
+  private tlsAcceptOptions(alpn: string[], onSecure: (s: tls.TLSSocket) => void, admits: (ip: string) => boolean): TlsAcceptOptions {
+    const add = (m: Map<string, number>, ip: string, d: number) => {
+      const n = (m.get(ip) ?? 0) + d;
+      if (n <= 0) m.delete(ip); else m.set(ip, n);
+    };
+    return {
+      secureContext: () => this.secureContext,
+      ALPNProtocols: alpn,
+      handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000,
+      admit: (ip) => {
+        if (!admits(ip)) return undefined;
+        this.handshakes++;
+        add(this.handshaking, ip, 1);
+        add(this.perIp, ip, 1);
+        return () => { this.handshakes--; add(this.handshaking, ip, -1); add(this.perIp, ip, -1); };
+      },
+      onSecure,
+    };
   }
 
   /** Starts a client stream on a transport (TCP, TLS or WebSocket) that `admits` let in. */

@@ -75,6 +75,11 @@ export class Session {
   private attach(transport: Transport): void {
     transport.onData((chunk) => this.parser.write(chunk));
     transport.onClose(() => this.onTransportClosed());
+    transport.onOverflow(() => {
+      if (this.closed) return;
+      this.log.info({ ip: this.data.ip, user: this.username }, "output not read past c2s_send_buffer_limit; closing the stream");
+      this.close(streamErrors.sendBufferFull);
+    });
   }
 
   /**
@@ -243,6 +248,8 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.parser.stop();
+    // A stream error follows a stream header, ours for this stream (RFC 6120 §4.9.1.2), even when the client never sent one.
+    if (error && !this.headerSeen && !this.hibernating) { this.headerSeen = true; this.sendHeader({}); }
     // A hibernating session has no connection to say goodbye on; its end counts as abrupt.
     if (!this.hibernating) this.endTransport(this.transport, error, text);
     this.finish(error, this.hibernating);
@@ -275,6 +282,7 @@ export class Session {
     const t = this.transport;
     t.onData(() => {});
     t.onClose(() => {});
+    t.onOverflow(() => {});
     t.setIdleTimeout(0, () => {});
     this.endTransport(t, error);
   }

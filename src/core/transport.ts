@@ -25,9 +25,26 @@ export interface Transport {
   setIdleTimeout(ms: number, onTimeout: () => void): void;
   onData(cb: (chunk: string) => void): void;
   onClose(cb: () => void): void;
+  /** Output the client has not read passed c2s_send_buffer_limit: the session ends. */
+  onOverflow(cb: () => void): void;
+  /** Resolves once written output has drained to the socket (at once when nothing is backed up). */
+  drained(): Promise<void>;
 }
 
-/** A plain TCP or direct-TLS socket. Writes are corked for one tick so that a burst of stanzas costs one syscall. */
+export interface TransportLimits {
+  /** STARTTLS: milliseconds the TLS handshake may take, however the client trickles it. */
+  handshakeTimeoutMs: number;
+  /** Bytes of output buffered for a client that does not read before its session ends. */
+  sendBufferLimit: number;
+}
+
+/**
+ * A plain TCP or direct-TLS socket. Writes are corked for one tick so that a burst of stanzas costs one syscall.
+ *
+ * Backpressure: while the client's output is backed up (write() said so) nothing more is read
+ * from it, until 'drain' — a client that floods and never reads stalls itself, not the server.
+ * Output from others keeps coming; past sendBufferLimit the session is ended (onOverflow).
+ */
 export class SocketTransport implements Transport {
   readonly kind = "tcp";
   readonly framed = false;
@@ -36,9 +53,12 @@ export class SocketTransport implements Transport {
   private corked = false;
   private dataCb?: (chunk: string) => void;
   private closeCb?: () => void;
+  private overflowCb?: () => void;
   private closed = false;
+  /** Reading is paused until the socket drains. */
+  private paused = false;
 
-  constructor(socket: net.Socket, private readonly secureContext: tls.SecureContext | undefined) {
+  constructor(socket: net.Socket, private readonly secureContext: tls.SecureContext | undefined, private readonly limits: TransportLimits) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "unknown";
     this.attach(socket);
@@ -73,10 +93,13 @@ export class SocketTransport implements Transport {
     if (this.corked) { this.corked = false; raw.uncork(); }
     raw.removeListener("data", this.onSocketData);
     raw.removeListener("close", this.onSocketClose);
+    if (this.paused) { raw.removeListener("drain", this.onDrain); this.paused = false; }
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext! });
     this.socket = secure;
     this.attach(secure);
-    const timer = setTimeout(() => secure.destroy(), 30_000);
+    // A fixed deadline, not an idle timer: a trickled handshake must not hold the socket.
+    const timer = setTimeout(() => secure.destroy(), this.limits.handshakeTimeoutMs);
+    timer.unref();
     secure.once("secure", () => { clearTimeout(timer); done(); });
     secure.once("error", (err) => { clearTimeout(timer); done(err); });
   }
@@ -88,7 +111,27 @@ export class SocketTransport implements Transport {
       this.socket.cork();
       process.nextTick(this.uncork);
     }
-    this.socket.write(data);
+    if (this.socket.write(data)) return;
+    if (this.socket.writableLength > this.limits.sendBufferLimit) { this.overflowCb?.(); return; }
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      this.socket.once("drain", this.onDrain);
+    }
+  }
+
+  private readonly onDrain = () => {
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  };
+
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { this.socket.off("drain", done); this.socket.off("close", done); resolve(); };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   private readonly uncork = () => {
@@ -115,4 +158,5 @@ export class SocketTransport implements Transport {
 
   onData(cb: (chunk: string) => void): void { this.dataCb = cb; }
   onClose(cb: () => void): void { this.closeCb = cb; }
+  onOverflow(cb: () => void): void { this.overflowCb = cb; }
 }

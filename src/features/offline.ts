@@ -28,6 +28,9 @@ export default function offline(server: Server): void {
     for (const m of msgs) {
       const el = parseStanza(m.stanza);
       if (el) session.send(el);
+      // Up to offline_message_limit stanzas in one burst must not count as output the client
+      // failed to read (c2s_send_buffer_limit): wait for the socket to take them.
+      await session.transport.drained();
     }
   });
 }

@@ -27,8 +27,6 @@ const NS_CARBONS = "urn:xmpp:carbons:2";
 const H_MOD = 2 ** 32;
 /** Unacknowledged stanzas a connected session may have: past this it is closed (policy-violation). */
 const LIVE_QUEUE_LIMIT = 10_000;
-/** Stanzas a hibernating session may queue: past this its hibernation ends (and the queue is handled). */
-const HIBERNATION_QUEUE_LIMIT = 1_000;
 /** An <r/> unanswered for this long is asked again with the next stanza (a client may miss one). */
 const ACK_RETRY_MS = 30_000;
 /** How long a connection that went idle has to answer an <r/> before it is taken for dead. */
@@ -123,7 +121,8 @@ export default function streamManagement(server: Server): () => Promise<void> {
     if (!isStanza(el)) return el;
     st.queue.push(el);
     const s = st.session;
-    if (st.queue.length > (s.hibernating ? HIBERNATION_QUEUE_LIMIT : LIVE_QUEUE_LIMIT) && !st.overflowed) {
+    // A hibernating session may queue smacks_max_queue_size stanzas: past that its hibernation ends (and the queue is handled).
+    if (st.queue.length > (s.hibernating ? server.config.smacks_max_queue_size : LIVE_QUEUE_LIMIT) && !st.overflowed) {
       st.overflowed = true;
       s.log.warn({ queued: st.queue.length, hibernating: s.hibernating }, "too many unacknowledged stanzas; ending the session");
       // Not from inside send(): the stanza being sent is already queued and will be handled.

@@ -5,7 +5,6 @@
 // exact paths. Features add routes with `server.http.route(...)`; WebSocket takes upgrades from
 // the bus event "http-upgrade" ({ req, socket, head }: return true when taken).
 import http from "node:http";
-import https from "node:https";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import type { Server } from "../core/server.js";
@@ -181,11 +180,18 @@ export class HttpService {
   private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
     const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => { void this.handle(req, res, secure); };
-    const srv = secure
-      ? https.createServer({ ...opts, cert: this.server.identity.cert, key: this.server.identity.key, minVersion: "TLSv1.2", ALPNProtocols: ["http/1.1"] }, onRequest)
-      : http.createServer(opts, onRequest);
+    const srv = http.createServer(opts, onRequest);
     srv.maxHeadersCount = 100;
-    if (secure) srv.on("tlsClientError", () => { /* failed handshakes are the client's problem */ });
+    if (secure) {
+      // Not https.createServer: its handshake timeout is an idle timer and its handshakes are
+      // not counted. The TLS comes from server.tlsAccept (counted from accept, a fixed
+      // deadline), then the socket goes to the HTTP server's own connection listener, which is
+      // what https.Server does once its handshake is done.
+      const plain = srv.listeners("connection") as Array<(s: net.Socket) => void>;
+      if (plain.length !== 1) throw new Error("unexpected 'connection' listeners on the HTTP server");
+      srv.removeAllListeners("connection");
+      srv.on("connection", this.server.tlsAccept(["http/1.1"], (s) => plain[0]!.call(srv, s)));
+    }
     srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own answers to what its parser refuses, kept as specific as Node makes them.
       const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
@@ -205,11 +211,6 @@ export class HttpService {
     const addr = await listen(srv, port, host);
     this.listeners.push({ address: addr.address, port: addr.port, tls: secure });
     this.server.log.info({ address: addr.address, port: addr.port, tls: secure ? "tls" : "plain" }, "http listening");
-  }
-
-  /** A new certificate for new HTTPS connections (SIGHUP); open ones keep theirs. */
-  setIdentity(id: { cert: string; key: string }): void {
-    for (const s of this.servers) if (s instanceof https.Server) s.setSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
   }
 
   async stop(): Promise<void> {

@@ -7,12 +7,13 @@ import type tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
-import { streamErrors } from "../core/errors.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
+import { streamErrors, streamErrorElement } from "../core/errors.js";
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 const NS_STREAM = "http://etherx.jabber.org/streams";
+const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /**
  * Every frame must be a standalone document (RFC 7395 §3.3.3): the session writes elements as
@@ -33,22 +34,31 @@ export function frame(xml: string): string {
   return xml;
 }
 
+/** Bytes of unsent output past which nothing more is read from the client (as for TCP: src/core/transport.ts). */
+const PAUSE_AT = 16 * 1024;
+
+/**
+ * Backpressure as over TCP: while the client's output (ws bufferedAmount) is backed up, its
+ * frames are not read; past c2s_send_buffer_limit the session ends (onOverflow).
+ */
 class WebSocketTransport implements Transport {
   readonly kind = "websocket";
   readonly framed = true;
   private dataCb?: (chunk: string) => void;
   private closeCb?: () => void;
+  private overflowCb?: () => void;
+  private drainWaiters: Array<() => void> = [];
   private idle?: NodeJS.Timeout;
   private idleMs = 0;
   private onIdle?: () => void;
 
-  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined, readonly secureViaProxy = false) {
+  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined, readonly secureViaProxy: boolean, private readonly sendBufferLimit: number) {
     ws.on("message", (data, isBinary) => {
       this.bump();
       if (isBinary) return this.ws.close(1003, "XMPP frames are text");
       this.dataCb?.(data.toString());
     });
-    ws.on("close", () => { if (this.idle) clearTimeout(this.idle); this.closeCb?.(); });
+    ws.on("close", () => { if (this.idle) clearTimeout(this.idle); this.wakeDrained(); this.closeCb?.(); });
     ws.on("error", () => {});
   }
 
@@ -56,7 +66,29 @@ class WebSocketTransport implements Transport {
   startTls(done: (err?: Error) => void): void { done(new Error("STARTTLS is not available over WebSocket")); }
 
   write(data: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame(data));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(frame(data), this.onSent);
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.sendBufferLimit) { this.overflowCb?.(); return; }
+    if (buffered > PAUSE_AT && !this.ws.isPaused) this.ws.pause();
+  }
+
+  /** A frame left for the socket: read again, and wake drained(), once the backlog is small. */
+  private readonly onSent = () => {
+    if (this.ws.bufferedAmount > PAUSE_AT) return;
+    if (this.ws.isPaused && this.ws.readyState === this.ws.OPEN) this.ws.resume();
+    this.wakeDrained();
+  };
+
+  private wakeDrained(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  drained(): Promise<void> {
+    if (this.ws.bufferedAmount <= PAUSE_AT || this.ws.readyState !== this.ws.OPEN) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   end(): void {
@@ -80,6 +112,7 @@ class WebSocketTransport implements Transport {
 
   onData(cb: (chunk: string) => void): void { this.dataCb = cb; }
   onClose(cb: () => void): void { this.closeCb = cb; }
+  onOverflow(cb: () => void): void { this.overflowCb = cb; }
 }
 
 /**
@@ -104,11 +137,23 @@ export default function websocket(server: Server): () => void {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBSOCKET_PATH) return undefined;
     const ip = clientIp ?? req.socket.remoteAddress ?? "unknown";
-    if (!server.admits(ip)) { socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"); return true; }
+    if (!server.admits(ip)) {
+      // Refused after the upgrade rather than with a bare 503, so that the client can tell the
+      // person why: the catalogue's stream error, then <close/> (RFC 7395 §3.6.1).
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("error", () => {});
+        ws.send(`<open xmlns='${NS_FRAMING}' from='${escapeAttr(server.config.domain)}' version='1.0'/>`);
+        ws.send(frame(streamErrorElement(streamErrors.tooManyConnections).toString()));
+        ws.send(`<close xmlns='${NS_FRAMING}'/>`);
+        ws.close(1000);
+        setTimeout(() => ws.terminate(), 2000).unref();
+      });
+      return true;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
       const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
-      server.openStream(new WebSocketTransport(ws, ip, tlsSocket, !secure && https === true), ip).data.transport = "websocket";
+      server.openStream(new WebSocketTransport(ws, ip, tlsSocket, !secure && https === true, server.config.c2s_send_buffer_limit), ip).data.transport = "websocket";
     });
     return true;
   });

@@ -28,10 +28,11 @@ export class RawClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { directTls?: boolean; ca?: string } = {}): Promise<RawClient> {
+  /** `localAddress`: another loopback address (127.0.0.2 …) to come from, as a second client IP. */
+  static async connect(port: number, opts: { directTls?: boolean; ca?: string; localAddress?: string } = {}): Promise<RawClient> {
     const socket = opts.directTls
-      ? tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca: opts.ca, rejectUnauthorized: !!opts.ca })
-      : net.connect(port, "127.0.0.1");
+      ? tls.connect({ socket: net.connect({ port, host: "127.0.0.1", localAddress: opts.localAddress }), servername: "localhost", ca: opts.ca, rejectUnauthorized: !!opts.ca })
+      : net.connect({ port, host: "127.0.0.1", localAddress: opts.localAddress });
     await new Promise<void>((res, rej) => { socket.once(opts.directTls ? "secureConnect" : "connect", () => res()); socket.once("error", rej); });
     return new RawClient(socket);
   }
