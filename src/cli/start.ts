@@ -47,7 +47,9 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
     }
     stopping = Date.now();
     server.log.info({ signal }, "shutting down");
-    setTimeout(() => { server.log.error("shutdown took too long: exiting at once"); process.exit(1); }, STOP_DEADLINE_MS).unref();
+    // Kept referenced: should a stop step wait on something that can never happen, the process
+    // says so and exits 1 here, instead of ending silently once nothing else is left to run.
+    setTimeout(() => { server.log.error("shutdown took too long: exiting at once"); process.exit(1); }, STOP_DEADLINE_MS);
     void (async () => {
       try {
         // Not waiting on an admin client that keeps its connection open.

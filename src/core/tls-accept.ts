@@ -49,6 +49,11 @@ export function tlsAccept(opts: TlsAcceptOptions): (raw: net.Socket) => void {
     timer.unref();
     secure.on("error", () => { done(); secure.destroy(); });
     secure.once("close", done);
+    // The HTTP server accepts half-open sockets (allowHalfOpen), and the TLS socket inherits
+    // that: a client that hangs up before its handshake ends would stay open until the
+    // deadline, and keep the listener's server.close() from ever finishing. After the
+    // handshake the HTTP layer handles half-open connections itself.
+    secure.once("end", () => { if (pending) secure.destroy(); });
     secure.once("secure", () => {
       done();
       opts.onSecure(secure);

@@ -118,7 +118,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     while (alive(serverPid) && Date.now() < deadline) await sleep(50);
     assert.equal(alive(serverPid), false, `the server (PID ${serverPid}) is still running after ${signal} to npm (npm exited ${exit.code ?? exit.signal})`);
     for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} still accepts connections after ${signal} to npm`);
-    assert.ok(logs.lines.some((l) => l.msg === "stopped"), "the server stopped cleanly (log line 'stopped')");
+    assert.ok(logs.lines.some((l) => l.msg === "stopped"), `the server stopped cleanly (log line "stopped"); its last lines: ${logs.lines.slice(-3).map((l) => String(l.msg)).join(" | ")}`);
     assert.equal(exit.code, 0, `npm start exits 0 after a clean stop: ${stderr.slice(-500)}`);
   });
 }
