@@ -25,7 +25,13 @@ export default function offline(server: Server): void {
   server.bus.on("initial-presence", async ({ session }: { session: Session }) => {
     if (session.priority < 0) return;
     const msgs = await server.storage.offline.popAll(session.username!);
-    for (const m of msgs) {
+    for (const [i, m] of msgs.entries()) {
+      // The connection ended while earlier ones drained: what was never written goes back, so
+      // the next login gets it (stream management covers what was written but not acknowledged).
+      if (session.closed) {
+        for (const rest of msgs.slice(i)) await server.storage.offline.push(session.username!, rest.stanza, rest.storedAt);
+        return;
+      }
       const el = parseStanza(m.stanza);
       if (el) session.send(el);
       // Up to offline_message_limit stanzas in one burst must not count as output the client
