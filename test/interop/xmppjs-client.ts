@@ -89,6 +89,9 @@ export class Interop {
       timeout: 20_000,
     });
     fixOpenRace(this.xmpp);
+    // No automatic reconnection: a connection the server closes stays closed (tests assert on
+    // that), and a reconnect timer left running after a test would keep its process alive.
+    this.xmpp.reconnect.stop();
     this.xmpp.on("error", (err: unknown) => { this.errors.push(err); });
     this.xmpp.on("element", (el: XmlElement) => { this.wire.push(`IN:  ${el}`); });
     this.xmpp.on("send", (el: XmlElement) => { this.wire.push(`OUT: ${el}`); });
