@@ -96,14 +96,20 @@ export class RawClient {
     this.clear();
   }
 
-  /** STARTTLS (unless already TLS), PLAIN, bind: ready for stanzas. Returns the full JID. */
-  async login(user: string, password: string, resource?: string): Promise<string> {
+  /** STARTTLS (unless already TLS), then SASL PLAIN: whether the server answered <success>. */
+  async plainAuth(user: string, password: string, timeoutMs = 5000): Promise<boolean> {
     if (!(this.socket instanceof tls.TLSSocket)) await this.startTls();
     this.openStream();
     await this.waitFor(/<\/stream:features>/);
     this.clear();
     this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString("base64")}</auth>`);
-    await this.waitFor(/<success/);
+    const m = await this.waitFor(/<(success|failure)\b/, timeoutMs);
+    return m[1] === "success";
+  }
+
+  /** STARTTLS (unless already TLS), PLAIN, bind: ready for stanzas. Returns the full JID. */
+  async login(user: string, password: string, resource?: string): Promise<string> {
+    if (!(await this.plainAuth(user, password))) throw new Error(`PLAIN login of ${user} failed: ${this.received}`);
     this.clear();
     this.openStream();
     await this.waitFor(/<\/stream:features>/);

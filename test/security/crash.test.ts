@@ -38,13 +38,7 @@ async function connect(user: string, password: string, resource: string): Promis
 async function passwordWorks(user: string, password: string): Promise<boolean> {
   const c = await RawClient.connect(srv!.c2sPort);
   try {
-    await c.startTls();
-    c.openStream();
-    await c.waitFor(/<\/stream:features>/);
-    c.clear();
-    c.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString("base64")}</auth>`);
-    const m = await c.waitFor(/<(success|failure)/, 15_000);
-    return m[1] === "success";
+    return await c.plainAuth(user, password, 15_000);
   } finally {
     c.close();
   }

@@ -62,13 +62,7 @@ function streamText(err: XmlEl): string | undefined {
 async function passwordWorks(user: string, password: string): Promise<boolean> {
   const c = await RawClient.connect(server.c2sPort);
   try {
-    await c.startTls();
-    c.openStream();
-    await c.waitFor(/<\/stream:features>/);
-    c.clear();
-    c.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString("base64")}</auth>`);
-    const m = await c.waitFor(/<(success|failure)\b/, 10_000);
-    return m[1] === "success";
+    return await c.plainAuth(user, password, 10_000);
   } finally {
     c.close();
   }
