@@ -10,6 +10,7 @@ import * as oauth from "oauth4webapi";
 import { request as httpsRequest } from "node:https";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
+import { formOf, type Form } from "../helpers/oauth-web.js";
 import { child, show, NS_SASL, type XmlEl } from "../helpers/xml.js";
 import { expectStreamError, waitForElement } from "../helpers/xmpp-assert.js";
 
@@ -85,25 +86,6 @@ function clientAuth(reg: Reg): oauth.ClientAuth {
 // --- a browser ---------------------------------------------------------------------------------
 
 interface Page { status: number; html: string; location?: string; headers: Headers }
-interface Form { action: string; fields: Array<[string, string]> }
-
-function unescapeHtml(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e]!);
-}
-
-function formOf(p: Page): Form {
-  const m = /<form method="post" action="([^"]*)">([\s\S]*?)<\/form>/.exec(p.html);
-  assert.ok(m, `no form in the page (status ${p.status}): ${p.html}`);
-  const fields: Array<[string, string]> = [];
-  for (const tag of m[2]!.matchAll(/<input\b([^>]*)>/g)) {
-    const attr = (n: string) => { const a = new RegExp(`\\b${n}="([^"]*)"`).exec(tag[1]!); return a ? unescapeHtml(a[1]!) : undefined; };
-    const type = attr("type"), name = attr("name"), value = attr("value") ?? "";
-    if (!name) continue;
-    if (type === "hidden" || (type === "checkbox" && /\bchecked\b/.test(tag[1]!))) fields.push([name, value]);
-  }
-  return { action: unescapeHtml(m[1]!), fields };
-}
-
 class Browser {
   readonly cookies = new Map<string, string>();
   constructor(readonly origin: string) {}

@@ -48,7 +48,7 @@ function unescapeHtml(s: string): string {
 }
 
 /** The page's (first) form: its action, hidden fields and checked boxes. */
-export function formOf(p: Page): Form {
+export function formOf(p: Pick<Page, "status" | "html">): Form {
   const m = /<form method="post" action="([^"]*)">([\s\S]*?)<\/form>/.exec(p.html);
   assert.ok(m, `no form in the page (status ${p.status}): ${p.html}`);
   const fields: Array<[string, string]> = [];
