@@ -44,6 +44,7 @@ describe("OAUTHBEARER messages (RFC 7628)", () => {
     normaliseUsername: (raw) => normaliseLocal(raw),
     verifyBearer: async (t) => (valid && t === T ? { username: "juliet" } : undefined),
     oauthMetadataUrl: () => "https://example.com/.well-known/oauth-authorization-server",
+    scramIterations: 4096, admit: async () => true, throttled: () => false,
   });
 
   it("succeeds with a valid token, checking the authzid", async () => {
