@@ -10,7 +10,7 @@ import type { Session } from "../core/session.js";
 import type { SaslSession, SaslStep, ChannelBindingType } from "./mechanism.js";
 import { saslContext } from "./sasl-common.js";
 import { tokenHash } from "./grants.js";
-import type { MechanismChoice, Sasl2SuccessEvent, UserAgent } from "./sasl2.js";
+import type { MechanismChoice, UserAgent } from "../events.js";
 import type { TokenRecord } from "../storage/types.js";
 
 export const NS_FAST = "urn:xmpp:fast:0";
@@ -45,10 +45,10 @@ export default function fast(server: Server): void {
   const ttlMs = () => server.config.sasl2_fast_token_ttl * 1000;
   const minTtlMs = () => server.config.sasl2_fast_token_min_ttl * 1000;
 
-  server.bus.on("sasl2-inline", ({ session, inline }: { session: Session; inline: Element }) => {
+  server.bus.on("sasl2-inline", ({ session, inline }) => {
     const el = inline.c("fast", { xmlns: NS_FAST });
     for (const m of fastMechanisms(session)) el.c("mechanism").t(m);
-  }, 75);
+  }, "fast");
 
   /** Issues a token into the "new" slot of the client's FAST grant (replacing an unused one). */
   async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
@@ -67,7 +67,7 @@ export default function fast(server: Server): void {
     return x("token", { xmlns: NS_FAST, token, expiry: new Date(record.expiresAt!).toISOString() });
   }
 
-  server.bus.on("sasl2-select-mechanism", ({ session, request, mechanism }: { session: Session; request: Element; mechanism: string }): MechanismChoice | undefined => {
+  server.bus.on("sasl2-select-mechanism", ({ session, request, mechanism }): MechanismChoice | undefined => {
     if (!(mechanism in HT)) return undefined;
     const fastEl = request.getChild("fast", NS_FAST);
     if (!fastEl) return { failure: saslFailures.invalidMechanism };
@@ -142,7 +142,7 @@ export default function fast(server: Server): void {
     };
   }
 
-  server.bus.on("sasl2-success", async (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success", async (ev) => {
     const clientId = ev.session.data.clientId as string | undefined;
     if (!clientId) return;
     const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
@@ -153,5 +153,5 @@ export default function fast(server: Server): void {
     else if (fastAuth?.rotate) mechanism = fastAuth.mechanism;
     if (!mechanism) return;
     ev.success.cnode(await issue(ev.session, ev.username, clientId, mechanism));
-  }, 75);
+  }, "fast");
 }

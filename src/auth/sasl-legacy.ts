@@ -1,6 +1,6 @@
 // RFC 6120 §6 SASL: <mechanisms/> in the features, <auth/>, <challenge/>/<response/>,
 // <success/> or <failure/>, then a stream restart.
-import { x, type Element } from "../xml/element.js";
+import { x } from "../xml/element.js";
 import { NS_SASL, saslFailures, saslFailureElement, type SaslFailureDef } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
@@ -15,7 +15,7 @@ interface Exchange { mechanism: string; sasl: SaslSession }
 export default function saslLegacy(server: Server): void {
   const throttle = server.loginThrottle;
 
-  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+  server.bus.on("stream-features", ({ session, features }) => {
     if (session.authenticated) return;
     if (server.config.enforce_client_ids) return; // only SASL2 with a client id is allowed
     const offered = offeredMechanisms(session);
@@ -27,7 +27,7 @@ export default function saslLegacy(server: Server): void {
       const el = features.c("sasl-channel-binding", { xmlns: NS_SASL_CB });
       for (const type of cb) el.c("channel-binding", { type });
     }
-  }, 50);
+  }, "early");
 
   const fail = (session: Session, def: SaslFailureDef) => {
     delete session.data.saslExchange;
@@ -44,7 +44,7 @@ export default function saslLegacy(server: Server): void {
     }
     if (result.kind === "failure") return fail(session, result.failure);
     const refused = await server.bus.fire("authentication-success", { session, username: result.username, mechanism: ex.mechanism, sasl2: false });
-    if (refused) return fail(session, refused as SaslFailureDef);
+    if (refused) return fail(session, refused);
     delete session.data.saslExchange;
     session.send(x("success", { xmlns: NS_SASL }, encodeBase64(result.additionalData) || undefined));
     session.markAuthenticated(result.username, ex.mechanism);
@@ -53,7 +53,7 @@ export default function saslLegacy(server: Server): void {
     void server.bus.emit("authenticated", { session, mechanism: ex.mechanism, sasl2: false });
   };
 
-  server.bus.on(`nonza/${NS_SASL}:auth`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SASL}:auth`, async ({ session, element }) => {
     if (session.authenticated) { session.close(); return true; }
     if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
     // The reference answers in the SASL2 namespace here; clients that check for it expect that.
@@ -72,7 +72,7 @@ export default function saslLegacy(server: Server): void {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL}:response`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SASL}:response`, async ({ session, element }) => {
     const ex = session.data.saslExchange as Exchange | undefined;
     if (!ex) return fail(session, saslFailures.malformed), true;
     const data = decodeBase64(element.getText());
@@ -81,7 +81,7 @@ export default function saslLegacy(server: Server): void {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL}:abort`, ({ session }: { session: Session }) => {
+  server.bus.on(`nonza/${NS_SASL}:abort`, ({ session }) => {
     fail(session, saslFailures.aborted);
     return true;
   });

@@ -6,26 +6,12 @@ import { NS_SASL, saslFailures, type SaslFailureDef } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
+import type { Sasl2SuccessEvent, UserAgent } from "../events.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
 
 export const NS_SASL2 = "urn:xmpp:sasl:2";
 const MAX_CLIENT_ID = 256;
 const MAX_UA_TEXT = 256;
-
-export interface UserAgent { id?: string; software?: string; device?: string }
-
-/** What the success pipeline passes around. */
-export interface Sasl2SuccessEvent {
-  session: Session;
-  request: Element;
-  success: Element;
-  username: string;
-  mechanism: string;
-  state: { resumed?: Session; bound?: boolean };
-}
-
-/** A mechanism chosen by another module (FAST's HT-*), or its refusal. */
-export type MechanismChoice = { sasl: SaslSession } | { failure: SaslFailureDef };
 
 interface Exchange { mechanism: string; sasl: SaslSession; request: Element }
 
@@ -56,14 +42,14 @@ function parseUserAgent(el: Element | undefined): UserAgent | "invalid" {
 export default function sasl2(server: Server): void {
   const throttle = server.loginThrottle;
 
-  server.bus.on("stream-features", async ({ session, features }: { session: Session; features: Element }) => {
+  server.bus.on("stream-features", async ({ session, features }) => {
     if (session.authenticated) return;
     if (!session.secure && server.config.c2s_require_encryption) return;
     const auth = features.c("authentication", { xmlns: NS_SASL2 });
     for (const m of offeredMechanisms(session)) auth.c("mechanism").t(m.name);
     const inline = auth.c("inline");
     await server.bus.emit("sasl2-inline", { session, inline }, (err) => session.log.error({ err }, "sasl2-inline handler failed"));
-  }, 60);
+  }, "sasl2");
 
   const fail = (session: Session, def: SaslFailureDef, text?: string) => {
     delete session.data.sasl2;
@@ -73,7 +59,7 @@ export default function sasl2(server: Server): void {
   const succeed = async (session: Session, ex: Exchange, username: string, additionalData: Buffer | undefined) => {
     const refused = await server.bus.fire("authentication-success", { session, username, mechanism: ex.mechanism, sasl2: true, request: ex.request });
     if (session.closed) return;
-    if (refused) return fail(session, refused as SaslFailureDef);
+    if (refused) return fail(session, refused);
     delete session.data.sasl2;
     session.markAuthenticated(username, ex.mechanism);
     const success = x("success", { xmlns: NS_SASL2 });
@@ -105,7 +91,7 @@ export default function sasl2(server: Server): void {
     await succeed(session, ex, result.username, result.additionalData);
   };
 
-  server.bus.on(`nonza/${NS_SASL2}:authenticate`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SASL2}:authenticate`, async ({ session, element }) => {
     if (session.authenticated) { session.close(); return true; }
     if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
     const name = element.attrs.mechanism;
@@ -122,7 +108,7 @@ export default function sasl2(server: Server): void {
     if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
 
     let sasl: SaslSession | undefined;
-    const choice = (await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua })) as MechanismChoice | undefined;
+    const choice = await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua });
     if (choice && "failure" in choice) return fail(session, choice.failure), true;
     if (choice) sasl = choice.sasl;
     else {
@@ -143,7 +129,7 @@ export default function sasl2(server: Server): void {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }) => {
     const ex = session.data.sasl2 as Exchange | undefined;
     if (!ex || session.authenticated) return fail(session, saslFailures.malformed, "No authentication in progress"), true;
     const data = decodeBase64(element.getText());
@@ -152,7 +138,7 @@ export default function sasl2(server: Server): void {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL2}:abort`, ({ session }: { session: Session }) => {
+  server.bus.on(`nonza/${NS_SASL2}:abort`, ({ session }) => {
     fail(session, saslFailures.aborted);
     return true;
   });

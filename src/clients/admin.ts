@@ -12,7 +12,7 @@ export interface ClientRow {
 }
 
 export default function clientsAdmin(server: Server): void {
-  server.bus.on("admin/clients", async ({ jid }: { jid: string }) => {
+  server.bus.on("admin/clients", async ({ jid }) => {
     const username = accountName(String(jid), server.config.domain);
     if (!(await server.storage.users.get(username))) throw new Error(`no account '${username}'`);
     const entries = await listAccess(server, username);
@@ -29,17 +29,17 @@ export default function clientsAdmin(server: Server): void {
     });
   });
 
-  server.bus.on("admin/revoke-client", async ({ jid, selector }: { jid: string; selector: string }) => {
+  server.bus.on("admin/revoke-client", async ({ jid, selector }) => {
     const username = accountName(String(jid), server.config.domain);
     return { result: await revoke(server, username, String(selector), { via: "admin" }) };
   });
 
-  server.bus.on("admin/allow-client", async ({ jid, selector }: { jid: string; selector: string }) => {
+  server.bus.on("admin/allow-client", async ({ jid, selector }) => {
     const username = accountName(String(jid), server.config.domain);
     return { result: await allowClient(server, username, String(selector), { via: "admin" }) };
   });
 
-  server.bus.on("admin/reset-password", async ({ jid, password }: { jid: string; password: string }) => {
+  server.bus.on("admin/reset-password", async ({ jid, password }) => {
     const username = accountName(String(jid), server.config.domain);
     if (!(await server.storage.users.get(username))) throw new Error(`no account '${username}'`);
     return resetPassword(server, username, String(password), { via: "admin" });

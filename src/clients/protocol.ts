@@ -2,7 +2,7 @@
 // compatible with the reference, without its defects) and XEP-0494 `urn:xmpp:cam:0`, over
 // the same data. Only the account's own sessions may list or revoke.
 import { x, Element } from "../xml/element.js";
-import { iqResult, errorReply, type StanzaEvent } from "../core/router.js";
+import { iqResult, errorReply } from "../core/router.js";
 import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import { listAccess, type ClientEntry } from "./access.js";
@@ -48,7 +48,7 @@ export default function manageClients(server: Server): void {
   for (const ns of [NS_MANAGE, NS_CAM]) {
     server.accountFeatures.add(ns);
 
-    server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }: StanzaEvent) => {
+    server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }) => {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;
@@ -60,7 +60,7 @@ export default function manageClients(server: Server): void {
       return true;
     });
 
-    server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }: StanzaEvent) => {
+    server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }) => {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;

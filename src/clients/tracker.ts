@@ -5,7 +5,7 @@ import type { Server } from "../core/server.js";
 import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
-import type { Sasl2SuccessEvent, UserAgent } from "../auth/sasl2.js";
+import type { UserAgent } from "../events.js";
 
 const TOUCH_EVERY_MS = 10 * 60_000;
 
@@ -43,7 +43,7 @@ export default function tracker(server: Server): () => void {
 
   // A client whose access was revoked stays out until the password changes (a revoked phone
   // that still knows the password must not simply log in again).
-  server.bus.on("authentication-success", async ({ session, username }: { session: Session; username: string }) => {
+  server.bus.on("authentication-success", async ({ session, username }) => {
     const clientId = session.data.clientId as string | undefined;
     if (!clientId) return undefined;
     const rec = await server.storage.clients.get(username, clientId);
@@ -51,9 +51,9 @@ export default function tracker(server: Server): () => void {
     const user = await server.storage.users.get(username);
     if (user && refused(rec, user)) return clientRevokedFailure(server);
     return undefined;
-  }, 10);
+  }, "track");
 
-  server.bus.on("sasl2-success", async (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success", async (ev) => {
     const session = ev.state.resumed ?? ev.session;
     const clientId = ev.session.data.clientId as string | undefined;
     if (!clientId) return;
@@ -69,11 +69,11 @@ export default function tracker(server: Server): () => void {
     if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
     await record(ev.session, rec);
     if (session !== ev.session) session.data.clientRecordId = rec.id;
-  }, 0);
+  }, "normal");
 
   // Legacy clients (no client id) are known by the full JID they bind; SASL2 clients that
   // bind the old way get their full JID recorded here.
-  server.bus.on("resource-bound", async ({ session }: { session: Session }) => {
+  server.bus.on("resource-bound", async ({ session }) => {
     const now = Date.now();
     const clientId = session.data.clientId as string | undefined;
     if (clientId) {

@@ -5,22 +5,22 @@ import { streamErrors } from "../core/errors.js";
 
 export default function accounts(server: Server): void {
   accountAdminOps(server);
-  server.bus.on("user-deleted", ({ username }: { username: string }) => {
+  server.bus.on("user-deleted", ({ username }) => {
     server.closeSessionsOf(username, streamErrors.accountDeleted);
   });
-  server.bus.on("password-changed", ({ username, except }: { username: string; except?: string }) => {
-    server.closeSessionsOf(username, streamErrors.passwordChanged, (s) => s.id !== except);
+  server.bus.on("password-changed", ({ username }) => {
+    server.closeSessionsOf(username, streamErrors.passwordChanged);
   });
 }
 
 /** Admin-socket notices from the `warden` command, which changes the database itself. */
 export function accountAdminOps(server: Server): void {
-  server.bus.on("admin/user-deleted", async ({ username }: { username: string }) => {
-    await server.bus.emit("user-deleted", { username });
+  server.bus.on("admin/user-deleted", async ({ username }) => {
+    await server.bus.emit("user-deleted", { username: String(username) });
     return { closed: true };
   });
-  server.bus.on("admin/password-changed", async ({ username }: { username: string }) => {
-    await server.bus.emit("password-changed", { username });
+  server.bus.on("admin/password-changed", async ({ username }) => {
+    await server.bus.emit("password-changed", { username: String(username) });
     return { closed: true };
   });
   server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.http?.listeners ?? [], pid: process.pid }));

@@ -31,13 +31,13 @@ export default function carbons(server: Server): void {
     origin?.send(iqResult(stanza));
     return true;
   };
-  for (const kind of ["host", "self"]) {
+  for (const kind of ["host", "self"] as const) {
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:enable`, set(true));
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:disable`, set(false));
   }
 
-  server.bus.on("bind2-inline", ({ inline }: { inline: Element }) => { inline.c("feature", { var: NS_CARBONS }); });
-  server.bus.on("bind2-enable", ({ session, request, bound }: { session: Session; request: Element; bound: Element }) => {
+  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_CARBONS }); });
+  server.bus.on("bind2-enable", ({ session, request, bound }) => {
     if (!request.getChild("enable", NS_CARBONS)) return;
     session.data.carbons = true;
     bound.c("enabled", { xmlns: NS_CARBONS });
@@ -45,10 +45,10 @@ export default function carbons(server: Server): void {
 
   // Sent by this user: copy to their other resources. Received (to the bare or full JID): copy
   // to the resources that did not get the original.
-  server.bus.on("message/client", ({ stanza, origin }: StanzaEvent) => {
+  server.bus.on("message/client", ({ stanza, origin }) => {
     if (origin && eligible(stanza)) copy(server, origin.username!, stanza, "sent", origin);
-  }, 50);
-  server.bus.on("message/full", ({ stanza, to }: StanzaEvent) => {
+  }, "early");
+  server.bus.on("message/full", ({ stanza, to }) => {
     if (eligible(stanza) && server.registry.get(to.local!, to.resource!)) copy(server, to.local!, stanza, "received", server.registry.get(to.local!, to.resource!));
-  }, 50);
+  }, "early");
 }

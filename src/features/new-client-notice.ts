@@ -36,7 +36,7 @@ export function noticeText(server: Server, client: ClientRecord, session: Sessio
 }
 
 export default function newClientNotice(server: Server): void {
-  server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) => {
+  server.bus.on("new-client", ({ username, client, session }) => {
     if (!server.config.new_client_notice) return undefined;
     const mech = session.authMechanism;
     if (!mech || isTokenMechanism(mech)) return undefined;

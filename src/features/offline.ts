@@ -1,8 +1,6 @@
 // Offline messages (XEP-0160): stored when no resource is available, delivered with a
 // <delay/> stamp (XEP-0203) when the account next sends initial presence.
 import type { Server } from "../core/server.js";
-import type { StanzaEvent } from "../core/router.js";
-import type { Session } from "../core/session.js";
 import { stanzaErrors } from "../core/errors.js";
 import { parseStanza } from "../xml/parse.js";
 
@@ -11,7 +9,7 @@ const NS_DELAY = "urn:xmpp:delay";
 export default function offline(server: Server): void {
   server.hostFeatures.add("msgoffline");
 
-  server.bus.on("message/offline", async (ev: StanzaEvent) => {
+  server.bus.on("message/offline", async (ev) => {
     const type = ev.stanza.attrs.type ?? "normal";
     if (type !== "normal" && type !== "chat") return undefined;
     const copy = ev.stanza.clone();
@@ -22,7 +20,7 @@ export default function offline(server: Server): void {
     return true;
   });
 
-  server.bus.on("initial-presence", async ({ session }: { session: Session }) => {
+  server.bus.on("initial-presence", async ({ session }) => {
     if (session.priority < 0) return;
     const msgs = await server.storage.offline.popAll(session.username!);
     for (const [i, m] of msgs.entries()) {

@@ -362,10 +362,10 @@ export default function presence(server: Server): void {
     // Any other type is not presence (RFC 6120 §8.2.1 / RFC 6121 §4.7.1): dropped.
   }
 
-  server.bus.on("presence/client", (ev: StanzaEvent) => {
+  server.bus.on("presence/client", (ev) => {
     if (!ev.origin?.jid) return undefined;
     return inOrder(ev.origin, () => fromClient(ev)).then(() => true);
-  }, -10);
+  }, "late");
 
   // --- routed presence -------------------------------------------------------------------
 
@@ -384,19 +384,19 @@ export default function presence(server: Server): void {
     return true;
   };
 
-  server.bus.on("presence/bare", inbound, -100);
+  server.bus.on("presence/bare", inbound, "fallback");
 
-  server.bus.on("presence/full", async (ev: StanzaEvent) => {
+  server.bus.on("presence/full", async (ev) => {
     const type = ev.stanza.attrs.type;
     if (type !== undefined && (SUBSCRIPTION_TYPES.has(type) || type === "probe")) return inbound(ev);
     // A full JID that is not connected: presence is dropped (RFC 6121 §8.5.3.2.3).
     server.registry.get(ev.to.local!, ev.to.resource!)?.send(ev.stanza);
     return true;
-  }, -100);
+  }, "fallback");
 
-  server.bus.on("presence/host", () => true, -100);
+  server.bus.on("presence/host", () => true, "fallback");
 
-  server.bus.on("session-closed", ({ session }: { session: Session }) => {
+  server.bus.on("session-closed", ({ session }) => {
     if (!session.jid || !session.username) return;
     return inOrder(session, async () => {
       if (session.presence === undefined && directedOf(session).size === 0) return;

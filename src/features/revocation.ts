@@ -5,10 +5,10 @@ import type { Server } from "../core/server.js";
 import { streamErrors } from "../core/errors.js";
 
 export default function revocation(server: Server): void {
-  server.bus.on("grant-revoked", ({ username, grantId }: { username: string; grantId: string }) => {
+  server.bus.on("grant-revoked", ({ username, grantId }) => {
     server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.grantId === grantId);
   });
-  server.bus.on("token-revoked", ({ username, hash }: { username: string; hash: string }) => {
+  server.bus.on("token-revoked", ({ username, hash }) => {
     server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.tokenHash === hash);
   });
   // Grants and tokens from before a password change die with it.

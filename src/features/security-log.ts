@@ -8,9 +8,7 @@
 // database and shown to users; blocking an attacker (fail2ban) needs the address in the log.
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
-import type { ClientRecord, GrantRecord } from "../storage/types.js";
-import type { HistoryInput } from "./security-history.js";
-import type { UserAgent } from "../auth/sasl2.js";
+import type { UserAgent } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
 
 export type SecurityEventName =
@@ -76,39 +74,39 @@ export default function securityLog(server: Server): () => void {
   const ipOf = (s: Session) => s.data.ip as string | undefined;
 
   const offs = [
-    server.bus.on("authenticated", ({ session, mechanism, sasl2 }: { session: Session; mechanism: string; sasl2: boolean }) => {
+    server.bus.on("authenticated", ({ session, mechanism, sasl2 }) => {
       const ua = (session.data.userAgent ?? {}) as UserAgent;
       log({
         event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId as string | undefined,
         software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
       });
     }),
-    server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }: { session: Session; username?: string; mechanism?: string; sasl2?: boolean }) => {
+    server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }) => {
       // A stale token (expired, revoked, older than the password) is routine, not a guess: its own reason.
       logSecurityEvent(server, {
         event: "login-failed", account: jidOf(server, username), ip: ipOf(session), reason: mechanism && isTokenMechanism(mechanism) ? "bad-token" : "bad-credentials",
         mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
       }, username);
     }),
-    server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) =>
+    server.bus.on("new-client", ({ username, client, session }) =>
       log({ event: "new-client", account: jidOf(server, username), ip: ipOf(session), client: client.id, software: client.userAgent?.software, device: client.userAgent?.device })),
-    server.bus.on("client-revoked", (e: { username: string; clientId?: string; grantId?: string; name?: string; via?: string; ip?: string }) =>
+    server.bus.on("client-revoked", (e) =>
       log({ event: "client-revoked", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, grant: e.grantId, software: e.name, via: e.via ?? "xmpp" })),
-    server.bus.on("client-allowed", (e: { username: string; clientId?: string; via?: string; ip?: string }) =>
+    server.bus.on("client-allowed", (e) =>
       log({ event: "client-allowed", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, via: e.via })),
-    server.bus.on("password-changed", (e: { username: string; via?: string; ip?: string }) =>
+    server.bus.on("password-changed", (e) =>
       log({ event: "password-changed", account: jidOf(server, e.username), ip: e.ip, via: e.via ?? "admin" })),
-    server.bus.on("grant-created", ({ username, grant }: { username: string; grant: GrantRecord }) =>
+    server.bus.on("grant-created", ({ username, grant }) =>
       log({ event: "grant-issued", account: jidOf(server, username), grant: grant.id, kind: grant.kind, client: grant.clientId, software: grantUserAgent(grant).software })),
-    server.bus.on("grant-revoked", (e: { username: string; grantId: string; reason?: string }) =>
+    server.bus.on("grant-revoked", (e) =>
       log({ event: "grant-revoked", account: jidOf(server, e.username), grant: e.grantId, reason: e.reason })),
-    server.bus.on("user-deleted", ({ username }: { username: string }) => log({ event: "account-deleted", account: jidOf(server, username) })),
+    server.bus.on("user-deleted", ({ username }) => log({ event: "account-deleted", account: jidOf(server, username) })),
     // What the account page records itself (its sign-ins, browser revocations, sign-out-everywhere).
-    server.bus.on("security-history", (e: HistoryInput) => {
+    server.bus.on("security-history", (e) => {
       if (e.kind === "login-failed") return; // logged where it happens (logSecurityEvent from the login forms)
       log({ event: e.kind === "account-login" ? "login" : e.kind, account: jidOf(server, e.username), ip: e.ip, ...plainFields(e.data), ...(e.kind === "account-login" ? { via: "account page" } : {}) });
     }),
-    server.bus.on("admin-command", (req: Record<string, unknown>) => {
+    server.bus.on("admin-command", (req) => {
       if (req.op === "status") return; // `warden check` asks it; nothing changes
       const fields: Record<string, unknown> = {};
       for (const k of ADMIN_FIELDS) if (typeof req[k] === "string") fields[k] = req[k];

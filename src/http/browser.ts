@@ -5,7 +5,6 @@ import type { Server } from "../core/server.js";
 import type { HttpRequest } from "./server.js";
 import { accountName } from "../core/accounts.js";
 import { verifyPasswordAsync } from "../auth/credentials.js";
-import type { LoginFailedEvent } from "../features/security-history.js";
 import { logSecurityEvent, triedName } from "../features/security-log.js";
 
 export function readCookie(req: HttpRequest, name: string): string | undefined {
@@ -70,7 +69,7 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   if (ok && user) { attempt.release(); return { ok: true, username }; }
   const delay = attempt.failed();
   // Not awaited: only real accounts have a history to write, and waiting for it would tell them apart.
-  if (user) void server.bus.emit("login-failed", { username, ip, via } satisfies LoginFailedEvent, (err) => server.log.error({ err }, "login-failed handler failed"));
+  if (user) void server.bus.emit("login-failed", { username, ip, via }, (err) => server.log.error({ err }, "login-failed handler failed"));
   logSecurityEvent(server, { event: "login-failed", account: triedName(server, username, rawUser), ip, reason: "bad-credentials", via }, username || undefined);
   await sleep(delay);
   return { ok: false, status: 403, error: reentry ? "Wrong password." : "Wrong username or password." };

@@ -1,12 +1,9 @@
 // XMPP over WebSocket (RFC 7395) at /xmpp-websocket: each WebSocket message is one whole
 // element; <open/> and <close/> replace the stream header and footer. The session, SASL,
 // SASL2/FAST, stream management and client tracking are the same as over TCP.
-import type http from "node:http";
-import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
 import { streamErrors, streamErrorElement } from "../core/errors.js";
@@ -133,7 +130,7 @@ export default function websocket(server: Server): () => void {
   });
   // `secure`: our TLS listener; `ip` and `https`: the client's address and TLS as a trusted
   // reverse proxy reports them (X-Forwarded-For, X-Forwarded-Proto), else the socket's own.
-  server.bus.on("http-upgrade", ({ req, socket, head, secure, ip: clientIp, https }: { req: http.IncomingMessage; socket: Duplex; head: Buffer; secure: boolean; ip?: string; https?: boolean }) => {
+  server.bus.on("http-upgrade", ({ req, socket, head, secure, ip: clientIp, https }) => {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBSOCKET_PATH) return undefined;
     const ip = clientIp ?? req.socket.remoteAddress ?? "unknown";
@@ -161,10 +158,10 @@ export default function websocket(server: Server): () => void {
   // A ws:// stream that must be encrypted and cannot be (there is no STARTTLS over WebSocket, and
   // no trusted proxy said it ended TLS) would get features with nothing to log in with, and wait
   // forever: it is told why instead, and closed. (The header is out already, as RFC 6120 §4.9.1.2 wants.)
-  server.bus.on("stream-features", ({ session }: { session: Session }) => {
+  server.bus.on("stream-features", ({ session }) => {
     if (session.transport.kind !== "websocket" || session.secure || session.authenticated || !server.config.c2s_require_encryption) return;
     session.close(streamErrors.websocketNotEncrypted);
-  }, 1000);
+  }, "first");
 
   // XEP-0156: where to connect. The URL follows the request's scheme and host.
   const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;

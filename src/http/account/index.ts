@@ -20,7 +20,7 @@ import { revoke } from "../../clients/revoke.js";
 import { allowClient, revokedClients } from "../../clients/allow.js";
 import { resetPassword } from "../../clients/reset.js";
 import { HttpError, RateLimiter, cspHash, redirect, sendHtml, type HttpRequest } from "../server.js";
-import type { HistoryInput } from "../../features/security-history.js";
+import type { HistoryInput } from "../../events.js";
 import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, type BrowserSession } from "./sessions.js";
 import { LoginCsrf, THROTTLED, checkPassword, checkSessionCsrf, field } from "./auth.js";
 import { LIVE_JS, LiveHub } from "./live.js";
@@ -416,16 +416,16 @@ export default function accountPageFeature(server: Server): () => void {
   // --- what ends sign-ins, and what the open pages hear about -----------------------------------
 
   const offs = [
-    server.bus.on("password-changed", async ({ username }: { username: string }) => {
+    server.bus.on("password-changed", async ({ username }) => {
       const user = await server.storage.users.get(username);
       for (const b of sessions.ofUser(username)) if (!user || b.authAt < user.passwordChangedAt) sessions.end(b, "password-changed");
     }),
-    server.bus.on("user-deleted", ({ username }: { username: string }) => { sessions.endUser(username, "revoked"); }),
+    server.bus.on("user-deleted", ({ username }) => { sessions.endUser(username, "revoked"); }),
   ];
   const byUser = (ev: { username?: string }) => { if (ev.username) live.changed(ev.username); };
   const bySession = (ev: { session?: Session }) => { if (ev.session?.username) live.changed(ev.session.username); };
-  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"]) offs.push(server.bus.on(name, byUser, -100));
-  for (const name of ["authenticated", "resource-bound", "session-closed"]) offs.push(server.bus.on(name, bySession, -100));
+  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"] as const) offs.push(server.bus.on(name, byUser, "fallback"));
+  for (const name of ["authenticated", "resource-bound", "session-closed"] as const) offs.push(server.bus.on(name, bySession, "fallback"));
 
   return () => {
     for (const off of offs) off();
