@@ -31,7 +31,7 @@ export default function bind2(server: Server): void {
     const tag = request.getChildText("tag");
     let resource: string | undefined;
     if (tag !== undefined && tag !== "") {
-      resource = tag.length <= MAX_TAG ? normaliseResource(bind2Resource(tag, session.data.clientId as string | undefined)) : undefined;
+      resource = tag.length <= MAX_TAG ? normaliseResource(bind2Resource(tag, session.data.clientId)) : undefined;
       if (!resource) {
         ev.success.cnode(x("failed", { xmlns: NS_BIND2 }, stanzaErrorElement(stanzaErrors.badRequest, "Invalid tag")));
         return;

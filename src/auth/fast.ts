@@ -13,6 +13,13 @@ import { tokenHash } from "./grants.js";
 import type { MechanismChoice, UserAgent } from "../events.js";
 import type { TokenRecord } from "../storage/types.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** This login used a FAST token: its mechanism, and whether the token is due to rotate. */
+    fastAuth?: { mechanism: string; rotate: boolean };
+  }
+}
+
 export const NS_FAST = "urn:xmpp:fast:0";
 const TOKEN_PREFIX = "secret-token:fast-";
 
@@ -71,7 +78,7 @@ export default function fast(server: Server): void {
     if (!(mechanism in HT)) return undefined;
     const fastEl = request.getChild("fast", NS_FAST);
     if (!fastEl) return { failure: saslFailures.invalidMechanism };
-    const clientId = session.data.clientId as string | undefined;
+    const clientId = session.data.clientId;
     if (!clientId) return { failure: saslFailures.fastUnavailable };
     if (!fastMechanisms(session).includes(mechanism)) return { failure: saslFailures.cbUnavailable };
     return { sasl: fastSession(session, mechanism, clientId, fastEl) };
@@ -143,10 +150,10 @@ export default function fast(server: Server): void {
   }
 
   server.bus.on("sasl2-success", async (ev) => {
-    const clientId = ev.session.data.clientId as string | undefined;
+    const clientId = ev.session.data.clientId;
     if (!clientId) return;
     const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
-    const fastAuth = ev.session.data.fastAuth as { mechanism: string; rotate: boolean } | undefined;
+    const fastAuth = ev.session.data.fastAuth;
     let mechanism: string | undefined;
     // Only a mechanism this stream advertised may be requested (the reference binds any string).
     if (requested && fastMechanisms(ev.session).includes(requested)) mechanism = requested;

@@ -4,6 +4,15 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
 import type { GrantRecord, TokenRecord } from "../storage/types.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The grant this session logged in with (FAST, OAuth): revoking it closes the session. */
+    grantId?: string;
+    /** The token it logged in with: revoking that token closes the session. */
+    tokenHash?: string;
+  }
+}
+
 export function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }

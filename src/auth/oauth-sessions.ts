@@ -6,12 +6,10 @@
 import type { Server } from "../core/server.js";
 import { saslFailures } from "../core/errors.js";
 
-interface Pending { grantId: string; tokenHash: string; restricted: boolean }
-
 export default function oauthSessions(server: Server): void {
   // Priority 5: after the client-revocation check (10), so a refused login binds nothing.
   server.bus.on("authentication-success", async ({ session, mechanism }) => {
-    const pending = session.data.bearerPending as Pending | undefined;
+    const pending = session.data.bearerPending;
     delete session.data.bearerPending;
     if (mechanism !== "OAUTHBEARER") return undefined;
     if (!pending) return saslFailures.notAuthorized;

@@ -10,6 +10,17 @@ import type { SaslMechanism } from "./mechanism.js";
 import { metadataUrl, verifyBearer } from "./oauth-tokens.js";
 import type { LoginAttempt } from "./throttle.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** What the mechanisms may use of this stream (channel bindings, limits); dropped after the login. */
+    saslContext?: SaslContext;
+    /** A login attempt counted against the throttles, settled when the exchange ends. */
+    loginAttempt?: LoginAttempt;
+    /** OAUTHBEARER checked a token; oauth-sessions binds the session to its grant once SASL succeeds. */
+    bearerPending?: { grantId: string; tokenHash: string; restricted: boolean };
+  }
+}
+
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Decodes base64 strictly; "=" is the empty response (RFC 6120 §6.4.2). Undefined when invalid. */
@@ -26,10 +37,10 @@ export function encodeBase64(data: Buffer | undefined): string {
 
 export function saslContext(session: Session): SaslContext {
   const tlsSocket = session.transport.tlsSocket;
-  const cached = session.data.saslContext as SaslContext | undefined;
+  const cached = session.data.saslContext;
   if (cached && cached.secure === session.secure) return cached;
   const server = session.server;
-  const ip = session.data.ip as string;
+  const ip = session.ip;
   // -PLUS only where the client can bind to the same TLS channel: our own TLS on a TCP stream.
   // A WebSocket client (a browser, a JS library) never sees the TLS under it, and behind a
   // reverse proxy that TLS is not even ours: offering -PLUS there makes clients that pick the
@@ -69,7 +80,7 @@ export function saslContext(session: Session): SaslContext {
 
 /** Settles the attempt a mechanism had admitted: a failure counts (and returns its delay), anything else frees it. */
 function settleAttempt(session: Session, failed: boolean | undefined): { attempt: LoginAttempt; delay: number } | undefined {
-  const attempt = session.data.loginAttempt as LoginAttempt | undefined;
+  const attempt = session.data.loginAttempt;
   if (!attempt) return undefined;
   delete session.data.loginAttempt;
   if (failed) return { attempt, delay: attempt.failed() };
@@ -100,7 +111,7 @@ export type StepOutcome =
  */
 export async function runSaslStep(session: Session, sasl: SaslSession, mechanism: string, data: Buffer | null, sasl2: boolean): Promise<StepOutcome> {
   const server = session.server;
-  const ip = session.data.ip as string;
+  const ip = session.ip;
   let result;
   try {
     result = await sasl.step(data);

@@ -8,9 +8,16 @@ import type { SaslSession } from "./mechanism.js";
 import { sasl2Failure } from "./sasl2.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The RFC 6120 SASL exchange in progress. */
+    saslExchange?: LegacyExchange;
+  }
+}
+
 const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 
-interface Exchange { mechanism: string; sasl: SaslSession }
+interface LegacyExchange { mechanism: string; sasl: SaslSession }
 
 export default function saslLegacy(server: Server): void {
   const throttle = server.loginThrottle;
@@ -35,7 +42,7 @@ export default function saslLegacy(server: Server): void {
   };
 
   /** Runs one step and answers it. */
-  const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
+  const step = async (session: Session, ex: LegacyExchange, data: Buffer | null) => {
     const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, false);
     if (result.kind === "closed") return;
     if (result.kind === "challenge") {
@@ -64,16 +71,16 @@ export default function saslLegacy(server: Server): void {
     const text = element.getText();
     const data = text === "" ? null : decodeBase64(text);
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
-    const ip = session.data.ip as string;
+    const ip = session.ip;
     if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
-    const ex: Exchange = { mechanism: name, sasl: mech.start(saslContext(session)) };
+    const ex: LegacyExchange = { mechanism: name, sasl: mech.start(saslContext(session)) };
     session.data.saslExchange = ex;
     await step(session, ex, data);
     return true;
   });
 
   server.bus.on(`nonza/${NS_SASL}:response`, async ({ session, element }) => {
-    const ex = session.data.saslExchange as Exchange | undefined;
+    const ex = session.data.saslExchange;
     if (!ex) return fail(session, saslFailures.malformed), true;
     const data = decodeBase64(element.getText());
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;

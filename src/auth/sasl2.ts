@@ -9,11 +9,22 @@ import type { SaslSession } from "./mechanism.js";
 import type { Sasl2SuccessEvent, UserAgent } from "../events.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The SASL2 exchange in progress. */
+    sasl2?: Sasl2Exchange;
+    /** What the client said of itself (<user-agent>). */
+    userAgent?: UserAgent;
+    /** Its <user-agent id>: the client id of client management and FAST. */
+    clientId?: string;
+  }
+}
+
 export const NS_SASL2 = "urn:xmpp:sasl:2";
 const MAX_CLIENT_ID = 256;
 const MAX_UA_TEXT = 256;
 
-interface Exchange { mechanism: string; sasl: SaslSession; request: Element }
+interface Sasl2Exchange { mechanism: string; sasl: SaslSession; request: Element }
 
 export function sasl2Failure(def: SaslFailureDef, text?: string): Element {
   const el = new Element("failure", { xmlns: NS_SASL2 });
@@ -56,7 +67,7 @@ export default function sasl2(server: Server): void {
     session.send(sasl2Failure(def, text));
   };
 
-  const succeed = async (session: Session, ex: Exchange, username: string, additionalData: Buffer | undefined) => {
+  const succeed = async (session: Session, ex: Sasl2Exchange, username: string, additionalData: Buffer | undefined) => {
     const refused = await server.bus.fire("authentication-success", { session, username, mechanism: ex.mechanism, sasl2: true, request: ex.request });
     if (session.closed) return;
     if (refused) return fail(session, refused);
@@ -80,7 +91,7 @@ export default function sasl2(server: Server): void {
     delete session.data.saslContext; // its closures would live as long as the session
   };
 
-  const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
+  const step = async (session: Session, ex: Sasl2Exchange, data: Buffer | null) => {
     const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, true);
     if (result.kind === "closed") return;
     if (result.kind === "challenge") {
@@ -104,7 +115,7 @@ export default function sasl2(server: Server): void {
     if (server.config.enforce_client_ids && !ua.id) return fail(session, saslFailures.clientIdRequired), true;
     session.data.userAgent = ua;
     session.data.clientId = ua.id;
-    const ip = session.data.ip as string;
+    const ip = session.ip;
     if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
 
     let sasl: SaslSession | undefined;
@@ -123,14 +134,14 @@ export default function sasl2(server: Server): void {
       if (d === undefined) return fail(session, saslFailures.incorrectEncoding), true;
       data = d;
     }
-    const ex: Exchange = { mechanism: name, sasl, request: element };
+    const ex: Sasl2Exchange = { mechanism: name, sasl, request: element };
     session.data.sasl2 = ex;
     await step(session, ex, data);
     return true;
   });
 
   server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }) => {
-    const ex = session.data.sasl2 as Exchange | undefined;
+    const ex = session.data.sasl2;
     if (!ex || session.authenticated) return fail(session, saslFailures.malformed, "No authentication in progress"), true;
     const data = decodeBase64(element.getText());
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;

@@ -8,6 +8,13 @@ import type { Server } from "../core/server.js";
 import { listAccess, type ClientEntry } from "./access.js";
 import { revoke } from "./revoke.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** false for a session whose grant is restricted: it may not list or revoke clients. */
+    manageClients?: boolean;
+  }
+}
+
 export const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
 export const NS_CAM = "urn:xmpp:cam:0";
 

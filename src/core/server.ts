@@ -175,8 +175,7 @@ export class Server {
   /** Starts a client stream on a transport (TCP, TLS or WebSocket) that `admits` let in. */
   openStream(transport: Transport, ip: string): Session {
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    const session = new Session(this, transport);
-    session.data.ip = ip;
+    const session = new Session(this, transport, ip);
     this.streams.add(session);
     return session;
   }
@@ -189,8 +188,7 @@ export class Server {
   }
 
   private releaseIp(session: Session): void {
-    const ip = session.data.ip as string | undefined;
-    if (ip === undefined) return;
+    const ip = session.ip;
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }
@@ -203,7 +201,7 @@ export class Server {
   handOverStream(fresh: Session, resumed: Session): void {
     if (this.streams.delete(resumed)) this.releaseIp(resumed);
     this.streams.delete(fresh);
-    resumed.data.ip = fresh.data.ip;
+    resumed.ip = fresh.ip;
     this.streams.add(resumed);
   }
 

@@ -13,6 +13,17 @@ import type { Server } from "./server.js";
 export const NS_CLIENT = "jabber:client";
 const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
+/**
+ * Per-session fields, typed: the kernel's are here, and each feature declares the fields it
+ * keeps by merging them into this interface from its own file (as fastify's decorators):
+ *   declare module "../core/session.js" { interface SessionData { carbons?: boolean } }
+ * Every field is optional: a session gets it when the feature first sets it.
+ */
+export interface SessionData {
+  /** How the client connects, when not plain TCP: "websocket". */
+  transport?: string;
+}
+
 export type OutFilter = (el: Element) => Element | null;
 
 /** Stream management (XEP-0198) hooks, set on a session by features/stream-management.ts once SM is enabled. */
@@ -26,6 +37,8 @@ export interface SmHooks {
 export class Session {
   readonly id = randomId(9);
   readonly createdAt = Date.now();
+  /** The client's address: the socket's, or the one a trusted proxy vouched for. */
+  ip: string;
   streamId = "";
   /** Set once SASL succeeds. */
   username: string | undefined;
@@ -37,8 +50,8 @@ export class Session {
   /** The client's last available presence (undefined = not available). */
   presence: Element | undefined;
   priority = 0;
-  /** Set by features: data that lives and dies with the session. */
-  readonly data: Record<string, unknown> = {};
+  /** What features keep per session: each declares its own fields (SessionData). */
+  readonly data: SessionData = {};
   /** Outbound filters (stream management counts and queues here). */
   outFilters: OutFilter[] | undefined;
   /** Stanzas (message, presence, iq) received from the client: XEP-0198's inbound count. */
@@ -57,8 +70,9 @@ export class Session {
   /** The connection. Replaced only when stream management resumes this session on a new one (takeOver). */
   transport: Transport;
 
-  constructor(readonly server: Server, transport: Transport) {
+  constructor(readonly server: Server, transport: Transport, ip: string) {
     this.transport = transport;
+    this.ip = ip;
     const cfg = server.config;
     // Until the client authenticates it gets the small bound (RFC 6120 §13.12): it has nothing
     // larger than a SASL exchange to send, and costs the server nothing it could not afford.
@@ -77,7 +91,7 @@ export class Session {
     transport.onClose(() => this.onTransportClosed());
     transport.onOverflow(() => {
       if (this.closed) return;
-      this.log.info({ ip: this.data.ip, user: this.username }, "output not read past c2s_send_buffer_limit; closing the stream");
+      this.log.info({ ip: this.ip, user: this.username }, "output not read past c2s_send_buffer_limit; closing the stream");
       this.close(streamErrors.sendBufferFull);
     });
   }

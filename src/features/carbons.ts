@@ -5,6 +5,13 @@ import { iqResult, type StanzaEvent } from "../core/router.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** Message carbons enabled (XEP-0280). */
+    carbons?: boolean;
+  }
+}
+
 const NS_CARBONS = "urn:xmpp:carbons:2";
 const NS_FORWARD = "urn:xmpp:forward:0";
 const NS_HINTS = "urn:xmpp:hints";

@@ -2,6 +2,13 @@
 // state is kept on the session for features that can hold back unimportant traffic.
 import type { Server } from "../core/server.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The client's state (XEP-0352). */
+    csi?: "active" | "inactive";
+  }
+}
+
 const NS_CSI = "urn:xmpp:csi:0";
 
 export default function csi(server: Server): void {

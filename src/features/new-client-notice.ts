@@ -24,7 +24,7 @@ export function noticeText(server: Server, client: ClientRecord, session: Sessio
   const name = ua.software ?? (resource !== undefined ? `a client with resource "${resource}"` : "an unnamed client");
   const parts = [`A new client signed in to your account with your password: ${ua.software ? `"${name}"` : name}`];
   if (ua.device) parts[0] += ` on "${ua.device}"`;
-  const ip = server.config.client_ip_tracking ? (session.data.ip as string | undefined) : undefined;
+  const ip = server.config.client_ip_tracking ? session.ip : undefined;
   if (ip) parts.push(`from ${ip}`);
   parts.push(`at ${utcTime(now)}.`);
   let text = parts.join(" ");

@@ -26,6 +26,15 @@ import type { Session } from "../core/session.js";
 import type { RosterItem, Subscription } from "../storage/types.js";
 import { updateItem } from "./roster-push.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** Full JIDs it sent directed presence to (RFC 6121 §4.6): they hear its unavailable. */
+    directedPresence?: Set<string>;
+    /** Its presence stanzas, handled one after another. */
+    presenceChain?: Promise<void>;
+  }
+}
+
 const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
 const hasFrom = (s: Subscription) => s === "from" || s === "both";
@@ -53,14 +62,14 @@ function parsePriority(stanza: Element): number {
 
 /** Directed presence targets of a session (RFC 6121 §4.6): JIDs that get its unavailable. */
 function directedOf(session: Session): Set<string> {
-  let set = session.data.directedPresence as Set<string> | undefined;
+  let set = session.data.directedPresence;
   if (!set) { set = new Set(); session.data.directedPresence = set; }
   return set;
 }
 
 /** Runs presence work of one session in order, whatever awaits inside. */
 function inOrder(session: Session, fn: () => Promise<void>): Promise<void> {
-  const prev = (session.data.presenceChain as Promise<void> | undefined) ?? Promise.resolve();
+  const prev = session.data.presenceChain ?? Promise.resolve();
   const run = prev.then(fn);
   session.data.presenceChain = run.catch(() => undefined);
   return run;

@@ -10,6 +10,13 @@ import type { Server } from "../core/server.js";
 import type { RosterItem } from "../storage/types.js";
 import { NS_ROSTER, isHidden, itemElement, updateItem } from "./roster-push.js";
 
+declare module "../core/session.js" {
+  interface SessionData {
+    /** It fetched the roster, so it gets roster pushes (RFC 6121 §2.1.6). */
+    rosterRequested?: boolean;
+  }
+}
+
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** Longest item name and group name accepted, in characters (RFC 6121 §2.3.3 "server-configured limit"). */
 const MAX_NAME = 1023;

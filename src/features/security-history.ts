@@ -30,7 +30,7 @@ export default function securityHistory(server: Server): () => void {
   const offs = [
     server.bus.on("security-history", (e) => safely(e)),
     server.bus.on("new-client", ({ username, client, session }) =>
-      safely({ username, kind: "new-client", ip: session.data.ip as string | undefined, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
+      safely({ username, kind: "new-client", ip: session.ip, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
     server.bus.on("grant-created", ({ username, grant }) => {
       if (grant.kind === "fast") return undefined; // a client's FAST token: the client itself is the news
       const ua = grantUserAgent(grant);
@@ -53,7 +53,7 @@ export default function securityHistory(server: Server): () => void {
     server.bus.on("authentication-failure", ({ session, username, mechanism }) => {
       // Password guesses only: a stale token (expired, revoked, older than the password) is routine.
       if (!username || (mechanism !== undefined && isTokenMechanism(mechanism))) return undefined;
-      return safely({ username, kind: "login-failed", ip: session.data.ip as string | undefined, data: { via: "xmpp" }, coalesce: true });
+      return safely({ username, kind: "login-failed", ip: session.ip, data: { via: "xmpp" }, coalesce: true });
     }),
     server.bus.on("login-failed", ({ username, ip, via }) => safely({ username, kind: "login-failed", ip, data: { via }, coalesce: true })),
   ];

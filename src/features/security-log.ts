@@ -71,21 +71,21 @@ const ADMIN_FIELDS = ["jid", "username", "selector"] as const;
 
 export default function securityLog(server: Server): () => void {
   const log = (e: SecurityEvent) => logSecurityEvent(server, e);
-  const ipOf = (s: Session) => s.data.ip as string | undefined;
+  const ipOf = (s: Session) => s.ip;
 
   const offs = [
     server.bus.on("authenticated", ({ session, mechanism, sasl2 }) => {
       const ua = (session.data.userAgent ?? {}) as UserAgent;
       log({
-        event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId as string | undefined,
-        software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
+        event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId,
+        software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
       });
     }),
     server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }) => {
       // A stale token (expired, revoked, older than the password) is routine, not a guess: its own reason.
       logSecurityEvent(server, {
         event: "login-failed", account: jidOf(server, username), ip: ipOf(session), reason: mechanism && isTokenMechanism(mechanism) ? "bad-token" : "bad-credentials",
-        mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
+        mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
       }, username);
     }),
     server.bus.on("new-client", ({ username, client, session }) =>

@@ -306,9 +306,8 @@ export default function streamManagement(server: Server): () => Promise<void> {
     st.expiry = undefined;
     hibernating.delete(st);
     // The new connection's credentials are what authorise the session from now on.
-    for (const k of ["grantId", "tokenHash", "tokenId"]) {
-      if (fresh.data[k] !== undefined) old.data[k] = fresh.data[k]; else delete old.data[k];
-    }
+    old.data.grantId = fresh.data.grantId;
+    old.data.tokenHash = fresh.data.tokenHash;
     old.authMechanism = fresh.authMechanism;
     old.takeOver(fresh);
     if (resumed) old.send(resumed);
