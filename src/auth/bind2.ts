@@ -6,6 +6,7 @@ import { stanzaErrors, stanzaErrorElement } from "../core/errors.js";
 import { normaliseResource } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import { bindResource, randomResource } from "../features/bind.js";
+import { defineFeature } from "../core/feature.js";
 
 export const NS_BIND2 = "urn:xmpp:bind:0";
 const MAX_TAG = 64;
@@ -16,7 +17,9 @@ export function bind2Resource(tag: string, clientId: string | undefined): string
   return `${tag}~${suffix}`;
 }
 
-export default function bind2(server: Server): void {
+export default defineFeature({ name: "bind2", setup: bind2 });
+
+function bind2(server: Server): void {
   server.bus.on("sasl2-inline", async ({ session, inline }) => {
     const bind = inline.c("bind", { xmlns: NS_BIND2 });
     const features = bind.c("inline");

@@ -5,8 +5,11 @@
 // session gets no FAST token, which would outlive the grant it came from.
 import type { Server } from "../core/server.js";
 import { saslFailures } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
-export default function oauthSessions(server: Server): void {
+export default defineFeature({ name: "oauth-sessions", setup: oauthSessions });
+
+function oauthSessions(server: Server): void {
   // Priority 5: after the client-revocation check (10), so a refused login binds nothing.
   server.bus.on("authentication-success", async ({ session, mechanism }) => {
     const pending = session.data.bearerPending;

@@ -7,6 +7,7 @@ import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
 import { sasl2Failure } from "./sasl2.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -19,17 +20,19 @@ const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 
 interface LegacyExchange { mechanism: string; sasl: SaslSession }
 
-export default function saslLegacy(server: Server): void {
-  const throttle = server.loginThrottle;
+export default defineFeature({ name: "sasl", needs: ["grants", "secrets", "loginThrottle"], setup: saslLegacy });
+
+function saslLegacy(server: Server): void {
+  const throttle = server.services.get("loginThrottle");
 
   server.bus.on("stream-features", ({ session, features }) => {
     if (session.authenticated) return;
     if (server.config.enforce_client_ids) return; // only SASL2 with a client id is allowed
-    const offered = offeredMechanisms(session);
+    const offered = offeredMechanisms(server, session);
     if (offered.length === 0) return;
     const mechs = features.c("mechanisms", { xmlns: NS_SASL });
     for (const m of offered) mechs.c("mechanism").t(m.name);
-    const cb = Object.keys(saslContext(session).channelBinding);
+    const cb = Object.keys(saslContext(server, session).channelBinding);
     if (cb.length > 0) {
       const el = features.c("sasl-channel-binding", { xmlns: NS_SASL_CB });
       for (const type of cb) el.c("channel-binding", { type });
@@ -43,7 +46,7 @@ export default function saslLegacy(server: Server): void {
 
   /** Runs one step and answers it. */
   const step = async (session: Session, ex: LegacyExchange, data: Buffer | null) => {
-    const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, false);
+    const result = await runSaslStep(server, session, ex.sasl, ex.mechanism, data, false);
     if (result.kind === "closed") return;
     if (result.kind === "challenge") {
       session.send(x("challenge", { xmlns: NS_SASL }, encodeBase64(result.data) || "="));
@@ -66,14 +69,14 @@ export default function saslLegacy(server: Server): void {
     // The reference answers in the SASL2 namespace here; clients that check for it expect that.
     if (server.config.enforce_client_ids) return session.send(sasl2Failure(saslFailures.legacySaslDisabled)), true;
     const name = element.attrs.mechanism ?? "";
-    const mech = offeredMechanisms(session).find((m) => m.name === name);
+    const mech = offeredMechanisms(server, session).find((m) => m.name === name);
     if (!mech) return fail(session, saslFailures.invalidMechanism), true;
     const text = element.getText();
     const data = text === "" ? null : decodeBase64(text);
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
     const ip = session.ip;
     if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
-    const ex: LegacyExchange = { mechanism: name, sasl: mech.start(saslContext(session)) };
+    const ex: LegacyExchange = { mechanism: name, sasl: mech.start(saslContext(server, session)) };
     session.data.saslExchange = ex;
     await step(session, ex, data);
     return true;

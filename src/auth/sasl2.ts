@@ -8,6 +8,7 @@ import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
 import type { Sasl2SuccessEvent, UserAgent } from "../events.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -50,14 +51,16 @@ function parseUserAgent(el: Element | undefined): UserAgent | "invalid" {
   return ua;
 }
 
-export default function sasl2(server: Server): void {
-  const throttle = server.loginThrottle;
+export default defineFeature({ name: "sasl2", needs: ["grants", "secrets", "loginThrottle"], setup: sasl2 });
+
+function sasl2(server: Server): void {
+  const throttle = server.services.get("loginThrottle");
 
   server.bus.on("stream-features", async ({ session, features }) => {
     if (session.authenticated) return;
     if (!session.secure && server.config.c2s_require_encryption) return;
     const auth = features.c("authentication", { xmlns: NS_SASL2 });
-    for (const m of offeredMechanisms(session)) auth.c("mechanism").t(m.name);
+    for (const m of offeredMechanisms(server, session)) auth.c("mechanism").t(m.name);
     const inline = auth.c("inline");
     await server.bus.emit("sasl2-inline", { session, inline }, (err) => session.log.error({ err }, "sasl2-inline handler failed"));
   }, "sasl2");
@@ -92,7 +95,7 @@ export default function sasl2(server: Server): void {
   };
 
   const step = async (session: Session, ex: Sasl2Exchange, data: Buffer | null) => {
-    const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, true);
+    const result = await runSaslStep(server, session, ex.sasl, ex.mechanism, data, true);
     if (result.kind === "closed") return;
     if (result.kind === "challenge") {
       session.send(x("challenge", { xmlns: NS_SASL2 }, encodeBase64(result.data)));
@@ -123,9 +126,9 @@ export default function sasl2(server: Server): void {
     if (choice && "failure" in choice) return fail(session, choice.failure), true;
     if (choice) sasl = choice.sasl;
     else {
-      const mech = offeredMechanisms(session).find((m) => m.name === name);
+      const mech = offeredMechanisms(server, session).find((m) => m.name === name);
       if (!mech) return fail(session, saslFailures.invalidMechanism), true;
-      sasl = mech.start(saslContext(session));
+      sasl = mech.start(saslContext(server, session));
     }
     const irEl = children[irIndex];
     let data: Buffer | null = null;

@@ -1,17 +1,20 @@
 // Admin-socket operations behind `warden shell user clients|revoke_client|allow_client|reset_password`.
 import type { Server } from "../core/server.js";
-import { accountName } from "../core/accounts.js";
+import { accountName } from "../auth/accounts.js";
 import { listAccess } from "./access.js";
 import { revoke } from "./revoke.js";
 import { allowClient } from "./allow.js";
 import { resetPassword } from "./reset.js";
+import { defineFeature } from "../core/feature.js";
 
 export interface ClientRow {
   id: string; type: string; connected: boolean; software?: string; version?: string; device?: string; uri?: string;
   firstSeen: number; lastSeen: number; expires?: number; auth: string[]; ip?: string;
 }
 
-export default function clientsAdmin(server: Server): void {
+export default defineFeature({ name: "clients-admin", needs: ["grants"], setup: clientsAdmin });
+
+function clientsAdmin(server: Server): void {
   server.bus.on("admin/clients", async ({ jid }) => {
     const username = accountName(String(jid), server.config.domain);
     if (!(await server.storage.users.get(username))) throw new Error(`no account '${username}'`);

@@ -7,6 +7,7 @@ import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import { listAccess, type ClientEntry } from "./access.js";
 import { revoke } from "./revoke.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -51,7 +52,9 @@ export function passwordResetRequired(iq: Element, ns: string, by: string): Elem
   return reply;
 }
 
-export default function manageClients(server: Server): void {
+export default defineFeature({ name: "manage-clients", needs: ["grants"], setup: manageClients });
+
+function manageClients(server: Server): void {
   for (const ns of [NS_MANAGE, NS_CAM]) {
     server.accountFeatures.add(ns);
 

@@ -5,7 +5,7 @@
 // other browser signed out (the "password-changed" handlers), and the security history gets
 // one "password-reset" entry. The account page keeps its own browser signed in.
 import type { Server } from "../core/server.js";
-import { resetPassword as resetStored } from "../core/accounts.js";
+import { resetPassword as resetStored } from "../auth/accounts.js";
 import { liveSessionsOf } from "./access.js";
 
 export interface ResetContext {

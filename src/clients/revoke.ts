@@ -67,10 +67,10 @@ async function revokeClient(server: Server, username: string, id: string, contex
   // 2. Its FAST tokens (every FAST grant of this client id) and the grant it logged in with.
   if (!rec.legacy) {
     for (const g of await server.storage.grants.list(username)) {
-      if (g.kind === "fast" && g.clientId === rec.id) await server.grants.revokeGrant(username, g.id, "client revoked");
+      if (g.kind === "fast" && g.clientId === rec.id) await server.services.get("grants").revokeGrant(username, g.id, "client revoked");
     }
   }
-  if (rec.grantId) await server.grants.revokeGrant(username, rec.grantId, "client revoked");
+  if (rec.grantId) await server.services.get("grants").revokeGrant(username, rec.grantId, "client revoked");
   // 3. Remembered, so that the client id cannot log in again until the password changes.
   await server.storage.clients.put({ ...rec, revokedAt: Date.now() });
   await server.bus.emit("client-revoked", { username, clientId: rec.id, legacy: rec.legacy, ...context });
@@ -80,11 +80,11 @@ async function revokeClient(server: Server, username: string, id: string, contex
 
 async function revokeGrant(server: Server, username: string, id: string, context: RevokeContext): Promise<RevokeResult> {
   const grant = await server.storage.grants.get(username, id);
-  if (!grant || !(await server.grants.valid(grant))) return "not-found";
+  if (!grant || !(await server.services.get("grants").valid(grant))) return "not-found";
   // Its sessions hear which app lost access before the grant's own clean-up closes them.
   const text = revokedText(clientLabel(grantUserAgent(grant)), context);
   for (const s of server.streams) if (s.username === username && s.data.grantId === id) s.close(streamErrors.clientAccessRevoked, text);
-  await server.grants.revokeGrant(username, id, "revoked by the user");
+  await server.services.get("grants").revokeGrant(username, id, "revoked by the user");
   const name = grantUserAgent(grant).software;
   await server.bus.emit("client-revoked", { username, grantId: id, ...(name ? { name } : {}), ...context });
   return "revoked";

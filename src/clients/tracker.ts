@@ -6,6 +6,7 @@ import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
 import type { UserAgent } from "../events.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -18,7 +19,9 @@ declare module "../core/session.js" {
 
 const TOUCH_EVERY_MS = 10 * 60_000;
 
-export default function tracker(server: Server): () => void {
+export default defineFeature({ name: "client-tracker", setup: tracker });
+
+function tracker(server: Server): () => void {
   const ipOf = (s: Session) => server.config.client_ip_tracking ? s.ip : undefined;
   // With IP tracking off, addresses recorded while it was on are not kept either.
   if (!server.config.client_ip_tracking) {

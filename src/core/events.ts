@@ -9,7 +9,6 @@
 import type { Element } from "../xml/element.js";
 import type { JID } from "./jid.js";
 import type { Session } from "./session.js";
-import type { Server } from "./server.js";
 import type { StreamErrorDef } from "./errors.js";
 
 /** An event every handler hears; its handlers' return values are ignored. */
@@ -53,9 +52,9 @@ export interface Events extends StanzaEvents {
   /** A session ended, however it ended (also for streams that never authenticated). */
   "session-closed": Notice<{ session: Session; error: StreamErrorDef | undefined; abrupt: boolean }>;
   /** Every feature is set up and every port listens. */
-  "server-started": Notice<{ server: Server }>;
+  "server-started": Notice<Record<string, never>>;
   /** The server is stopping: streams are closed, storage is still open. */
-  "server-stopping": Notice<{ server: Server }>;
+  "server-stopping": Notice<Record<string, never>>;
 }
 
 export type EventName = keyof Events & string;

@@ -5,7 +5,8 @@ import { Element } from "../xml/element.js";
 import { parseJid, type JID } from "./jid.js";
 import { StanzaError, stanzaErrors, stanzaErrorElement, type StanzaErrorDef } from "./errors.js";
 import type { Session } from "./session.js";
-import type { Server } from "./server.js";
+import type { Bus } from "./bus.js";
+import type { SessionRegistry } from "./registry.js";
 import type { StanzaEvent, StanzaName } from "./events.js";
 
 export type { StanzaEvent } from "./events.js";
@@ -17,8 +18,15 @@ export function isStanzaName(name: string): name is StanzaName {
 
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 
+/** What routing needs of the server: its domain, the bus, and where sessions are registered. */
+export interface RouterHost {
+  readonly config: { readonly domain: string };
+  readonly bus: Bus;
+  readonly registry: SessionRegistry;
+}
+
 export class Router {
-  constructor(private readonly server: Server) {}
+  constructor(private readonly server: RouterHost) {}
 
   /** A stanza sent by a bound client. */
   async fromClient(session: Session, stanza: Element): Promise<void> {

@@ -2,8 +2,11 @@
 // password change closes every session that logged in before it.
 import type { Server } from "../core/server.js";
 import { streamErrors } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
-export default function accounts(server: Server): void {
+export default defineFeature({ name: "accounts", setup: accounts });
+
+function accounts(server: Server): void {
   accountAdminOps(server);
   server.bus.on("user-deleted", ({ username }) => {
     server.closeSessionsOf(username, streamErrors.accountDeleted);
@@ -23,5 +26,5 @@ export function accountAdminOps(server: Server): void {
     await server.bus.emit("password-changed", { username: String(username) });
     return { closed: true };
   });
-  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.http?.listeners ?? [], pid: process.pid }));
+  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.services.find("http")?.listeners ?? [], pid: process.pid }));
 }

@@ -7,6 +7,7 @@ import { stanzaErrors, streamErrors } from "../core/errors.js";
 import { JID, normaliseResource } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
@@ -30,7 +31,9 @@ export function randomResource(): string {
   return "warden-" + randomId(6);
 }
 
-export default function bind(server: Server): void {
+export default defineFeature({ name: "bind", setup: bind });
+
+function bind(server: Server): void {
   server.bus.on("stream-features", ({ session, features }) => {
     if (!session.authenticated || session.bound) return;
     features.c("bind", { xmlns: NS_BIND });

@@ -4,6 +4,7 @@ import { x, type Element } from "../xml/element.js";
 import { iqResult, type StanzaEvent } from "../core/router.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -31,7 +32,9 @@ function copy(server: Server, user: string, stanza: Element, kind: "sent" | "rec
   }
 }
 
-export default function carbons(server: Server): void {
+export default defineFeature({ name: "carbons", setup: carbons });
+
+function carbons(server: Server): void {
   server.hostFeatures.add(NS_CARBONS);
   const set = (on: boolean) => ({ stanza, origin }: StanzaEvent) => {
     if (origin) origin.data.carbons = on;

@@ -1,6 +1,7 @@
 // Client State Indication (XEP-0352): the client says whether a person is looking at it. The
 // state is kept on the session for features that can hold back unimportant traffic.
 import type { Server } from "../core/server.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -11,7 +12,9 @@ declare module "../core/session.js" {
 
 const NS_CSI = "urn:xmpp:csi:0";
 
-export default function csi(server: Server): void {
+export default defineFeature({ name: "csi", setup: csi });
+
+function csi(server: Server): void {
   server.bus.on("stream-features", ({ session, features }) => {
     if (session.authenticated) features.c("csi", { xmlns: NS_CSI });
   });

@@ -3,11 +3,14 @@ import { x, type Element } from "../xml/element.js";
 import { iqResult } from "../core/router.js";
 import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_INFO = "http://jabber.org/protocol/disco#info";
 const NS_ITEMS = "http://jabber.org/protocol/disco#items";
 
-export default function disco(server: Server): void {
+export default defineFeature({ name: "disco", setup: disco });
+
+function disco(server: Server): void {
   server.hostFeatures.add(NS_INFO).add(NS_ITEMS);
   server.accountFeatures.add(NS_INFO).add(NS_ITEMS);
 

@@ -4,12 +4,15 @@ import type { Server } from "../core/server.js";
 import type { StanzaEvent } from "../core/router.js";
 import type { Session } from "../core/session.js";
 import { stanzaErrors } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
 function available(server: Server, username: string): Session[] {
   return server.registry.sessionsOf(username).filter((s) => s.presence !== undefined && s.priority >= 0);
 }
 
-export default function message(server: Server): void {
+export default defineFeature({ name: "message", setup: message });
+
+function message(server: Server): void {
   const bareDelivery = async (ev: StanzaEvent) => {
     const type = ev.stanza.attrs.type ?? "normal";
     if (type === "error") return true;

@@ -10,6 +10,7 @@ import { x } from "../xml/element.js";
 import { isTokenMechanism } from "../clients/access.js";
 import { accountPageUrl } from "../http/account/url.js";
 import { oneLine } from "../core/display-text.js";
+import { defineFeature } from "../core/feature.js";
 
 /** "2025-01-31 14:05 UTC" */
 export function utcTime(ms: number): string {
@@ -35,7 +36,9 @@ export function noticeText(server: Server, client: ClientRecord, session: Sessio
   return text;
 }
 
-export default function newClientNotice(server: Server): void {
+export default defineFeature({ name: "new-client-notice", needs: ["loginThrottle"], setup: newClientNotice });
+
+function newClientNotice(server: Server): void {
   server.bus.on("new-client", ({ username, client, session }) => {
     if (!server.config.new_client_notice) return undefined;
     const mech = session.authMechanism;

@@ -3,10 +3,13 @@
 import type { Server } from "../core/server.js";
 import { stanzaErrors } from "../core/errors.js";
 import { parseStanza } from "../xml/parse.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_DELAY = "urn:xmpp:delay";
 
-export default function offline(server: Server): void {
+export default defineFeature({ name: "offline", setup: offline });
+
+function offline(server: Server): void {
   server.hostFeatures.add("msgoffline");
 
   server.bus.on("message/offline", async (ev) => {

@@ -25,6 +25,7 @@ import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { RosterItem, Subscription } from "../storage/types.js";
 import { updateItem } from "./roster-push.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -75,7 +76,9 @@ function inOrder(session: Session, fn: () => Promise<void>): Promise<void> {
   return run;
 }
 
-export default function presence(server: Server): void {
+export default defineFeature({ name: "presence", setup: presence });
+
+function presence(server: Server): void {
   const domain = server.config.domain;
 
   /** The local part of a bare JID string of an account here, or undefined. */

@@ -3,8 +3,11 @@
 // leaves such sessions connected).
 import type { Server } from "../core/server.js";
 import { streamErrors } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
-export default function revocation(server: Server): void {
+export default defineFeature({ name: "revocation", needs: ["grants"], setup: revocation });
+
+function revocation(server: Server): void {
   server.bus.on("grant-revoked", ({ username, grantId }) => {
     server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.grantId === grantId);
   });
@@ -12,5 +15,5 @@ export default function revocation(server: Server): void {
     server.closeSessionsOf(username, streamErrors.accessRevoked, (s) => s.data.tokenHash === hash);
   });
   // Grants and tokens from before a password change die with it.
-  server.bus.on("password-changed", async () => { await server.grants.purge(); });
+  server.bus.on("password-changed", async () => { await server.services.get("grants").purge(); });
 }

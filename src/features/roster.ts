@@ -9,6 +9,7 @@ import { parseJid, type JID } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import type { RosterItem } from "../storage/types.js";
 import { NS_ROSTER, isHidden, itemElement, updateItem } from "./roster-push.js";
+import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -22,7 +23,9 @@ const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 const MAX_NAME = 1023;
 const MAX_GROUPS = 100;
 
-export default function roster(server: Server): void {
+export default defineFeature({ name: "roster", setup: roster });
+
+function roster(server: Server): void {
   const fail = (ev: StanzaEvent, def: StanzaErrorDef, text?: string) => {
     server.router.bounce(ev.stanza, def, ev.origin, text);
     return true;

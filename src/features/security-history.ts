@@ -7,6 +7,7 @@ import type { Server } from "../core/server.js";
 import type { ClientRecord } from "../storage/types.js";
 import type { HistoryInput } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
+import { defineFeature } from "../core/feature.js";
 
 function clientName(c: ClientRecord | undefined): Record<string, unknown> {
   if (!c) return {};
@@ -17,7 +18,9 @@ function clientName(c: ClientRecord | undefined): Record<string, unknown> {
   return out;
 }
 
-export default function securityHistory(server: Server): () => void {
+export default defineFeature({ name: "security-history", setup: securityHistory });
+
+function securityHistory(server: Server): () => void {
   const ipOf = (ip: string | undefined) => (server.config.client_ip_tracking ? ip : undefined);
 
   const record = async (e: HistoryInput): Promise<void> => {

@@ -10,6 +10,7 @@ import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { UserAgent } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
+import { defineFeature } from "../core/feature.js";
 
 export type SecurityEventName =
   | "login" | "login-failed" | "login-throttled" | "client-revoked" | "client-allowed" | "password-changed"
@@ -47,8 +48,8 @@ export function triedName(server: Server, username: string | undefined, raw: str
 
 /** After a failure: when it used up the address's or the account's allowance, say so once per window. */
 function reportThrottle(server: Server, ip: string, username: string | undefined, account: string | undefined): void {
-  if (!server.loginThrottle.blocked(ip, username)) return;
-  const scope = server.loginThrottle.blocked(ip, undefined) ? "ip" : "account";
+  if (!server.services.get("loginThrottle").blocked(ip, username)) return;
+  const scope = server.services.get("loginThrottle").blocked(ip, undefined) ? "ip" : "account";
   const key = scope === "ip" ? `ip:${ip}` : `user:${username}`;
   const seen = throttled.get(server) ?? new Map<string, number>();
   throttled.set(server, seen);
@@ -69,7 +70,9 @@ function plainFields(data: Record<string, unknown> | undefined): Record<string, 
 /** Fields an admin request may carry that are worth a log line; anything else (a password one day) is not logged. */
 const ADMIN_FIELDS = ["jid", "username", "selector"] as const;
 
-export default function securityLog(server: Server): () => void {
+export default defineFeature({ name: "security-log", needs: ["loginThrottle"], setup: securityLog });
+
+function securityLog(server: Server): () => void {
   const log = (e: SecurityEvent) => logSecurityEvent(server, e);
   const ipOf = (s: Session) => s.ip;
 

@@ -18,6 +18,7 @@ import { NS_STANZAS, stanzaErrors, stanzaErrorElement, streamErrors, type Stanza
 import { parseJid, JID } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import type { OutFilter, Session } from "../core/session.js";
+import { defineFeature } from "../core/feature.js";
 
 export const NS_SM = "urn:xmpp:sm:3";
 const NS_CLIENT = "jabber:client";
@@ -85,7 +86,9 @@ function failedInline(def: StanzaErrorDef, h?: number): Element {
   return x("failed", { xmlns: NS_SM, h }, stanzaErrorElement(def));
 }
 
-export default function streamManagement(server: Server): () => Promise<void> {
+export default defineFeature({ name: "stream-management", setup: streamManagement });
+
+function streamManagement(server: Server): () => Promise<void> {
   const states = new WeakMap<Session, SmState>();
   /** Resumable sessions (connected or hibernating) by resumption id. */
   const byId = new Map<string, SmState>();

@@ -2,13 +2,20 @@
 // and the account page): plain listeners (default 5280 on loopback, for a reverse proxy) and
 // TLS listeners with the server's certificate (default 5281), security headers on every
 // response, request size and time limits, errors as OAuth-style JSON, and a tiny router of
-// exact paths. Features add routes with `server.http.route(...)`; WebSocket takes upgrades from
+// exact paths. Features add routes with `server.services.get("http").route(...)`; WebSocket takes upgrades from
 // the bus event "http-upgrade" ({ req, socket, head }: return true when taken).
 import http from "node:http";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import type { Server } from "../core/server.js";
 import { listen } from "../core/listen.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/services.js" {
+  interface Services {
+    http: HttpService;
+  }
+}
 
 /** An error to answer as JSON in the OAuth format: {"error": code, "error_description": text}. */
 export class HttpError extends Error {
@@ -67,6 +74,8 @@ function plainIp(a: string | undefined): string {
   if (!a) return "unknown";
   return a.startsWith("::ffff:") && net.isIPv4(a.slice(7)) ? a.slice(7) : a;
 }
+
+export default defineFeature({ name: "http", provides: ["http"], setup: httpFeature });
 
 // --- responses -------------------------------------------------------------------------------
 
@@ -348,10 +357,10 @@ function readBody(raw: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** The feature: creates `server.http` and starts its listeners. */
-export default async function httpFeature(server: Server): Promise<() => Promise<void>> {
+/** The feature: creates `server.services.get("http")` and starts its listeners. */
+async function httpFeature(server: Server): Promise<() => Promise<void>> {
   const service = new HttpService(server);
-  server.http = service;
+  server.services.provide("http", service);
   await service.start();
   return () => service.stop();
 }

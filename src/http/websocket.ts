@@ -7,6 +7,7 @@ import type { Server } from "../core/server.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
 import { streamErrors, streamErrorElement } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 const NS_STREAM = "http://etherx.jabber.org/streams";
@@ -112,11 +113,13 @@ class WebSocketTransport implements Transport {
   onOverflow(cb: () => void): void { this.overflowCb = cb; }
 }
 
+export default defineFeature({ name: "websocket", needs: ["http"], setup: websocket });
+
 /**
  * Serves RFC 7395 on the HTTP service's upgrade requests to WEBSOCKET_PATH, and XEP-0156
  * discovery of it (/.well-known/host-meta and host-meta.json).
  */
-export default function websocket(server: Server): () => void {
+function websocket(server: Server): () => void {
   const wss = new WebSocketServer({
     noServer: true,
     // ws buffers a whole message before we see it: refuse (1009) any larger than a stanza may
@@ -165,12 +168,12 @@ export default function websocket(server: Server): () => void {
 
   // XEP-0156: where to connect. The URL follows the request's scheme and host.
   const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;
-  server.http.route("GET", "/.well-known/host-meta", (req) => {
+  server.services.get("http").route("GET", "/.well-known/host-meta", (req) => {
     const body = `<?xml version='1.0' encoding='utf-8'?>\n<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n  <Link rel='urn:xmpp:alt-connections:websocket' href='${escapeAttr(wsUrl(req.base))}'/>\n</XRD>\n`;
     req.res.writeHead(200, { "Content-Type": "application/xrd+xml; charset=utf-8", "Access-Control-Allow-Origin": "*" });
     req.res.end(body);
   });
-  server.http.route("GET", "/.well-known/host-meta.json", (req) => {
+  server.services.get("http").route("GET", "/.well-known/host-meta.json", (req) => {
     req.res.writeHead(200, { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" });
     req.res.end(JSON.stringify({ links: [{ rel: "urn:xmpp:alt-connections:websocket", href: wsUrl(req.base) }] }));
   });

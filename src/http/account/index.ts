@@ -14,7 +14,7 @@
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
 import { streamErrors } from "../../core/errors.js";
-import { AccountError, changePassword } from "../../core/accounts.js";
+import { AccountError, changePassword } from "../../auth/accounts.js";
 import { listAccess, sessionsOfClient, type ClientEntry } from "../../clients/access.js";
 import { revoke } from "../../clients/revoke.js";
 import { allowClient, revokedClients } from "../../clients/allow.js";
@@ -30,12 +30,15 @@ import {
   STYLE, accountPage, allowPage, fragment, loginPage, messagePage, revokePage, signOutOthersPage,
   type AccountView, type ClientRow, type RevokedRow,
 } from "./pages.js";
+import { defineFeature } from "../../core/feature.js";
 
 const VIA = "account page";
 const HISTORY_SHOWN = 50;
 const CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
-export default function accountPageFeature(server: Server): () => void {
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle"], setup: accountPageFeature });
+
+function accountPageFeature(server: Server): () => void {
   const live = new LiveHub();
   const sessions = new BrowserSessions((s, reason) => live.ended(s, reason), (username) => live.changed(username));
   const loginCsrf = new LoginCsrf();
@@ -158,7 +161,7 @@ export default function accountPageFeature(server: Server): () => void {
 
   // --- routes ------------------------------------------------------------------------------
 
-  const http = server.http;
+  const http = server.services.get("http");
 
   http.route("GET", ACCOUNT_PATH, page(async (req) => {
     const s = await current(req);
@@ -328,7 +331,7 @@ export default function accountPageFeature(server: Server): () => void {
     const streams = streamsOf(s.username);
     for (const x of streams) x.close(streamErrors.accessRevoked, "Signed out from the account page");
     let grants = 0;
-    for (const g of await server.storage.grants.list(s.username)) if (await server.grants.revokeGrant(s.username, g.id, "signed out everywhere")) grants++;
+    for (const g of await server.storage.grants.list(s.username)) if (await server.services.get("grants").revokeGrant(s.username, g.id, "signed out everywhere")) grants++;
     const browsers = sessions.endUser(s.username, "revoked", s);
     await history({ username: s.username, kind: "signed-out-others", ip: req.ip, data: { closed: streams.length, browsers, grants } });
     s.flash = {

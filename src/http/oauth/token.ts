@@ -3,7 +3,7 @@
 // failed client authentication counts against the login throttle.
 import { createHash } from "node:crypto";
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { authenticateClient, clientInfo, single, DEVICE_GRANT, type Client } from "./clients.js";
 import {
   clientIdHash, createOAuthGrant, issueTokens, knownScopes, roleOf, rotateRefresh, touchGrant,
@@ -41,7 +41,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
       const used = ctx.state.usedCodes.take(h);
       if (used) {
         // RFC 6749 §4.1.2: a code used twice revokes what the first use obtained.
-        await server.grants.revokeGrant(used.username, used.grantId, "authorization code reused");
+        await server.services.get("grants").revokeGrant(used.username, used.grantId, "authorization code reused");
         server.log.warn({ username: used.username, grantId: used.grantId }, "oauth authorization code reused; grant revoked");
       }
       throw invalidGrant("The code is unknown, expired or already used");
@@ -69,13 +69,13 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (!t || !grant || grant.kind !== GRANT_KIND || grant.data.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The refresh token is invalid");
     const reused = async () => {
       // A rotated refresh token came back: someone holds a copy. The whole grant goes.
-      await server.grants.revokeGrant(grant.username, grant.id, "refresh token reused");
+      await server.services.get("grants").revokeGrant(grant.username, grant.id, "refresh token reused");
       server.log.warn({ username: grant.username, grantId: grant.id }, "oauth refresh token reused; grant revoked");
       return invalidGrant("The refresh token was already used; the authorization is revoked");
     };
     if (t.purpose === REFRESH_USED_PURPOSE) throw await reused();
     if (t.purpose !== REFRESH_PURPOSE) throw invalidGrant("Not a refresh token");
-    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.grants.valid(grant, now))) throw invalidGrant("The refresh token has expired or was revoked");
+    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw invalidGrant("The refresh token has expired or was revoked");
     const granted = knownScopes(grant.data.scopes as string | undefined);
     let scopes = granted;
     const asked = single(params, "scope");
@@ -122,14 +122,14 @@ export function tokenRoutes(ctx: OAuthContext): void {
     return issueTokens(server, grant, scopes, withRefresh(client, scopes));
   }
 
-  server.http.route("POST", TOKEN_PATH, async (req: HttpRequest) => {
+  server.services.get("http").route("POST", TOKEN_PATH, async (req: HttpRequest) => {
     ctx.limiter.take(`token:${req.ip}`);
     const params = await req.form();
     let client: Client;
     try {
       client = authenticateClient(req, params, ctx.keys);
     } catch (err) {
-      if (err instanceof HttpError && err.code === "invalid_client") server.loginThrottle.fail(req.ip, undefined);
+      if (err instanceof HttpError && err.code === "invalid_client") server.services.get("loginThrottle").fail(req.ip, undefined);
       throw err;
     }
     const grantType = single(params, "grant_type");
