@@ -20,7 +20,7 @@ import disco from "../features/disco.js";
 import ping from "../features/ping.js";
 import version from "../features/version.js";
 import accounts from "../features/accounts.js";
-import revocation from "../features/revocation.js";
+import access from "../clients/access-service.js";
 import clientTracker from "../clients/tracker.js";
 import manageClients from "../clients/protocol.js";
 import clientsAdmin from "../clients/admin.js";
@@ -36,7 +36,7 @@ import accountPage from "../http/account/index.js";
 
 export const features: readonly Feature[] = [
   grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
-  carbons, csi, streamManagement, disco, ping, version, accounts, revocation, clientTracker, manageClients, clientsAdmin,
+  carbons, csi, streamManagement, disco, ping, version, access, accounts, clientTracker, manageClients, clientsAdmin,
   // OAuth 2.0: OAUTHBEARER sessions bound to their grant; the HTTP service, then its endpoints.
   oauthSessions, http, oauth, rest,
   // The account page (its security history and new-client notices), and XMPP over WebSocket: after http.

@@ -49,7 +49,7 @@ function cbData(server: Server, session: Session, mechanism: string): Buffer {
   return type ? saslContext(server, session).channelBinding[type]!() : Buffer.alloc(0);
 }
 
-export default defineFeature({ name: "fast", needs: ["grants", "secrets", "loginThrottle"], setup: fast });
+export default defineFeature({ name: "fast", needs: ["grants", "secrets", "loginThrottle", "access"], setup: fast });
 
 function fast(server: Server): void {
   const ttlMs = () => server.config.sasl2_fast_token_ttl * 1000;
@@ -64,7 +64,7 @@ function fast(server: Server): void {
   async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
     const ua = (session.data.userAgent ?? {}) as UserAgent;
     let grant = await server.storage.grants.findByClient(username, "fast", clientId);
-    if (grant && !(await server.services.get("grants").valid(grant))) { await server.services.get("grants").revokeGrant(username, grant.id, "expired"); grant = undefined; }
+    if (grant && !(await server.services.get("grants").valid(grant))) { await server.services.get("access").revokeGrant(username, grant.id, "expired"); grant = undefined; }
     grant ??= await server.services.get("grants").create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });
     const token = TOKEN_PREFIX + randomBytes(27).toString("base64url");
     const now = Date.now();
@@ -128,7 +128,7 @@ function fast(server: Server): void {
         const { t, token } = match;
         const now = Date.now();
         if ((t.expiresAt !== undefined && t.expiresAt <= now) || t.createdAt < user.passwordChangedAt) {
-          await server.services.get("grants").revokeToken(t, "expired");
+          await server.services.get("access").revokeToken(t, "expired");
           return { kind: "failure", failure: saslFailures.credentialsExpired, username };
         }
         if (!(await server.services.get("grants").valid(grant, now))) return { kind: "failure", failure: saslFailures.notAuthorized, username };
@@ -140,7 +140,7 @@ function fast(server: Server): void {
           }
         }
         const invalidate = fastEl.attrs.invalidate === "true" || fastEl.attrs.invalidate === "1";
-        if (invalidate) await server.services.get("grants").revokeToken(t, "invalidated");
+        if (invalidate) await server.services.get("access").revokeToken(t, "invalidated");
         else if (t.slot === "new") await server.storage.grants.promoteToken(t.hash);
         // Last use is kept to the minute: a write on every reconnect is not worth its cost.
         if (now - grant.accessedAt > 60_000) await server.storage.grants.touch(username, grant.id, now);

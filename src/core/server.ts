@@ -213,15 +213,6 @@ export class Server {
     this.streams.add(resumed);
   }
 
-  /** Closes every stream of an account (account deleted, password changed, access revoked). */
-  closeSessionsOf(username: string, error: StreamErrorDef, filter?: (s: Session) => boolean): number {
-    let n = 0;
-    for (const s of this.streams) {
-      if (s.username === username && (!filter || filter(s))) { s.close(error); n++; }
-    }
-    return n;
-  }
-
   /**
    * Stops accepting, ends every stream with <system-shutdown/> (RFC 6120 §4.9.3.20), lets the
    * features finish (stream management stores what was not acknowledged), waits briefly for

@@ -13,12 +13,9 @@
 // Sessions: sessions.ts; password and CSRF checks: auth.ts; HTML: pages.ts; live updates: live.ts.
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
-import { streamErrors } from "../../core/errors.js";
-import { AccountError, changePassword } from "../../auth/accounts.js";
+import { AccountError } from "../../auth/accounts.js";
 import { listAccess, sessionsOfClient, type ClientEntry } from "../../clients/access.js";
-import { revoke } from "../../clients/revoke.js";
-import { allowClient, revokedClients } from "../../clients/allow.js";
-import { resetPassword } from "../../clients/reset.js";
+import { revokedClients } from "../../clients/allow.js";
 import { HttpError, RateLimiter, cspHash, redirect, sendHtml, type HttpRequest } from "../server.js";
 import type { HistoryInput } from "../../events.js";
 import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, type BrowserSession } from "./sessions.js";
@@ -36,7 +33,7 @@ const VIA = "account page";
 const HISTORY_SHOWN = 50;
 const CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
-export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle"], setup: accountPageFeature });
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access"], setup: accountPageFeature });
 
 function accountPageFeature(server: Server): () => void {
   const live = new LiveHub();
@@ -268,7 +265,7 @@ function accountPageFeature(server: Server): () => void {
       s.flash = { kind: "ok", text: `${label} was signed out of the account page.` };
       return redirect(req, ACCOUNT_PATH);
     }
-    const result = await revoke(server, s.username, row.id, { via: VIA, ip: req.ip });
+    const result = await server.services.get("access").revoke(s.username, row.id, { via: VIA, ip: req.ip });
     s.flash = result === "not-found"
       ? { kind: "error", text: "That client no longer has access to your account." }
       : {
@@ -304,7 +301,7 @@ function accountPageFeature(server: Server): () => void {
     }
     const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
     if (!check.ok) return html(req, check.status, allowPage({ row, csrf: s.csrf, error: check.error }));
-    const result = await allowClient(server, s.username, row.id, { via: VIA, ip: req.ip });
+    const result = await server.services.get("access").allow(s.username, row.id, { via: VIA, ip: req.ip });
     s.flash = result === "allowed"
       ? { kind: "ok", text: `${row.name}${row.device ? ` on ${row.device}` : ""} may sign in again.` }
       : { kind: "error", text: "That client is not revoked." };
@@ -328,15 +325,12 @@ function accountPageFeature(server: Server): () => void {
   http.route("POST", `${ACCOUNT_PATH}/sign-out-others`, signedInForm(async (req, params, s) => {
     const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
     if (!check.ok) return html(req, check.status, signOutOthersPage({ csrf: s.csrf, error: check.error, ...(await counts(s)) }));
-    const streams = streamsOf(s.username);
-    for (const x of streams) x.close(streamErrors.accessRevoked, "Signed out from the account page");
-    let grants = 0;
-    for (const g of await server.storage.grants.list(s.username)) if (await server.services.get("grants").revokeGrant(s.username, g.id, "signed out everywhere")) grants++;
+    const { connections, grants } = await server.services.get("access").signOutEverywhere(s.username);
     const browsers = sessions.endUser(s.username, "revoked", s);
-    await history({ username: s.username, kind: "signed-out-others", ip: req.ip, data: { closed: streams.length, browsers, grants } });
+    await history({ username: s.username, kind: "signed-out-others", ip: req.ip, data: { closed: connections, browsers, grants } });
     s.flash = {
       kind: "ok",
-      text: `Signed out everywhere else: ${streams.length} XMPP ${streams.length === 1 ? "connection" : "connections"} closed, ${browsers} other ${browsers === 1 ? "browser" : "browsers"} signed out, ${grants} ${grants === 1 ? "token or app authorization" : "tokens and app authorizations"} cancelled. Clients that remember your password can sign in again; change your password to keep them out.`,
+      text: `Signed out everywhere else: ${connections} XMPP ${connections === 1 ? "connection" : "connections"} closed, ${browsers} other ${browsers === 1 ? "browser" : "browsers"} signed out, ${grants} ${grants === 1 ? "token or app authorization" : "tokens and app authorizations"} cancelled. Clients that remember your password can sign in again; change your password to keep them out.`,
     };
     redirect(req, ACCOUNT_PATH);
   }));
@@ -361,18 +355,19 @@ function accountPageFeature(server: Server): () => void {
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
     if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
     const before = await counts(s);
-    let changedAt: number;
+    let fresh: BrowserSession | undefined;
     try {
-      changedAt = await changePassword(server.storage, s.username, next, server.config.scram_iterations);
+      // This browser stays signed in, under a new session id; the access service ends the XMPP
+      // streams, grants and tokens, and the other browsers go with "password-changed".
+      await server.services.get("access").changePassword(s.username, next, {
+        via: VIA, ip: req.ip,
+        changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
+      });
     } catch (err) {
       if (err instanceof AccountError) return fail(400, `${err.message.replace(/^the password/, "The new password")}. Nothing was changed.`);
       throw err;
     }
-    // This browser stays signed in, under a new session id; everything else is signed out by
-    // the password-changed handlers (XMPP streams, grants and tokens, other browsers).
-    const fresh = sessions.create(s.username, req, changedAt);
-    sessions.end(s, "replaced");
-    await server.bus.emit("password-changed", { username: s.username, via: VIA, ip: req.ip }, (err) => server.log.error({ err }, "password-changed handler failed"));
+    if (!fresh) throw new Error("the password changed without a new browser session");
     fresh.flash = {
       kind: "ok",
       text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
@@ -381,7 +376,7 @@ function accountPageFeature(server: Server): () => void {
     redirect(req, ACCOUNT_PATH);
   }));
 
-  // Change password and sign out everywhere else, in one step (src/clients/reset.ts): offered
+  // Change password and sign out everywhere else, in one step (AccessService.resetPassword): offered
   // where a password client without client id is revoked, the one thing that keeps it out.
   http.route("POST", `${ACCOUNT_PATH}/reset`, signedInForm(async (req, params, s) => {
     const fail = async (status: number, text: string) => {
@@ -399,7 +394,7 @@ function accountPageFeature(server: Server): () => void {
     let fresh: BrowserSession | undefined;
     let done;
     try {
-      done = await resetPassword(server, s.username, field(params, "new_password")!, {
+      done = await server.services.get("access").resetPassword(s.username, field(params, "new_password")!, {
         via: VIA, ip: req.ip,
         // This browser stays signed in, under a new session id, before the other sign-ins end.
         changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },

@@ -35,7 +35,7 @@ export function revokeRoutes(ctx: OAuthContext): void {
       const grant = t && (await server.storage.grants.get(t.username, t.grantId));
       if (grant && grant.kind === GRANT_KIND) {
         if (grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(400, "unauthorized_client", "The token was issued to another client");
-        await server.services.get("grants").revokeGrant(grant.username, grant.id, "revoked by the app");
+        await server.services.get("access").revokeGrant(grant.username, grant.id, "revoked by the app");
       }
     }
     // Unknown and already revoked tokens are answered the same (RFC 7009 §2.2).

@@ -39,7 +39,7 @@ import { defineFeature } from "../../core/feature.js";
 import type { OAuthContext } from "./context.js";
 
 
-export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle"], setup: oauth });
+export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle", "access"], setup: oauth });
 
 /** The feature: registers the OAuth endpoints on the HTTP service. */
 function oauth(server: Server): () => void {

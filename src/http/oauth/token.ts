@@ -41,7 +41,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
       const used = ctx.state.usedCodes.take(h);
       if (used) {
         // RFC 6749 §4.1.2: a code used twice revokes what the first use obtained.
-        await server.services.get("grants").revokeGrant(used.username, used.grantId, "authorization code reused");
+        await server.services.get("access").revokeGrant(used.username, used.grantId, "authorization code reused");
         server.log.warn({ username: used.username, grantId: used.grantId }, "oauth authorization code reused; grant revoked");
       }
       throw invalidGrant("The code is unknown, expired or already used");
@@ -69,7 +69,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (!t || !grant || grant.kind !== GRANT_KIND || grant.data.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The refresh token is invalid");
     const reused = async () => {
       // A rotated refresh token came back: someone holds a copy. The whole grant goes.
-      await server.services.get("grants").revokeGrant(grant.username, grant.id, "refresh token reused");
+      await server.services.get("access").revokeGrant(grant.username, grant.id, "refresh token reused");
       server.log.warn({ username: grant.username, grantId: grant.id }, "oauth refresh token reused; grant revoked");
       return invalidGrant("The refresh token was already used; the authorization is revoked");
     };
