@@ -8,42 +8,21 @@
 // Sessions are chosen by a SessionSelector, plain data rather than a closure: this is where a
 // cluster will send the decision to every node (the cluster issue), each ending its own.
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
 import { streamErrors, type StreamErrorDef } from "../core/errors.js";
 import { defineFeature } from "../core/feature.js";
 import type { Actor } from "../events.js";
 import type { PayloadOf } from "../core/events.js";
-import type { ClientRecord, TokenRecord } from "../storage/types.js";
+import type { TokenRecord } from "../storage/types.js";
 import { changePassword, resetPassword as resetStored } from "../auth/accounts.js";
 import { grantUserAgent, listAccess, liveSessionsOf, type ClientEntry } from "./access.js";
 import { allowClient, type AllowResult } from "./allow.js";
 import { clientLabel, revokedText, type RevokeResult } from "./revoke-text.js";
+import { clientSelector, selects, type SessionSelector } from "./session-selector.js";
 
 declare module "../core/services.js" {
   interface Services {
     access: AccessService;
   }
-}
-
-/** Which sessions of an account a decision ends. */
-export type SessionSelector =
-  | { all: true }
-  | { clientId: string }
-  /** A client without a client id (legacy SASL): its record, or the full JID it was seen with. */
-  | { legacyClient: string; fullJid?: string }
-  | { grantId: string }
-  | { tokenHash: string };
-
-function selects(s: Session, sel: SessionSelector): boolean {
-  if ("all" in sel) return true;
-  if ("clientId" in sel) return s.data.clientId === sel.clientId;
-  if ("legacyClient" in sel) return !s.data.clientId && (s.data.clientRecordId === sel.legacyClient || (sel.fullJid !== undefined && s.jid?.toString() === sel.fullJid));
-  if ("grantId" in sel) return s.data.grantId === sel.grantId;
-  return s.data.tokenHash === sel.tokenHash;
-}
-
-export function clientSelector(rec: ClientRecord): SessionSelector {
-  return rec.legacy ? { legacyClient: rec.id, ...(rec.fullJid ? { fullJid: rec.fullJid } : {}) } : { clientId: rec.id };
 }
 
 const SELECTOR = /^([A-Za-z0-9]+)\/(.+)$/s;
