@@ -10,7 +10,7 @@ import type { Session } from "../core/session.js";
 import type { SaslSession, SaslStep, ChannelBindingType } from "./mechanism.js";
 import { saslContext } from "./sasl-common.js";
 import { tokenHash } from "./grants.js";
-import type { MechanismChoice, UserAgent } from "../events.js";
+import type { MechanismChoice } from "../events.js";
 import type { TokenRecord } from "../storage/types.js";
 import { defineFeature } from "../core/feature.js";
 
@@ -62,7 +62,7 @@ function fast(server: Server): void {
 
   /** Issues a token into the "new" slot of the client's FAST grant (replacing an unused one). */
   async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
-    const ua = (session.data.userAgent ?? {}) as UserAgent;
+    const ua = session.data.userAgent ?? {};
     let grant = await server.storage.grants.findByClient(username, "fast", clientId);
     if (grant && !(await server.services.get("grants").valid(grant))) { await server.services.get("access").revokeGrant(username, grant.id, "expired"); grant = undefined; }
     grant ??= await server.services.get("grants").create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });

@@ -2,7 +2,7 @@
 // the bus events that let live sessions be closed at once), and the periodic clean-up.
 import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
-import type { GrantRecord, TokenRecord } from "../storage/types.js";
+import type { GrantData, GrantRecord, TokenRecord } from "../storage/types.js";
 import { defineFeature } from "../core/feature.js";
 
 declare module "../core/services.js" {
@@ -33,7 +33,7 @@ export class Grants {
 
   private get store() { return this.server.storage.grants; }
 
-  async create(username: string, kind: string, opts: { clientId?: string; ttlMs?: number; data?: Record<string, unknown> } = {}): Promise<GrantRecord> {
+  async create(username: string, kind: string, opts: { clientId?: string; ttlMs?: number; data?: GrantData } = {}): Promise<GrantRecord> {
     const now = Date.now();
     const grant: GrantRecord = { id: newGrantId(), username, kind, createdAt: now, accessedAt: now, data: opts.data ?? {} };
     if (opts.clientId !== undefined) grant.clientId = opts.clientId;

@@ -9,7 +9,7 @@
 // second use is recognised as theft and revokes the whole grant.
 import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
-import type { GrantRecord, TokenRecord } from "../storage/types.js";
+import type { GrantData, GrantRecord, TokenRecord } from "../storage/types.js";
 import { tokenHash } from "./grants.js";
 import { publicBaseUrl } from "../http/browser.js";
 
@@ -78,8 +78,8 @@ export interface BearerInfo {
 }
 
 /** Grant data keys read by client management (src/clients/access.ts). */
-export function grantData(client: OAuthClientInfo, scopes: string[]): Record<string, unknown> {
-  const data: Record<string, unknown> = {
+export function grantData(client: OAuthClientInfo, scopes: string[]): GrantData {
+  const data: GrantData = {
     clientName: client.clientName, clientUri: client.clientUri, clientIdHash: client.clientIdHash,
     scopes: scopes.join(" "), restricted: !scopes.includes("xmpp"),
   };
@@ -139,7 +139,7 @@ export async function rotateRefresh(server: Server, grant: GrantRecord, old: Tok
 }
 
 export function tokenScopes(t: TokenRecord, grant: GrantRecord): string[] {
-  const s = (t.data?.scope ?? grant.data.scopes) as string | undefined;
+  const s = t.data?.scope ?? grant.data.scopes;
   return knownScopes(s);
 }
 

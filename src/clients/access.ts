@@ -55,7 +55,7 @@ function usable(t: TokenRecord, now: number, pwChanged: number): boolean {
 
 /** What a grant says of its app (OAuth client name, software, device). */
 export function grantUserAgent(g: GrantRecord): ClientUserAgent {
-  const d = g.data as Record<string, string | undefined>;
+  const d = g.data;
   const ua: ClientUserAgent = {};
   if (d.clientName ?? d.software) ua.software = d.clientName ?? d.software;
   if (d.softwareId) ua.softwareId = d.softwareId;

@@ -5,7 +5,6 @@ import type { Server } from "../core/server.js";
 import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
-import type { UserAgent } from "../events.js";
 import { defineFeature } from "../core/feature.js";
 
 declare module "../core/session.js" {
@@ -71,7 +70,7 @@ function tracker(server: Server): () => void {
     if (!clientId) return;
     const now = Date.now();
     const existing = await server.storage.clients.get(ev.username, clientId);
-    const ua = (ev.session.data.userAgent ?? {}) as UserAgent;
+    const ua = ev.session.data.userAgent ?? {};
     const userAgent: ClientUserAgent = {};
     if (ua.software) userAgent.software = ua.software;
     if (ua.device) userAgent.device = ua.device;

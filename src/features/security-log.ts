@@ -8,7 +8,6 @@
 // database and shown to users; blocking an attacker (fail2ban) needs the address in the log.
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
-import type { UserAgent } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
 import { defineFeature } from "../core/feature.js";
 
@@ -78,7 +77,7 @@ function securityLog(server: Server): () => void {
 
   const offs = [
     server.bus.on("authenticated", ({ session, mechanism, sasl2 }) => {
-      const ua = (session.data.userAgent ?? {}) as UserAgent;
+      const ua = session.data.userAgent ?? {};
       log({
         event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId,
         software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",

@@ -86,8 +86,25 @@ export interface GrantRecord {
   createdAt: number;
   accessedAt: number;
   expiresAt?: number;
-  /** Free-form, JSON-serialisable: app name, URI, software, scopes. */
-  data: Record<string, unknown>;
+  data: GrantData;
+}
+
+/**
+ * What a grant says of itself, stored as JSON. FAST grants: the client's software and device.
+ * OAuth grants: the app's name, URI and software, the hash of its client id, the scopes.
+ */
+export interface GrantData {
+  software?: string;
+  device?: string;
+  clientName?: string;
+  clientUri?: string;
+  clientIdHash?: string;
+  softwareId?: string;
+  softwareVersion?: string;
+  /** Space-separated scopes granted. */
+  scopes?: string;
+  /** The scopes are narrower than full access ("xmpp"). */
+  restricted?: boolean;
 }
 
 export interface TokenRecord {
@@ -108,7 +125,8 @@ export interface TokenRecord {
   secret?: Buffer;
   /** FAST: the highest `count` seen, for replay protection. */
   lastCount?: number;
-  data?: Record<string, unknown>;
+  /** OAuth: the scopes of this token, when narrower than its grant's. */
+  data?: { scope?: string };
 }
 
 export interface GrantStore {

@@ -76,7 +76,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (t.purpose === REFRESH_USED_PURPOSE) throw await reused();
     if (t.purpose !== REFRESH_PURPOSE) throw invalidGrant("Not a refresh token");
     if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw invalidGrant("The refresh token has expired or was revoked");
-    const granted = knownScopes(grant.data.scopes as string | undefined);
+    const granted = knownScopes(grant.data.scopes);
     let scopes = granted;
     const asked = single(params, "scope");
     if (asked !== undefined) {
