@@ -11,7 +11,7 @@ import grants from "../auth/grants.js";
 import bind from "../features/bind.js";
 import message from "../features/message.js";
 import offline from "../features/offline.js";
-import presence from "../features/presence.js";
+import presence from "../features/presence/index.js";
 import roster from "../features/roster.js";
 import carbons from "../features/carbons.js";
 import csi from "../features/csi.js";
