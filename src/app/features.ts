@@ -15,7 +15,7 @@ import presence from "../features/presence/index.js";
 import roster from "../features/roster.js";
 import carbons from "../features/carbons.js";
 import csi from "../features/csi.js";
-import streamManagement from "../features/stream-management.js";
+import streamManagement from "../features/stream-management/index.js";
 import disco from "../features/disco.js";
 import ping from "../features/ping.js";
 import version from "../features/version.js";
