@@ -11,6 +11,7 @@ import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
 import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
 import { LoginThrottle } from "../auth/throttle.js";
+import { LocalHibernationStore } from "../features/stream-management/hibernation-store.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { features } from "./features.js";
 
@@ -40,6 +41,17 @@ const loginThrottle = defineFeature({
   },
 });
 
+/** Where a stream management resumption finds its session (XEP-0198): this process's memory. */
+const hibernation = defineFeature({
+  name: "hibernation-store",
+  provides: ["hibernation"],
+  setup: (server) => {
+    const store = new LocalHibernationStore();
+    server.services.provide("hibernation", store);
+    return () => store.stop();
+  },
+});
+
 export function composeServer(config: Config, log?: Logger, extra: readonly Feature[] = []): Server {
   return new Server({
     config,
@@ -47,6 +59,6 @@ export function composeServer(config: Config, log?: Logger, extra: readonly Feat
     openStorage: () => openStorage(storageConfig(config)),
     registry: new LocalSessionRegistry(),
     // A feature list whose declarations cannot be met fails here, before anything is opened.
-    features: orderFeatures([secrets, loginThrottle, ...features, ...extra]),
+    features: orderFeatures([secrets, loginThrottle, hibernation, ...features, ...extra]),
   });
 }

@@ -228,7 +228,7 @@ describe("FAST with default token lifetimes", () => {
     const c = new FastClient(service(server), { ...user, clientId, store, resource: "phone" });
     const jid = await c.start();
     const sm = c.xmpp.streamManagement;
-    assert.ok(sm.enabled && sm.id, `stream management enabled inline with Bind2 (is src/features/stream-management.ts registered?): ${c.wireLog()}`);
+    assert.ok(sm.enabled && sm.id, `stream management enabled inline with Bind2 (is src/features/stream-management/ registered?): ${c.wireLog()}`);
     assert.ok(store.token, "a token from the first login");
     const resumed = once(sm, "resumed");
     c.wire.length = 0;
