@@ -22,7 +22,7 @@ export interface SessionData {
 
 export type OutFilter = (el: Element) => Element | null;
 
-/** Stream management (XEP-0198) hooks, set on a session by features/stream-management.ts once SM is enabled. */
+/** Stream management (XEP-0198) hooks, set on a session by features/stream-management/ once SM is enabled. */
 export interface SmHooks {
   /** The connection dropped with no stream close from either side: true keeps the session, hibernating, instead of ending it. */
   onAbruptClose(): boolean;

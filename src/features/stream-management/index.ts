@@ -9,14 +9,13 @@
 //   hibernation-store.ts  resumption ids, expiries, ended sessions (a service: "hibernation")
 //   resume.ts             a new connection takes the session over
 //   closing.ts            the end of a session: what was not acknowledged is handled
-//   revocation.ts         revoked access ends hibernating sessions
 //   nonzas.ts, inline.ts  the protocol: classic nonzas; SASL2 and Bind2
 //
-// Sessions closed by the server (stream errors, revocation) are never hibernated.
+// Sessions closed by the server (stream errors, revocation) are never hibernated; revoked
+// access ends hibernating sessions through the access service (src/clients/access-service.ts).
 import { defineFeature } from "../../core/feature.js";
 import type { Sm } from "./state.js";
 import { onSessionClosed } from "./closing.js";
-import { onRevocation } from "./revocation.js";
 import { onNonzas } from "./nonzas.js";
 import { onInline } from "./inline.js";
 
@@ -28,7 +27,6 @@ export default defineFeature({
   setup: (server) => {
     const sm: Sm = { server, store: server.services.get("hibernation"), rerouting: new Set() };
     onSessionClosed(sm);
-    onRevocation(sm);
     onNonzas(sm);
     onInline(sm);
     // Storage closes after this: re-routing in progress finishes first. (Hibernation timers
