@@ -9,14 +9,10 @@ import net from "node:net";
 import { createHash } from "node:crypto";
 import type { Server } from "../core/server.js";
 import { listen } from "../core/listen.js";
+import { HttpError, httpErrors } from "../core/errors.js";
 
-/** An error to answer as JSON in the OAuth format: {"error": code, "error_description": text}. */
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly description?: string, readonly headers: Record<string, string> = {}) {
-    super(description ?? code);
-    this.name = "HttpError";
-  }
-}
+// Errors come from the catalogue (src/core/errors.ts); HttpError is exported here too, for the features.
+export { HttpError };
 
 export interface HttpRequest {
   readonly raw: http.IncomingMessage;
@@ -144,7 +140,7 @@ export class RateLimiter {
     if (!w || now - w.start >= 60_000) { w = { start: now, count: 0 }; this.windows.set(key, w); }
     if (++w.count > this.perMinute()) {
       const retry = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-      throw new HttpError(429, "slow_down", "Too many requests; try again later", { "Retry-After": String(retry) });
+      throw new HttpError(httpErrors.tooManyRequests(retry));
     }
   }
 
@@ -261,31 +257,31 @@ export class HttpService {
       },
       body,
       form: async (): Promise<URLSearchParams> => {
-        if (mediaType(raw) !== "application/x-www-form-urlencoded") throw new HttpError(415, "invalid_request", "The body must be application/x-www-form-urlencoded");
+        if (mediaType(raw) !== "application/x-www-form-urlencoded") throw new HttpError(httpErrors.formRequired);
         let text: string;
         try { text = utf8.decode(await body()); } catch (err) {
           if (err instanceof HttpError) throw err;
-          throw new HttpError(400, "invalid_request", "The body is not UTF-8");
+          throw new HttpError(httpErrors.bodyNotUtf8);
         }
         return new URLSearchParams(text);
       },
       json: async (): Promise<unknown> => {
-        if (mediaType(raw) !== "application/json") throw new HttpError(415, "invalid_request", "The body must be application/json");
+        if (mediaType(raw) !== "application/json") throw new HttpError(httpErrors.jsonRequired);
         const buf = await body();
-        try { return JSON.parse(buf.toString("utf8")) as unknown; } catch { throw new HttpError(400, "invalid_request", "The body is not valid JSON"); }
+        try { return JSON.parse(buf.toString("utf8")) as unknown; } catch { throw new HttpError(httpErrors.bodyNotJson); }
       },
     } satisfies HttpRequest;
     const req: HttpRequest = reqObj;
     try {
-      if ((raw.url?.length ?? 0) > MAX_URL) throw new HttpError(414, "invalid_request", "The URL is too long");
-      if (!base) throw new HttpError(400, "invalid_request", "Missing or invalid Host header");
+      if ((raw.url?.length ?? 0) > MAX_URL) throw new HttpError(httpErrors.urlTooLong);
+      if (!base) throw new HttpError(httpErrors.badHost);
       let url: URL;
-      try { url = new URL(raw.url ?? "/", base); } catch { throw new HttpError(400, "invalid_request", "Invalid request URL"); }
+      try { url = new URL(raw.url ?? "/", base); } catch { throw new HttpError(httpErrors.badUrl); }
       reqObj.url = url;
       const declared = Number(raw.headers["content-length"] ?? 0);
-      if (declared > cfg.http_max_body) throw new HttpError(413, "invalid_request", "The request body is too large");
+      if (declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
       const routes = this.routes.get(url.pathname);
-      if (!routes) throw new HttpError(404, "not_found", "No such endpoint");
+      if (!routes) throw new HttpError(httpErrors.notFound);
       const cors = [...routes.values()].some((r) => r.opts.cors);
       if (cors && raw.headers.origin) {
         res.setHeader("Access-Control-Allow-Origin", "*");
@@ -302,8 +298,7 @@ export class HttpService {
       }
       const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
       if (!route) {
-        const allow = [...routes.keys()];
-        throw new HttpError(405, "invalid_request", `Use ${allow.join(" or ")}`, { Allow: allow.join(", ") });
+        throw new HttpError(httpErrors.methodNotAllowed([...routes.keys()]));
       }
       await route.handler(req);
       if (!res.headersSent) throw new Error(`no response from ${method} ${url.pathname}`);
@@ -314,7 +309,7 @@ export class HttpService {
       }
       else {
         this.server.log.error({ err, method, path: reqObj.url?.pathname }, "http request failed");
-        sendError(req, new HttpError(500, "server_error", "Internal server error"));
+        sendError(req, new HttpError(httpErrors.internal));
       }
     } finally {
       // Only the path: query strings carry authorization codes, states and user codes.
@@ -338,13 +333,13 @@ function readBody(raw: http.IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         raw.removeAllListeners("data");
         raw.resume();
-        reject(new HttpError(413, "invalid_request", "The request body is too large"));
+        reject(new HttpError(httpErrors.bodyTooLarge));
         return;
       }
       chunks.push(c);
     });
     raw.on("end", () => resolve(Buffer.concat(chunks)));
-    raw.on("error", () => reject(new HttpError(400, "invalid_request", "The request was cut short")));
+    raw.on("error", () => reject(new HttpError(httpErrors.bodyCutShort)));
   });
 }
 

@@ -13,7 +13,7 @@
 // Sessions: sessions.ts; password and CSRF checks: auth.ts; HTML: pages.ts; live updates: live.ts.
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
-import { streamErrors } from "../../core/errors.js";
+import { httpErrors, streamErrors } from "../../core/errors.js";
 import { AccountError, changePassword } from "../../core/accounts.js";
 import { listAccess, sessionsOfClient, type ClientEntry } from "../../clients/access.js";
 import { revoke } from "../../clients/revoke.js";
@@ -51,10 +51,9 @@ export default function accountPageFeature(server: Server): () => void {
     // Referrer-Policy same-origin (not no-referrer): browsers then send a real Origin with the forms' POSTs.
     sendHtml(req, status, body, { styles: [STYLE], headers: { "Content-Security-Policy": CSP, "Referrer-Policy": "same-origin", ...single } });
   };
-  const formExpired = (req: HttpRequest) => html(req, 403, messagePage("This form has expired",
-    "The form was too old, or it did not come from this page. Go back, reload the page and try again.", `<a href="${ACCOUNT_PATH}">Back to your account</a>`));
-  const signedOut = (req: HttpRequest) => html(req, 403, messagePage("You are signed out",
-    "Your sign-in has ended. Sign in again to continue.", `<a href="${ACCOUNT_PATH}/login">Sign in</a>`));
+  const { accountFormExpired: expired, accountSignedOut: out } = httpErrors;
+  const formExpired = (req: HttpRequest) => html(req, expired.status, messagePage(expired.title, expired.text, `<a href="${ACCOUNT_PATH}">Back to your account</a>`));
+  const signedOut = (req: HttpRequest) => html(req, out.status, messagePage(out.title, out.text, `<a href="${ACCOUNT_PATH}/login">Sign in</a>`));
 
   /** Runs a handler, answering HTTP errors (rate limit, body type or size) as a page. */
   const page = (handler: (req: HttpRequest) => Promise<void> | void) => async (req: HttpRequest) => {
@@ -171,13 +170,13 @@ export default function accountPageFeature(server: Server): () => void {
 
   http.route("GET", `${ACCOUNT_PATH}/fragment`, page(async (req) => {
     const s = await current(req);
-    if (!s) throw new HttpError(401, "login_required", "Sign in again");
+    if (!s) throw new HttpError(httpErrors.signInAgain);
     html(req, 200, fragment(await view(s)));
   }));
 
   http.route("GET", `${ACCOUNT_PATH}/events`, async (req) => {
     const s = await current(req);
-    if (!s) throw new HttpError(401, "login_required", "Sign in again");
+    if (!s) throw new HttpError(httpErrors.signInAgain);
     if (req.method === "HEAD") { req.res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8" }); req.res.end(); return; }
     live.open(req, s);
   });
@@ -208,7 +207,7 @@ export default function accountPageFeature(server: Server): () => void {
     const params = await req.form();
     const rawUser = field(params, "username");
     if (!loginCsrf.check(req, params)) {
-      return showLogin(req, 403, { username: rawUser, error: "The sign-in form expired or did not come from this page. Please try again." });
+      return showLogin(req, httpErrors.accountLoginExpired.status, { username: rawUser, error: httpErrors.accountLoginExpired.text });
     }
     const check = await checkPassword(server, req.ip, rawUser, field(params, "password"), VIA);
     if (!check.ok) return showLogin(req, check.status, { username: rawUser, error: check.error });
@@ -341,9 +340,9 @@ export default function accountPageFeature(server: Server): () => void {
   /** The new password of a form, or the reason it is refused. */
   const newPasswordProblem = (params: URLSearchParams): string | undefined => {
     const next = field(params, "new_password") ?? "";
-    if (next !== field(params, "confirm_password")) return "The new password and its confirmation are different. Nothing was changed.";
+    if (next !== field(params, "confirm_password")) return httpErrors.passwordMismatch.text;
     const weak = passwordProblem(next, server.config.password_min_length);
-    return weak ? `The new password ${weak}. Nothing was changed.` : undefined;
+    return weak ? httpErrors.passwordRefused(weak).text : undefined;
   };
 
   http.route("POST", `${ACCOUNT_PATH}/password`, signedInForm(async (req, params, s) => {
@@ -356,13 +355,13 @@ export default function accountPageFeature(server: Server): () => void {
     const problem = newPasswordProblem(params);
     if (problem) return fail(400, problem);
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
-    if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
+    if (!check.ok) return fail(check.status, check.status === 403 ? httpErrors.currentPasswordWrong.text : check.error);
     const before = await counts(s);
     let changedAt: number;
     try {
       changedAt = await changePassword(server.storage, s.username, next, server.config.scram_iterations);
     } catch (err) {
-      if (err instanceof AccountError) return fail(400, `${err.message.replace(/^the password/, "The new password")}. Nothing was changed.`);
+      if (err instanceof AccountError) return fail(400, httpErrors.passwordNotChanged(err.message).text);
       throw err;
     }
     // This browser stays signed in, under a new session id; everything else is signed out by
@@ -391,7 +390,7 @@ export default function accountPageFeature(server: Server): () => void {
     const problem = newPasswordProblem(params);
     if (problem) return fail(400, problem);
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
-    if (!check.ok) return fail(check.status, check.status === 403 ? "The current password is wrong. Nothing was changed." : check.error);
+    if (!check.ok) return fail(check.status, check.status === 403 ? httpErrors.currentPasswordWrong.text : check.error);
     const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
     let fresh: BrowserSession | undefined;
     let done;
@@ -402,7 +401,7 @@ export default function accountPageFeature(server: Server): () => void {
         changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
       });
     } catch (err) {
-      if (err instanceof AccountError) return fail(400, `${err.message.replace(/^the password/, "The new password")}. Nothing was changed.`);
+      if (err instanceof AccountError) return fail(400, httpErrors.passwordNotChanged(err.message).text);
       throw err;
     }
     fresh!.flash = {

@@ -117,6 +117,7 @@ export function sendPage(req: HttpRequest, status: number, html: string, formAct
   sendHtml(req, status, html, { styles: [STYLE], formAction, headers });
 }
 
-export function errorPage(req: HttpRequest, status: number, message: string): void {
-  sendPage(req, status, messagePage("This request cannot be completed", message));
+/** An error of the catalogue (src/core/errors.ts) shown as a page; `text` when it names something of the request. */
+export function errorPage(req: HttpRequest, error: { status: number; text: string }, text = error.text): void {
+  sendPage(req, error.status, messagePage("This request cannot be completed", text));
 }
