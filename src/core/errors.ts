@@ -186,6 +186,8 @@ export interface HttpErrorDef {
 
 /** An error with a code: what can be sent as JSON (or to an OAuth redirect URI). */
 export type HttpCodedErrorDef = HttpErrorDef & { code: string };
+/** An error with a text: what can be shown on a page. */
+export type HttpPageErrorDef = HttpErrorDef & { text: string };
 
 type HttpErrorEntry = HttpErrorDef | ((...args: never[]) => HttpErrorDef);
 

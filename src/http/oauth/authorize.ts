@@ -7,7 +7,7 @@
 // never sent anywhere (RFC 6749 §4.1.2.1).
 import type { HttpRequest } from "../server.js";
 import { HttpError, redirect } from "../server.js";
-import { httpErrors, type HttpCodedErrorDef } from "../../core/errors.js";
+import { httpErrors, type HttpCodedErrorDef, type HttpPageErrorDef } from "../../core/errors.js";
 import type { OAuthContext } from "./router.js";
 import { lookupClient, single, OOB_URI, type Client } from "./clients.js";
 import { knownScopes, roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
@@ -32,14 +32,14 @@ interface AuthzRequest {
 
 /** Shown to the user, never redirected. */
 class PageError extends Error {
-  constructor(readonly def: { status: number; text: string }, text = def.text) { super(text); }
+  constructor(readonly def: HttpPageErrorDef, text = def.text) { super(text); }
 }
 
 /** Sent back to the app at its redirect URI (or shown, for an out-of-band client). */
 class RedirectError extends Error {
   readonly code: string;
   readonly description: string;
-  constructor(readonly def: HttpCodedErrorDef & { text: string }) {
+  constructor(readonly def: HttpCodedErrorDef & HttpPageErrorDef) {
     super(def.text);
     this.code = def.code;
     this.description = def.text;
@@ -198,7 +198,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
     if (!ticket) return errorPage(req, httpErrors.authzSignInExpired);
     if (!spendTicket(ctx, ticket)) return errorPage(req, httpErrors.authzAlreadyAnswered);
-    const fail = (def: HttpCodedErrorDef & { text: string }) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
+    const fail = (def: HttpCodedErrorDef & HttpPageErrorDef) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
     if (decision !== "allow") return fail(httpErrors.accessDenied);
     const chosen = new Set(params.getAll("scope"));
     const scopes = request.scopes.filter((s) => chosen.has(s));
