@@ -176,7 +176,7 @@ export class StanzaError extends Error {
 
 export interface HttpErrorDef {
   status: number;
-  /** The OAuth/REST error code; absent for errors only ever shown on a page. */
+  /** The OAuth/REST error code; absent where no JSON carries it (a page, a bare status line). */
   code?: string;
   text?: string;
   /** A page's heading, where the page does not use the generic one. */
@@ -200,7 +200,12 @@ const bearer = (realm: string, extra = "") => ({ "WWW-Authenticate": `Bearer rea
 
 /** HTTP errors, by name. */
 export const httpErrors = {
-  // The HTTP service (src/http/server.ts)
+  // The HTTP service (src/http/server.ts). The first four are written to the socket bare (no
+  // body): what Node's parser refuses, and an upgrade that no feature takes.
+  badRequest: { status: 400 },
+  requestTimeout: { status: 408 },
+  headersTooLarge: { status: 431 },
+  upgradeNotFound: { status: 404 },
   urlTooLong: { status: 414, code: "invalid_request", text: "The URL is too long" },
   badHost: invalidRequest("Missing or invalid Host header"),
   badUrl: invalidRequest("Invalid request URL"),

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import type { Server } from "../core/server.js";
 import { listen } from "../core/listen.js";
-import { HttpError, httpErrors } from "../core/errors.js";
+import { HttpError, httpErrors, type HttpErrorDef } from "../core/errors.js";
 import { clientOf, makeRequest, plainIp, type HttpHandler, type HttpRequest } from "./request.js";
 import { sendError } from "./respond.js";
 
@@ -82,9 +82,9 @@ export class HttpService {
     }
     srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own answers to what its parser refuses, kept as specific as Node makes them.
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
-        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const e = err.code === "HPE_HEADER_OVERFLOW" ? httpErrors.headersTooLarge
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? httpErrors.requestTimeout : httpErrors.badRequest;
+      if (socket.writable) socket.end(bareResponse(e));
       else socket.destroy();
     });
     srv.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -92,7 +92,7 @@ export class HttpService {
       // ip and https: the client's address and whether it reached us over TLS, through a trusted proxy too.
       const client = this.clientOf(req, secure);
       void this.server.bus.fire("http-upgrade", { req, socket, head, secure, ip: client.ip, https: client.secure }).then((taken) => {
-        if (!taken) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        if (!taken) socket.end(bareResponse(httpErrors.upgradeNotFound));
       }, (err) => { this.server.log.error({ err }, "http upgrade failed"); socket.destroy(); });
     });
     this.servers.push(srv);
@@ -165,6 +165,11 @@ export class HttpService {
       this.server.log.debug({ method, path: reqObj.url?.pathname, status: res.statusCode, ms: Date.now() - started }, "http request");
     }
   }
+}
+
+/** A whole response written to the socket: status line, no body, and the connection closed. */
+function bareResponse(e: HttpErrorDef): string {
+  return `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 
 /** The feature: creates `server.http` and starts its listeners. */
