@@ -213,7 +213,7 @@ async function addUsers(n: number): Promise<string> {
   try {
     const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
     const { openStorage } = (await import(dist("storage/index.js"))) as { openStorage: (c: { backend: "sqlite"; path: string }) => Promise<{ close(): Promise<void> }> };
-    const { createAccount } = (await import(dist("core/accounts.js"))) as { createAccount: (s: unknown, user: string, pw: string, iterations: number) => Promise<void> };
+    const { createAccount } = (await import(dist("auth/accounts.js"))) as { createAccount: (s: unknown, user: string, pw: string, iterations: number) => Promise<void> };
     const dataPath = join(server.dataDir, "data");
     mkdirSync(dataPath, { recursive: true, mode: 0o750 });
     const storage = await openStorage({ backend: "sqlite", path: join(dataPath, "warden.sqlite") });

@@ -5,6 +5,7 @@ import net from "node:net";
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Server } from "../core/server.js";
+import type { AdminRequest } from "../events.js";
 
 export interface AdminReply { ok: boolean; result?: unknown; error?: string }
 
@@ -51,9 +52,10 @@ async function handle(server: Server, line: string): Promise<AdminReply> {
   }
   if (typeof req.op !== "string" || !/^[a-z-]+$/.test(req.op)) return { ok: false, error: "missing op" };
   if (!server.bus.has(`admin/${req.op}`)) return { ok: false, error: `unknown op '${req.op}'` };
-  void server.bus.emit("admin-command", req);
+  const request: AdminRequest = { ...req, op: req.op };
+  void server.bus.emit("admin-command", request);
   try {
-    const result = await server.bus.fire(`admin/${req.op}`, req);
+    const result = await server.bus.fire(`admin/${req.op}`, request);
     return { ok: true, result };
   } catch (err) {
     return { ok: false, error: (err as Error).message };

@@ -10,8 +10,16 @@ import type { Session } from "../core/session.js";
 import type { SaslSession, SaslStep, ChannelBindingType } from "./mechanism.js";
 import { saslContext } from "./sasl-common.js";
 import { tokenHash } from "./grants.js";
-import type { MechanismChoice, Sasl2SuccessEvent, UserAgent } from "./sasl2.js";
+import type { MechanismChoice, UserAgent } from "../events.js";
 import type { TokenRecord } from "../storage/types.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** This login used a FAST token: its mechanism, and whether the token is due to rotate. */
+    fastAuth?: { mechanism: string; rotate: boolean };
+  }
+}
 
 export const NS_FAST = "urn:xmpp:fast:0";
 const TOKEN_PREFIX = "secret-token:fast-";
@@ -31,49 +39,51 @@ export function htResponder(token: string, cb: Buffer): Buffer {
 }
 
 /** The HT mechanisms this stream can use, strongest first. */
-export function fastMechanisms(session: Session): string[] {
-  const cb = saslContext(session).channelBinding;
+export function fastMechanisms(server: Server, session: Session): string[] {
+  const cb = saslContext(server, session).channelBinding;
   return Object.entries(HT).filter(([, type]) => type === null || cb[type] !== undefined).map(([name]) => name);
 }
 
-function cbData(session: Session, mechanism: string): Buffer {
+function cbData(server: Server, session: Session, mechanism: string): Buffer {
   const type = HT[mechanism];
-  return type ? saslContext(session).channelBinding[type]!() : Buffer.alloc(0);
+  return type ? saslContext(server, session).channelBinding[type]!() : Buffer.alloc(0);
 }
 
-export default function fast(server: Server): void {
+export default defineFeature({ name: "fast", needs: ["grants", "secrets", "loginThrottle", "access"], setup: fast });
+
+function fast(server: Server): void {
   const ttlMs = () => server.config.sasl2_fast_token_ttl * 1000;
   const minTtlMs = () => server.config.sasl2_fast_token_min_ttl * 1000;
 
-  server.bus.on("sasl2-inline", ({ session, inline }: { session: Session; inline: Element }) => {
+  server.bus.on("sasl2-inline", ({ session, inline }) => {
     const el = inline.c("fast", { xmlns: NS_FAST });
-    for (const m of fastMechanisms(session)) el.c("mechanism").t(m);
-  }, 75);
+    for (const m of fastMechanisms(server, session)) el.c("mechanism").t(m);
+  }, "fast");
 
   /** Issues a token into the "new" slot of the client's FAST grant (replacing an unused one). */
   async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
     const ua = (session.data.userAgent ?? {}) as UserAgent;
     let grant = await server.storage.grants.findByClient(username, "fast", clientId);
-    if (grant && !(await server.grants.valid(grant))) { await server.grants.revokeGrant(username, grant.id, "expired"); grant = undefined; }
-    grant ??= await server.grants.create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });
+    if (grant && !(await server.services.get("grants").valid(grant))) { await server.services.get("access").revokeGrant(username, grant.id, "expired"); grant = undefined; }
+    grant ??= await server.services.get("grants").create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });
     const token = TOKEN_PREFIX + randomBytes(27).toString("base64url");
     const now = Date.now();
     const hash = tokenHash(token);
     const record: TokenRecord = {
       hash, grantId: grant.id, username, purpose: "fast", slot: "new", mechanism,
-      createdAt: now, expiresAt: now + ttlMs(), secret: server.secrets.seal(Buffer.from(token), hash),
+      createdAt: now, expiresAt: now + ttlMs(), secret: server.services.get("secrets").seal(Buffer.from(token), hash),
     };
-    await server.grants.addToken(record);
+    await server.services.get("grants").addToken(record);
     return x("token", { xmlns: NS_FAST, token, expiry: new Date(record.expiresAt!).toISOString() });
   }
 
-  server.bus.on("sasl2-select-mechanism", ({ session, request, mechanism }: { session: Session; request: Element; mechanism: string }): MechanismChoice | undefined => {
+  server.bus.on("sasl2-select-mechanism", ({ session, request, mechanism }): MechanismChoice | undefined => {
     if (!(mechanism in HT)) return undefined;
     const fastEl = request.getChild("fast", NS_FAST);
     if (!fastEl) return { failure: saslFailures.invalidMechanism };
-    const clientId = session.data.clientId as string | undefined;
+    const clientId = session.data.clientId;
     if (!clientId) return { failure: saslFailures.fastUnavailable };
-    if (!fastMechanisms(session).includes(mechanism)) return { failure: saslFailures.cbUnavailable };
+    if (!fastMechanisms(server, session).includes(mechanism)) return { failure: saslFailures.cbUnavailable };
     return { sasl: fastSession(session, mechanism, clientId, fastEl) };
   });
 
@@ -96,20 +106,20 @@ export default function fast(server: Server): void {
         done = true;
         const nul = data.indexOf(0);
         if (nul <= 0 || data.length - nul - 1 !== 32) return { kind: "failure", failure: saslFailures.malformed };
-        const username = saslContext(session).normaliseUsername(data.subarray(0, nul).toString("utf8"));
+        const username = saslContext(server, session).normaliseUsername(data.subarray(0, nul).toString("utf8"));
         if (!username) return { kind: "failure", failure: saslFailures.notAuthorized };
         // The throttle before the token, as for a password (src/auth/throttle.ts).
-        if (!(await saslContext(session).admit(username))) return { kind: "failure", failure: saslFailures.throttled, username };
+        if (!(await saslContext(server, session).admit(username))) return { kind: "failure", failure: saslFailures.throttled, username };
         const proof = data.subarray(nul + 1);
         const user = await server.storage.users.get(username);
         const grant = user && (await server.storage.grants.findByClient(username, "fast", clientId));
         if (!user) return { kind: "failure", failure: saslFailures.notAuthorized, username };
         if (!grant) return { kind: "failure", failure: (await expiredByPasswordChange(username, clientId, user.passwordChangedAt)) ? saslFailures.credentialsExpired : saslFailures.notAuthorized, username };
-        const cb = cbData(session, mechanism);
+        const cb = cbData(server, session, mechanism);
         const tokens = (await server.storage.grants.tokens(grant.id)).filter((t) => t.purpose === "fast").sort((a, b) => (a.slot === "new" ? -1 : b.slot === "new" ? 1 : 0));
         let match: { t: TokenRecord; token: string } | undefined;
         for (const t of tokens) {
-          const secret = t.secret && server.secrets.open(t.secret, t.hash);
+          const secret = t.secret && server.services.get("secrets").open(t.secret, t.hash);
           if (!secret || t.mechanism !== mechanism) continue;
           const token = secret.toString();
           if (timingSafeEqual(htInitiator(token, cb), proof)) { match = { t, token }; break; }
@@ -118,10 +128,10 @@ export default function fast(server: Server): void {
         const { t, token } = match;
         const now = Date.now();
         if ((t.expiresAt !== undefined && t.expiresAt <= now) || t.createdAt < user.passwordChangedAt) {
-          await server.grants.revokeToken(t, "expired");
+          await server.services.get("access").revokeToken(t, "expired");
           return { kind: "failure", failure: saslFailures.credentialsExpired, username };
         }
-        if (!(await server.grants.valid(grant, now))) return { kind: "failure", failure: saslFailures.notAuthorized, username };
+        if (!(await server.services.get("grants").valid(grant, now))) return { kind: "failure", failure: saslFailures.notAuthorized, username };
         const count = fastEl.attrs.count;
         if (count !== undefined) {
           // Replay protection: every use must carry a higher count than the last (XEP-0484 §4.2).
@@ -130,7 +140,7 @@ export default function fast(server: Server): void {
           }
         }
         const invalidate = fastEl.attrs.invalidate === "true" || fastEl.attrs.invalidate === "1";
-        if (invalidate) await server.grants.revokeToken(t, "invalidated");
+        if (invalidate) await server.services.get("access").revokeToken(t, "invalidated");
         else if (t.slot === "new") await server.storage.grants.promoteToken(t.hash);
         // Last use is kept to the minute: a write on every reconnect is not worth its cost.
         if (now - grant.accessedAt > 60_000) await server.storage.grants.touch(username, grant.id, now);
@@ -142,16 +152,16 @@ export default function fast(server: Server): void {
     };
   }
 
-  server.bus.on("sasl2-success", async (ev: Sasl2SuccessEvent) => {
-    const clientId = ev.session.data.clientId as string | undefined;
+  server.bus.on("sasl2-success", async (ev) => {
+    const clientId = ev.session.data.clientId;
     if (!clientId) return;
     const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
-    const fastAuth = ev.session.data.fastAuth as { mechanism: string; rotate: boolean } | undefined;
+    const fastAuth = ev.session.data.fastAuth;
     let mechanism: string | undefined;
     // Only a mechanism this stream advertised may be requested (the reference binds any string).
-    if (requested && fastMechanisms(ev.session).includes(requested)) mechanism = requested;
+    if (requested && fastMechanisms(server, ev.session).includes(requested)) mechanism = requested;
     else if (fastAuth?.rotate) mechanism = fastAuth.mechanism;
     if (!mechanism) return;
     ev.success.cnode(await issue(ev.session, ev.username, clientId, mechanism));
-  }, 75);
+  }, "fast");
 }

@@ -3,6 +3,22 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
 import type { GrantRecord, TokenRecord } from "../storage/types.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/services.js" {
+  interface Services {
+    grants: Grants;
+  }
+}
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The grant this session logged in with (FAST, OAuth): revoking it closes the session. */
+    grantId?: string;
+    /** The token it logged in with: revoking that token closes the session. */
+    tokenHash?: string;
+  }
+}
 
 export function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
@@ -59,11 +75,14 @@ export class Grants {
   }
 }
 
-/** Registers the clean-up job and makes revocations reach live sessions. */
-export default function grants(server: Server): () => void {
-  server.grants = new Grants(server);
-  const timer = setInterval(() => { server.grants.purge().catch((err) => server.log.error({ err }, "grant clean-up failed")); }, 3600_000);
+export default defineFeature({ name: "grants", provides: ["grants"], setup: grants });
+
+/** Provides the grant store and runs its clean-up job. */
+function grants(server: Server): () => void {
+  const store = new Grants(server);
+  server.services.provide("grants", store);
+  const timer = setInterval(() => { store.purge().catch((err) => server.log.error({ err }, "grant clean-up failed")); }, 3600_000);
   timer.unref();
-  void server.grants.purge().catch((err) => server.log.error({ err }, "grant clean-up failed"));
+  void store.purge().catch((err) => server.log.error({ err }, "grant clean-up failed"));
   return () => clearInterval(timer);
 }

@@ -4,16 +4,15 @@
 // grant (scope narrower than "xmpp") may not list or revoke the account's clients; and such a
 // session gets no FAST token, which would outlive the grant it came from.
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
 import { saslFailures } from "../core/errors.js";
-import type { Sasl2SuccessEvent } from "./sasl2.js";
+import { defineFeature } from "../core/feature.js";
 
-interface Pending { grantId: string; tokenHash: string; restricted: boolean }
+export default defineFeature({ name: "oauth-sessions", setup: oauthSessions });
 
-export default function oauthSessions(server: Server): void {
+function oauthSessions(server: Server): void {
   // Priority 5: after the client-revocation check (10), so a refused login binds nothing.
-  server.bus.on("authentication-success", async ({ session, mechanism }: { session: Session; mechanism: string }) => {
-    const pending = session.data.bearerPending as Pending | undefined;
+  server.bus.on("authentication-success", async ({ session, mechanism }) => {
+    const pending = session.data.bearerPending;
     delete session.data.bearerPending;
     if (mechanism !== "OAUTHBEARER") return undefined;
     if (!pending) return saslFailures.notAuthorized;
@@ -24,11 +23,11 @@ export default function oauthSessions(server: Server): void {
     session.data.tokenHash = pending.tokenHash;
     if (pending.restricted) session.data.manageClients = false;
     return undefined;
-  }, 5);
+  }, "verify");
 
   // Before FAST (75) issues anything: a token-authenticated session asks for no FAST token.
-  server.bus.on("sasl2-success", (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success", (ev) => {
     if (ev.mechanism !== "OAUTHBEARER") return;
     for (const el of ev.request.elements()) if (el.name === "request-token") ev.request.remove(el);
-  }, 80);
+  }, "beforeFast");
 }

@@ -89,7 +89,7 @@ export function grantData(client: OAuthClientInfo, scopes: string[]): Record<str
 }
 
 export async function createOAuthGrant(server: Server, username: string, client: OAuthClientInfo, scopes: string[]): Promise<GrantRecord> {
-  return server.grants.create(username, GRANT_KIND, { data: grantData(client, scopes) });
+  return server.services.get("grants").create(username, GRANT_KIND, { data: grantData(client, scopes) });
 }
 
 /** New token records for a grant (not stored yet) and the response that hands them out. */
@@ -118,7 +118,7 @@ function mintTokens(server: Server, grant: GrantRecord, scopes: string[], withRe
 /** Issues an access token (and a refresh token when asked) for a grant. */
 export async function issueTokens(server: Server, grant: GrantRecord, scopes: string[], withRefresh: boolean): Promise<IssuedTokens> {
   const { records, response } = mintTokens(server, grant, scopes, withRefresh, Date.now());
-  for (const r of records) await server.grants.addToken(r);
+  for (const r of records) await server.services.get("grants").addToken(r);
   return response;
 }
 
@@ -160,7 +160,7 @@ export async function liveToken(server: Server, token: string, purpose: string, 
   if (t.expiresAt !== undefined && t.expiresAt <= now) return undefined;
   const grant = await server.storage.grants.get(t.username, t.grantId);
   if (!grant || grant.kind !== GRANT_KIND) return undefined;
-  if (!(await server.grants.valid(grant, now))) return undefined;
+  if (!(await server.services.get("grants").valid(grant, now))) return undefined;
   return { t, grant };
 }
 

@@ -6,28 +6,26 @@ import { NS_SASL, saslFailures, type SaslFailureDef } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { SaslSession } from "./mechanism.js";
+import type { Sasl2SuccessEvent, UserAgent } from "../events.js";
 import { decodeBase64, encodeBase64, offeredMechanisms, runSaslStep, saslContext } from "./sasl-common.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The SASL2 exchange in progress. */
+    sasl2?: Sasl2Exchange;
+    /** What the client said of itself (<user-agent>). */
+    userAgent?: UserAgent;
+    /** Its <user-agent id>: the client id of client management and FAST. */
+    clientId?: string;
+  }
+}
 
 export const NS_SASL2 = "urn:xmpp:sasl:2";
 const MAX_CLIENT_ID = 256;
 const MAX_UA_TEXT = 256;
 
-export interface UserAgent { id?: string; software?: string; device?: string }
-
-/** What the success pipeline passes around. */
-export interface Sasl2SuccessEvent {
-  session: Session;
-  request: Element;
-  success: Element;
-  username: string;
-  mechanism: string;
-  state: { resumed?: Session; bound?: boolean };
-}
-
-/** A mechanism chosen by another module (FAST's HT-*), or its refusal. */
-export type MechanismChoice = { sasl: SaslSession } | { failure: SaslFailureDef };
-
-interface Exchange { mechanism: string; sasl: SaslSession; request: Element }
+interface Sasl2Exchange { mechanism: string; sasl: SaslSession; request: Element }
 
 export function sasl2Failure(def: SaslFailureDef, text?: string): Element {
   const el = new Element("failure", { xmlns: NS_SASL2 });
@@ -53,27 +51,29 @@ function parseUserAgent(el: Element | undefined): UserAgent | "invalid" {
   return ua;
 }
 
-export default function sasl2(server: Server): void {
-  const throttle = server.loginThrottle;
+export default defineFeature({ name: "sasl2", needs: ["grants", "secrets", "loginThrottle"], setup: sasl2 });
 
-  server.bus.on("stream-features", async ({ session, features }: { session: Session; features: Element }) => {
+function sasl2(server: Server): void {
+  const throttle = server.services.get("loginThrottle");
+
+  server.bus.on("stream-features", async ({ session, features }) => {
     if (session.authenticated) return;
     if (!session.secure && server.config.c2s_require_encryption) return;
     const auth = features.c("authentication", { xmlns: NS_SASL2 });
-    for (const m of offeredMechanisms(session)) auth.c("mechanism").t(m.name);
+    for (const m of offeredMechanisms(server, session)) auth.c("mechanism").t(m.name);
     const inline = auth.c("inline");
     await server.bus.emit("sasl2-inline", { session, inline }, (err) => session.log.error({ err }, "sasl2-inline handler failed"));
-  }, 60);
+  }, "sasl2");
 
   const fail = (session: Session, def: SaslFailureDef, text?: string) => {
     delete session.data.sasl2;
     session.send(sasl2Failure(def, text));
   };
 
-  const succeed = async (session: Session, ex: Exchange, username: string, additionalData: Buffer | undefined) => {
+  const succeed = async (session: Session, ex: Sasl2Exchange, username: string, additionalData: Buffer | undefined) => {
     const refused = await server.bus.fire("authentication-success", { session, username, mechanism: ex.mechanism, sasl2: true, request: ex.request });
     if (session.closed) return;
-    if (refused) return fail(session, refused as SaslFailureDef);
+    if (refused) return fail(session, refused);
     delete session.data.sasl2;
     session.markAuthenticated(username, ex.mechanism);
     const success = x("success", { xmlns: NS_SASL2 });
@@ -94,8 +94,8 @@ export default function sasl2(server: Server): void {
     delete session.data.saslContext; // its closures would live as long as the session
   };
 
-  const step = async (session: Session, ex: Exchange, data: Buffer | null) => {
-    const result = await runSaslStep(session, ex.sasl, ex.mechanism, data, true);
+  const step = async (session: Session, ex: Sasl2Exchange, data: Buffer | null) => {
+    const result = await runSaslStep(server, session, ex.sasl, ex.mechanism, data, true);
     if (result.kind === "closed") return;
     if (result.kind === "challenge") {
       session.send(x("challenge", { xmlns: NS_SASL2 }, encodeBase64(result.data)));
@@ -105,7 +105,7 @@ export default function sasl2(server: Server): void {
     await succeed(session, ex, result.username, result.additionalData);
   };
 
-  server.bus.on(`nonza/${NS_SASL2}:authenticate`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SASL2}:authenticate`, async ({ session, element }) => {
     if (session.authenticated) { session.close(); return true; }
     if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
     const name = element.attrs.mechanism;
@@ -118,17 +118,17 @@ export default function sasl2(server: Server): void {
     if (server.config.enforce_client_ids && !ua.id) return fail(session, saslFailures.clientIdRequired), true;
     session.data.userAgent = ua;
     session.data.clientId = ua.id;
-    const ip = session.data.ip as string;
+    const ip = session.ip;
     if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
 
     let sasl: SaslSession | undefined;
-    const choice = (await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua })) as MechanismChoice | undefined;
+    const choice = await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua });
     if (choice && "failure" in choice) return fail(session, choice.failure), true;
     if (choice) sasl = choice.sasl;
     else {
-      const mech = offeredMechanisms(session).find((m) => m.name === name);
+      const mech = offeredMechanisms(server, session).find((m) => m.name === name);
       if (!mech) return fail(session, saslFailures.invalidMechanism), true;
-      sasl = mech.start(saslContext(session));
+      sasl = mech.start(saslContext(server, session));
     }
     const irEl = children[irIndex];
     let data: Buffer | null = null;
@@ -137,14 +137,14 @@ export default function sasl2(server: Server): void {
       if (d === undefined) return fail(session, saslFailures.incorrectEncoding), true;
       data = d;
     }
-    const ex: Exchange = { mechanism: name, sasl, request: element };
+    const ex: Sasl2Exchange = { mechanism: name, sasl, request: element };
     session.data.sasl2 = ex;
     await step(session, ex, data);
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }: { session: Session; element: Element }) => {
-    const ex = session.data.sasl2 as Exchange | undefined;
+  server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }) => {
+    const ex = session.data.sasl2;
     if (!ex || session.authenticated) return fail(session, saslFailures.malformed, "No authentication in progress"), true;
     const data = decodeBase64(element.getText());
     if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
@@ -152,7 +152,7 @@ export default function sasl2(server: Server): void {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SASL2}:abort`, ({ session }: { session: Session }) => {
+  server.bus.on(`nonza/${NS_SASL2}:abort`, ({ session }) => {
     fail(session, saslFailures.aborted);
     return true;
   });

@@ -5,6 +5,12 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { loadOrCreateKey } from "../core/keyfile.js";
 
+declare module "../core/services.js" {
+  interface Services {
+    secrets: SecretBox;
+  }
+}
+
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 

@@ -9,6 +9,12 @@
 // counted as a possible failure until it is settled: a burst of parallel guesses gets exactly
 // the limit checked, not the limit plus however many were in flight.
 
+declare module "../core/services.js" {
+  interface Services {
+    loginThrottle: LoginThrottle;
+  }
+}
+
 interface Bucket { failures: number[]; pending: number }
 
 /** An admitted attempt: settle it once the credentials were checked (or not). */

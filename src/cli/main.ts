@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { loadConfig, adminSocketPath, ConfigError, type Config } from "../core/config.js";
 import { adminRequest } from "../admin/client.js";
 import { openStorage } from "../storage/index.js";
-import { accountName, createAccount, changePassword, deleteAccount, AccountError } from "../core/accounts.js";
+import { accountName, createAccount, changePassword, deleteAccount, AccountError } from "../auth/accounts.js";
 import { readPassword } from "./password.js";
 import { CliError } from "./errors.js";
 import { start } from "./start.js";

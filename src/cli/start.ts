@@ -19,11 +19,17 @@ const SAME_SIGNAL_MS = 300;
 
 export async function start(cfg: Config, configPath: string | undefined): Promise<void> {
   // Loaded here, not at the top: the account commands should not pay for the whole server.
-  const { Server } = await import("../core/server.js");
+  const { composeServer } = await import("../app/compose.js");
   const { startAdminSocket } = await import("../admin/socket.js");
   const { reload } = await import("../core/reload.js");
   const { createLogger, reopenLogFile } = await import("../core/logger.js");
-  const server = new Server({ config: cfg, log: createLogger(cfg) });
+  let server: Awaited<ReturnType<typeof composeServer>>;
+  try {
+    server = composeServer(cfg, createLogger(cfg));
+  } catch (err) {
+    // A feature list whose declarations cannot be met: nothing was opened yet.
+    throw new CliError("startFailed", (err as Error).message);
+  }
   let stopAdmin: (() => Promise<void>) | undefined;
   try {
     await server.start();

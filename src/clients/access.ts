@@ -91,9 +91,9 @@ export async function listAccess(server: Server, username: string, now = Date.no
   const live = liveSessionsOf(server, username);
   const liveKeys = new Set<string>();
   for (const s of live) {
-    if (s.data.clientId) liveKeys.add(`id:${s.data.clientId as string}`);
+    if (s.data.clientId) liveKeys.add(`id:${s.data.clientId}`);
     else {
-      if (s.data.clientRecordId) liveKeys.add(`legacy:${s.data.clientRecordId as string}`);
+      if (s.data.clientRecordId) liveKeys.add(`legacy:${s.data.clientRecordId}`);
       if (s.jid) liveKeys.add(`jid:${s.jid.toString()}`);
     }
   }

@@ -2,11 +2,18 @@
 // compatible with the reference, without its defects) and XEP-0494 `urn:xmpp:cam:0`, over
 // the same data. Only the account's own sessions may list or revoke.
 import { x, Element } from "../xml/element.js";
-import { iqResult, errorReply, type StanzaEvent } from "../core/router.js";
+import { iqResult, errorReply } from "../core/router.js";
 import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
-import { listAccess, type ClientEntry } from "./access.js";
-import { revoke } from "./revoke.js";
+import type { ClientEntry } from "./access.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** false for a session whose grant is restricted: it may not list or revoke clients. */
+    manageClients?: boolean;
+  }
+}
 
 export const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
 export const NS_CAM = "urn:xmpp:cam:0";
@@ -44,23 +51,26 @@ export function passwordResetRequired(iq: Element, ns: string, by: string): Elem
   return reply;
 }
 
-export default function manageClients(server: Server): void {
+export default defineFeature({ name: "manage-clients", needs: ["access"], setup: manageClients });
+
+function manageClients(server: Server): void {
+  const access = server.services.get("access");
   for (const ns of [NS_MANAGE, NS_CAM]) {
     server.accountFeatures.add(ns);
 
-    server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }: StanzaEvent) => {
+    server.bus.on(`iq-get/self/${ns}:list`, async ({ stanza, origin }) => {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;
       if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true;
-      const entries = await listAccess(server, origin.username!);
+      const entries = await access.list(origin.username!);
       const clients = x("clients", { xmlns: ns });
       for (const e of entries) clients.cnode(clientElement(e, ns));
       origin.send(iqResult(stanza, clients));
       return true;
     });
 
-    server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }: StanzaEvent) => {
+    server.bus.on(`iq-set/self/${ns}:revoke`, async ({ stanza, origin }) => {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;
@@ -68,7 +78,7 @@ export default function manageClients(server: Server): void {
       const selector = stanza.elements()[0]!.attrs.id;
       let reply: Element;
       try {
-        const result = await revoke(server, origin.username!, selector);
+        const result = await access.revoke(origin.username!, selector);
         reply = result === "not-found" ? errorReply(stanza, stanzaErrors.clientNotFound, self)
           : result === "password-reset-required" || result === "can-sign-in-again" ? passwordResetRequired(stanza, ns, self)
           : iqResult(stanza);

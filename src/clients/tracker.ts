@@ -5,12 +5,24 @@ import type { Server } from "../core/server.js";
 import { clientRevokedFailure, refused } from "./allow.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent } from "../storage/types.js";
-import type { Sasl2SuccessEvent, UserAgent } from "../auth/sasl2.js";
+import type { UserAgent } from "../events.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** The client record of a client without an id (legacy SASL), found by resource. */
+    clientRecordId?: string;
+    /** When the record's last-seen was written for this session. */
+    clientTouchedAt?: number;
+  }
+}
 
 const TOUCH_EVERY_MS = 10 * 60_000;
 
-export default function tracker(server: Server): () => void {
-  const ipOf = (s: Session) => server.config.client_ip_tracking ? (s.data.ip as string | undefined) : undefined;
+export default defineFeature({ name: "client-tracker", setup: tracker });
+
+function tracker(server: Server): () => void {
+  const ipOf = (s: Session) => server.config.client_ip_tracking ? s.ip : undefined;
   // With IP tracking off, addresses recorded while it was on are not kept either.
   if (!server.config.client_ip_tracking) {
     server.storage.clients.forgetIps()
@@ -35,7 +47,7 @@ export default function tracker(server: Server): () => void {
     const next: ClientRecord = { ...rec, lastSeen: Math.max(now, rec.lastSeen), mechanisms: { ...rec.mechanisms, [mech]: now } };
     if (session.jid) next.fullJid = session.jid.toString();
     if (mech.startsWith("HT-")) next.fastAuth = now;
-    if (session.data.grantId && mech === "OAUTHBEARER") next.grantId = session.data.grantId as string;
+    if (session.data.grantId && mech === "OAUTHBEARER") next.grantId = session.data.grantId;
     const ip = ipOf(session);
     if (ip) next.lastIp = ip; else delete next.lastIp;
     return next;
@@ -43,19 +55,19 @@ export default function tracker(server: Server): () => void {
 
   // A client whose access was revoked stays out until the password changes (a revoked phone
   // that still knows the password must not simply log in again).
-  server.bus.on("authentication-success", async ({ session, username }: { session: Session; username: string }) => {
-    const clientId = session.data.clientId as string | undefined;
+  server.bus.on("authentication-success", async ({ session, username }) => {
+    const clientId = session.data.clientId;
     if (!clientId) return undefined;
     const rec = await server.storage.clients.get(username, clientId);
     if (rec?.revokedAt === undefined) return undefined;
     const user = await server.storage.users.get(username);
     if (user && refused(rec, user)) return clientRevokedFailure(server);
     return undefined;
-  }, 10);
+  }, "track");
 
-  server.bus.on("sasl2-success", async (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success", async (ev) => {
     const session = ev.state.resumed ?? ev.session;
-    const clientId = ev.session.data.clientId as string | undefined;
+    const clientId = ev.session.data.clientId;
     if (!clientId) return;
     const now = Date.now();
     const existing = await server.storage.clients.get(ev.username, clientId);
@@ -69,13 +81,13 @@ export default function tracker(server: Server): () => void {
     if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
     await record(ev.session, rec);
     if (session !== ev.session) session.data.clientRecordId = rec.id;
-  }, 0);
+  }, "normal");
 
   // Legacy clients (no client id) are known by the full JID they bind; SASL2 clients that
   // bind the old way get their full JID recorded here.
-  server.bus.on("resource-bound", async ({ session }: { session: Session }) => {
+  server.bus.on("resource-bound", async ({ session }) => {
     const now = Date.now();
-    const clientId = session.data.clientId as string | undefined;
+    const clientId = session.data.clientId;
     if (clientId) {
       const rec = await server.storage.clients.get(session.username!, clientId);
       if (rec && rec.fullJid !== session.jid!.toString()) await server.storage.clients.put({ ...rec, fullJid: session.jid!.toString() });
@@ -91,8 +103,8 @@ export default function tracker(server: Server): () => void {
   const refresher = setInterval(() => {
     const now = Date.now();
     for (const s of server.registry.all()) {
-      const id = s.data.clientRecordId as string | undefined;
-      const at = (s.data.clientTouchedAt as number | undefined) ?? 0;
+      const id = s.data.clientRecordId;
+      const at = s.data.clientTouchedAt ?? 0;
       if (!id || now - at < TOUCH_EVERY_MS) continue;
       s.data.clientTouchedAt = now;
       server.storage.clients.touch(s.username!, id, now).catch((err) => server.log.error({ err }, "client last-seen update failed"));
@@ -102,7 +114,7 @@ export default function tracker(server: Server): () => void {
 
   // Privacy: records of clients that have had no access for client_retention_days go.
   const purge = async () => {
-    const keep = [...server.registry.all()].filter((s) => s.data.clientRecordId).map((s) => ({ username: s.username!, id: s.data.clientRecordId as string }));
+    const keep = [...server.registry.all()].flatMap((s) => s.username && s.data.clientRecordId ? [{ username: s.username, id: s.data.clientRecordId }] : []);
     const n = await server.storage.clients.purge(Date.now() - server.config.client_retention_days * 86400_000, keep);
     if (n > 0) server.log.info({ deleted: n }, "deleted old client records");
   };

@@ -1,52 +1,55 @@
 // The hook/event bus every feature plugs into, after Prosody's module events: handlers run in
-// descending priority; the first to return something other than undefined ends the event and
-// its value is the event's result ("handled"). Handlers may be async.
+// descending priority; for a hook (fire) the first to return something other than undefined
+// ends the event and its value is the event's answer. Handlers may be async. Names, payloads
+// and answers are checked against the one map of events (src/core/events.ts, src/events.ts).
+import { Priority, type AnswerOf, type EventName, type PayloadOf, type PriorityName } from "./events.js";
 
-export type Handler<E = any> = (event: E) => unknown;
+type Maybe<T> = T | undefined | void;
+export type Handler<K extends EventName> = (event: PayloadOf<K>) => Maybe<AnswerOf<K>> | Promise<Maybe<AnswerOf<K>>>;
 
-interface Entry { handler: Handler; priority: number }
+interface Entry { handler: (event: never) => unknown; priority: number }
 
 export class Bus {
   private readonly handlers = new Map<string, Entry[]>();
 
-  /** Registers a handler; returns a function that removes it. */
-  on<E = any>(name: string, handler: Handler<E>, priority = 0): () => void {
+  /** Registers a handler at a named place in the chain; returns a function that removes it. */
+  on<K extends EventName>(name: K, handler: Handler<K>, priority: PriorityName = "normal"): () => void {
     const list = this.handlers.get(name) ?? [];
-    list.push({ handler, priority });
+    const entry: Entry = { handler, priority: Priority[priority] };
+    list.push(entry);
     list.sort((a, b) => b.priority - a.priority);
     this.handlers.set(name, list);
     return () => {
       const l = this.handlers.get(name);
-      if (!l) return;
-      const i = l.findIndex((e) => e.handler === handler);
-      if (i >= 0) l.splice(i, 1);
+      const i = l ? l.indexOf(entry) : -1;
+      if (i >= 0) l!.splice(i, 1);
     };
   }
 
-  has(name: string): boolean {
+  has(name: EventName): boolean {
     const l = this.handlers.get(name);
     return !!l && l.length > 0;
   }
 
-  /** Runs the handlers; resolves to the first non-undefined result, or undefined when none handled it. */
-  async fire<E = any>(name: string, event: E): Promise<unknown> {
+  /** Runs the handlers; resolves to the first answer, or undefined when none answered. */
+  async fire<K extends EventName>(name: K, event: PayloadOf<K>): Promise<AnswerOf<K> | undefined> {
     const list = this.handlers.get(name);
     if (!list) return undefined;
     for (const { handler } of list.slice()) {
-      let r = handler(event);
+      let r = (handler as Handler<K>)(event);
       if (r instanceof Promise) r = await r;
-      if (r !== undefined) return r;
+      if (r !== undefined) return r as AnswerOf<K>;
     }
     return undefined;
   }
 
-  /** Like fire, but every handler runs (for notifications) and one failing handler does not stop the others. */
-  async emit<E = any>(name: string, event: E, onError?: (err: unknown) => void): Promise<void> {
+  /** Like fire, but every handler runs (for notices) and one failing handler does not stop the others. */
+  async emit<K extends EventName>(name: K, event: PayloadOf<K>, onError?: (err: unknown) => void): Promise<void> {
     const list = this.handlers.get(name);
     if (!list) return;
     for (const { handler } of list.slice()) {
       try {
-        const r = handler(event);
+        const r = (handler as Handler<K>)(event);
         if (r instanceof Promise) await r;
       } catch (err) {
         onError?.(err);

@@ -1,8 +1,22 @@
-// Every live, bound session of every account on this node. Client management and revocation
-// use it to find and close sessions; routing uses it to deliver.
+// Every bound session of every account: routing uses it to deliver, client management and
+// revocation to find sessions. An interface, as ejabberd's session manager has backends: this
+// process's memory today (LocalSessionRegistry); a cluster's registry (Redis) implements the
+// same, chosen in the composition root (src/app/compose.ts).
 import type { Session } from "./session.js";
 
-export class SessionRegistry {
+export interface SessionRegistry {
+  readonly size: number;
+  /** Adds a bound session; returns the session it displaced (same resource), if any. */
+  add(session: Session): Session | undefined;
+  remove(session: Session): void;
+  get(username: string, resource: string): Session | undefined;
+  /** All bound sessions of an account (empty when none). */
+  sessionsOf(username: string): Session[];
+  all(): IterableIterator<Session>;
+}
+
+/** The registry of one process: a map per account, resource → session. */
+export class LocalSessionRegistry implements SessionRegistry {
   private readonly byUser = new Map<string, Map<string, Session>>();
   private count = 0;
 

@@ -5,23 +5,32 @@ import { Element } from "../xml/element.js";
 import { parseJid, type JID } from "./jid.js";
 import { StanzaError, stanzaErrors, stanzaErrorElement, type StanzaErrorDef } from "./errors.js";
 import type { Session } from "./session.js";
-import type { Server } from "./server.js";
+import type { Bus } from "./bus.js";
+import type { SessionRegistry } from "./registry.js";
+import type { StanzaEvent, StanzaName } from "./events.js";
 
-/** What every stanza event carries. `origin` is absent for stanzas the server itself sends. */
-export interface StanzaEvent {
-  stanza: Element;
-  origin?: Session;
-  from: JID;
-  to: JID;
+export type { StanzaEvent } from "./events.js";
+
+/** The three stanzas of RFC 6120 §8; anything else at stanza level never reaches the router. */
+export function isStanzaName(name: string): name is StanzaName {
+  return name === "message" || name === "presence" || name === "iq";
 }
 
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 
+/** What routing needs of the server: its domain, the bus, and where sessions are registered. */
+export interface RouterHost {
+  readonly config: { readonly domain: string };
+  readonly bus: Bus;
+  readonly registry: SessionRegistry;
+}
+
 export class Router {
-  constructor(private readonly server: Server) {}
+  constructor(private readonly server: RouterHost) {}
 
   /** A stanza sent by a bound client. */
   async fromClient(session: Session, stanza: Element): Promise<void> {
+    if (!isStanzaName(stanza.name)) return;
     // The server stamps the full JID (RFC 6120 §8.1.2.1); whatever the client put there is ignored.
     stanza.attrs.from = session.jid!.toString();
     let to: JID | undefined;
@@ -49,6 +58,7 @@ export class Router {
         // No server-to-server yet: say so instead of silently dropping (RFC 6120 §10.4).
         return this.bounce(stanza, stanzaErrors.remoteServerNotFound, origin);
       }
+      if (!isStanzaName(stanza.name)) return;
       const kind = !to.local ? "host" : to.resource ? "full" : "bare";
       const ev: StanzaEvent = { stanza, origin, from, to };
       if (stanza.name === "iq") return await this.routeIq(ev, kind, self);

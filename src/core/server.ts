@@ -1,14 +1,16 @@
-// The server: configuration, storage, the bus, the session registry, the router and the
-// listeners, with every feature registered on the bus at start.
+// The kernel: configuration, storage, the bus, the session registry, the router and the c2s
+// listeners. It knows no feature: the composition root (src/app/compose.ts) hands it the
+// features and the implementations of shared state, and start() sets the features up in the
+// order their declarations allow (src/core/feature.ts).
 import net from "node:net";
 import tls from "node:tls";
-import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import type { Config } from "./config.js";
 import { Bus } from "./bus.js";
-import { SessionRegistry } from "./registry.js";
+import type { SessionRegistry } from "./registry.js";
 import { Router } from "./router.js";
-import { Session } from "./session.js";
+import type { Session } from "./session.js";
+import { ClientStream } from "./stream.js";
 import { SocketTransport, type Transport } from "./transport.js";
 import { streamErrors, streamErrorElement, type StreamErrorDef } from "./errors.js";
 import { loadOrCreateIdentity, type TlsIdentity } from "./certificate.js";
@@ -16,20 +18,30 @@ import { checkIdentity } from "./certificate-check.js";
 import { secureDataDir, privateUmask, octal } from "./data-dir.js";
 import { lockDataDir } from "./instance-lock.js";
 import type { Storage } from "../storage/types.js";
-import { openStorage } from "../storage/index.js";
-import { features } from "../features/index.js";
-import { LoginThrottle } from "../auth/throttle.js";
-import type { Grants } from "../auth/grants.js";
-import { SecretBox } from "../auth/secret-box.js";
 import { listen } from "./listen.js";
-import { endPointBinding } from "../auth/channel-binding.js";
 import { tlsAccept, tlsAcceptServer, type TlsAcceptOptions } from "./tls-accept.js";
-import type { HttpService } from "../http/server.js";
+import { ServiceRegistry } from "./services.js";
 
 export interface ServerOptions {
   config: Config;
   log?: Logger;
-  storage?: Storage;
+  /** Opens the database (after the data directory is locked). */
+  openStorage: () => Promise<Storage>;
+  /** Where bound sessions are registered: this process's memory, or a cluster's. */
+  registry: SessionRegistry;
+  /** In the order to set them up (the composition root orders them: src/core/feature.ts). */
+  features: readonly ServerFeature[];
+}
+
+/** Stops what a feature started (timers, listeners); awaited in reverse order at server stop. */
+export type Stop = () => void | Promise<void>;
+
+/** What the kernel needs to know of a feature: src/core/feature.ts says what one declares. */
+export interface ServerFeature {
+  readonly name: string;
+  /** Services it provides (with server.services.provide) during its setup. */
+  readonly provides?: readonly string[];
+  setup(server: Server): void | Stop | Promise<void | Stop>;
 }
 
 export interface ListenerInfo { kind: "starttls" | "directtls"; address: string; port: number }
@@ -38,19 +50,13 @@ export class Server {
   readonly config: Config;
   readonly log: Logger;
   readonly bus = new Bus();
-  readonly registry = new SessionRegistry();
+  readonly registry: SessionRegistry;
   readonly router = new Router(this);
+  /** What the features provide one another (src/core/services.ts). */
+  readonly services = new ServiceRegistry();
   storage!: Storage;
-  /** The grant/token store (set by the grants feature). */
-  grants!: Grants;
-  /** Seals secrets kept at rest (FAST tokens). */
-  secrets!: SecretBox;
-  /** The HTTP(S) service (set by the http feature): OAuth 2.0, REST, later WebSocket. */
-  http!: HttpService;
   identity!: TlsIdentity;
   secureContext!: tls.SecureContext;
-  /** tls-server-end-point channel binding data of our certificate (RFC 5929). */
-  tlsEndPoint: Buffer | undefined;
   readonly listeners: ListenerInfo[] = [];
   private readonly servers: net.Server[] = [];
   /** Every open stream, authenticated or not, and every hibernating (XEP-0198) session. */
@@ -59,18 +65,19 @@ export class Server {
   /** TLS handshakes in progress (direct TLS and HTTPS ports): counted from accept, like streams. */
   private handshakes = 0;
   private readonly handshaking = new Map<string, number>();
-  readonly loginThrottle: LoginThrottle;
   /** Disco#info features of the server (XEP-0030), added by the features that implement them. */
   readonly hostFeatures = new Set<string>();
   /** Disco#info features of every account's bare JID. */
   readonly accountFeatures = new Set<string>();
-  private readonly stoppers: Array<() => void | Promise<void>> = [];
+  private readonly stoppers: Stop[] = [];
+  private readonly features: readonly ServerFeature[];
   private unlock: (() => void) | undefined;
 
   constructor(private readonly opts: ServerOptions) {
     this.config = opts.config;
     this.log = opts.log ?? pino({ level: this.config.log_level });
-    this.loginThrottle = new LoginThrottle(this.config.login_failure_limit, this.config.login_failure_window * 1000);
+    this.registry = opts.registry;
+    this.features = opts.features;
   }
 
   async start(): Promise<void> {
@@ -80,22 +87,24 @@ export class Server {
     }
     // Before the database and any port: a second server on this directory stops here.
     this.unlock = lockDataDir(this.config.data_path);
-    this.storage = this.opts.storage ?? (await openStorage({ backend: "sqlite", path: join(this.config.data_path, "warden.sqlite"), offlineLimit: this.config.offline_message_limit }));
-    this.secrets = SecretBox.open(this.config.data_path);
+    this.storage = await this.opts.openStorage();
     this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
     for (const w of checkIdentity(this.identity, this.config.domain)) this.log.warn(w);
     if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
     else this.log.info({ certificate: this.identity.certPath }, "using certificate");
     this.useIdentity(this.identity);
-    for (const register of features) {
-      const stop = await register(this);
+    for (const feature of this.features) {
+      const stop = await feature.setup(this);
       if (typeof stop === "function") this.stoppers.push(stop);
+      for (const name of feature.provides ?? []) {
+        if (!this.services.has(name)) throw new Error(`the feature '${feature.name}' did not provide the service '${name}' it declares`);
+      }
     }
     for (const host of this.config.c2s_interfaces) {
       for (const port of this.config.c2s_ports) await this.listenC2s(host, port, false);
       for (const port of this.config.c2s_direct_tls_ports) await this.listenC2s(host, port, true);
     }
-    await this.bus.emit("server-started", { server: this });
+    await this.bus.emit("server-started", {});
   }
 
   /**
@@ -104,7 +113,6 @@ export class Server {
    */
   useIdentity(id: TlsIdentity): void {
     this.identity = id;
-    this.tlsEndPoint = endPointBinding(id.cert);
     this.secureContext = tls.createSecureContext({ cert: id.cert, key: id.key, minVersion: "TLSv1.2" });
   }
 
@@ -175,8 +183,7 @@ export class Server {
   /** Starts a client stream on a transport (TCP, TLS or WebSocket) that `admits` let in. */
   openStream(transport: Transport, ip: string): Session {
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    const session = new Session(this, transport);
-    session.data.ip = ip;
+    const session = new ClientStream(this, transport, ip);
     this.streams.add(session);
     return session;
   }
@@ -189,8 +196,7 @@ export class Server {
   }
 
   private releaseIp(session: Session): void {
-    const ip = session.data.ip as string | undefined;
-    if (ip === undefined) return;
+    const ip = session.ip;
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }
@@ -203,17 +209,8 @@ export class Server {
   handOverStream(fresh: Session, resumed: Session): void {
     if (this.streams.delete(resumed)) this.releaseIp(resumed);
     this.streams.delete(fresh);
-    resumed.data.ip = fresh.data.ip;
+    resumed.ip = fresh.ip;
     this.streams.add(resumed);
-  }
-
-  /** Closes every stream of an account (account deleted, password changed, access revoked). */
-  closeSessionsOf(username: string, error: StreamErrorDef, filter?: (s: Session) => boolean): number {
-    let n = 0;
-    for (const s of this.streams) {
-      if (s.username === username && (!filter || filter(s))) { s.close(error); n++; }
-    }
-    return n;
   }
 
   /**
@@ -230,8 +227,7 @@ export class Server {
     for (const s of [...this.registry.all()]) this.registry.remove(s);
     for (const s of [...this.streams]) s.close(streamErrors.shutdown);
     for (const stop of this.stoppers.reverse()) await stop();
-    this.loginThrottle.stop();
-    await this.bus.emit("server-stopping", { server: this });
+    await this.bus.emit("server-stopping", {});
     // Time for the goodbyes to leave; every connection is gone within 2 s of its end anyway (SocketTransport.end).
     await Promise.race([Promise.all(listenersClosed), new Promise((resolve) => setTimeout(resolve, 2500).unref())]);
     await this.storage?.close();

@@ -1,27 +1,20 @@
-// Account lifecycle as seen by live sessions: a deleted account's sessions are closed, and a
-// password change closes every session that logged in before it.
+// Admin-socket notices from the `warden` command, which changes the database itself: an
+// account deleted or a password changed there ends what it must through the access service;
+// and the server's status for `warden status`.
 import type { Server } from "../core/server.js";
-import { streamErrors } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
-export default function accounts(server: Server): void {
-  accountAdminOps(server);
-  server.bus.on("user-deleted", ({ username }: { username: string }) => {
-    server.closeSessionsOf(username, streamErrors.accountDeleted);
-  });
-  server.bus.on("password-changed", ({ username, except }: { username: string; except?: string }) => {
-    server.closeSessionsOf(username, streamErrors.passwordChanged, (s) => s.id !== except);
-  });
-}
+export default defineFeature({ name: "accounts", needs: ["access"], setup: accounts });
 
-/** Admin-socket notices from the `warden` command, which changes the database itself. */
-export function accountAdminOps(server: Server): void {
-  server.bus.on("admin/user-deleted", async ({ username }: { username: string }) => {
-    await server.bus.emit("user-deleted", { username });
+function accounts(server: Server): void {
+  const access = server.services.get("access");
+  server.bus.on("admin/user-deleted", async ({ username }) => {
+    await access.accountDeleted(String(username));
     return { closed: true };
   });
-  server.bus.on("admin/password-changed", async ({ username }: { username: string }) => {
-    await server.bus.emit("password-changed", { username });
+  server.bus.on("admin/password-changed", async ({ username }) => {
+    await access.passwordChanged(String(username));
     return { closed: true };
   });
-  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.http?.listeners ?? [], pid: process.pid }));
+  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.services.find("http")?.listeners ?? [], pid: process.pid }));
 }

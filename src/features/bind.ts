@@ -1,12 +1,13 @@
 // Resource binding (RFC 6120 §7) and the legacy session IQ of RFC 3921 that old clients
 // (strophe, tsung, some bots) still send.
 import { randomId } from "../core/random.js";
-import { x, type Element } from "../xml/element.js";
+import { x } from "../xml/element.js";
 import { iqResult, errorReply } from "../core/router.js";
 import { stanzaErrors, streamErrors } from "../core/errors.js";
 import { JID, normaliseResource } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
@@ -30,16 +31,18 @@ export function randomResource(): string {
   return "warden-" + randomId(6);
 }
 
-export default function bind(server: Server): void {
-  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+export default defineFeature({ name: "bind", setup: bind });
+
+function bind(server: Server): void {
+  server.bus.on("stream-features", ({ session, features }) => {
     if (!session.authenticated || session.bound) return;
     features.c("bind", { xmlns: NS_BIND });
     // Advertised as optional (RFC 3921bis): clients that send it get a result, others need not.
     features.c("session", { xmlns: NS_SESSION }).c("optional");
-  }, 90);
+  }, "bindOffer");
 
   // Before binding, IQs arrive as nonzas (the router needs a JID to route them).
-  server.bus.on(`nonza/${NS_CLIENT}:iq`, async ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_CLIENT}:iq`, async ({ session, element }) => {
     const payload = element.elements()[0];
     if (element.attrs.type === "set" && payload?.is("bind", NS_BIND)) {
       const requested = payload.getChildText("resource");
@@ -59,15 +62,15 @@ export default function bind(server: Server): void {
   });
 
   // The legacy session IQ may also come after binding.
-  server.bus.on(`iq-set/self/${NS_SESSION}:session`, ({ stanza, origin }: { stanza: Element; origin?: Session }) => {
+  server.bus.on(`iq-set/self/${NS_SESSION}:session`, ({ stanza, origin }) => {
     origin?.send(iqResult(stanza));
     return true;
   });
-  server.bus.on(`iq-set/host/${NS_SESSION}:session`, ({ stanza, origin }: { stanza: Element; origin?: Session }) => {
+  server.bus.on(`iq-set/host/${NS_SESSION}:session`, ({ stanza, origin }) => {
     origin?.send(iqResult(stanza));
     return true;
   });
-  server.bus.on(`iq-set/self/${NS_BIND}:bind`, ({ stanza, origin }: { stanza: Element; origin?: Session }) => {
+  server.bus.on(`iq-set/self/${NS_BIND}:bind`, ({ stanza, origin }) => {
     origin?.send(errorReply(stanza, stanzaErrors.notAllowed, server.config.domain, "Already bound"));
     return true;
   });

@@ -4,6 +4,14 @@ import { x, type Element } from "../xml/element.js";
 import { iqResult, type StanzaEvent } from "../core/router.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** Message carbons enabled (XEP-0280). */
+    carbons?: boolean;
+  }
+}
 
 const NS_CARBONS = "urn:xmpp:carbons:2";
 const NS_FORWARD = "urn:xmpp:forward:0";
@@ -24,20 +32,22 @@ function copy(server: Server, user: string, stanza: Element, kind: "sent" | "rec
   }
 }
 
-export default function carbons(server: Server): void {
+export default defineFeature({ name: "carbons", setup: carbons });
+
+function carbons(server: Server): void {
   server.hostFeatures.add(NS_CARBONS);
   const set = (on: boolean) => ({ stanza, origin }: StanzaEvent) => {
     if (origin) origin.data.carbons = on;
     origin?.send(iqResult(stanza));
     return true;
   };
-  for (const kind of ["host", "self"]) {
+  for (const kind of ["host", "self"] as const) {
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:enable`, set(true));
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:disable`, set(false));
   }
 
-  server.bus.on("bind2-inline", ({ inline }: { inline: Element }) => { inline.c("feature", { var: NS_CARBONS }); });
-  server.bus.on("bind2-enable", ({ session, request, bound }: { session: Session; request: Element; bound: Element }) => {
+  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_CARBONS }); });
+  server.bus.on("bind2-enable", ({ session, request, bound }) => {
     if (!request.getChild("enable", NS_CARBONS)) return;
     session.data.carbons = true;
     bound.c("enabled", { xmlns: NS_CARBONS });
@@ -45,10 +55,10 @@ export default function carbons(server: Server): void {
 
   // Sent by this user: copy to their other resources. Received (to the bare or full JID): copy
   // to the resources that did not get the original.
-  server.bus.on("message/client", ({ stanza, origin }: StanzaEvent) => {
+  server.bus.on("message/client", ({ stanza, origin }) => {
     if (origin && eligible(stanza)) copy(server, origin.username!, stanza, "sent", origin);
-  }, 50);
-  server.bus.on("message/full", ({ stanza, to }: StanzaEvent) => {
+  }, "early");
+  server.bus.on("message/full", ({ stanza, to }) => {
     if (eligible(stanza) && server.registry.get(to.local!, to.resource!)) copy(server, to.local!, stanza, "received", server.registry.get(to.local!, to.resource!));
-  }, 50);
+  }, "early");
 }

@@ -1,13 +1,16 @@
 // Service discovery (XEP-0030) for the server and for accounts' bare JIDs.
 import { x, type Element } from "../xml/element.js";
-import { iqResult, type StanzaEvent } from "../core/router.js";
+import { iqResult } from "../core/router.js";
 import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_INFO = "http://jabber.org/protocol/disco#info";
 const NS_ITEMS = "http://jabber.org/protocol/disco#items";
 
-export default function disco(server: Server): void {
+export default defineFeature({ name: "disco", setup: disco });
+
+function disco(server: Server): void {
   server.hostFeatures.add(NS_INFO).add(NS_ITEMS);
   server.accountFeatures.add(NS_INFO).add(NS_ITEMS);
 
@@ -17,21 +20,21 @@ export default function disco(server: Server): void {
     return q;
   };
 
-  server.bus.on(`iq-get/host/${NS_INFO}:query`, ({ stanza, origin }: StanzaEvent) => {
+  server.bus.on(`iq-get/host/${NS_INFO}:query`, ({ stanza, origin }) => {
     const node = stanza.getChild("query")!.attrs.node;
     if (node) return server.router.bounce(stanza, stanzaErrors.itemNotFound, origin), true;
     origin?.send(iqResult(stanza, info(x("identity", { category: "server", type: "im", name: "Warden" }), server.hostFeatures)));
     return true;
   });
 
-  server.bus.on(`iq-get/host/${NS_ITEMS}:query`, ({ stanza, origin }: StanzaEvent) => {
+  server.bus.on(`iq-get/host/${NS_ITEMS}:query`, ({ stanza, origin }) => {
     origin?.send(iqResult(stanza, x("query", { xmlns: NS_ITEMS, node: stanza.getChild("query")!.attrs.node })));
     return true;
   });
 
   // An account's bare JID: answered by the server on its behalf (RFC 6121 §8.5.1), but only
   // to the account itself or to contacts with a presence subscription, so disco does not leak.
-  server.bus.on(`iq-get/bare/${NS_INFO}:query`, async ({ stanza, origin, from, to }: StanzaEvent) => {
+  server.bus.on(`iq-get/bare/${NS_INFO}:query`, async ({ stanza, origin, from, to }) => {
     const mayKnow = from.bareString === to.bareString || (await server.storage.roster.getItem(to.local!, from.bareString))?.subscription.match(/^(from|both)$/);
     const exists = mayKnow && (await server.storage.users.get(to.local!));
     if (!exists) return server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true;
@@ -39,7 +42,7 @@ export default function disco(server: Server): void {
     return true;
   });
 
-  server.bus.on(`iq-get/bare/${NS_ITEMS}:query`, async ({ stanza, origin, from, to }: StanzaEvent) => {
+  server.bus.on(`iq-get/bare/${NS_ITEMS}:query`, async ({ stanza, origin, from, to }) => {
     if (from.bareString !== to.bareString) return server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true;
     origin?.send(iqResult(stanza, x("query", { xmlns: NS_ITEMS })));
     return true;

@@ -4,12 +4,15 @@ import type { Server } from "../core/server.js";
 import type { StanzaEvent } from "../core/router.js";
 import type { Session } from "../core/session.js";
 import { stanzaErrors } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
 function available(server: Server, username: string): Session[] {
   return server.registry.sessionsOf(username).filter((s) => s.presence !== undefined && s.priority >= 0);
 }
 
-export default function message(server: Server): void {
+export default defineFeature({ name: "message", setup: message });
+
+function message(server: Server): void {
   const bareDelivery = async (ev: StanzaEvent) => {
     const type = ev.stanza.attrs.type ?? "normal";
     if (type === "error") return true;
@@ -28,9 +31,9 @@ export default function message(server: Server): void {
     return true;
   };
 
-  server.bus.on("message/bare", bareDelivery, -100);
+  server.bus.on("message/bare", bareDelivery, "fallback");
 
-  server.bus.on("message/full", async (ev: StanzaEvent) => {
+  server.bus.on("message/full", async (ev) => {
     const target = server.registry.get(ev.to.local!, ev.to.resource!);
     if (target) { target.send(ev.stanza); return true; }
     const type = ev.stanza.attrs.type ?? "normal";
@@ -38,8 +41,8 @@ export default function message(server: Server): void {
     if (type === "groupchat") return server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true;
     // A full JID that is gone is treated as the bare JID (RFC 6121 §8.5.3.2.1).
     return bareDelivery(ev);
-  }, -100);
+  }, "fallback");
 
   // Messages to the server itself: nothing reads them.
-  server.bus.on("message/host", () => true, -100);
+  server.bus.on("message/host", () => true, "fallback");
 }

@@ -10,6 +10,7 @@ import { x } from "../xml/element.js";
 import { isTokenMechanism } from "../clients/access.js";
 import { accountPageUrl } from "../http/account/url.js";
 import { oneLine } from "../core/display-text.js";
+import { defineFeature } from "../core/feature.js";
 
 /** "2025-01-31 14:05 UTC" */
 export function utcTime(ms: number): string {
@@ -24,7 +25,7 @@ export function noticeText(server: Server, client: ClientRecord, session: Sessio
   const name = ua.software ?? (resource !== undefined ? `a client with resource "${resource}"` : "an unnamed client");
   const parts = [`A new client signed in to your account with your password: ${ua.software ? `"${name}"` : name}`];
   if (ua.device) parts[0] += ` on "${ua.device}"`;
-  const ip = server.config.client_ip_tracking ? (session.data.ip as string | undefined) : undefined;
+  const ip = server.config.client_ip_tracking ? session.ip : undefined;
   if (ip) parts.push(`from ${ip}`);
   parts.push(`at ${utcTime(now)}.`);
   let text = parts.join(" ");
@@ -35,8 +36,10 @@ export function noticeText(server: Server, client: ClientRecord, session: Sessio
   return text;
 }
 
-export default function newClientNotice(server: Server): void {
-  server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) => {
+export default defineFeature({ name: "new-client-notice", needs: ["loginThrottle"], setup: newClientNotice });
+
+function newClientNotice(server: Server): void {
+  server.bus.on("new-client", ({ username, client, session }) => {
     if (!server.config.new_client_notice) return undefined;
     const mech = session.authMechanism;
     if (!mech || isTokenMechanism(mech)) return undefined;

@@ -1,17 +1,18 @@
 // Offline messages (XEP-0160): stored when no resource is available, delivered with a
 // <delay/> stamp (XEP-0203) when the account next sends initial presence.
 import type { Server } from "../core/server.js";
-import type { StanzaEvent } from "../core/router.js";
-import type { Session } from "../core/session.js";
 import { stanzaErrors } from "../core/errors.js";
 import { parseStanza } from "../xml/parse.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_DELAY = "urn:xmpp:delay";
 
-export default function offline(server: Server): void {
+export default defineFeature({ name: "offline", setup: offline });
+
+function offline(server: Server): void {
   server.hostFeatures.add("msgoffline");
 
-  server.bus.on("message/offline", async (ev: StanzaEvent) => {
+  server.bus.on("message/offline", async (ev) => {
     const type = ev.stanza.attrs.type ?? "normal";
     if (type !== "normal" && type !== "chat") return undefined;
     const copy = ev.stanza.clone();
@@ -22,7 +23,7 @@ export default function offline(server: Server): void {
     return true;
   });
 
-  server.bus.on("initial-presence", async ({ session }: { session: Session }) => {
+  server.bus.on("initial-presence", async ({ session }) => {
     if (session.priority < 0) return;
     const msgs = await server.storage.offline.popAll(session.username!);
     for (const [i, m] of msgs.entries()) {

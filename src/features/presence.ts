@@ -25,6 +25,16 @@ import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { RosterItem, Subscription } from "../storage/types.js";
 import { updateItem } from "./roster-push.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** Full JIDs it sent directed presence to (RFC 6121 §4.6): they hear its unavailable. */
+    directedPresence?: Set<string>;
+    /** Its presence stanzas, handled one after another. */
+    presenceChain?: Promise<void>;
+  }
+}
 
 const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
@@ -53,20 +63,22 @@ function parsePriority(stanza: Element): number {
 
 /** Directed presence targets of a session (RFC 6121 §4.6): JIDs that get its unavailable. */
 function directedOf(session: Session): Set<string> {
-  let set = session.data.directedPresence as Set<string> | undefined;
+  let set = session.data.directedPresence;
   if (!set) { set = new Set(); session.data.directedPresence = set; }
   return set;
 }
 
 /** Runs presence work of one session in order, whatever awaits inside. */
 function inOrder(session: Session, fn: () => Promise<void>): Promise<void> {
-  const prev = (session.data.presenceChain as Promise<void> | undefined) ?? Promise.resolve();
+  const prev = session.data.presenceChain ?? Promise.resolve();
   const run = prev.then(fn);
   session.data.presenceChain = run.catch(() => undefined);
   return run;
 }
 
-export default function presence(server: Server): void {
+export default defineFeature({ name: "presence", setup: presence });
+
+function presence(server: Server): void {
   const domain = server.config.domain;
 
   /** The local part of a bare JID string of an account here, or undefined. */
@@ -362,10 +374,10 @@ export default function presence(server: Server): void {
     // Any other type is not presence (RFC 6120 §8.2.1 / RFC 6121 §4.7.1): dropped.
   }
 
-  server.bus.on("presence/client", (ev: StanzaEvent) => {
+  server.bus.on("presence/client", (ev) => {
     if (!ev.origin?.jid) return undefined;
     return inOrder(ev.origin, () => fromClient(ev)).then(() => true);
-  }, -10);
+  }, "late");
 
   // --- routed presence -------------------------------------------------------------------
 
@@ -384,19 +396,19 @@ export default function presence(server: Server): void {
     return true;
   };
 
-  server.bus.on("presence/bare", inbound, -100);
+  server.bus.on("presence/bare", inbound, "fallback");
 
-  server.bus.on("presence/full", async (ev: StanzaEvent) => {
+  server.bus.on("presence/full", async (ev) => {
     const type = ev.stanza.attrs.type;
     if (type !== undefined && (SUBSCRIPTION_TYPES.has(type) || type === "probe")) return inbound(ev);
     // A full JID that is not connected: presence is dropped (RFC 6121 §8.5.3.2.3).
     server.registry.get(ev.to.local!, ev.to.resource!)?.send(ev.stanza);
     return true;
-  }, -100);
+  }, "fallback");
 
-  server.bus.on("presence/host", () => true, -100);
+  server.bus.on("presence/host", () => true, "fallback");
 
-  server.bus.on("session-closed", ({ session }: { session: Session }) => {
+  server.bus.on("session-closed", ({ session }) => {
     if (!session.jid || !session.username) return;
     return inOrder(session, async () => {
       if (session.presence === undefined && directedOf(session).size === 0) return;

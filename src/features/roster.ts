@@ -2,32 +2,41 @@
 // update one item) and remove. Subscription states are changed by the presence feature; a
 // roster set never touches them. Removing an item cancels the subscriptions in both
 // directions by sending unsubscribe / unsubscribed to the contact (RFC 6121 §2.5.2).
-import { x, type Element } from "../xml/element.js";
+import { x } from "../xml/element.js";
 import { iqResult, type StanzaEvent } from "../core/router.js";
 import { stanzaErrors, type StanzaErrorDef } from "../core/errors.js";
 import { parseJid, type JID } from "../core/jid.js";
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
 import type { RosterItem } from "../storage/types.js";
 import { NS_ROSTER, isHidden, itemElement, updateItem } from "./roster-push.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/session.js" {
+  interface SessionData {
+    /** It fetched the roster, so it gets roster pushes (RFC 6121 §2.1.6). */
+    rosterRequested?: boolean;
+  }
+}
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 /** Longest item name and group name accepted, in characters (RFC 6121 §2.3.3 "server-configured limit"). */
 const MAX_NAME = 1023;
 const MAX_GROUPS = 100;
 
-export default function roster(server: Server): void {
+export default defineFeature({ name: "roster", setup: roster });
+
+function roster(server: Server): void {
   const fail = (ev: StanzaEvent, def: StanzaErrorDef, text?: string) => {
     server.router.bounce(ev.stanza, def, ev.origin, text);
     return true;
   };
 
   // Roster versioning is advertised with the post-authentication features (RFC 6121 §2.6.1).
-  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+  server.bus.on("stream-features", ({ session, features }) => {
     if (session.authenticated && !session.bound) features.c("ver", { xmlns: NS_ROSTERVER });
   });
 
-  server.bus.on(`iq-get/self/${NS_ROSTER}:query`, async (ev: StanzaEvent) => {
+  server.bus.on(`iq-get/self/${NS_ROSTER}:query`, async (ev) => {
     const username = ev.from.local!;
     if (ev.origin) ev.origin.data.rosterRequested = true;
     const ver = String(await server.storage.roster.version(username));
@@ -44,7 +53,7 @@ export default function roster(server: Server): void {
     return true;
   });
 
-  server.bus.on(`iq-set/self/${NS_ROSTER}:query`, async (ev: StanzaEvent) => {
+  server.bus.on(`iq-set/self/${NS_ROSTER}:query`, async (ev) => {
     const query = ev.stanza.getChild("query")!;
     const items = query.getChildren("item");
     if (items.length !== 1 || query.elements().length !== 1) return fail(ev, stanzaErrors.badRequest, "A roster set carries exactly one item");
@@ -88,11 +97,11 @@ export default function roster(server: Server): void {
   });
 
   // Someone else's roster: only the account itself may read or change it (RFC 6121 §2.1.5).
-  for (const type of ["get", "set"]) {
-    server.bus.on(`iq-${type}/bare/${NS_ROSTER}:query`, (ev: StanzaEvent) => {
+  for (const type of ["get", "set"] as const) {
+    server.bus.on(`iq-${type}/bare/${NS_ROSTER}:query`, (ev) => {
       if (ev.from.bareString === ev.to.bareString) return undefined;
       return fail(ev, stanzaErrors.forbidden);
-    }, -50);
+    }, "lower");
   }
 }
 

@@ -4,21 +4,10 @@
 // security_history_days; IP addresses only while client_ip_tracking is on.
 // After each recorded event the bus hears "security-event" {username} (live page updates).
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
-import type { ClientRecord, GrantRecord } from "../storage/types.js";
+import type { ClientRecord } from "../storage/types.js";
+import type { HistoryInput } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
-
-export interface HistoryInput {
-  username: string;
-  kind: string;
-  ip?: string;
-  data?: Record<string, unknown>;
-  /** Add to the latest entry when it is of the same kind (failed logins). */
-  coalesce?: boolean;
-}
-
-/** Bus event of the account page (and any other HTTP login form) for a failed password check. */
-export interface LoginFailedEvent { username: string; ip: string; via: string }
+import { defineFeature } from "../core/feature.js";
 
 function clientName(c: ClientRecord | undefined): Record<string, unknown> {
   if (!c) return {};
@@ -29,7 +18,9 @@ function clientName(c: ClientRecord | undefined): Record<string, unknown> {
   return out;
 }
 
-export default function securityHistory(server: Server): () => void {
+export default defineFeature({ name: "security-history", setup: securityHistory });
+
+function securityHistory(server: Server): () => void {
   const ipOf = (ip: string | undefined) => (server.config.client_ip_tracking ? ip : undefined);
 
   const record = async (e: HistoryInput): Promise<void> => {
@@ -40,15 +31,15 @@ export default function securityHistory(server: Server): () => void {
   const safely = (e: HistoryInput) => record(e).catch((err) => server.log.error({ err, kind: e.kind }, "security history write failed"));
 
   const offs = [
-    server.bus.on("security-history", (e: HistoryInput) => safely(e)),
-    server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) =>
-      safely({ username, kind: "new-client", ip: session.data.ip as string | undefined, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
-    server.bus.on("grant-created", ({ username, grant }: { username: string; grant: GrantRecord }) => {
+    server.bus.on("security-history", (e) => safely(e)),
+    server.bus.on("new-client", ({ username, client, session }) =>
+      safely({ username, kind: "new-client", ip: session.ip, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
+    server.bus.on("grant-created", ({ username, grant }) => {
       if (grant.kind === "fast") return undefined; // a client's FAST token: the client itself is the news
       const ua = grantUserAgent(grant);
       return safely({ username, kind: "new-grant", data: { grant: grant.id, kind: grant.kind, ...(ua.software ? { software: ua.software } : {}), ...(ua.device ? { device: ua.device } : {}) } });
     }),
-    server.bus.on("client-revoked", async (ev: { username: string; clientId?: string; grantId?: string; name?: string; via?: string; ip?: string }) => {
+    server.bus.on("client-revoked", async (ev) => {
       const client = ev.clientId !== undefined ? await server.storage.clients.get(ev.username, ev.clientId) : undefined;
       const data: Record<string, unknown> = { ...clientName(client), ...(ev.name ? { software: ev.name } : {}), via: ev.via ?? "xmpp" };
       if (ev.clientId !== undefined) data.client = ev.clientId;
@@ -56,18 +47,18 @@ export default function securityHistory(server: Server): () => void {
       await safely({ username: ev.username, kind: "client-revoked", ip: ev.ip, data });
     }),
     // `reset`: "change password and sign out everywhere else" (src/clients/reset.ts), with what it ended.
-    server.bus.on("password-changed", ({ username, via, ip, reset }: { username: string; via?: string; ip?: string; reset?: Record<string, number> }) =>
+    server.bus.on("password-changed", ({ username, via, ip, reset }) =>
       safely({ username, kind: reset ? "password-reset" : "password-changed", ip, data: { via: via ?? "admin", ...reset } })),
-    server.bus.on("client-allowed", async ({ username, clientId, via, ip }: { username: string; clientId: string; via?: string; ip?: string }) => {
+    server.bus.on("client-allowed", async ({ username, clientId, via, ip }) => {
       const client = await server.storage.clients.get(username, clientId);
       await safely({ username, kind: "client-allowed", ip, data: { ...clientName(client), client: clientId, via: via ?? "xmpp" } });
     }),
-    server.bus.on("authentication-failure", ({ session, username, mechanism }: { session: Session; username?: string; mechanism?: string }) => {
+    server.bus.on("authentication-failure", ({ session, username, mechanism }) => {
       // Password guesses only: a stale token (expired, revoked, older than the password) is routine.
       if (!username || (mechanism !== undefined && isTokenMechanism(mechanism))) return undefined;
-      return safely({ username, kind: "login-failed", ip: session.data.ip as string | undefined, data: { via: "xmpp" }, coalesce: true });
+      return safely({ username, kind: "login-failed", ip: session.ip, data: { via: "xmpp" }, coalesce: true });
     }),
-    server.bus.on("login-failed", ({ username, ip, via }: LoginFailedEvent) => safely({ username, kind: "login-failed", ip, data: { via }, coalesce: true })),
+    server.bus.on("login-failed", ({ username, ip, via }) => safely({ username, kind: "login-failed", ip, data: { via }, coalesce: true })),
   ];
 
   const purge = async () => {

@@ -8,10 +8,9 @@
 // database and shown to users; blocking an attacker (fail2ban) needs the address in the log.
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
-import type { ClientRecord, GrantRecord } from "../storage/types.js";
-import type { HistoryInput } from "./security-history.js";
-import type { UserAgent } from "../auth/sasl2.js";
+import type { UserAgent } from "../events.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
+import { defineFeature } from "../core/feature.js";
 
 export type SecurityEventName =
   | "login" | "login-failed" | "login-throttled" | "client-revoked" | "client-allowed" | "password-changed"
@@ -49,8 +48,8 @@ export function triedName(server: Server, username: string | undefined, raw: str
 
 /** After a failure: when it used up the address's or the account's allowance, say so once per window. */
 function reportThrottle(server: Server, ip: string, username: string | undefined, account: string | undefined): void {
-  if (!server.loginThrottle.blocked(ip, username)) return;
-  const scope = server.loginThrottle.blocked(ip, undefined) ? "ip" : "account";
+  if (!server.services.get("loginThrottle").blocked(ip, username)) return;
+  const scope = server.services.get("loginThrottle").blocked(ip, undefined) ? "ip" : "account";
   const key = scope === "ip" ? `ip:${ip}` : `user:${username}`;
   const seen = throttled.get(server) ?? new Map<string, number>();
   throttled.set(server, seen);
@@ -71,44 +70,46 @@ function plainFields(data: Record<string, unknown> | undefined): Record<string, 
 /** Fields an admin request may carry that are worth a log line; anything else (a password one day) is not logged. */
 const ADMIN_FIELDS = ["jid", "username", "selector"] as const;
 
-export default function securityLog(server: Server): () => void {
+export default defineFeature({ name: "security-log", needs: ["loginThrottle"], setup: securityLog });
+
+function securityLog(server: Server): () => void {
   const log = (e: SecurityEvent) => logSecurityEvent(server, e);
-  const ipOf = (s: Session) => s.data.ip as string | undefined;
+  const ipOf = (s: Session) => s.ip;
 
   const offs = [
-    server.bus.on("authenticated", ({ session, mechanism, sasl2 }: { session: Session; mechanism: string; sasl2: boolean }) => {
+    server.bus.on("authenticated", ({ session, mechanism, sasl2 }) => {
       const ua = (session.data.userAgent ?? {}) as UserAgent;
       log({
-        event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId as string | undefined,
-        software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
+        event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId,
+        software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
       });
     }),
-    server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }: { session: Session; username?: string; mechanism?: string; sasl2?: boolean }) => {
+    server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }) => {
       // A stale token (expired, revoked, older than the password) is routine, not a guess: its own reason.
       logSecurityEvent(server, {
         event: "login-failed", account: jidOf(server, username), ip: ipOf(session), reason: mechanism && isTokenMechanism(mechanism) ? "bad-token" : "bad-credentials",
-        mechanism, via: sasl2 ? "sasl2" : "sasl", transport: (session.data.transport as string | undefined) ?? "tcp",
+        mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
       }, username);
     }),
-    server.bus.on("new-client", ({ username, client, session }: { username: string; client: ClientRecord; session: Session }) =>
+    server.bus.on("new-client", ({ username, client, session }) =>
       log({ event: "new-client", account: jidOf(server, username), ip: ipOf(session), client: client.id, software: client.userAgent?.software, device: client.userAgent?.device })),
-    server.bus.on("client-revoked", (e: { username: string; clientId?: string; grantId?: string; name?: string; via?: string; ip?: string }) =>
+    server.bus.on("client-revoked", (e) =>
       log({ event: "client-revoked", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, grant: e.grantId, software: e.name, via: e.via ?? "xmpp" })),
-    server.bus.on("client-allowed", (e: { username: string; clientId?: string; via?: string; ip?: string }) =>
+    server.bus.on("client-allowed", (e) =>
       log({ event: "client-allowed", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, via: e.via })),
-    server.bus.on("password-changed", (e: { username: string; via?: string; ip?: string }) =>
+    server.bus.on("password-changed", (e) =>
       log({ event: "password-changed", account: jidOf(server, e.username), ip: e.ip, via: e.via ?? "admin" })),
-    server.bus.on("grant-created", ({ username, grant }: { username: string; grant: GrantRecord }) =>
+    server.bus.on("grant-created", ({ username, grant }) =>
       log({ event: "grant-issued", account: jidOf(server, username), grant: grant.id, kind: grant.kind, client: grant.clientId, software: grantUserAgent(grant).software })),
-    server.bus.on("grant-revoked", (e: { username: string; grantId: string; reason?: string }) =>
+    server.bus.on("grant-revoked", (e) =>
       log({ event: "grant-revoked", account: jidOf(server, e.username), grant: e.grantId, reason: e.reason })),
-    server.bus.on("user-deleted", ({ username }: { username: string }) => log({ event: "account-deleted", account: jidOf(server, username) })),
+    server.bus.on("user-deleted", ({ username }) => log({ event: "account-deleted", account: jidOf(server, username) })),
     // What the account page records itself (its sign-ins, browser revocations, sign-out-everywhere).
-    server.bus.on("security-history", (e: HistoryInput) => {
+    server.bus.on("security-history", (e) => {
       if (e.kind === "login-failed") return; // logged where it happens (logSecurityEvent from the login forms)
       log({ event: e.kind === "account-login" ? "login" : e.kind, account: jidOf(server, e.username), ip: e.ip, ...plainFields(e.data), ...(e.kind === "account-login" ? { via: "account page" } : {}) });
     }),
-    server.bus.on("admin-command", (req: Record<string, unknown>) => {
+    server.bus.on("admin-command", (req) => {
       if (req.op === "status") return; // `warden check` asks it; nothing changes
       const fields: Record<string, unknown> = {};
       for (const k of ADMIN_FIELDS) if (typeof req[k] === "string") fields[k] = req[k];

@@ -2,18 +2,19 @@
 // unless c2s_require_encryption is off.
 import { x } from "../xml/element.js";
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
-import type { Element } from "../xml/element.js";
+import { defineFeature } from "../core/feature.js";
 
 const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 
-export default function starttls(server: Server): void {
-  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+export default defineFeature({ name: "starttls", setup: starttls });
+
+function starttls(server: Server): void {
+  server.bus.on("stream-features", ({ session, features }) => {
     if (session.authenticated || !session.transport.canStartTls()) return;
     features.cnode(x("starttls", { xmlns: NS_TLS }, server.config.c2s_require_encryption ? x("required") : undefined));
-  }, 100);
+  }, "high");
 
-  server.bus.on(`nonza/${NS_TLS}:starttls`, ({ session }: { session: Session }) => {
+  server.bus.on(`nonza/${NS_TLS}:starttls`, ({ session }) => {
     if (!session.transport.canStartTls() || session.authenticated) {
       session.sendRaw(`<failure xmlns='${NS_TLS}'/>`);
       session.close();

@@ -18,7 +18,7 @@ import { NS_STANZAS, stanzaErrors, stanzaErrorElement, streamErrors, type Stanza
 import { parseJid, JID } from "../core/jid.js";
 import type { Server } from "../core/server.js";
 import type { OutFilter, Session } from "../core/session.js";
-import type { Sasl2SuccessEvent } from "../auth/sasl2.js";
+import { defineFeature } from "../core/feature.js";
 
 export const NS_SM = "urn:xmpp:sm:3";
 const NS_CLIENT = "jabber:client";
@@ -86,7 +86,9 @@ function failedInline(def: StanzaErrorDef, h?: number): Element {
   return x("failed", { xmlns: NS_SM, h }, stanzaErrorElement(def));
 }
 
-export default function streamManagement(server: Server): () => Promise<void> {
+export default defineFeature({ name: "stream-management", setup: streamManagement });
+
+function streamManagement(server: Server): () => Promise<void> {
   const states = new WeakMap<Session, SmState>();
   /** Resumable sessions (connected or hibernating) by resumption id. */
   const byId = new Map<string, SmState>();
@@ -232,7 +234,7 @@ export default function streamManagement(server: Server): () => Promise<void> {
     session.log.info({ unacked: queue.length, rerouted, bounced }, "handled unacknowledged stanzas");
   };
 
-  server.bus.on("session-closed", ({ session }: { session: Session }) => {
+  server.bus.on("session-closed", ({ session }) => {
     const st = states.get(session);
     if (!st) return;
     states.delete(session);
@@ -247,23 +249,23 @@ export default function streamManagement(server: Server): () => Promise<void> {
     const queue = st.queue;
     st.queue = [];
     if (queue.length > 0 && session.jid) handleUnacked(session, queue);
-  }, 1000); // first, so that re-routing starts before anything else awaits
+  }, "first"); // first, so that re-routing starts before anything else awaits
 
   // Revocation reaches hibernating sessions too (they have no connection to close).
-  server.bus.on("user-deleted", ({ username }: { username: string }) => {
+  server.bus.on("user-deleted", ({ username }) => {
     destroyHibernating((s) => s.username === username, streamErrors.accountDeleted);
   });
-  server.bus.on("password-changed", ({ username, except }: { username: string; except?: string }) => {
-    destroyHibernating((s) => s.username === username && s.id !== except, streamErrors.passwordChanged);
+  server.bus.on("password-changed", ({ username }) => {
+    destroyHibernating((s) => s.username === username, streamErrors.passwordChanged);
   });
-  server.bus.on("grant-revoked", ({ username, grantId }: { username: string; grantId: string }) => {
+  server.bus.on("grant-revoked", ({ username, grantId }) => {
     destroyHibernating((s) => s.username === username && s.data.grantId === grantId, streamErrors.accessRevoked);
   });
-  server.bus.on("token-revoked", ({ username, hash, tokenId }: { username: string; hash?: string; tokenId?: string }) => {
-    destroyHibernating((s) => s.username === username
-      && ((hash !== undefined && s.data.tokenHash === hash) || (tokenId !== undefined && s.data.tokenId === tokenId)), streamErrors.accessRevoked);
+  server.bus.on("token-revoked", ({ username, hash }) => {
+    destroyHibernating((s) => s.username === username && s.data.tokenHash === hash, streamErrors.accessRevoked);
   });
-  server.bus.on("client-revoked", ({ username, clientId }: { username: string; clientId: string }) => {
+  server.bus.on("client-revoked", ({ username, clientId }) => {
+    if (clientId === undefined) return;
     destroyHibernating((s) => s.username === username && s.data.clientId === clientId, streamErrors.accessRevoked);
   });
 
@@ -307,9 +309,8 @@ export default function streamManagement(server: Server): () => Promise<void> {
     st.expiry = undefined;
     hibernating.delete(st);
     // The new connection's credentials are what authorise the session from now on.
-    for (const k of ["grantId", "tokenHash", "tokenId"]) {
-      if (fresh.data[k] !== undefined) old.data[k] = fresh.data[k]; else delete old.data[k];
-    }
+    old.data.grantId = fresh.data.grantId;
+    old.data.tokenHash = fresh.data.tokenHash;
     old.authMechanism = fresh.authMechanism;
     old.takeOver(fresh);
     if (resumed) old.send(resumed);
@@ -323,18 +324,18 @@ export default function streamManagement(server: Server): () => Promise<void> {
 
   // --- nonzas -----------------------------------------------------------------------------
 
-  server.bus.on("stream-features", ({ session, features }: { session: Session; features: Element }) => {
+  server.bus.on("stream-features", ({ session, features }) => {
     // After authentication: <resume/> before binding, <enable/> after it.
     if (session.authenticated && !session.bound) features.c("sm", { xmlns: NS_SM });
   });
 
-  server.bus.on(`nonza/${NS_SM}:enable`, ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SM}:enable`, ({ session, element }) => {
     const r = enable(session, element);
     session.send("queue" in r ? enabledElement(r, "true") : failedClassic(r));
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SM}:resume`, ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SM}:resume`, ({ session, element }) => {
     const r = checkResume(session, session.username, element);
     if (!r.ok) { session.send(failedClassic(r.def, r.h)); return true; }
     beginResume(r.st);
@@ -342,13 +343,13 @@ export default function streamManagement(server: Server): () => Promise<void> {
     return true;
   });
 
-  server.bus.on(`nonza/${NS_SM}:r`, ({ session }: { session: Session }) => {
+  server.bus.on(`nonza/${NS_SM}:r`, ({ session }) => {
     const st = states.get(session);
     if (st) session.sendRaw(`<a xmlns='${NS_SM}' h='${handled(st)}'/>`);
     return true; // without SM there is nothing to count: ignored
   });
 
-  server.bus.on(`nonza/${NS_SM}:a`, ({ session, element }: { session: Session; element: Element }) => {
+  server.bus.on(`nonza/${NS_SM}:a`, ({ session, element }) => {
     const st = states.get(session);
     if (!st) return true;
     const h = parseH(element.attrs.h);
@@ -363,11 +364,11 @@ export default function streamManagement(server: Server): () => Promise<void> {
 
   // --- SASL2 and Bind2 --------------------------------------------------------------------
 
-  server.bus.on("sasl2-inline", ({ inline }: { inline: Element }) => { inline.c("sm", { xmlns: NS_SM }); });
-  server.bus.on("bind2-inline", ({ inline }: { inline: Element }) => { inline.c("feature", { var: NS_SM }); });
+  server.bus.on("sasl2-inline", ({ inline }) => { inline.c("sm", { xmlns: NS_SM }); });
+  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_SM }); });
 
   // Resume inside <authenticate> (before Bind2 at 100, which skips binding once state.resumed is set).
-  server.bus.on("sasl2-success", (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success", (ev) => {
     const el = ev.request.getChild("resume", NS_SM);
     if (!el || ev.state.resumed) return;
     const r = checkResume(ev.session, ev.username, el);
@@ -376,17 +377,17 @@ export default function streamManagement(server: Server): () => Promise<void> {
     ev.success.cnode(x("resumed", { xmlns: NS_SM, h: handled(r.st), previd: el.attrs.previd }));
     ev.state.resumed = r.st.session;
     pendingResumes.set(ev.session, { st: r.st, h: r.h });
-  }, 110);
+  }, "resume");
 
   // <success> is written: now the connection moves and the queue is replayed.
-  server.bus.on("sasl2-success-sent", (ev: Sasl2SuccessEvent) => {
+  server.bus.on("sasl2-success-sent", (ev) => {
     const p = pendingResumes.get(ev.session);
     if (!p) return;
     pendingResumes.delete(ev.session);
     completeResume(p.st, ev.session, p.h);
   });
 
-  server.bus.on("bind2-enable", ({ session, request, bound }: { session: Session; request: Element; bound: Element }) => {
+  server.bus.on("bind2-enable", ({ session, request, bound }) => {
     const el = request.getChild("enable", NS_SM);
     if (!el) return;
     const r = enable(session, el);

@@ -3,9 +3,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Server } from "../core/server.js";
 import type { HttpRequest } from "./server.js";
-import { accountName } from "../core/accounts.js";
+import { accountName } from "../auth/accounts.js";
 import { verifyPasswordAsync } from "../auth/credentials.js";
-import type { LoginFailedEvent } from "../features/security-history.js";
 import { logSecurityEvent, triedName } from "../features/security-log.js";
 
 export function readCookie(req: HttpRequest, name: string): string | undefined {
@@ -37,7 +36,7 @@ export function sameOrigin(req: HttpRequest): boolean {
 /** http_external_url, else the first HTTPS listener on the server's domain; undefined without one. */
 export function publicBaseUrl(server: Server): string | undefined {
   if (server.config.http_external_url) return server.config.http_external_url;
-  const port = server.http?.httpsPort;
+  const port = server.services.find("http")?.httpsPort;
   if (port === undefined) return undefined;
   return `https://${server.config.domain}${port === 443 ? "" : `:${port}`}`;
 }
@@ -56,7 +55,7 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   let username = "";
   try { username = accountName(rawUser.trim(), server.config.domain); } catch { /* unknown to us: checked all the same */ }
   // Admitted (and reserved) before the password is looked at, as for XMPP logins (src/auth/throttle.ts).
-  const attempt = await server.loginThrottle.admit(ip, username || undefined);
+  const attempt = await server.services.get("loginThrottle").admit(ip, username || undefined);
   if (!attempt) return { ok: false, status: 429, error: THROTTLED };
   let user;
   try {
@@ -70,7 +69,7 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   if (ok && user) { attempt.release(); return { ok: true, username }; }
   const delay = attempt.failed();
   // Not awaited: only real accounts have a history to write, and waiting for it would tell them apart.
-  if (user) void server.bus.emit("login-failed", { username, ip, via } satisfies LoginFailedEvent, (err) => server.log.error({ err }, "login-failed handler failed"));
+  if (user) void server.bus.emit("login-failed", { username, ip, via }, (err) => server.log.error({ err }, "login-failed handler failed"));
   logSecurityEvent(server, { event: "login-failed", account: triedName(server, username, rawUser), ip, reason: "bad-credentials", via }, username || undefined);
   await sleep(delay);
   return { ok: false, status: 403, error: reentry ? "Wrong password." : "Wrong username or password." };

@@ -12,11 +12,14 @@ import { httpErrors } from "../core/errors.js";
 import { roleOf, verifyBearer, type BearerInfo, TOKEN_RE } from "../auth/oauth-tokens.js";
 import { parseJid } from "../core/jid.js";
 import { x } from "../xml/element.js";
+import { defineFeature } from "../core/feature.js";
 
 const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MESSAGE_TYPES = ["chat", "normal", "headline"];
 
-export default function rest(server: Server): void {
+export default defineFeature({ name: "rest", needs: ["http", "grants", "loginThrottle"], setup: rest });
+
+function rest(server: Server): void {
   const realm = server.config.domain;
 
   async function authenticate(req: HttpRequest): Promise<BearerInfo> {
@@ -29,7 +32,7 @@ export default function rest(server: Server): void {
     return info;
   }
 
-  server.http.route("GET", "/rest/roster", async (req) => {
+  server.services.get("http").route("GET", "/rest/roster", async (req) => {
     const { username } = await authenticate(req);
     const items = (await server.storage.roster.get(username)).map((i) => {
       const item: Record<string, unknown> = { jid: i.jid, subscription: i.subscription, groups: i.groups };
@@ -40,7 +43,7 @@ export default function rest(server: Server): void {
     sendJson(req, 200, { items });
   }, { cors: true });
 
-  server.http.route("POST", "/rest/message", async (req) => {
+  server.services.get("http").route("POST", "/rest/message", async (req) => {
     const { username } = await authenticate(req);
     const ct = (req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     let fields: Record<string, unknown>;

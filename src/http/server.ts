@@ -2,7 +2,7 @@
 // and the account page): plain listeners (default 5280 on loopback, for a reverse proxy) and
 // TLS listeners with the server's certificate (default 5281), security headers on every
 // response, request size and time limits, errors as OAuth-style JSON, and a tiny router of
-// exact paths. Features add routes with `server.http.route(...)`; WebSocket takes upgrades from
+// exact paths. Features add routes with `server.services.get("http").route(...)`; WebSocket takes upgrades from
 // the bus event "http-upgrade" ({ req, socket, head }: return true when taken).
 import http from "node:http";
 import net from "node:net";
@@ -11,6 +11,13 @@ import { listen } from "../core/listen.js";
 import { HttpError, httpErrors, type HttpErrorDef } from "../core/errors.js";
 import { clientOf, makeRequest, plainIp, type HttpHandler, type HttpRequest } from "./request.js";
 import { sendError } from "./respond.js";
+import { defineFeature } from "../core/feature.js";
+
+declare module "../core/services.js" {
+  interface Services {
+    http: HttpService;
+  }
+}
 
 // What the features use, from one place: errors come from the catalogue (src/core/errors.ts),
 // requests from request.ts, answers from respond.ts, limits from rate-limit.ts.
@@ -40,6 +47,8 @@ const BASE_HEADERS: Record<string, string> = {
   "Cache-Control": "no-store",
   "Pragma": "no-cache",
 };
+
+export default defineFeature({ name: "http", provides: ["http"], setup: httpFeature });
 
 export class HttpService {
   readonly listeners: HttpListenerInfo[] = [];
@@ -172,10 +181,10 @@ function bareResponse(e: HttpErrorDef): string {
   return `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 
-/** The feature: creates `server.http` and starts its listeners. */
-export default async function httpFeature(server: Server): Promise<() => Promise<void>> {
+/** The feature: creates `server.services.get("http")` and starts its listeners. */
+async function httpFeature(server: Server): Promise<() => Promise<void>> {
   const service = new HttpService(server);
-  server.http = service;
+  server.services.provide("http", service);
   await service.start();
   return () => service.stop();
 }

@@ -1,15 +1,13 @@
 // XMPP over WebSocket (RFC 7395) at /xmpp-websocket: each WebSocket message is one whole
 // element; <open/> and <close/> replace the stream header and footer. The session, SASL,
 // SASL2/FAST, stream management and client tracking are the same as over TCP.
-import type http from "node:http";
-import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Server } from "../core/server.js";
-import type { Session } from "../core/session.js";
 import type { Transport } from "../core/transport.js";
 import { escapeAttr } from "../xml/element.js";
 import { streamErrors, streamErrorElement } from "../core/errors.js";
+import { defineFeature } from "../core/feature.js";
 
 export const WEBSOCKET_PATH = "/xmpp-websocket";
 const NS_STREAM = "http://etherx.jabber.org/streams";
@@ -115,11 +113,13 @@ class WebSocketTransport implements Transport {
   onOverflow(cb: () => void): void { this.overflowCb = cb; }
 }
 
+export default defineFeature({ name: "websocket", needs: ["http"], setup: websocket });
+
 /**
  * Serves RFC 7395 on the HTTP service's upgrade requests to WEBSOCKET_PATH, and XEP-0156
  * discovery of it (/.well-known/host-meta and host-meta.json).
  */
-export default function websocket(server: Server): () => void {
+function websocket(server: Server): () => void {
   const wss = new WebSocketServer({
     noServer: true,
     // ws buffers a whole message before we see it: refuse (1009) any larger than a stanza may
@@ -133,7 +133,7 @@ export default function websocket(server: Server): () => void {
   });
   // `secure`: our TLS listener; `ip` and `https`: the client's address and TLS as a trusted
   // reverse proxy reports them (X-Forwarded-For, X-Forwarded-Proto), else the socket's own.
-  server.bus.on("http-upgrade", ({ req, socket, head, secure, ip: clientIp, https }: { req: http.IncomingMessage; socket: Duplex; head: Buffer; secure: boolean; ip?: string; https?: boolean }) => {
+  server.bus.on("http-upgrade", ({ req, socket, head, secure, ip: clientIp, https }) => {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBSOCKET_PATH) return undefined;
     const ip = clientIp ?? req.socket.remoteAddress ?? "unknown";
@@ -161,19 +161,19 @@ export default function websocket(server: Server): () => void {
   // A ws:// stream that must be encrypted and cannot be (there is no STARTTLS over WebSocket, and
   // no trusted proxy said it ended TLS) would get features with nothing to log in with, and wait
   // forever: it is told why instead, and closed. (The header is out already, as RFC 6120 §4.9.1.2 wants.)
-  server.bus.on("stream-features", ({ session }: { session: Session }) => {
+  server.bus.on("stream-features", ({ session }) => {
     if (session.transport.kind !== "websocket" || session.secure || session.authenticated || !server.config.c2s_require_encryption) return;
     session.close(streamErrors.websocketNotEncrypted);
-  }, 1000);
+  }, "first");
 
   // XEP-0156: where to connect. The URL follows the request's scheme and host.
   const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;
-  server.http.route("GET", "/.well-known/host-meta", (req) => {
+  server.services.get("http").route("GET", "/.well-known/host-meta", (req) => {
     const body = `<?xml version='1.0' encoding='utf-8'?>\n<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n  <Link rel='urn:xmpp:alt-connections:websocket' href='${escapeAttr(wsUrl(req.base))}'/>\n</XRD>\n`;
     req.res.writeHead(200, { "Content-Type": "application/xrd+xml; charset=utf-8", "Access-Control-Allow-Origin": "*" });
     req.res.end(body);
   });
-  server.http.route("GET", "/.well-known/host-meta.json", (req) => {
+  server.services.get("http").route("GET", "/.well-known/host-meta.json", (req) => {
     req.res.writeHead(200, { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" });
     req.res.end(JSON.stringify({ links: [{ rel: "urn:xmpp:alt-connections:websocket", href: wsUrl(req.base) }] }));
   });

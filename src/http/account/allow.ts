@@ -1,7 +1,6 @@
-// Allowing a revoked client again (src/clients/allow.ts): GET /account/allow?id= shows a
+// Allowing a revoked client again (AccessService.allow): GET /account/allow?id= shows a
 // confirmation that asks for the password again, POST does it.
 import { redirect } from "../server.js";
-import { allowClient } from "../../clients/allow.js";
 import { checkPassword, field } from "./auth.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { allowPage } from "./pages.js";
@@ -12,7 +11,7 @@ import { findRevoked } from "./rows.js";
 
 export function allowRoutes(ctx: AccountContext): void {
   const { server } = ctx;
-  const http = server.http;
+  const http = server.services.get("http");
 
   http.route("GET", `${ACCOUNT_PATH}/allow`, page(async (req) => {
     const s = await current(ctx, req);
@@ -34,7 +33,7 @@ export function allowRoutes(ctx: AccountContext): void {
     }
     const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
     if (!check.ok) return html(req, check.status, allowPage({ row, csrf: s.csrf, error: check.error }));
-    const result = await allowClient(server, s.username, row.id, { via: VIA, ip: req.ip });
+    const result = await server.services.get("access").allow(s.username, row.id, { via: VIA, ip: req.ip });
     s.flash = result === "allowed"
       ? { kind: "ok", text: `${row.name}${row.device ? ` on ${row.device}` : ""} may sign in again.` }
       : { kind: "error", text: "That client is not revoked." };

@@ -1,6 +1,6 @@
 // The account page's checks: the password (sign-in and re-entry before revoking, signing out
 // elsewhere or changing the password), throttled with the same per-IP and per-account failure
-// counts as XMPP logins (server.loginThrottle); and CSRF on every form (a per-session token,
+// counts as XMPP logins (server.services.get("loginThrottle")); and CSRF on every form (a per-session token,
 // or before sign-in an HMAC of a random cookie, plus a same-origin check).
 import { createHmac, randomBytes } from "node:crypto";
 import type { HttpRequest } from "../server.js";

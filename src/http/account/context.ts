@@ -2,7 +2,7 @@
 // changes, the sign-in form's CSRF, the rate limit and the security history. Made once by the
 // feature (index.ts) and handed to each group of routes.
 import type { Server } from "../../core/server.js";
-import type { HistoryInput } from "../../features/security-history.js";
+import type { HistoryInput } from "../../events.js";
 import type { RateLimiter } from "../server.js";
 import type { BrowserSessions } from "./sessions.js";
 import type { LoginCsrf } from "./auth.js";

@@ -13,7 +13,7 @@ import { view } from "./rows.js";
 
 export function homeRoutes(ctx: AccountContext): void {
   const { server, live } = ctx;
-  const http = server.http;
+  const http = server.services.get("http");
 
   http.route("GET", ACCOUNT_PATH, page(async (req) => {
     const s = await current(ctx, req);

@@ -17,7 +17,7 @@
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
 import { RateLimiter } from "../server.js";
-import type { HistoryInput } from "../../features/security-history.js";
+import type { HistoryInput } from "../../events.js";
 import { BrowserSessions } from "./sessions.js";
 import { LoginCsrf } from "./auth.js";
 import { LiveHub } from "./live.js";
@@ -28,8 +28,11 @@ import { revokeRoutes } from "./revoke.js";
 import { allowRoutes } from "./allow.js";
 import { signOutOthersRoutes } from "./sign-out-others.js";
 import { passwordRoutes } from "./password.js";
+import { defineFeature } from "../../core/feature.js";
 
-export default function accountPageFeature(server: Server): () => void {
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access"], setup: accountPageFeature });
+
+function accountPageFeature(server: Server): () => void {
   const live = new LiveHub();
   const sessions = new BrowserSessions((s, reason) => live.ended(s, reason), (username) => live.changed(username));
   const loginCsrf = new LoginCsrf();
@@ -48,16 +51,16 @@ export default function accountPageFeature(server: Server): () => void {
   // --- what ends sign-ins, and what the open pages hear about -----------------------------------
 
   const offs = [
-    server.bus.on("password-changed", async ({ username }: { username: string }) => {
+    server.bus.on("password-changed", async ({ username }) => {
       const user = await server.storage.users.get(username);
       for (const b of sessions.ofUser(username)) if (!user || b.authAt < user.passwordChangedAt) sessions.end(b, "password-changed");
     }),
-    server.bus.on("user-deleted", ({ username }: { username: string }) => { sessions.endUser(username, "revoked"); }),
+    server.bus.on("user-deleted", ({ username }) => { sessions.endUser(username, "revoked"); }),
   ];
   const byUser = (ev: { username?: string }) => { if (ev.username) live.changed(ev.username); };
   const bySession = (ev: { session?: Session }) => { if (ev.session?.username) live.changed(ev.session.username); };
-  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"]) offs.push(server.bus.on(name, byUser, -100));
-  for (const name of ["authenticated", "resource-bound", "session-closed"]) offs.push(server.bus.on(name, bySession, -100));
+  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"] as const) offs.push(server.bus.on(name, byUser, "fallback"));
+  for (const name of ["authenticated", "resource-bound", "session-closed"] as const) offs.push(server.bus.on(name, bySession, "fallback"));
 
   return () => {
     for (const off of offs) off();

@@ -1,12 +1,11 @@
 // Changing the password from the account page: POST /account/password (this browser stays
-// signed in under a new session id; the password-changed handlers sign out everything else),
-// and POST /account/reset, the change and the sign-out of everything else in one step
-// (src/clients/reset.ts), offered where a password client without client id is revoked: the
-// one thing that keeps it out.
+// signed in under a new session id; the access service signs out everything else), and POST
+// /account/reset, the change and the sign-out of everything else in one step
+// (AccessService.resetPassword), offered where a password client without client id is revoked:
+// the one thing that keeps it out.
 import { redirect } from "../server.js";
 import { httpErrors, type HttpPageErrorDef } from "../../core/errors.js";
-import { AccountError, changePassword } from "../../core/accounts.js";
-import { resetPassword } from "../../clients/reset.js";
+import { AccountError } from "../../auth/accounts.js";
 import { passwordProblem } from "../../auth/password-policy.js";
 import { sessionCookie, type BrowserSession } from "./sessions.js";
 import { checkPassword, field, type PasswordCheck } from "./auth.js";
@@ -24,7 +23,7 @@ function refusal(check: PasswordCheck & { ok: false }): HttpPageErrorDef {
 
 export function passwordRoutes(ctx: AccountContext): void {
   const { server, sessions } = ctx;
-  const http = server.http;
+  const http = server.services.get("http");
 
   /** The new password of a form, or the reason it is refused. */
   const newPasswordProblem = (params: URLSearchParams): HttpPageErrorDef | undefined => {
@@ -46,18 +45,19 @@ export function passwordRoutes(ctx: AccountContext): void {
     const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
     if (!check.ok) return fail(refusal(check));
     const before = await counts(ctx, s);
-    let changedAt: number;
+    let fresh: BrowserSession | undefined;
     try {
-      changedAt = await changePassword(server.storage, s.username, next, server.config.scram_iterations);
+      // This browser stays signed in, under a new session id; the access service ends the XMPP
+      // streams, grants and tokens, and the other browsers go with "password-changed".
+      await server.services.get("access").changePassword(s.username, next, {
+        via: VIA, ip: req.ip,
+        changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
+      });
     } catch (err) {
       if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
       throw err;
     }
-    // This browser stays signed in, under a new session id; everything else is signed out by
-    // the password-changed handlers (XMPP streams, grants and tokens, other browsers).
-    const fresh = sessions.create(s.username, req, changedAt);
-    sessions.end(s, "replaced");
-    await server.bus.emit("password-changed", { username: s.username, via: VIA, ip: req.ip }, (err) => server.log.error({ err }, "password-changed handler failed"));
+    if (!fresh) throw new Error("the password changed without a new browser session");
     fresh.flash = {
       kind: "ok",
       text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
@@ -82,7 +82,7 @@ export function passwordRoutes(ctx: AccountContext): void {
     let fresh: BrowserSession | undefined;
     let done;
     try {
-      done = await resetPassword(server, s.username, field(params, "new_password")!, {
+      done = await server.services.get("access").resetPassword(s.username, field(params, "new_password")!, {
         via: VIA, ip: req.ip,
         // This browser stays signed in, under a new session id, before the other sign-ins end.
         changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },

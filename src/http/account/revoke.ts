@@ -2,7 +2,6 @@
 // confirmation that asks for the password again (OWASP ASVS 7.5.2), POST does it and says
 // what it did, including whether the client can come back with the password.
 import { redirect } from "../server.js";
-import { revoke } from "../../clients/revoke.js";
 import { checkPassword, field } from "./auth.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { revokePage } from "./pages.js";
@@ -13,7 +12,7 @@ import { findRow } from "./rows.js";
 
 export function revokeRoutes(ctx: AccountContext): void {
   const { server, sessions, history } = ctx;
-  const http = server.http;
+  const http = server.services.get("http");
 
   http.route("GET", `${ACCOUNT_PATH}/revoke`, page(async (req) => {
     const s = await current(ctx, req);
@@ -44,7 +43,7 @@ export function revokeRoutes(ctx: AccountContext): void {
       s.flash = { kind: "ok", text: `${label} was signed out of the account page.` };
       return redirect(req, ACCOUNT_PATH);
     }
-    const result = await revoke(server, s.username, row.id, { via: VIA, ip: req.ip });
+    const result = await server.services.get("access").revoke(s.username, row.id, { via: VIA, ip: req.ip });
     s.flash = result === "not-found"
       ? { kind: "error", text: "That client no longer has access to your account." }
       : {

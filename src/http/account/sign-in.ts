@@ -13,7 +13,7 @@ import { current } from "./signed-in.js";
 
 export function signInRoutes(ctx: AccountContext): void {
   const { server, sessions, loginCsrf, limiter, history } = ctx;
-  const http = server.http;
+  const http = server.services.get("http");
 
   const showLogin = (req: HttpRequest, status: number, extra: { username?: string; error?: string; notice?: string } = {}) => {
     const { token, setCookie } = loginCsrf.issue(req);

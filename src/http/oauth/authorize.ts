@@ -8,7 +8,7 @@
 import type { HttpRequest } from "../server.js";
 import { HttpError, redirect } from "../server.js";
 import { httpErrors, type HttpCodedErrorDef, type HttpPageErrorDef } from "../../core/errors.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { lookupClient, single, OOB_URI, type Client } from "./clients.js";
 import { knownScopes, roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
 import { consentPage, codePage, errorPage, loginPage, sendPage, type AppView } from "./pages.js";
@@ -158,7 +158,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     sendPage(req, status, loginPage(view), [], csrf.headers);
   };
 
-  server.http.route("GET", AUTHORIZE_PATH, (req) => {
+  server.services.get("http").route("GET", AUTHORIZE_PATH, (req) => {
     try {
       const { client, request } = checkRequest(ctx, req.url.searchParams);
       showLogin(req, client, ctx.keys.sign("authz", request), request);
@@ -169,7 +169,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     }
   });
 
-  server.http.route("POST", AUTHORIZE_PATH, async (req) => {
+  server.services.get("http").route("POST", AUTHORIZE_PATH, async (req) => {
     ctx.limiter.take(`login:${req.ip}`);
     const params = await req.form();
     const binding = checkCsrf(ctx, req, params);

@@ -3,7 +3,7 @@
 // code, signs in and consents; meanwhile the app polls the token endpoint (token.ts).
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
 import { httpErrors } from "../../core/errors.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { authenticateClient, lookupClient, single, DEVICE_GRANT } from "./clients.js";
 import { roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
 import { appView, requestedScopes } from "./authorize.js";
@@ -18,7 +18,7 @@ export function deviceRoutes(ctx: OAuthContext): void {
   const { server } = ctx;
   const domain = server.config.domain;
 
-  server.http.route("POST", DEVICE_AUTHORIZATION_PATH, async (req) => {
+  server.services.get("http").route("POST", DEVICE_AUTHORIZATION_PATH, async (req) => {
     ctx.limiter.take(`device:${req.ip}`);
     const params = await req.form();
     const client = authenticateClient(req, params, ctx.keys);
@@ -55,12 +55,12 @@ export function deviceRoutes(ctx: OAuthContext): void {
     return { h: entry.deviceHash, rec };
   };
 
-  server.http.route("GET", DEVICE_PATH, (req) => {
+  server.services.get("http").route("GET", DEVICE_PATH, (req) => {
     const code = req.url.searchParams.get("user_code") ?? "";
     showLogin(req, 200, code.length <= 20 ? code : "");
   });
 
-  server.http.route("POST", DEVICE_PATH, async (req) => {
+  server.services.get("http").route("POST", DEVICE_PATH, async (req) => {
     ctx.limiter.take(`login:${req.ip}`);
     const params = await req.form();
     const binding = checkCsrf(ctx, req, params);

@@ -8,7 +8,7 @@
 // another browser.
 import { randomBytes } from "node:crypto";
 import type { HttpRequest } from "../server.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { sha256 } from "./state.js";
 import { checkPassword, readCookie, sameOrigin } from "../browser.js";
 

@@ -1,6 +1,6 @@
 // Authorization server metadata (RFC 8414) at /.well-known/oauth-authorization-server.
 import { sendJson } from "../server.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { SCOPES } from "../../auth/oauth-tokens.js";
 import { DEVICE_GRANT } from "./clients.js";
 import { AUTHORIZE_PATH } from "./authorize.js";
@@ -34,7 +34,7 @@ export function metadata(issuer: string): Record<string, unknown> {
 }
 
 export function metadataRoutes(ctx: OAuthContext): void {
-  ctx.server.http.route("GET", METADATA_PATH, (req) => {
+  ctx.server.services.get("http").route("GET", METADATA_PATH, (req) => {
     req.res.removeHeader("Pragma");
     sendJson(req, 200, metadata(req.base), { "Cache-Control": "public, max-age=300", Vary: "Host" });
   }, { cors: true });

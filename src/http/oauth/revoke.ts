@@ -6,7 +6,7 @@
 // deletes the one token and leaves the grant behind until it expires.
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
 import { httpErrors } from "../../core/errors.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { authenticateClient, single, type Client } from "./clients.js";
 import { tokenHash } from "../../auth/grants.js";
 import {
@@ -29,14 +29,14 @@ export function revokeRoutes(ctx: OAuthContext): void {
     return { client, token };
   };
 
-  server.http.route("POST", REVOKE_PATH, async (req) => {
+  server.services.get("http").route("POST", REVOKE_PATH, async (req) => {
     const { client, token } = await authenticated(req);
     if (TOKEN_RE.test(token)) {
       const t = await server.storage.grants.getToken(tokenHash(token));
       const grant = t && (await server.storage.grants.get(t.username, t.grantId));
       if (grant && grant.kind === GRANT_KIND) {
         if (grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.tokenOtherClient);
-        await server.grants.revokeGrant(grant.username, grant.id, "revoked by the app");
+        await server.services.get("access").revokeGrant(grant.username, grant.id, "revoked by the app");
       }
     }
     // Unknown and already revoked tokens are answered the same (RFC 7009 §2.2).
@@ -45,7 +45,7 @@ export function revokeRoutes(ctx: OAuthContext): void {
     req.res.end();
   }, { cors: true });
 
-  server.http.route("POST", INTROSPECT_PATH, async (req) => {
+  server.services.get("http").route("POST", INTROSPECT_PATH, async (req) => {
     const { client, token } = await authenticated(req);
     const live = (await liveToken(server, token, ACCESS_PURPOSE)) ?? (await liveToken(server, token, REFRESH_PURPOSE));
     if (!live || live.grant.data.clientIdHash !== clientIdHash(client.id)) return sendJson(req, 200, { active: false });

@@ -35,18 +35,14 @@ import { authorizeRoutes } from "./authorize.js";
 import { tokenRoutes } from "./token.js";
 import { deviceRoutes } from "./device.js";
 import { revokeRoutes } from "./revoke.js";
+import { defineFeature } from "../../core/feature.js";
+import type { OAuthContext } from "./context.js";
 
-/** What the OAuth endpoints share. */
-export interface OAuthContext {
-  server: Server;
-  keys: OAuthKeys;
-  state: OAuthState;
-  /** Per IP and endpoint group ("token:", "login:", "device:", "register:"), oauth2_rate_limit a minute. */
-  limiter: RateLimiter;
-}
+
+export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle", "access"], setup: oauth });
 
 /** The feature: registers the OAuth endpoints on the HTTP service. */
-export default function oauth(server: Server): () => void {
+function oauth(server: Server): () => void {
   const ctx: OAuthContext = {
     server,
     keys: OAuthKeys.open(server.config.data_path),

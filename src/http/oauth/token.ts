@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
 import { httpErrors } from "../../core/errors.js";
-import type { OAuthContext } from "./router.js";
+import type { OAuthContext } from "./context.js";
 import { authenticateClient, clientInfo, single, DEVICE_GRANT, type Client } from "./clients.js";
 import {
   clientIdHash, createOAuthGrant, issueTokens, knownScopes, roleOf, rotateRefresh, touchGrant,
@@ -40,7 +40,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
       const used = ctx.state.usedCodes.take(h);
       if (used) {
         // RFC 6749 §4.1.2: a code used twice revokes what the first use obtained.
-        await server.grants.revokeGrant(used.username, used.grantId, "authorization code reused");
+        await server.services.get("access").revokeGrant(used.username, used.grantId, "authorization code reused");
         server.log.warn({ username: used.username, grantId: used.grantId }, "oauth authorization code reused; grant revoked");
       }
       throw new HttpError(httpErrors.codeUnknown);
@@ -68,13 +68,13 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (!t || !grant || grant.kind !== GRANT_KIND || grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.refreshInvalid);
     const reused = async () => {
       // A rotated refresh token came back: someone holds a copy. The whole grant goes.
-      await server.grants.revokeGrant(grant.username, grant.id, "refresh token reused");
+      await server.services.get("access").revokeGrant(grant.username, grant.id, "refresh token reused");
       server.log.warn({ username: grant.username, grantId: grant.id }, "oauth refresh token reused; grant revoked");
       return new HttpError(httpErrors.refreshReused);
     };
     if (t.purpose === REFRESH_USED_PURPOSE) throw await reused();
     if (t.purpose !== REFRESH_PURPOSE) throw new HttpError(httpErrors.notRefreshToken);
-    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.grants.valid(grant, now))) throw new HttpError(httpErrors.refreshExpired);
+    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw new HttpError(httpErrors.refreshExpired);
     const granted = knownScopes(grant.data.scopes as string | undefined);
     let scopes = granted;
     const asked = single(params, "scope");
@@ -121,14 +121,14 @@ export function tokenRoutes(ctx: OAuthContext): void {
     return issueTokens(server, grant, scopes, withRefresh(client, scopes));
   }
 
-  server.http.route("POST", TOKEN_PATH, async (req: HttpRequest) => {
+  server.services.get("http").route("POST", TOKEN_PATH, async (req: HttpRequest) => {
     ctx.limiter.take(`token:${req.ip}`);
     const params = await req.form();
     let client: Client;
     try {
       client = authenticateClient(req, params, ctx.keys);
     } catch (err) {
-      if (err instanceof HttpError && err.code === "invalid_client") server.loginThrottle.fail(req.ip, undefined);
+      if (err instanceof HttpError && err.code === "invalid_client") server.services.get("loginThrottle").fail(req.ip, undefined);
       throw err;
     }
     const grantType = single(params, "grant_type");

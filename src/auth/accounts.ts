@@ -1,7 +1,7 @@
 // Account operations shared by the `warden` command, the admin socket and (later) the account
 // page: each validates its input, writes in one transaction, then tells the bus.
-import { deriveAll } from "../auth/credentials.js";
-import { parseJid } from "./jid.js";
+import { deriveAll } from "./credentials.js";
+import { parseJid } from "../core/jid.js";
 import { StorageConflictError, type Storage } from "../storage/types.js";
 
 export class AccountError extends Error {

@@ -1,0 +1,52 @@
+// The composition root: the one place that turns a configuration into a server. It picks the
+// storage backend (`storage`), the implementations of what a cluster would share (the session
+// registry, the login throttle: in this process's memory today) and the features, and hands
+// them to the kernel, which knows none of them by name. A cluster backend replaces an
+// implementation here, and no feature changes.
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../core/config.js";
+import { Server } from "../core/server.js";
+import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
+import { LocalSessionRegistry } from "../core/registry.js";
+import { openStorage, type StorageConfig } from "../storage/index.js";
+import { LoginThrottle } from "../auth/throttle.js";
+import { SecretBox } from "../auth/secret-box.js";
+import { features } from "./features.js";
+
+/** Where the configuration says the data lives. */
+export function storageConfig(config: Config): StorageConfig {
+  switch (config.storage) {
+    case "sqlite":
+      return { backend: "sqlite", path: join(config.data_path, "warden.sqlite"), offlineLimit: config.offline_message_limit };
+  }
+}
+
+/** The key that seals secrets at rest (FAST tokens) and keys fake SCRAM salts: the data directory's. */
+const secrets = defineFeature({
+  name: "secrets",
+  provides: ["secrets"],
+  setup: (server) => server.services.provide("secrets", SecretBox.open(server.config.data_path)),
+});
+
+/** Failed-login accounting shared by every way in (XMPP, the account page, OAuth forms). */
+const loginThrottle = defineFeature({
+  name: "login-throttle",
+  provides: ["loginThrottle"],
+  setup: (server) => {
+    const throttle = new LoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
+    server.services.provide("loginThrottle", throttle);
+    return () => throttle.stop();
+  },
+});
+
+export function composeServer(config: Config, log?: Logger, extra: readonly Feature[] = []): Server {
+  return new Server({
+    config,
+    log,
+    openStorage: () => openStorage(storageConfig(config)),
+    registry: new LocalSessionRegistry(),
+    // A feature list whose declarations cannot be met fails here, before anything is opened.
+    features: orderFeatures([secrets, loginThrottle, ...features, ...extra]),
+  });
+}

@@ -1,0 +1,46 @@
+// Every feature of the server. Each is one file of bus handlers that declares the services it
+// needs and provides (src/core/feature.ts); the loader orders them by those declarations and
+// otherwise keeps this order, which decides the order of handlers of equal priority.
+import type { Feature } from "../core/feature.js";
+import starttls from "../features/starttls.js";
+import saslLegacy from "../auth/sasl-legacy.js";
+import sasl2 from "../auth/sasl2.js";
+import bind2 from "../auth/bind2.js";
+import fast from "../auth/fast.js";
+import grants from "../auth/grants.js";
+import bind from "../features/bind.js";
+import message from "../features/message.js";
+import offline from "../features/offline.js";
+import presence from "../features/presence.js";
+import roster from "../features/roster.js";
+import carbons from "../features/carbons.js";
+import csi from "../features/csi.js";
+import streamManagement from "../features/stream-management.js";
+import disco from "../features/disco.js";
+import ping from "../features/ping.js";
+import version from "../features/version.js";
+import accounts from "../features/accounts.js";
+import access from "../clients/access-service.js";
+import clientTracker from "../clients/tracker.js";
+import manageClients from "../clients/protocol.js";
+import clientsAdmin from "../clients/admin.js";
+import oauthSessions from "../auth/oauth-sessions.js";
+import http from "../http/server.js";
+import oauth from "../http/oauth/router.js";
+import rest from "../http/rest.js";
+import securityHistory from "../features/security-history.js";
+import newClientNotice from "../features/new-client-notice.js";
+import securityLog from "../features/security-log.js";
+import websocket from "../http/websocket.js";
+import accountPage from "../http/account/index.js";
+
+export const features: readonly Feature[] = [
+  grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
+  carbons, csi, streamManagement, disco, ping, version, access, accounts, clientTracker, manageClients, clientsAdmin,
+  // OAuth 2.0: OAUTHBEARER sessions bound to their grant; the HTTP service, then its endpoints.
+  oauthSessions, http, oauth, rest,
+  // The account page (its security history and new-client notices), and XMPP over WebSocket: after http.
+  securityHistory, newClientNotice, websocket, accountPage,
+  // Security events into the server's log, for operators and fail2ban.
+  securityLog,
+];
