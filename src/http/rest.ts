@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "../core/server.js";
 import { HttpError, sendJson, type HttpRequest } from "./server.js";
+import { httpErrors } from "../core/errors.js";
 import { roleOf, verifyBearer, type BearerInfo, TOKEN_RE } from "../auth/oauth-tokens.js";
 import { parseJid } from "../core/jid.js";
 import { x } from "../xml/element.js";
@@ -24,16 +25,10 @@ function rest(server: Server): void {
   async function authenticate(req: HttpRequest): Promise<BearerInfo> {
     const header = req.header("authorization");
     const m = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header.trim());
-    if (!m) throw new HttpError(401, "invalid_request", "A bearer token is required", { "WWW-Authenticate": `Bearer realm="${realm}"` });
+    if (!m) throw new HttpError(httpErrors.bearerRequired(realm));
     const info = TOKEN_RE.test(m[1]!) ? await verifyBearer(server, m[1]!) : undefined;
-    if (!info) {
-      throw new HttpError(401, "invalid_token", "The access token is invalid, expired or revoked",
-        { "WWW-Authenticate": `Bearer realm="${realm}", error="invalid_token", error_description="The access token is invalid, expired or revoked"` });
-    }
-    if (!roleOf(info.scopes)) {
-      throw new HttpError(403, "insufficient_scope", "The token's scope does not give access to the account",
-        { "WWW-Authenticate": `Bearer realm="${realm}", error="insufficient_scope", scope="xmpp"` });
-    }
+    if (!info) throw new HttpError(httpErrors.bearerInvalid(realm));
+    if (!roleOf(info.scopes)) throw new HttpError(httpErrors.bearerScope(realm));
     return info;
   }
 
@@ -56,23 +51,23 @@ function rest(server: Server): void {
       const params = await req.form();
       fields = {};
       for (const k of new Set(params.keys())) {
-        if (params.getAll(k).length > 1) throw new HttpError(400, "invalid_request", `Parameter ${k} is repeated`);
+        if (params.getAll(k).length > 1) throw new HttpError(httpErrors.repeatedParameter(k));
         fields[k] = params.get(k);
       }
     } else {
       const body = await req.json();
-      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "invalid_request", "The body must be a JSON object");
+      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(httpErrors.restNotObject);
       fields = body as Record<string, unknown>;
     }
     const { to, body, type = "chat", id } = fields;
-    if (typeof to !== "string") throw new HttpError(400, "invalid_request", "'to' (a JID) is required");
+    if (typeof to !== "string") throw new HttpError(httpErrors.restToRequired);
     const toJid = parseJid(to);
-    if (!toJid || !toJid.local) throw new HttpError(400, "invalid_request", "'to' is not a valid JID of an account");
-    if (toJid.domain !== server.config.domain) throw new HttpError(400, "invalid_request", "Only accounts on this server can be reached (no server-to-server)");
-    if (typeof body !== "string" || body === "") throw new HttpError(400, "invalid_request", "'body' (text) is required");
-    if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(413, "invalid_request", "'body' is too long");
-    if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(400, "invalid_request", `'type' must be one of ${MESSAGE_TYPES.join(", ")}`);
-    if (id !== undefined && (typeof id !== "string" || !ID_RE.test(id))) throw new HttpError(400, "invalid_request", "'id' must be 1 to 64 letters, digits or _.:-");
+    if (!toJid || !toJid.local) throw new HttpError(httpErrors.restToInvalid);
+    if (toJid.domain !== server.config.domain) throw new HttpError(httpErrors.restToRemote);
+    if (typeof body !== "string" || body === "") throw new HttpError(httpErrors.restBodyRequired);
+    if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(httpErrors.restBodyTooLong);
+    if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(httpErrors.restType(MESSAGE_TYPES));
+    if (id !== undefined && (typeof id !== "string" || !ID_RE.test(id))) throw new HttpError(httpErrors.restId);
     const stanzaId = (id as string | undefined) ?? randomBytes(9).toString("base64url");
     const from = parseJid(`${username}@${server.config.domain}`)!;
     const stanza = x("message", { from: from.toString(), to: toJid.toString(), type, id: stanzaId }, x("body", null, body));

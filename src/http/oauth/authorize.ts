@@ -7,6 +7,7 @@
 // never sent anywhere (RFC 6749 §4.1.2.1).
 import type { HttpRequest } from "../server.js";
 import { HttpError, redirect } from "../server.js";
+import { httpErrors, type HttpCodedErrorDef, type HttpPageErrorDef } from "../../core/errors.js";
 import type { OAuthContext } from "./context.js";
 import { lookupClient, single, OOB_URI, type Client } from "./clients.js";
 import { knownScopes, roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
@@ -30,11 +31,19 @@ interface AuthzRequest {
 }
 
 /** Shown to the user, never redirected. */
-class PageError extends Error {}
+class PageError extends Error {
+  constructor(readonly def: HttpPageErrorDef, text = def.text) { super(text); }
+}
 
-/** Sent back to the app at its redirect URI. */
+/** Sent back to the app at its redirect URI (or shown, for an out-of-band client). */
 class RedirectError extends Error {
-  constructor(readonly code: string, readonly description: string) { super(description); }
+  readonly code: string;
+  readonly description: string;
+  constructor(readonly def: HttpCodedErrorDef & HttpPageErrorDef) {
+    super(def.text);
+    this.code = def.code;
+    this.description = def.text;
+  }
 }
 
 export function appView(client: Client): AppView {
@@ -87,43 +96,44 @@ function checkRequest(ctx: OAuthContext, params: URLSearchParams): { client: Cli
   let redirectGiven = false;
   try {
     client = lookupClient(ctx.keys, single(params, "client_id"));
-    if (!client) throw new PageError("The app is not registered here (unknown client_id).");
+    if (!client) throw new PageError(httpErrors.authzUnknownClient);
     const given = single(params, "redirect_uri");
     if (given !== undefined) {
-      if (!matchesRegistered(client, given)) throw new PageError("The app asked to send you to an address it did not register (redirect_uri).");
+      if (!matchesRegistered(client, given)) throw new PageError(httpErrors.authzRedirectUnregistered);
       redirectUri = given;
       redirectGiven = true;
     } else if (client.meta.redirect_uris.length === 1) {
       redirectUri = client.meta.redirect_uris[0]!;
     } else {
-      throw new PageError("The app did not say where to send you back (redirect_uri).");
+      throw new PageError(httpErrors.authzRedirectMissing);
     }
   } catch (err) {
-    if (err instanceof HttpError) throw new PageError(err.description ?? err.code);
+    if (err instanceof HttpError) throw new PageError({ status: 400, text: err.description ?? err.code });
     throw err;
   }
   let state: string | undefined;
   try {
     state = single(params, "state");
-    if (!client.meta.grant_types.includes("authorization_code")) throw new RedirectError("unauthorized_client", "This client did not register the authorization code grant");
-    if (params.has("request") || params.has("request_uri")) throw new RedirectError("request_not_supported", "Request objects are not supported");
+    if (!client.meta.grant_types.includes("authorization_code")) throw new RedirectError(httpErrors.authzCodeNotRegistered);
+    if (params.has("request") || params.has("request_uri")) throw new RedirectError(httpErrors.requestObject);
     const responseType = single(params, "response_type");
-    if (responseType !== "code") throw new RedirectError("unsupported_response_type", "Only response_type=code is supported");
+    if (responseType !== "code") throw new RedirectError(httpErrors.responseType);
     const challenge = single(params, "code_challenge");
     const method = single(params, "code_challenge_method");
-    if (!challenge) throw new RedirectError("invalid_request", "PKCE is required: code_challenge is missing");
-    if (method !== "S256") throw new RedirectError("invalid_request", "PKCE code_challenge_method must be S256");
-    if (!CHALLENGE_RE.test(challenge)) throw new RedirectError("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters)");
+    if (!challenge) throw new RedirectError(httpErrors.pkceChallengeMissing);
+    if (method !== "S256") throw new RedirectError(httpErrors.pkceMethod);
+    if (!CHALLENGE_RE.test(challenge)) throw new RedirectError(httpErrors.pkceChallengeMalformed);
     const responseMode = single(params, "response_mode");
-    if (responseMode !== undefined && responseMode !== "query") throw new RedirectError("invalid_request", "Only response_mode=query is supported");
-    if (state !== undefined && state.length > 1024) throw new RedirectError("invalid_request", "state is too long");
+    if (responseMode !== undefined && responseMode !== "query") throw new RedirectError(httpErrors.responseMode);
+    if (state !== undefined && state.length > 1024) throw new RedirectError(httpErrors.stateTooLong);
     const scopes = requestedScopes(client, single(params, "scope"));
-    if (!roleOf(scopes)) throw new RedirectError("invalid_scope", "The request asks for no scope that gives access (xmpp or xmpp:user)");
+    if (!roleOf(scopes)) throw new RedirectError(httpErrors.noAccessScope);
     const request: AuthzRequest = { clientId: client.id, redirectUri, redirectGiven, scopes, challenge, exp: Date.now() + REQUEST_TTL_MS };
     if (state !== undefined) request.state = state;
     return { client, request };
   } catch (err) {
-    if (err instanceof HttpError) throw new RedirectWith(redirectUri, new RedirectError("invalid_request", err.description ?? err.code), state);
+    // A repeated parameter (clients.ts single): invalid_request at the redirect URI.
+    if (err instanceof HttpError) throw new RedirectWith(redirectUri, new RedirectError({ status: 400, code: "invalid_request", text: err.description ?? err.code }), state);
     if (err instanceof RedirectError) throw new RedirectWith(redirectUri, err, state);
     throw err;
   }
@@ -134,7 +144,7 @@ class RedirectWith extends Error {
 }
 
 function answerError(req: HttpRequest, base: string, e: RedirectWith): void {
-  if (e.redirectUri === OOB_URI) return errorPage(req, 400, `${e.error.code}: ${e.error.description}`);
+  if (e.redirectUri === OOB_URI) return errorPage(req, e.error.def, `${e.error.code}: ${e.error.description}`);
   redirect(req, responseUrl(e.redirectUri, { error: e.error.code, error_description: e.error.description, state: e.state, iss: base }));
 }
 
@@ -153,7 +163,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
       const { client, request } = checkRequest(ctx, req.url.searchParams);
       showLogin(req, client, ctx.keys.sign("authz", request), request);
     } catch (err) {
-      if (err instanceof PageError) return errorPage(req, 400, err.message);
+      if (err instanceof PageError) return errorPage(req, err.def, err.message);
       if (err instanceof RedirectWith) return answerError(req, req.base, err);
       throw err;
     }
@@ -163,12 +173,12 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     ctx.limiter.take(`login:${req.ip}`);
     const params = await req.form();
     const binding = checkCsrf(ctx, req, params);
-    if (!binding) return errorPage(req, 403, "This form has expired or did not come from this site. Go back to the app and start again.");
+    if (!binding) return errorPage(req, httpErrors.authzFormExpired);
     const signedRequest = params.getAll("request");
     const request = signedRequest.length === 1 ? ctx.keys.verify<AuthzRequest>("authz", signedRequest[0]!) : undefined;
-    if (!request || request.exp <= Date.now()) return errorPage(req, 400, "This sign-in request has expired. Go back to the app and start again.");
+    if (!request || request.exp <= Date.now()) return errorPage(req, httpErrors.authzRequestExpired);
     const client = lookupClient(ctx.keys, request.clientId);
-    if (!client) return errorPage(req, 400, "The app is not registered here (unknown client_id).");
+    if (!client) return errorPage(req, httpErrors.authzUnknownClient);
     const ref = sha256(signedRequest[0]!);
     const decision = single(params, "decision");
 
@@ -186,15 +196,15 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     }
 
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
-    if (!ticket) return errorPage(req, 400, "Your sign-in has expired. Go back to the app and start again.");
-    if (!spendTicket(ctx, ticket)) return errorPage(req, 400, "This consent form was already answered. Go back to the app and start again.");
-    const fail = (code: string, description: string) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(code, description), request.state));
-    if (decision !== "allow") return fail("access_denied", "The user denied access");
+    if (!ticket) return errorPage(req, httpErrors.authzSignInExpired);
+    if (!spendTicket(ctx, ticket)) return errorPage(req, httpErrors.authzAlreadyAnswered);
+    const fail = (def: HttpCodedErrorDef & HttpPageErrorDef) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
+    if (decision !== "allow") return fail(httpErrors.accessDenied);
     const chosen = new Set(params.getAll("scope"));
     const scopes = request.scopes.filter((s) => chosen.has(s));
-    if (!roleOf(scopes)) return fail("access_denied", "The user granted no scope that gives access");
+    if (!roleOf(scopes)) return fail(httpErrors.noScopeGranted);
     const user = await server.storage.users.get(ticket.u);
-    if (!user || user.passwordChangedAt > ticket.at) return errorPage(req, 400, "Your sign-in is no longer valid. Go back to the app and start again.");
+    if (!user || user.passwordChangedAt > ticket.at) return errorPage(req, httpErrors.authzSignInStale);
     const code = randomCode();
     ctx.state.codes.set(sha256(code), {
       clientIdHash: clientIdHash(client.id), redirectUri: request.redirectUri, redirectGiven: request.redirectGiven,

@@ -6,6 +6,7 @@
 import net from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import { HttpError, type HttpRequest } from "../server.js";
+import { httpErrors, type HttpCodedErrorDef } from "../../core/errors.js";
 import type { OAuthKeys } from "./keys.js";
 import { knownScopes, clientIdHash, type OAuthClientInfo } from "../../auth/oauth-tokens.js";
 
@@ -40,12 +41,6 @@ export interface ClientMetadata {
 
 export interface Client { id: string; meta: ClientMetadata }
 
-export class RegistrationError extends HttpError {
-  constructor(code: "invalid_client_metadata" | "invalid_redirect_uri", description: string) {
-    super(400, code, description);
-  }
-}
-
 function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (h === "localhost" || h.endsWith(".localhost")) return true;
@@ -60,14 +55,14 @@ function parseUrl(s: string): URL | undefined {
 function text(v: unknown, field: string, max: number): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "string" || v.trim() === "" || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
-    throw new RegistrationError("invalid_client_metadata", `${field} must be a non-empty string of at most ${max} characters`);
+    throw new HttpError(httpErrors.regBadText(field, max));
   }
   return v.trim();
 }
 
 function strings(v: unknown, field: string): string[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) throw new RegistrationError("invalid_client_metadata", `${field} must be an array of strings`);
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) throw new HttpError(httpErrors.regNotStrings(field));
   return [...new Set(v as string[])];
 }
 
@@ -77,14 +72,14 @@ function clientHostUri(v: unknown, field: string, clientHost: string): string | 
   if (s === undefined) return undefined;
   const u = parseUrl(s);
   if (!u || u.protocol !== "https:" || u.hostname !== clientHost || u.username || u.password) {
-    throw new RegistrationError("invalid_client_metadata", `${field} must be an https URL on the host of client_uri`);
+    throw new HttpError(httpErrors.regNotClientHostUri(field));
   }
   return u.href;
 }
 
 /** The redirect URI rules of the reference, by application type. */
 export function checkRedirectUri(uri: string, type: "web" | "native", clientHost: string): void {
-  const bad = (why: string) => { throw new RegistrationError("invalid_redirect_uri", `${uri.slice(0, 200)}: ${why}`); };
+  const bad = (why: string) => { throw new HttpError(httpErrors.regRedirect(uri, why)); };
   if (uri.length > MAX_URI) bad("too long");
   if (type === "native" && uri === OOB_URI) return;
   const u = parseUrl(uri);
@@ -109,34 +104,34 @@ export function checkRedirectUri(uri: string, type: "web" | "native", clientHost
 
 /** Validates registration metadata; unknown fields are dropped. */
 export function validateRegistration(body: unknown, now = Date.now()): ClientMetadata {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new RegistrationError("invalid_client_metadata", "The body must be a JSON object");
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(httpErrors.regNotObject);
   const b = body as Record<string, unknown>;
   const client_name = text(b.client_name, "client_name", 200);
-  if (!client_name) throw new RegistrationError("invalid_client_metadata", "client_name is required");
+  if (!client_name) throw new HttpError(httpErrors.regNameRequired);
   const clientUriText = text(b.client_uri, "client_uri", MAX_URI);
-  if (!clientUriText) throw new RegistrationError("invalid_client_metadata", "client_uri is required");
+  if (!clientUriText) throw new HttpError(httpErrors.regUriRequired);
   const cu = parseUrl(clientUriText);
-  if (!cu || cu.protocol !== "https:" || cu.username || cu.password || cu.hash) throw new RegistrationError("invalid_client_metadata", "client_uri must be an https URL");
-  if (isLoopbackHost(cu.hostname)) throw new RegistrationError("invalid_client_metadata", "client_uri must not be a loopback address");
+  if (!cu || cu.protocol !== "https:" || cu.username || cu.password || cu.hash) throw new HttpError(httpErrors.regUriNotHttps);
+  if (isLoopbackHost(cu.hostname)) throw new HttpError(httpErrors.regUriLoopback);
   const appType = b.application_type ?? "web";
-  if (appType !== "web" && appType !== "native") throw new RegistrationError("invalid_client_metadata", "application_type must be web or native");
+  if (appType !== "web" && appType !== "native") throw new HttpError(httpErrors.regAppType);
 
   const grant_types = strings(b.grant_types, "grant_types") ?? ["authorization_code"];
-  if (grant_types.length === 0) throw new RegistrationError("invalid_client_metadata", "grant_types must not be empty");
-  for (const g of grant_types) if (!GRANT_TYPES.includes(g)) throw new RegistrationError("invalid_client_metadata", `grant type ${g.slice(0, 100)} is not supported`);
-  if (grant_types.length === 1 && grant_types[0] === "refresh_token") throw new RegistrationError("invalid_client_metadata", "refresh_token needs another grant type");
+  if (grant_types.length === 0) throw new HttpError(httpErrors.regNoGrantTypes);
+  for (const g of grant_types) if (!GRANT_TYPES.includes(g)) throw new HttpError(httpErrors.regGrantType(g));
+  if (grant_types.length === 1 && grant_types[0] === "refresh_token") throw new HttpError(httpErrors.regRefreshAlone);
   const code = grant_types.includes("authorization_code");
   const response_types = strings(b.response_types, "response_types") ?? (code ? ["code"] : []);
-  for (const r of response_types) if (r !== "code") throw new RegistrationError("invalid_client_metadata", `response type ${r.slice(0, 100)} is not supported`);
-  if (code !== response_types.includes("code")) throw new RegistrationError("invalid_client_metadata", "response type code goes with grant type authorization_code");
+  for (const r of response_types) if (r !== "code") throw new HttpError(httpErrors.regResponseType(r));
+  if (code !== response_types.includes("code")) throw new HttpError(httpErrors.regCodeMismatch);
 
   const method = b.token_endpoint_auth_method ?? "client_secret_basic";
-  if (typeof method !== "string" || !AUTH_METHODS.includes(method)) throw new RegistrationError("invalid_client_metadata", `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
-  if (method === "none" && appType !== "native") throw new RegistrationError("invalid_client_metadata", "only native applications may be public clients (token_endpoint_auth_method none)");
+  if (typeof method !== "string" || !AUTH_METHODS.includes(method)) throw new HttpError(httpErrors.regAuthMethod(AUTH_METHODS));
+  if (method === "none" && appType !== "native") throw new HttpError(httpErrors.regPublicWeb);
 
   const redirect_uris = strings(b.redirect_uris, "redirect_uris") ?? [];
-  if (code && redirect_uris.length === 0) throw new RegistrationError("invalid_redirect_uri", "redirect_uris is required for the authorization code grant");
-  if (redirect_uris.length > MAX_REDIRECTS) throw new RegistrationError("invalid_redirect_uri", `at most ${MAX_REDIRECTS} redirect URIs`);
+  if (code && redirect_uris.length === 0) throw new HttpError(httpErrors.regRedirectRequired);
+  if (redirect_uris.length > MAX_REDIRECTS) throw new HttpError(httpErrors.regTooManyRedirects(MAX_REDIRECTS));
   for (const r of redirect_uris) checkRedirectUri(r, appType, cu.hostname);
 
   const meta: ClientMetadata = {
@@ -144,7 +139,7 @@ export function validateRegistration(body: unknown, now = Date.now()): ClientMet
     token_endpoint_auth_method: method, iat: Math.floor(now / 1000),
   };
   if (b.scope !== undefined) {
-    if (typeof b.scope !== "string" || b.scope.length > 1000) throw new RegistrationError("invalid_client_metadata", "scope must be a string");
+    if (typeof b.scope !== "string" || b.scope.length > 1000) throw new HttpError(httpErrors.regScope);
     const scopes = knownScopes(b.scope);
     if (scopes.length > 0) meta.scope = scopes.join(" ");
   }
@@ -153,7 +148,7 @@ export function validateRegistration(body: unknown, now = Date.now()): ClientMet
     if (v) meta[f] = v;
   }
   if (b.software_id !== undefined) {
-    if (typeof b.software_id !== "string" || !UUID_RE.test(b.software_id)) throw new RegistrationError("invalid_client_metadata", "software_id must be a UUID");
+    if (typeof b.software_id !== "string" || !UUID_RE.test(b.software_id)) throw new HttpError(httpErrors.regSoftwareId);
     meta.software_id = b.software_id.toLowerCase();
   }
   const version = text(b.software_version, "software_version", 100);
@@ -168,7 +163,7 @@ export function clientSecret(keys: OAuthKeys, clientId: string): string {
 /** The registration response (RFC 7591 §3.2.1). */
 export function registerClient(keys: OAuthKeys, meta: ClientMetadata): Record<string, unknown> {
   const client_id = keys.sign("client", meta);
-  if (client_id.length > MAX_CLIENT_ID) throw new RegistrationError("invalid_client_metadata", "Too much client metadata (fewer or shorter URIs)");
+  if (client_id.length > MAX_CLIENT_ID) throw new HttpError(httpErrors.regTooMuch);
   const out: Record<string, unknown> = { client_id, client_id_issued_at: meta.iat };
   if (meta.token_endpoint_auth_method !== "none") {
     out.client_secret = clientSecret(keys, client_id);
@@ -195,7 +190,7 @@ export function clientInfo(client: Client): OAuthClientInfo {
 /** One value per parameter (RFC 6749 §3.1): a repeated parameter is an invalid request. */
 export function single(params: URLSearchParams, name: string): string | undefined {
   const all = params.getAll(name);
-  if (all.length > 1) throw new HttpError(400, "invalid_request", `Parameter ${name} is repeated`);
+  if (all.length > 1) throw new HttpError(httpErrors.repeatedParameter(name));
   return all[0];
 }
 
@@ -220,23 +215,24 @@ export function authenticateClient(req: HttpRequest, params: URLSearchParams, ke
   let id: string | undefined;
   let secret: string | undefined;
   let method: string;
-  const fail = (why: string): never => {
-    throw new HttpError(401, "invalid_client", why, authz ? { "WWW-Authenticate": 'Basic realm="oauth2"' } : {});
+  // RFC 6749 §5.2: a client that tried the Authorization header is answered with a challenge.
+  const fail = (def: HttpCodedErrorDef): never => {
+    throw new HttpError(def, authz ? { "WWW-Authenticate": 'Basic realm="oauth2"' } : {});
   };
   if (authz !== undefined) {
     const m = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(authz.trim());
-    if (!m) fail("Unsupported Authorization header");
+    if (!m) fail(httpErrors.clientAuthUnsupported);
     const decoded = Buffer.from(m![1]!, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
-    if (colon < 0) fail("Malformed Basic credentials");
+    if (colon < 0) fail(httpErrors.clientAuthMalformed);
     try {
       id = formDecode(decoded.slice(0, colon));
       secret = formDecode(decoded.slice(colon + 1));
     } catch {
-      fail("Malformed Basic credentials");
+      fail(httpErrors.clientAuthMalformed);
     }
-    if (bodySecret !== undefined) fail("Use one client authentication method");
-    if (bodyId !== undefined && bodyId !== id) fail("client_id does not match the credentials");
+    if (bodySecret !== undefined) fail(httpErrors.clientAuthTwice);
+    if (bodyId !== undefined && bodyId !== id) fail(httpErrors.clientIdMismatch);
     method = "client_secret_basic";
   } else if (bodySecret !== undefined) {
     id = bodyId;
@@ -247,8 +243,8 @@ export function authenticateClient(req: HttpRequest, params: URLSearchParams, ke
     method = "none";
   }
   const client = lookupClient(keys, id);
-  if (!client) return fail("Unknown client");
-  if (client.meta.token_endpoint_auth_method !== method) fail(`This client authenticates with ${client.meta.token_endpoint_auth_method}`);
-  if (method !== "none" && !secretMatches(keys, client.id, secret ?? "")) fail("Wrong client credentials");
+  if (!client) return fail(httpErrors.clientUnknown);
+  if (client.meta.token_endpoint_auth_method !== method) fail(httpErrors.clientWrongMethod(client.meta.token_endpoint_auth_method));
+  if (method !== "none" && !secretMatches(keys, client.id, secret ?? "")) fail(httpErrors.clientWrongSecret);
   return client;
 }

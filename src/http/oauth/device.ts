@@ -2,6 +2,7 @@
 // code and a short user code; the user opens /oauth2/device on any browser, types the user
 // code, signs in and consents; meanwhile the app polls the token endpoint (token.ts).
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
+import { httpErrors } from "../../core/errors.js";
 import type { OAuthContext } from "./context.js";
 import { authenticateClient, lookupClient, single, DEVICE_GRANT } from "./clients.js";
 import { roleOf, clientIdHash } from "../../auth/oauth-tokens.js";
@@ -21,9 +22,9 @@ export function deviceRoutes(ctx: OAuthContext): void {
     ctx.limiter.take(`device:${req.ip}`);
     const params = await req.form();
     const client = authenticateClient(req, params, ctx.keys);
-    if (!client.meta.grant_types.includes(DEVICE_GRANT)) throw new HttpError(400, "unauthorized_client", "This client did not register the device grant");
+    if (!client.meta.grant_types.includes(DEVICE_GRANT)) throw new HttpError(httpErrors.deviceGrantNotRegistered);
     const scopes = requestedScopes(client, single(params, "scope"));
-    if (!roleOf(scopes)) throw new HttpError(400, "invalid_scope", "The request asks for no scope that gives access (xmpp or xmpp:user)");
+    if (!roleOf(scopes)) throw new HttpError(httpErrors.noAccessScope);
     const deviceCode = randomCode();
     let userCode = newUserCode();
     while (ctx.state.userCodes.get(userCode)) userCode = newUserCode();
@@ -63,14 +64,14 @@ export function deviceRoutes(ctx: OAuthContext): void {
     ctx.limiter.take(`login:${req.ip}`);
     const params = await req.form();
     const binding = checkCsrf(ctx, req, params);
-    if (!binding) return errorPage(req, 403, "This form has expired or did not come from this site. Reload the page and try again.");
+    if (!binding) return errorPage(req, httpErrors.deviceFormExpired);
     const decision = single(params, "decision");
 
     if (decision === undefined) {
       const typed = single(params, "user_code") ?? "";
       const username = single(params, "username");
       const found = pending(typed);
-      if (!found) return showLogin(req, 400, typed.slice(0, 20), "That code is unknown or has expired. Check the code your device shows.", username);
+      if (!found) return showLogin(req, httpErrors.deviceUserCodeUnknown.status, typed.slice(0, 20), httpErrors.deviceUserCodeUnknown.text, username);
       const login = await checkLogin(ctx, req, username, single(params, "password"));
       if (!login.ok) return showLogin(req, login.status, typed.slice(0, 20), login.error, username);
       const client = lookupClient(ctx.keys, found.rec.clientId)!;
@@ -82,7 +83,7 @@ export function deviceRoutes(ctx: OAuthContext): void {
 
     const ticket = readTicket(ctx, single(params, "ticket"), "device", undefined, binding);
     const rec = ticket && ctx.state.devices.get(ticket.r);
-    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !spendTicket(ctx, ticket)) return errorPage(req, 400, "This request has expired. Start again on your device.");
+    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !spendTicket(ctx, ticket)) return errorPage(req, httpErrors.deviceRequestExpired);
     const chosen = new Set(params.getAll("scope"));
     const scopes = rec.scopes.filter((s) => chosen.has(s));
     if (decision !== "allow" || !roleOf(scopes)) {

@@ -3,6 +3,7 @@
 // Content-Security-Policy (server.ts sendHtml).
 import { SCOPES } from "../../auth/oauth-tokens.js";
 import { sendHtml, type HttpRequest } from "../server.js";
+import type { HttpPageErrorDef } from "../../core/errors.js";
 
 export const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2129}
 main{max-width:30rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}
@@ -117,6 +118,7 @@ export function sendPage(req: HttpRequest, status: number, html: string, formAct
   sendHtml(req, status, html, { styles: [STYLE], formAction, headers });
 }
 
-export function errorPage(req: HttpRequest, status: number, message: string): void {
-  sendPage(req, status, messagePage("This request cannot be completed", message));
+/** An error of the catalogue (src/core/errors.ts) shown as a page; `text` when it names something of the request. */
+export function errorPage(req: HttpRequest, error: HttpPageErrorDef, text = error.text): void {
+  sendPage(req, error.status, messagePage("This request cannot be completed", text));
 }

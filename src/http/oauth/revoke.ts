@@ -5,6 +5,7 @@
 // tokens with it, and an app that logs out means the authorisation to end. The reference
 // deletes the one token and leaves the grant behind until it expires.
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
+import { httpErrors } from "../../core/errors.js";
 import type { OAuthContext } from "./context.js";
 import { authenticateClient, single, type Client } from "./clients.js";
 import { tokenHash } from "../../auth/grants.js";
@@ -24,7 +25,7 @@ export function revokeRoutes(ctx: OAuthContext): void {
     const client = authenticateClient(req, params, ctx.keys);
     const token = single(params, "token");
     single(params, "token_type_hint"); // any hint is fine: tokens are found by their hash
-    if (!token) throw new HttpError(400, "invalid_request", "token is required");
+    if (!token) throw new HttpError(httpErrors.tokenMissing);
     return { client, token };
   };
 
@@ -34,7 +35,7 @@ export function revokeRoutes(ctx: OAuthContext): void {
       const t = await server.storage.grants.getToken(tokenHash(token));
       const grant = t && (await server.storage.grants.get(t.username, t.grantId));
       if (grant && grant.kind === GRANT_KIND) {
-        if (grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(400, "unauthorized_client", "The token was issued to another client");
+        if (grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.tokenOtherClient);
         await server.services.get("access").revokeGrant(grant.username, grant.id, "revoked by the app");
       }
     }

@@ -3,6 +3,7 @@
 // failed client authentication counts against the login throttle.
 import { createHash } from "node:crypto";
 import { HttpError, sendJson, type HttpRequest } from "../server.js";
+import { httpErrors } from "../../core/errors.js";
 import type { OAuthContext } from "./context.js";
 import { authenticateClient, clientInfo, single, DEVICE_GRANT, type Client } from "./clients.js";
 import {
@@ -14,8 +15,6 @@ import { sha256 } from "./state.js";
 
 export const TOKEN_PATH = "/oauth2/token";
 const VERIFIER_RE = /^[A-Za-z0-9\-._~]{43,128}$/;
-
-const invalidGrant = (why: string) => new HttpError(400, "invalid_grant", why);
 
 function withRefresh(client: Client, scopes: string[]): boolean {
   return scopes.includes("offline_access") && client.meta.grant_types.includes("refresh_token");
@@ -34,7 +33,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
     const code = single(params, "code");
     const verifier = single(params, "code_verifier");
     const redirectUri = single(params, "redirect_uri");
-    if (!code) throw new HttpError(400, "invalid_request", "code is required");
+    if (!code) throw new HttpError(httpErrors.codeMissing);
     const h = sha256(code);
     const rec = ctx.state.codes.take(h); // single use, whatever happens next
     if (!rec) {
@@ -44,15 +43,15 @@ export function tokenRoutes(ctx: OAuthContext): void {
         await server.services.get("access").revokeGrant(used.username, used.grantId, "authorization code reused");
         server.log.warn({ username: used.username, grantId: used.grantId }, "oauth authorization code reused; grant revoked");
       }
-      throw invalidGrant("The code is unknown, expired or already used");
+      throw new HttpError(httpErrors.codeUnknown);
     }
-    if (rec.exp <= Date.now()) throw invalidGrant("The code has expired");
-    if (rec.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The code was issued to another client");
-    if ((rec.redirectGiven || redirectUri !== undefined) && redirectUri !== rec.redirectUri) throw invalidGrant("redirect_uri does not match the authorization request");
-    if (!verifier) throw new HttpError(400, "invalid_request", "PKCE is required: code_verifier is missing");
-    if (!VERIFIER_RE.test(verifier)) throw new HttpError(400, "invalid_request", "code_verifier must be 43 to 128 unreserved characters");
-    if (createHash("sha256").update(verifier).digest("base64url") !== rec.challenge) throw invalidGrant("PKCE verification failed: code_verifier does not match code_challenge");
-    if (!(await stillValid(rec.username, rec.authTime))) throw invalidGrant("The authorization is no longer valid");
+    if (rec.exp <= Date.now()) throw new HttpError(httpErrors.codeExpired);
+    if (rec.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.codeOtherClient);
+    if ((rec.redirectGiven || redirectUri !== undefined) && redirectUri !== rec.redirectUri) throw new HttpError(httpErrors.redirectUriMismatch);
+    if (!verifier) throw new HttpError(httpErrors.pkceVerifierMissing);
+    if (!VERIFIER_RE.test(verifier)) throw new HttpError(httpErrors.pkceVerifierMalformed);
+    if (createHash("sha256").update(verifier).digest("base64url") !== rec.challenge) throw new HttpError(httpErrors.pkceMismatch);
+    if (!(await stillValid(rec.username, rec.authTime))) throw new HttpError(httpErrors.authorizationStale);
     const grant = await createOAuthGrant(server, rec.username, clientInfo(client), rec.scopes);
     ctx.state.usedCodes.set(h, { username: rec.username, grantId: grant.id, exp: rec.exp });
     return issueTokens(server, grant, rec.scopes, withRefresh(client, rec.scopes));
@@ -60,28 +59,28 @@ export function tokenRoutes(ctx: OAuthContext): void {
 
   async function refresh(client: Client, params: URLSearchParams): Promise<IssuedTokens> {
     const token = single(params, "refresh_token");
-    if (!token) throw new HttpError(400, "invalid_request", "refresh_token is required");
-    if (!TOKEN_RE.test(token)) throw invalidGrant("The refresh token is invalid");
+    if (!token) throw new HttpError(httpErrors.refreshMissing);
+    if (!TOKEN_RE.test(token)) throw new HttpError(httpErrors.refreshInvalid);
     const now = Date.now();
     const hash = tokenHash(token);
     const t = await server.storage.grants.getToken(hash);
     const grant = t && (await server.storage.grants.get(t.username, t.grantId));
-    if (!t || !grant || grant.kind !== GRANT_KIND || grant.data.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The refresh token is invalid");
+    if (!t || !grant || grant.kind !== GRANT_KIND || grant.data.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.refreshInvalid);
     const reused = async () => {
       // A rotated refresh token came back: someone holds a copy. The whole grant goes.
       await server.services.get("access").revokeGrant(grant.username, grant.id, "refresh token reused");
       server.log.warn({ username: grant.username, grantId: grant.id }, "oauth refresh token reused; grant revoked");
-      return invalidGrant("The refresh token was already used; the authorization is revoked");
+      return new HttpError(httpErrors.refreshReused);
     };
     if (t.purpose === REFRESH_USED_PURPOSE) throw await reused();
-    if (t.purpose !== REFRESH_PURPOSE) throw invalidGrant("Not a refresh token");
-    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw invalidGrant("The refresh token has expired or was revoked");
+    if (t.purpose !== REFRESH_PURPOSE) throw new HttpError(httpErrors.notRefreshToken);
+    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw new HttpError(httpErrors.refreshExpired);
     const granted = knownScopes(grant.data.scopes);
     let scopes = granted;
     const asked = single(params, "scope");
     if (asked !== undefined) {
       scopes = knownScopes(asked);
-      if (scopes.some((s) => !granted.includes(s)) || !roleOf(scopes)) throw new HttpError(400, "invalid_scope", "The scope must be part of what was granted");
+      if (scopes.some((s) => !granted.includes(s)) || !roleOf(scopes)) throw new HttpError(httpErrors.scopeNotGranted);
     }
     // Rotation, in one transaction: only one request can replace the token; a concurrent second use is a reuse.
     const tokens = await rotateRefresh(server, grant, t, scopes);
@@ -92,32 +91,32 @@ export function tokenRoutes(ctx: OAuthContext): void {
 
   async function deviceCode(client: Client, params: URLSearchParams): Promise<IssuedTokens> {
     const code = single(params, "device_code");
-    if (!code) throw new HttpError(400, "invalid_request", "device_code is required");
+    if (!code) throw new HttpError(httpErrors.deviceCodeMissing);
     const h = sha256(code);
     const rec = ctx.state.devices.get(h);
-    if (!rec || rec.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The device code is unknown");
+    if (!rec || rec.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.deviceCodeUnknown);
     const now = Date.now();
     if (rec.exp <= now) {
       ctx.state.devices.delete(h);
-      throw new HttpError(400, "expired_token", "The device code has expired");
+      throw new HttpError(httpErrors.deviceCodeExpired);
     }
     if (rec.state === "denied") {
       ctx.state.devices.delete(h);
-      throw new HttpError(400, "access_denied", "The user denied access");
+      throw new HttpError(httpErrors.accessDenied);
     }
     if (rec.state === "pending") {
       const early = rec.lastPoll !== undefined && now - rec.lastPoll < rec.interval * 1000;
       rec.lastPoll = now;
       if (early) {
         rec.interval += 5;
-        throw new HttpError(400, "slow_down", `Poll at most every ${rec.interval} seconds`);
+        throw new HttpError(httpErrors.slowDown(rec.interval));
       }
-      throw new HttpError(400, "authorization_pending", "The user has not answered yet");
+      throw new HttpError(httpErrors.authorizationPending);
     }
     ctx.state.devices.delete(h); // single use
     const username = rec.username!;
     const scopes = rec.grantedScopes!;
-    if (!(await stillValid(username, rec.authTime!))) throw invalidGrant("The authorization is no longer valid");
+    if (!(await stillValid(username, rec.authTime!))) throw new HttpError(httpErrors.authorizationStale);
     const grant = await createOAuthGrant(server, username, clientInfo(client), scopes);
     return issueTokens(server, grant, scopes, withRefresh(client, scopes));
   }
@@ -133,13 +132,13 @@ export function tokenRoutes(ctx: OAuthContext): void {
       throw err;
     }
     const grantType = single(params, "grant_type");
-    if (!grantType) throw new HttpError(400, "invalid_request", "grant_type is required");
+    if (!grantType) throw new HttpError(httpErrors.grantTypeMissing);
     const handlers: Record<string, (c: Client, p: URLSearchParams) => Promise<IssuedTokens>> = {
       authorization_code: authorizationCode, refresh_token: refresh, [DEVICE_GRANT]: deviceCode,
     };
     const handler = handlers[grantType];
-    if (!handler) throw new HttpError(400, "unsupported_grant_type", "Supported: authorization_code, refresh_token, device_code");
-    if (!client.meta.grant_types.includes(grantType)) throw new HttpError(400, "unauthorized_client", "This client did not register that grant type");
+    if (!handler) throw new HttpError(httpErrors.grantTypeUnsupported);
+    if (!client.meta.grant_types.includes(grantType)) throw new HttpError(httpErrors.grantTypeNotRegistered);
     sendJson(req, 200, await handler(client, params));
   }, { cors: true });
 }
