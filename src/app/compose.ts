@@ -10,7 +10,7 @@ import { Server } from "../core/server.js";
 import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
 import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
-import { LoginThrottle } from "../auth/throttle.js";
+import { LocalLoginThrottle } from "../auth/throttle.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { features } from "./features.js";
 
@@ -34,7 +34,7 @@ const loginThrottle = defineFeature({
   name: "login-throttle",
   provides: ["loginThrottle"],
   setup: (server) => {
-    const throttle = new LoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
+    const throttle = new LocalLoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
     server.services.provide("loginThrottle", throttle);
     return () => throttle.stop();
   },
