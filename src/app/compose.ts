@@ -11,6 +11,7 @@ import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
 import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
 import { LocalLoginThrottle } from "../auth/throttle.js";
+import { LocalRateLimits } from "../state/rate-limits.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { features } from "./features.js";
 
@@ -40,6 +41,17 @@ const loginThrottle = defineFeature({
   },
 });
 
+/** Request counts per key and minute (OAuth endpoints, the account page's forms). */
+const rateLimits = defineFeature({
+  name: "rate-limits",
+  provides: ["rateLimits"],
+  setup: (server) => {
+    const limits = new LocalRateLimits();
+    server.services.provide("rateLimits", limits);
+    return () => limits.stop();
+  },
+});
+
 export function composeServer(config: Config, log?: Logger, extra: readonly Feature[] = []): Server {
   return new Server({
     config,
@@ -47,6 +59,6 @@ export function composeServer(config: Config, log?: Logger, extra: readonly Feat
     openStorage: () => openStorage(storageConfig(config)),
     registry: new LocalSessionRegistry(),
     // A feature list whose declarations cannot be met fails here, before anything is opened.
-    features: orderFeatures([secrets, loginThrottle, ...features, ...extra]),
+    features: orderFeatures([secrets, loginThrottle, rateLimits, ...features, ...extra]),
   });
 }

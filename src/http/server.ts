@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import type { Server } from "../core/server.js";
 import { listen } from "../core/listen.js";
 import { defineFeature } from "../core/feature.js";
+import type { RateLimits } from "../state/rate-limits.js";
 
 declare module "../core/services.js" {
   interface Services {
@@ -134,30 +135,18 @@ export function redirect(req: HttpRequest, location: string, status = 303): void
 
 // --- rate limiting ---------------------------------------------------------------------------
 
-/** Fixed one-minute windows per key (an IP address and an endpoint group). */
+/**
+ * Per-IP limits of an endpoint group (an IP address and a group name make the key), counted in
+ * the shared request counts (src/state/rate-limits.ts) that the composition root provides.
+ */
 export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  private readonly sweeper: NodeJS.Timeout;
-
-  constructor(private readonly perMinute: () => number) {
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-    }, 60_000);
-    this.sweeper.unref();
-  }
+  constructor(private readonly counts: RateLimits, private readonly perMinute: () => number) {}
 
   /** Counts a request; throws 429 (with Retry-After) past the limit. */
   take(key: string, now = Date.now()): void {
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= 60_000) { w = { start: now, count: 0 }; this.windows.set(key, w); }
-    if (++w.count > this.perMinute()) {
-      const retry = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-      throw new HttpError(429, "slow_down", "Too many requests; try again later", { "Retry-After": String(retry) });
-    }
+    const retry = this.counts.hit(key, this.perMinute(), now);
+    if (retry !== undefined) throw new HttpError(429, "slow_down", "Too many requests; try again later", { "Retry-After": String(retry) });
   }
-
-  stop(): void { clearInterval(this.sweeper); }
 }
 
 // --- the service -----------------------------------------------------------------------------

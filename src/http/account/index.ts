@@ -33,14 +33,14 @@ const VIA = "account page";
 const HISTORY_SHOWN = 50;
 const CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
-export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access"], setup: accountPageFeature });
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access", "rateLimits"], setup: accountPageFeature });
 
 function accountPageFeature(server: Server): () => void {
   const live = new LiveHub();
   const sessions = new BrowserSessions((s, reason) => live.ended(s, reason), (username) => live.changed(username));
   const loginCsrf = new LoginCsrf();
   // The OAuth login endpoints' limit (oauth2_rate_limit a minute per IP) applies to these forms too.
-  const limiter = new RateLimiter(() => server.config.oauth2_rate_limit);
+  const limiter = new RateLimiter(server.services.get("rateLimits"), () => server.config.oauth2_rate_limit);
   const history = (e: HistoryInput) => server.bus.emit("security-history", e, (err) => server.log.error({ err }, "security history failed"));
 
   // --- responses ------------------------------------------------------------------------------
@@ -427,7 +427,6 @@ function accountPageFeature(server: Server): () => void {
 
   return () => {
     for (const off of offs) off();
-    limiter.stop();
     live.stop();
     sessions.stop();
   };
