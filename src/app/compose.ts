@@ -12,6 +12,7 @@ import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
 import { LocalLoginThrottle } from "../auth/throttle.js";
 import { LocalRateLimits } from "../state/rate-limits.js";
+import { LocalExpiringStores } from "../state/expiring-store.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { features } from "./features.js";
 
@@ -52,6 +53,17 @@ const rateLimits = defineFeature({
   },
 });
 
+/** Short-lived records with their own expiry (OAuth codes, device authorizations, spent tickets). */
+const expiringStores = defineFeature({
+  name: "expiring-stores",
+  provides: ["expiringStores"],
+  setup: (server) => {
+    const stores = new LocalExpiringStores();
+    server.services.provide("expiringStores", stores);
+    return () => stores.stop();
+  },
+});
+
 export function composeServer(config: Config, log?: Logger, extra: readonly Feature[] = []): Server {
   return new Server({
     config,
@@ -59,6 +71,6 @@ export function composeServer(config: Config, log?: Logger, extra: readonly Feat
     openStorage: () => openStorage(storageConfig(config)),
     registry: new LocalSessionRegistry(),
     // A feature list whose declarations cannot be met fails here, before anything is opened.
-    features: orderFeatures([secrets, loginThrottle, rateLimits, ...features, ...extra]),
+    features: orderFeatures([secrets, loginThrottle, rateLimits, expiringStores, ...features, ...extra]),
   });
 }

@@ -187,7 +187,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
 
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
     if (!ticket) return errorPage(req, 400, "Your sign-in has expired. Go back to the app and start again.");
-    if (!spendTicket(ctx, ticket)) return errorPage(req, 400, "This consent form was already answered. Go back to the app and start again.");
+    if (!(await spendTicket(ctx, ticket))) return errorPage(req, 400, "This consent form was already answered. Go back to the app and start again.");
     const fail = (code: string, description: string) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(code, description), request.state));
     if (decision !== "allow") return fail("access_denied", "The user denied access");
     const chosen = new Set(params.getAll("scope"));
@@ -196,7 +196,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     const user = await server.storage.users.get(ticket.u);
     if (!user || user.passwordChangedAt > ticket.at) return errorPage(req, 400, "Your sign-in is no longer valid. Go back to the app and start again.");
     const code = randomCode();
-    ctx.state.codes.set(sha256(code), {
+    await ctx.state.codes.set(sha256(code), {
       clientIdHash: clientIdHash(client.id), redirectUri: request.redirectUri, redirectGiven: request.redirectGiven,
       challenge: request.challenge, username: ticket.u, scopes, authTime: ticket.at, exp: Date.now() + server.config.oauth2_code_ttl * 1000,
     });

@@ -26,13 +26,13 @@ export function deviceRoutes(ctx: OAuthContext): void {
     if (!roleOf(scopes)) throw new HttpError(400, "invalid_scope", "The request asks for no scope that gives access (xmpp or xmpp:user)");
     const deviceCode = randomCode();
     let userCode = newUserCode();
-    while (ctx.state.userCodes.get(userCode)) userCode = newUserCode();
+    while (await ctx.state.userCodes.get(userCode)) userCode = newUserCode();
     const ttl = server.config.oauth2_device_code_ttl;
     const exp = Date.now() + ttl * 1000;
     const rec: DeviceRecord = { clientId: client.id, clientIdHash: clientIdHash(client.id), scopes, userCode, state: "pending", interval: server.config.oauth2_device_poll_interval, exp };
     const h = sha256(deviceCode);
-    ctx.state.devices.set(h, rec);
-    ctx.state.userCodes.set(userCode, { deviceHash: h, exp });
+    await ctx.state.devices.set(h, rec);
+    await ctx.state.userCodes.set(userCode, { deviceHash: h, exp });
     const shown = formatUserCode(userCode);
     sendJson(req, 200, {
       device_code: deviceCode, user_code: shown,
@@ -47,9 +47,9 @@ export function deviceRoutes(ctx: OAuthContext): void {
     sendPage(req, status, loginPage({ action: DEVICE_PATH, domain, hidden: { csrf: csrf.field }, userCode, error, username }), [], csrf.headers);
   };
 
-  const pending = (userCode: string): { h: string; rec: DeviceRecord } | undefined => {
-    const entry = ctx.state.userCodes.get(normaliseUserCode(userCode));
-    const rec = entry && ctx.state.devices.get(entry.deviceHash);
+  const pending = async (userCode: string): Promise<{ h: string; rec: DeviceRecord } | undefined> => {
+    const entry = await ctx.state.userCodes.get(normaliseUserCode(userCode));
+    const rec = entry && (await ctx.state.devices.get(entry.deviceHash));
     if (!entry || !rec || rec.state !== "pending" || rec.exp <= Date.now()) return undefined;
     return { h: entry.deviceHash, rec };
   };
@@ -69,7 +69,7 @@ export function deviceRoutes(ctx: OAuthContext): void {
     if (decision === undefined) {
       const typed = single(params, "user_code") ?? "";
       const username = single(params, "username");
-      const found = pending(typed);
+      const found = await pending(typed);
       if (!found) return showLogin(req, 400, typed.slice(0, 20), "That code is unknown or has expired. Check the code your device shows.", username);
       const login = await checkLogin(ctx, req, username, single(params, "password"));
       if (!login.ok) return showLogin(req, login.status, typed.slice(0, 20), login.error, username);
@@ -81,19 +81,17 @@ export function deviceRoutes(ctx: OAuthContext): void {
     }
 
     const ticket = readTicket(ctx, single(params, "ticket"), "device", undefined, binding);
-    const rec = ticket && ctx.state.devices.get(ticket.r);
-    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !spendTicket(ctx, ticket)) return errorPage(req, 400, "This request has expired. Start again on your device.");
+    const rec = ticket && (await ctx.state.devices.get(ticket.r));
+    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !(await spendTicket(ctx, ticket))) return errorPage(req, 400, "This request has expired. Start again on your device.");
     const chosen = new Set(params.getAll("scope"));
     const scopes = rec.scopes.filter((s) => chosen.has(s));
     if (decision !== "allow" || !roleOf(scopes)) {
-      rec.state = "denied";
+      await ctx.state.devices.update(ticket.r, (r) => ({ ...r, state: "denied" }));
       return sendPage(req, 200, messagePage("Access denied", "The device was not given access. You can close this page."));
     }
-    rec.state = "approved";
-    rec.username = ticket.u;
-    rec.grantedScopes = scopes;
-    rec.authTime = ticket.at;
-    ctx.state.userCodes.delete(rec.userCode);
+    // One step (the ticket is spent, so this is the only answer; a poll meanwhile keeps its count).
+    await ctx.state.devices.update(ticket.r, (r) => ({ ...r, state: "approved", username: ticket.u, grantedScopes: scopes, authTime: ticket.at }));
+    await ctx.state.userCodes.delete(rec.userCode);
     server.log.info({ username: ticket.u, client: lookupClient(ctx.keys, rec.clientId)?.meta.client_name, scopes: scopes.join(" ") }, "oauth device authorization granted");
     sendPage(req, 200, messagePage("Device connected", "The device now has access to your account. You can close this page and return to it."));
   });

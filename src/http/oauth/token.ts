@@ -36,9 +36,9 @@ export function tokenRoutes(ctx: OAuthContext): void {
     const redirectUri = single(params, "redirect_uri");
     if (!code) throw new HttpError(400, "invalid_request", "code is required");
     const h = sha256(code);
-    const rec = ctx.state.codes.take(h); // single use, whatever happens next
+    const rec = await ctx.state.codes.take(h); // single use, whatever happens next
     if (!rec) {
-      const used = ctx.state.usedCodes.take(h);
+      const used = await ctx.state.usedCodes.take(h);
       if (used) {
         // RFC 6749 §4.1.2: a code used twice revokes what the first use obtained.
         await server.services.get("access").revokeGrant(used.username, used.grantId, "authorization code reused");
@@ -54,7 +54,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (createHash("sha256").update(verifier).digest("base64url") !== rec.challenge) throw invalidGrant("PKCE verification failed: code_verifier does not match code_challenge");
     if (!(await stillValid(rec.username, rec.authTime))) throw invalidGrant("The authorization is no longer valid");
     const grant = await createOAuthGrant(server, rec.username, clientInfo(client), rec.scopes);
-    ctx.state.usedCodes.set(h, { username: rec.username, grantId: grant.id, exp: rec.exp });
+    await ctx.state.usedCodes.set(h, { username: rec.username, grantId: grant.id, exp: rec.exp });
     return issueTokens(server, grant, rec.scopes, withRefresh(client, rec.scopes));
   }
 
@@ -94,27 +94,31 @@ export function tokenRoutes(ctx: OAuthContext): void {
     const code = single(params, "device_code");
     if (!code) throw new HttpError(400, "invalid_request", "device_code is required");
     const h = sha256(code);
-    const rec = ctx.state.devices.get(h);
+    const rec = await ctx.state.devices.get(h);
     if (!rec || rec.clientIdHash !== clientIdHash(client.id)) throw invalidGrant("The device code is unknown");
     const now = Date.now();
     if (rec.exp <= now) {
-      ctx.state.devices.delete(h);
+      await ctx.state.devices.delete(h);
       throw new HttpError(400, "expired_token", "The device code has expired");
     }
     if (rec.state === "denied") {
-      ctx.state.devices.delete(h);
+      await ctx.state.devices.delete(h);
       throw new HttpError(400, "access_denied", "The user denied access");
     }
     if (rec.state === "pending") {
-      const early = rec.lastPoll !== undefined && now - rec.lastPoll < rec.interval * 1000;
-      rec.lastPoll = now;
+      // In one step: of two polls at once one is early, and a consent given meanwhile stays.
+      let early = false;
+      const polled = await ctx.state.devices.update(h, (r) => {
+        if (r.state !== "pending") return r;
+        early = r.lastPoll !== undefined && now - r.lastPoll < r.interval * 1000;
+        return { ...r, lastPoll: now, interval: early ? r.interval + 5 : r.interval };
+      });
       if (early) {
-        rec.interval += 5;
-        throw new HttpError(400, "slow_down", `Poll at most every ${rec.interval} seconds`);
+        throw new HttpError(400, "slow_down", `Poll at most every ${polled!.interval} seconds`);
       }
       throw new HttpError(400, "authorization_pending", "The user has not answered yet");
     }
-    ctx.state.devices.delete(h); // single use
+    if (!(await ctx.state.devices.take(h))) throw invalidGrant("The device code is unknown"); // single use: a parallel poll took it
     const username = rec.username!;
     const scopes = rec.grantedScopes!;
     if (!(await stillValid(username, rec.authTime!))) throw invalidGrant("The authorization is no longer valid");
