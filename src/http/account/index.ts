@@ -18,7 +18,7 @@ import { listAccess, sessionsOfClient, type ClientEntry } from "../../clients/ac
 import { revokedClients } from "../../clients/allow.js";
 import { HttpError, RateLimiter, cspHash, redirect, sendHtml, type HttpRequest } from "../server.js";
 import type { HistoryInput } from "../../events.js";
-import { BrowserSessions, clearCookie, cookieName, readCookie, sessionCookie, type BrowserSession } from "./sessions.js";
+import { clearCookie, cookieName, readCookie, sessionCookie, type BrowserSession } from "./sessions.js";
 import { LoginCsrf, THROTTLED, checkPassword, checkSessionCsrf, field } from "./auth.js";
 import { LIVE_JS, LiveHub } from "./live.js";
 import { ACCOUNT_PATH } from "./url.js";
@@ -33,11 +33,11 @@ const VIA = "account page";
 const HISTORY_SHOWN = 50;
 const CSP = `default-src 'none'; style-src ${cspHash(STYLE)}; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
-export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access", "rateLimits"], setup: accountPageFeature });
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "browserSessions", "accountUpdates"], setup: accountPageFeature });
 
 function accountPageFeature(server: Server): () => void {
-  const live = new LiveHub();
-  const sessions = new BrowserSessions((s, reason) => live.ended(s, reason), (username) => live.changed(username));
+  const live = new LiveHub(server.services.get("accountUpdates"));
+  const sessions = server.services.get("browserSessions");
   const loginCsrf = new LoginCsrf();
   // The OAuth login endpoints' limit (oauth2_rate_limit a minute per IP) applies to these forms too.
   const limiter = new RateLimiter(server.services.get("rateLimits"), () => server.config.oauth2_rate_limit);
@@ -428,6 +428,5 @@ function accountPageFeature(server: Server): () => void {
   return () => {
     for (const off of offs) off();
     live.stop();
-    sessions.stop();
   };
 }
