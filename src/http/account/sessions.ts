@@ -1,7 +1,8 @@
-// Account-page sign-ins ("browser sessions"). The cookie carries a random 32-byte id, made new at every sign-in (no session fixation), and
-// is HttpOnly, SameSite=Strict, and Secure with the __Host- prefix over TLS. A session ends
-// after IDLE_MS without a request from its user, ABSOLUTE_MS after sign-in, on sign-out, on a
-// password change made elsewhere, or when revoked from another browser.
+// Account-page sign-ins ("browser sessions"). The cookie carries a random 32-byte id, made new
+// at every sign-in (no session fixation), and is HttpOnly, SameSite=Strict, and Secure with the
+// __Host- prefix over TLS. A session ends after IDLE_MS without a request from its user,
+// ABSOLUTE_MS after sign-in, on sign-out, on a password change made elsewhere, or when revoked
+// from another browser.
 //
 // The page uses the BrowserSessions interface; the composition root (src/app/compose.ts) picks
 // the implementation and tells every node's open pages when a sign-in ends or changes (the
@@ -81,7 +82,7 @@ declare module "../../core/services.js" {
 
 /** The account page's sign-ins, as the page uses them. */
 export interface BrowserSessions {
-  /** A new sign-in (a new random id and handle); the account's oldest go past MAX_PER_ACCOUNT. */
+  /** A new sign-in (new random id, handle and CSRF token); past MAX_PER_ACCOUNT, the account's oldest end ("replaced"). */
   create(username: string, req: HttpRequest, authAt?: number): BrowserSession;
   expired(s: BrowserSession, now?: number): boolean;
   expiresAt(s: BrowserSession): number;
