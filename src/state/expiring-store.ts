@@ -38,7 +38,10 @@ export interface ExpiringStores {
   open<V extends Expiring>(name: string, max?: number): ExpiringStore<V>;
 }
 
-/** A bounded Map whose entries carry their own expiry; the oldest go first when it is full. */
+/**
+ * A bounded Map whose entries carry their own expiry; the oldest go first when it is full. Each
+ * operation runs whole before it returns its promise, so each is one step, as the interface asks.
+ */
 export class ExpiringMap<V extends Expiring> implements ExpiringStore<V> {
   private readonly map = new Map<string, V>();
 
@@ -50,36 +53,34 @@ export class ExpiringMap<V extends Expiring> implements ExpiringStore<V> {
     this.map.set(key, value);
   }
 
-  set(key: string, value: V): Promise<void> {
+  async set(key: string, value: V): Promise<void> {
     this.put(key, value);
-    return Promise.resolve();
   }
 
-  add(key: string, value: V): Promise<boolean> {
-    if (this.map.has(key)) return Promise.resolve(false);
+  async add(key: string, value: V): Promise<boolean> {
+    if (this.map.has(key)) return false;
     this.put(key, value);
-    return Promise.resolve(true);
+    return true;
   }
 
-  get(key: string): Promise<V | undefined> { return Promise.resolve(this.map.get(key)); }
+  async get(key: string): Promise<V | undefined> { return this.map.get(key); }
 
-  take(key: string): Promise<V | undefined> {
+  async take(key: string): Promise<V | undefined> {
     const v = this.map.get(key);
     this.map.delete(key);
-    return Promise.resolve(v);
+    return v;
   }
 
-  update(key: string, change: (value: V) => V): Promise<V | undefined> {
+  async update(key: string, change: (value: V) => V): Promise<V | undefined> {
     const v = this.map.get(key);
-    if (v === undefined) return Promise.resolve(undefined);
+    if (v === undefined) return undefined;
     const next = change(v);
     this.map.set(key, next);
-    return Promise.resolve(next);
+    return next;
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     this.map.delete(key);
-    return Promise.resolve();
   }
 
   sweep(now = Date.now()): void {
