@@ -1,8 +1,9 @@
 // The composition root: the one place that turns a configuration into a server. It picks the
 // storage backend (`storage`), the implementations of what a cluster would share (the session
-// registry, the login throttle: in this process's memory today) and the features, and hands
-// them to the kernel, which knows none of them by name. A cluster backend replaces an
-// implementation here, and no feature changes.
+// registry, the login throttle, request rate limits, OAuth's short-lived codes, the account
+// page's sign-ins and its live-update fan-out: all in this process's memory today) and the
+// features, and hands them to the kernel, which knows none of them by name. A cluster backend
+// replaces an implementation here, and no feature changes.
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../core/config.js";
@@ -10,7 +11,12 @@ import { Server } from "../core/server.js";
 import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
 import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
-import { LoginThrottle } from "../auth/throttle.js";
+import { LocalLoginThrottle } from "../auth/throttle.js";
+import { LocalRateLimits } from "../state/rate-limits.js";
+import { LocalExpiringStores } from "../state/expiring-store.js";
+import { LocalFanout } from "../state/fanout.js";
+import { LocalBrowserSessions } from "../http/account/sessions.js";
+import { sessionAnnouncements, type AccountUpdate } from "../http/account/live.js";
 import { LocalHibernationStore } from "../features/stream-management/hibernation-store.js";
 import { SecretBox } from "../auth/secret-box.js";
 import { features } from "./features.js";
@@ -35,7 +41,7 @@ const loginThrottle = defineFeature({
   name: "login-throttle",
   provides: ["loginThrottle"],
   setup: (server) => {
-    const throttle = new LoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
+    const throttle = new LocalLoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
     server.services.provide("loginThrottle", throttle);
     return () => throttle.stop();
   },
@@ -52,6 +58,42 @@ const hibernation = defineFeature({
   },
 });
 
+/** Request counts per key and minute (OAuth endpoints, the account page's forms). */
+const rateLimits = defineFeature({
+  name: "rate-limits",
+  provides: ["rateLimits"],
+  setup: (server) => {
+    const limits = new LocalRateLimits();
+    server.services.provide("rateLimits", limits);
+    return () => limits.stop();
+  },
+});
+
+/** Short-lived records with their own expiry (OAuth codes, device authorizations, spent tickets). */
+const expiringStores = defineFeature({
+  name: "expiring-stores",
+  provides: ["expiringStores"],
+  setup: (server) => {
+    const stores = new LocalExpiringStores();
+    server.services.provide("expiringStores", stores);
+    return () => stores.stop();
+  },
+});
+
+/** The account page's sign-ins, and the fan-out that tells every open page what changed. */
+const browserSessions = defineFeature({
+  name: "browser-sessions",
+  provides: ["browserSessions", "accountUpdates"],
+  setup: (server) => {
+    const updates = new LocalFanout<AccountUpdate>();
+    const announce = sessionAnnouncements(updates);
+    const sessions = new LocalBrowserSessions(announce.ended, announce.changed);
+    server.services.provide("accountUpdates", updates);
+    server.services.provide("browserSessions", sessions);
+    return () => sessions.stop();
+  },
+});
+
 export function composeServer(config: Config, log?: Logger, extra: readonly Feature[] = []): Server {
   return new Server({
     config,
@@ -59,6 +101,6 @@ export function composeServer(config: Config, log?: Logger, extra: readonly Feat
     openStorage: () => openStorage(storageConfig(config)),
     registry: new LocalSessionRegistry(),
     // A feature list whose declarations cannot be met fails here, before anything is opened.
-    features: orderFeatures([secrets, loginThrottle, hibernation, ...features, ...extra]),
+    features: orderFeatures([secrets, loginThrottle, hibernation, rateLimits, expiringStores, browserSessions, ...features, ...extra]),
   });
 }

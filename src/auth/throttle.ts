@@ -8,6 +8,16 @@
 // (PBKDF2 on the thread pool), an attempt is reserved synchronously when it is admitted and
 // counted as a possible failure until it is settled: a burst of parallel guesses gets exactly
 // the limit checked, not the limit plus however many were in flight.
+//
+// What features use is the LoginThrottle interface; LocalLoginThrottle below is this process's
+// memory, which the composition root (src/app/compose.ts) picks today. admit() is asynchronous,
+// so a shared implementation (Redis) can check and reserve in one atomic step (a script) and the
+// guarantee above holds across nodes. blocked() and fail() stay synchronous: the SASL
+// mechanisms ask "throttled?" in the middle of a synchronous step (src/auth/mechanism.ts) and
+// the OAuth token endpoint counts a bad client secret on its way out. A shared implementation
+// answers them from a node-local copy of the counts, refreshed from the shared store, and sends
+// the failures it records there in the background: the limits then hold across the cluster up
+// to that copy's lag, while admit(), the gate that matters, is exact.
 
 declare module "../core/services.js" {
   interface Services {
@@ -27,7 +37,23 @@ export interface LoginAttempt {
   release(): void;
 }
 
-export class LoginThrottle {
+/** Failed-login accounting, as every way in uses it (XMPP SASL, the account page, OAuth forms). */
+export interface LoginThrottle {
+  /** True when this IP or account has used up its failures for the window. */
+  blocked(ip: string, username: string | undefined, now?: number): boolean;
+  /**
+   * Admits one credential check, before it starts: undefined when the IP or the account is
+   * over its limit (refuse without looking at the credentials). Otherwise a reservation that
+   * counts as a failure until settled; while the limit is full of failures and reservations,
+   * it waits for one of them to settle (legitimate parallel logins are delayed, never refused).
+   */
+  admit(ip: string, username: string | undefined): Promise<LoginAttempt | undefined>;
+  /** Records a failure that was not admitted first (e.g. a bad OAuth client secret); returns the delay. */
+  fail(ip: string, username: string | undefined, now?: number): number;
+}
+
+/** The login throttle of one process: failure times and reservations per key, in a Map. */
+export class LocalLoginThrottle implements LoginThrottle {
   private readonly buckets = new Map<string, Bucket>();
   private readonly sweeper: NodeJS.Timeout;
   private waiters: Array<() => void> = [];

@@ -1,29 +1,16 @@
 // Per-IP request limits for the endpoints that take passwords or issue tokens (oauth2_rate_limit
-// a minute): past the limit, 429 with Retry-After, before anything is looked at.
+// a minute): past the limit, 429 with Retry-After, before anything is looked at. The counts are
+// the shared request counts (src/state/rate-limits.ts) that the composition root provides.
 import { HttpError, httpErrors } from "../core/errors.js";
+import type { RateLimits } from "../state/rate-limits.js";
 
-/** Fixed one-minute windows per key (an IP address and an endpoint group). */
+/** Limits of an endpoint group: an IP address and a group name make the key. */
 export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  private readonly sweeper: NodeJS.Timeout;
-
-  constructor(private readonly perMinute: () => number) {
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-    }, 60_000);
-    this.sweeper.unref();
-  }
+  constructor(private readonly counts: RateLimits, private readonly perMinute: () => number) {}
 
   /** Counts a request; throws 429 (with Retry-After) past the limit. */
   take(key: string, now = Date.now()): void {
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= 60_000) { w = { start: now, count: 0 }; this.windows.set(key, w); }
-    if (++w.count > this.perMinute()) {
-      const retry = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-      throw new HttpError(httpErrors.tooManyRequests(retry));
-    }
+    const retry = this.counts.hit(key, this.perMinute(), now);
+    if (retry !== undefined) throw new HttpError(httpErrors.tooManyRequests(retry));
   }
-
-  stop(): void { clearInterval(this.sweeper); }
 }

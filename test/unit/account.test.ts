@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ABSOLUTE_MS, BrowserSessions, IDLE_MS, describeBrowser, type BrowserSession, type EndReason } from "../../src/http/account/sessions.js";
+import { ABSOLUTE_MS, LocalBrowserSessions, IDLE_MS, describeBrowser, type BrowserSession, type EndReason } from "../../src/http/account/sessions.js";
 import type { HttpRequest } from "../../src/http/server.js";
 import { openStorage } from "../../src/storage/index.js";
 
@@ -14,7 +14,7 @@ const req = (ua?: string) => ({ ip: "192.0.2.1", secure: true, header: (n: strin
 test("browser sessions: random ids, idle and absolute timeouts, ended sessions are announced once", () => {
   const ended: Array<[string, EndReason]> = [];
   const changed: string[] = [];
-  const sessions = new BrowserSessions((s, r) => ended.push([s.handle, r]), (u) => changed.push(u));
+  const sessions = new LocalBrowserSessions((s, r) => ended.push([s.handle, r]), (u) => changed.push(u));
   try {
     const a = sessions.create("alice", req("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile/15E148 Safari/604.1"));
     const b = sessions.create("alice", req());

@@ -3,13 +3,13 @@
 // limit, while parallel successes are only delayed, never refused.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { LoginThrottle } from "../../src/auth/throttle.js";
+import { LocalLoginThrottle } from "../../src/auth/throttle.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe("LoginThrottle", () => {
+describe("LocalLoginThrottle", () => {
   it("admits up to the per-account limit, then refuses without a check; another account is not affected", async () => {
-    const t = new LoginThrottle(3, 60_000, 0);
+    const t = new LocalLoginThrottle(3, 60_000, 0);
     try {
       for (let i = 0; i < 3; i++) (await t.admit("192.0.2.1", "alice"))!.failed();
       assert.equal(await t.admit("192.0.2.1", "alice"), undefined);
@@ -21,7 +21,7 @@ describe("LoginThrottle", () => {
   });
 
   it("100 parallel attempts that all fail: exactly the per-IP limit (4 × limit) is admitted", async () => {
-    const t = new LoginThrottle(5, 60_000, 0);
+    const t = new LocalLoginThrottle(5, 60_000, 0);
     try {
       let admitted = 0;
       await Promise.all(Array.from({ length: 100 }, async (_, i) => {
@@ -37,7 +37,7 @@ describe("LoginThrottle", () => {
   });
 
   it("parallel attempts that succeed wait for room instead of being refused", async () => {
-    const t = new LoginThrottle(2, 60_000, 0);
+    const t = new LocalLoginThrottle(2, 60_000, 0);
     try {
       const results = await Promise.all(Array.from({ length: 30 }, async () => {
         const a = await t.admit("203.0.113.5", "carol");
@@ -52,7 +52,7 @@ describe("LoginThrottle", () => {
   });
 
   it("settling twice counts once; the failure delay grows with the failures", async () => {
-    const t = new LoginThrottle(5, 60_000, 100);
+    const t = new LocalLoginThrottle(5, 60_000, 100);
     try {
       const a = (await t.admit("192.0.2.2", "dave"))!;
       assert.equal(a.failed(), 100);

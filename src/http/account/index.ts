@@ -18,7 +18,6 @@ import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
 import { RateLimiter } from "../server.js";
 import type { HistoryInput } from "../../events.js";
-import { BrowserSessions } from "./sessions.js";
 import { LoginCsrf } from "./auth.js";
 import { LiveHub } from "./live.js";
 import type { AccountContext } from "./context.js";
@@ -30,14 +29,14 @@ import { signOutOthersRoutes } from "./sign-out-others.js";
 import { passwordRoutes } from "./password.js";
 import { defineFeature } from "../../core/feature.js";
 
-export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access"], setup: accountPageFeature });
+export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "browserSessions", "accountUpdates"], setup: accountPageFeature });
 
 function accountPageFeature(server: Server): () => void {
-  const live = new LiveHub();
-  const sessions = new BrowserSessions((s, reason) => live.ended(s, reason), (username) => live.changed(username));
+  const live = new LiveHub(server.services.get("accountUpdates"));
+  const sessions = server.services.get("browserSessions");
   const loginCsrf = new LoginCsrf();
   // The OAuth login endpoints' limit (oauth2_rate_limit a minute per IP) applies to these forms too.
-  const limiter = new RateLimiter(() => server.config.oauth2_rate_limit);
+  const limiter = new RateLimiter(server.services.get("rateLimits"), () => server.config.oauth2_rate_limit);
   const history = (e: HistoryInput) => server.bus.emit("security-history", e, (err) => server.log.error({ err }, "security history failed"));
   const ctx: AccountContext = { server, live, sessions, loginCsrf, limiter, history };
 
@@ -64,8 +63,6 @@ function accountPageFeature(server: Server): () => void {
 
   return () => {
     for (const off of offs) off();
-    limiter.stop();
     live.stop();
-    sessions.stop();
   };
 }

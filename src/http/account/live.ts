@@ -3,9 +3,27 @@
 // was recorded), and the page's script (LIVE_JS, served at /account/live.js) fetches the two
 // tables again. A page whose sign-in ended elsewhere is sent to the sign-in form. Without
 // scripts the page is complete as served; this only spares the reload.
+//
+// Two parts. What happened goes through the fan-out the composition root provides
+// (src/state/fanout.ts: `accountUpdates`), so that every node hears it: "account X changed" and
+// "sign-in Y ended" (announced by the browser sessions: sessionAnnouncements). The open event
+// streams are this node's (LiveHub): they listen to the fan-out and write to their pages. A
+// sign-in is known across nodes by its handle, not by this node's object for it.
 import type http from "node:http";
 import type { HttpRequest } from "../server.js";
 import type { BrowserSession, EndReason } from "./sessions.js";
+import type { Fanout } from "../../state/fanout.js";
+
+/** What every node's open pages are told. */
+export type AccountUpdate =
+  | { kind: "changed"; username: string }
+  | { kind: "ended"; username: string; handle: string; reason: EndReason };
+
+declare module "../../core/services.js" {
+  interface Services {
+    accountUpdates: Fanout<AccountUpdate>;
+  }
+}
 
 const DEBOUNCE_MS = 100;
 const KEEPALIVE_MS = 25_000;
@@ -13,15 +31,29 @@ const MAX_PER_SESSION = 8;
 
 interface Conn { res: http.ServerResponse; session: BrowserSession; keepalive: NodeJS.Timeout }
 
+/** What the browser sessions announce (src/app/compose.ts wires them): a sign-in ended, an account's sign-ins changed. */
+export function sessionAnnouncements(updates: Fanout<AccountUpdate>) {
+  return {
+    ended: (s: BrowserSession, reason: EndReason) => updates.publish({ kind: "ended", username: s.username, handle: s.handle, reason }),
+    changed: (username: string) => updates.publish({ kind: "changed", username }),
+  };
+}
+
+/** The open event streams of this node, by account. */
 export class LiveHub {
   private readonly byUser = new Map<string, Set<Conn>>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly updates: Fanout<AccountUpdate>) {
+    this.unsubscribe = updates.subscribe((u) => (u.kind === "changed" ? this.show(u.username) : this.signOut(u.username, u.handle, u.reason)));
+  }
 
   /** Starts an event stream for this signed-in request (the handler's response). */
   open(req: HttpRequest, session: BrowserSession): void {
     const res = req.res;
     const set = this.byUser.get(session.username) ?? new Set<Conn>();
-    const mine = [...set].filter((c) => c.session === session);
+    const mine = [...set].filter((c) => c.session.handle === session.handle);
     if (mine.length >= MAX_PER_SESSION) this.close(mine[0]!);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("X-Accel-Buffering", "no");
@@ -37,12 +69,17 @@ export class LiveHub {
 
   /** Whether this sign-in has a page open right now. */
   connected(session: BrowserSession): boolean {
-    for (const c of this.byUser.get(session.username) ?? []) if (c.session === session) return true;
+    for (const c of this.byUser.get(session.username) ?? []) if (c.session.handle === session.handle) return true;
     return false;
   }
 
-  /** Something the page shows may have changed for this account. */
+  /** Something the page shows may have changed for this account: every node's pages are told. */
   changed(username: string): void {
+    this.updates.publish({ kind: "changed", username });
+  }
+
+  /** Heard from the fan-out: this node's pages of the account fetch the tables again (debounced). */
+  private show(username: string): void {
     if (!this.byUser.has(username) || this.pending.has(username)) return;
     const t = setTimeout(() => {
       this.pending.delete(username);
@@ -52,10 +89,10 @@ export class LiveHub {
     this.pending.set(username, t);
   }
 
-  /** A sign-in ended: its open pages are told (unless it was replaced by a new one in the same browser) and closed. */
-  ended(session: BrowserSession, reason: EndReason): void {
-    for (const c of [...(this.byUser.get(session.username) ?? [])]) {
-      if (c.session !== session) continue;
+  /** Heard from the fan-out: a sign-in ended; its pages here are told (unless it was replaced by a new one in the same browser) and closed. */
+  private signOut(username: string, handle: string, reason: EndReason): void {
+    for (const c of [...(this.byUser.get(username) ?? [])]) {
+      if (c.session.handle !== handle) continue;
       if (reason !== "replaced") c.res.write(`event: signed-out\ndata: ${JSON.stringify({ reason })}\n\n`);
       this.close(c);
     }
@@ -75,6 +112,7 @@ export class LiveHub {
   }
 
   stop(): void {
+    this.unsubscribe();
     for (const t of this.pending.values()) clearTimeout(t);
     this.pending.clear();
     for (const set of [...this.byUser.values()]) for (const c of [...set]) this.close(c);

@@ -1,8 +1,17 @@
-// Account-page sign-ins ("browser sessions"), kept in memory: a restart signs everyone out.
-// The cookie carries a random 32-byte id, made new at every sign-in (no session fixation), and
-// is HttpOnly, SameSite=Strict, and Secure with the __Host- prefix over TLS. A session ends
-// after IDLE_MS without a request from its user, ABSOLUTE_MS after sign-in, on sign-out, on a
-// password change made elsewhere, or when revoked from another browser.
+// Account-page sign-ins ("browser sessions"). The cookie carries a random 32-byte id, made new
+// at every sign-in (no session fixation), and is HttpOnly, SameSite=Strict, and Secure with the
+// __Host- prefix over TLS. A session ends after IDLE_MS without a request from its user,
+// ABSOLUTE_MS after sign-in, on sign-out, on a password change made elsewhere, or when revoked
+// from another browser.
+//
+// The page uses the BrowserSessions interface; the composition root (src/app/compose.ts) picks
+// the implementation and tells every node's open pages when a sign-in ends or changes (the
+// live-update fan-out, live.ts). LocalBrowserSessions keeps them in this process's memory: a
+// restart signs everyone out. The interface is synchronous because the page's handlers use it
+// so, and they change a session's lastSeen, ip and flash in place. A shared implementation
+// (Redis) needs those changes written back: the cluster backend makes this interface
+// asynchronous with an explicit save, and the handlers await it; that change to the handlers is
+// left out of this refactor, which keeps them as they are.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { HttpRequest } from "../server.js";
 
@@ -65,7 +74,30 @@ export function describeBrowser(ua: string | undefined): string {
 
 export type EndReason = "signed-out" | "expired" | "revoked" | "password-changed" | "replaced";
 
-export class BrowserSessions {
+declare module "../../core/services.js" {
+  interface Services {
+    browserSessions: BrowserSessions;
+  }
+}
+
+/** The account page's sign-ins, as the page uses them. */
+export interface BrowserSessions {
+  /** A new sign-in (new random id, handle and CSRF token); past MAX_PER_ACCOUNT, the account's oldest end ("replaced"). */
+  create(username: string, req: HttpRequest, authAt?: number): BrowserSession;
+  expired(s: BrowserSession, now?: number): boolean;
+  expiresAt(s: BrowserSession): number;
+  /** The live session of this cookie value (an expired one ends here). */
+  get(id: string | undefined): BrowserSession | undefined;
+  byHandle(username: string, handle: string): BrowserSession | undefined;
+  /** The account's live sign-ins. */
+  ofUser(username: string): BrowserSession[];
+  end(s: BrowserSession, reason: EndReason): void;
+  /** Ends every session of an account but `except`; returns how many. */
+  endUser(username: string, reason: EndReason, except?: BrowserSession): number;
+}
+
+/** The sign-ins of one process, by id in a Map, swept of expired ones every minute. */
+export class LocalBrowserSessions implements BrowserSessions {
   private readonly byId = new Map<string, BrowserSession>();
   private readonly sweeper: NodeJS.Timeout;
 

@@ -197,7 +197,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
 
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
     if (!ticket) return errorPage(req, httpErrors.authzSignInExpired);
-    if (!spendTicket(ctx, ticket)) return errorPage(req, httpErrors.authzAlreadyAnswered);
+    if (!(await spendTicket(ctx, ticket))) return errorPage(req, httpErrors.authzAlreadyAnswered);
     const fail = (def: HttpCodedErrorDef & HttpPageErrorDef) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
     if (decision !== "allow") return fail(httpErrors.accessDenied);
     const chosen = new Set(params.getAll("scope"));
@@ -206,7 +206,7 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     const user = await server.storage.users.get(ticket.u);
     if (!user || user.passwordChangedAt > ticket.at) return errorPage(req, httpErrors.authzSignInStale);
     const code = randomCode();
-    ctx.state.codes.set(sha256(code), {
+    await ctx.state.codes.set(sha256(code), {
       clientIdHash: clientIdHash(client.id), redirectUri: request.redirectUri, redirectGiven: request.redirectGiven,
       challenge: request.challenge, username: ticket.u, scopes, authTime: ticket.at, exp: Date.now() + server.config.oauth2_code_ttl * 1000,
     });

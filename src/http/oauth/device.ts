@@ -27,13 +27,13 @@ export function deviceRoutes(ctx: OAuthContext): void {
     if (!roleOf(scopes)) throw new HttpError(httpErrors.noAccessScope);
     const deviceCode = randomCode();
     let userCode = newUserCode();
-    while (ctx.state.userCodes.get(userCode)) userCode = newUserCode();
+    while (await ctx.state.userCodes.get(userCode)) userCode = newUserCode();
     const ttl = server.config.oauth2_device_code_ttl;
     const exp = Date.now() + ttl * 1000;
     const rec: DeviceRecord = { clientId: client.id, clientIdHash: clientIdHash(client.id), scopes, userCode, state: "pending", interval: server.config.oauth2_device_poll_interval, exp };
     const h = sha256(deviceCode);
-    ctx.state.devices.set(h, rec);
-    ctx.state.userCodes.set(userCode, { deviceHash: h, exp });
+    await ctx.state.devices.set(h, rec);
+    await ctx.state.userCodes.set(userCode, { deviceHash: h, exp });
     const shown = formatUserCode(userCode);
     sendJson(req, 200, {
       device_code: deviceCode, user_code: shown,
@@ -48,9 +48,9 @@ export function deviceRoutes(ctx: OAuthContext): void {
     sendPage(req, status, loginPage({ action: DEVICE_PATH, domain, hidden: { csrf: csrf.field }, userCode, error, username }), [], csrf.headers);
   };
 
-  const pending = (userCode: string): { h: string; rec: DeviceRecord } | undefined => {
-    const entry = ctx.state.userCodes.get(normaliseUserCode(userCode));
-    const rec = entry && ctx.state.devices.get(entry.deviceHash);
+  const pending = async (userCode: string): Promise<{ h: string; rec: DeviceRecord } | undefined> => {
+    const entry = await ctx.state.userCodes.get(normaliseUserCode(userCode));
+    const rec = entry && (await ctx.state.devices.get(entry.deviceHash));
     if (!entry || !rec || rec.state !== "pending" || rec.exp <= Date.now()) return undefined;
     return { h: entry.deviceHash, rec };
   };
@@ -70,7 +70,7 @@ export function deviceRoutes(ctx: OAuthContext): void {
     if (decision === undefined) {
       const typed = single(params, "user_code") ?? "";
       const username = single(params, "username");
-      const found = pending(typed);
+      const found = await pending(typed);
       if (!found) return showLogin(req, httpErrors.deviceUserCodeUnknown.status, typed.slice(0, 20), httpErrors.deviceUserCodeUnknown.text, username);
       const login = await checkLogin(ctx, req, username, single(params, "password"));
       if (!login.ok) return showLogin(req, login.status, typed.slice(0, 20), login.error, username);
@@ -82,19 +82,17 @@ export function deviceRoutes(ctx: OAuthContext): void {
     }
 
     const ticket = readTicket(ctx, single(params, "ticket"), "device", undefined, binding);
-    const rec = ticket && ctx.state.devices.get(ticket.r);
-    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !spendTicket(ctx, ticket)) return errorPage(req, httpErrors.deviceRequestExpired);
+    const rec = ticket && (await ctx.state.devices.get(ticket.r));
+    if (!ticket || !rec || rec.state !== "pending" || rec.exp <= Date.now() || !(await spendTicket(ctx, ticket))) return errorPage(req, httpErrors.deviceRequestExpired);
     const chosen = new Set(params.getAll("scope"));
     const scopes = rec.scopes.filter((s) => chosen.has(s));
     if (decision !== "allow" || !roleOf(scopes)) {
-      rec.state = "denied";
+      await ctx.state.devices.update(ticket.r, (r) => ({ ...r, state: "denied" }));
       return sendPage(req, 200, messagePage("Access denied", "The device was not given access. You can close this page."));
     }
-    rec.state = "approved";
-    rec.username = ticket.u;
-    rec.grantedScopes = scopes;
-    rec.authTime = ticket.at;
-    ctx.state.userCodes.delete(rec.userCode);
+    // One step (the ticket is spent, so this is the only answer; a poll meanwhile keeps its count).
+    await ctx.state.devices.update(ticket.r, (r) => ({ ...r, state: "approved", username: ticket.u, grantedScopes: scopes, authTime: ticket.at }));
+    await ctx.state.userCodes.delete(rec.userCode);
     server.log.info({ username: ticket.u, client: lookupClient(ctx.keys, rec.clientId)?.meta.client_name, scopes: scopes.join(" ") }, "oauth device authorization granted");
     sendPage(req, 200, messagePage("Device connected", "The device now has access to your account. You can close this page and return to it."));
   });

@@ -87,8 +87,6 @@ export function readTicket(ctx: OAuthContext, signed: string | undefined, kind: 
  * click, a replayed POST) must not yield a second code: the signature alone cannot tell, so
  * the spent tickets are remembered until they would have expired anyway.
  */
-export function spendTicket(ctx: OAuthContext, t: Ticket): boolean {
-  if (ctx.state.spentTickets.get(t.n)) return false;
-  ctx.state.spentTickets.set(t.n, { exp: t.exp });
-  return true;
+export function spendTicket(ctx: OAuthContext, t: Ticket): Promise<boolean> {
+  return ctx.state.spentTickets.add(t.n, { exp: t.exp });
 }

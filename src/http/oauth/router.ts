@@ -39,15 +39,15 @@ import { defineFeature } from "../../core/feature.js";
 import type { OAuthContext } from "./context.js";
 
 
-export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle", "access"], setup: oauth });
+export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "expiringStores"], setup: oauth });
 
 /** The feature: registers the OAuth endpoints on the HTTP service. */
-function oauth(server: Server): () => void {
+function oauth(server: Server): void {
   const ctx: OAuthContext = {
     server,
     keys: OAuthKeys.open(server.config.data_path),
-    state: new OAuthState(),
-    limiter: new RateLimiter(() => server.config.oauth2_rate_limit),
+    state: new OAuthState(server.services.get("expiringStores")),
+    limiter: new RateLimiter(server.services.get("rateLimits"), () => server.config.oauth2_rate_limit),
   };
   metadataRoutes(ctx);
   registerRoutes(ctx);
@@ -55,5 +55,4 @@ function oauth(server: Server): () => void {
   tokenRoutes(ctx);
   deviceRoutes(ctx);
   revokeRoutes(ctx);
-  return () => { ctx.state.stop(); ctx.limiter.stop(); };
 }

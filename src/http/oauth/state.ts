@@ -1,7 +1,10 @@
-// Short-lived OAuth state kept in memory, as in the reference: authorization codes (single use,
-// oauth2_code_ttl), codes already used (so that a replayed code revokes what it produced),
-// consent tickets already answered (single use), and device authorizations (RFC 8628). A restart forgets them; the apps start over.
+// Short-lived OAuth state: authorization codes (single use, oauth2_code_ttl), codes already used
+// (so that a replayed code revokes what it produced), consent tickets already answered (single
+// use), and device authorizations (RFC 8628). Kept in the expiring stores the composition root
+// provides (src/state/expiring-store.ts): this process's memory today, so a restart forgets
+// them and the apps start over; a cluster's shared store lets any node finish what another began.
 import { createHash, randomBytes, randomInt } from "node:crypto";
+import type { ExpiringStore, ExpiringStores } from "../../state/expiring-store.js";
 
 export function sha256(s: string): string {
   return createHash("sha256").update(s).digest("base64url");
@@ -9,37 +12,6 @@ export function sha256(s: string): string {
 
 export function randomCode(): string {
   return randomBytes(32).toString("base64url");
-}
-
-/** A bounded map whose entries carry their own expiry (ms); the oldest go first when it is full. */
-export class ExpiringMap<V extends { exp: number }> {
-  private readonly map = new Map<string, V>();
-
-  constructor(private readonly max = 10_000) {}
-
-  set(key: string, value: V): void {
-    if (this.map.size >= this.max) this.sweep();
-    while (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, value);
-  }
-
-  /** The entry, also when expired (callers answer expiry differently); expired ones are dropped later. */
-  get(key: string): V | undefined { return this.map.get(key); }
-
-  /** Removes and returns the entry: what makes a code single-use. */
-  take(key: string): V | undefined {
-    const v = this.map.get(key);
-    this.map.delete(key);
-    return v;
-  }
-
-  delete(key: string): void { this.map.delete(key); }
-
-  sweep(now = Date.now()): void {
-    for (const [k, v] of this.map) if (v.exp <= now) this.map.delete(k);
-  }
-
-  get size(): number { return this.map.size; }
 }
 
 export interface CodeRecord {
@@ -91,22 +63,19 @@ export function formatUserCode(code: string): string {
 }
 
 export class OAuthState {
-  readonly codes = new ExpiringMap<CodeRecord>();
-  readonly usedCodes = new ExpiringMap<UsedCode>();
-  readonly devices = new ExpiringMap<DeviceRecord>();
+  readonly codes: ExpiringStore<CodeRecord>;
+  readonly usedCodes: ExpiringStore<UsedCode>;
+  readonly devices: ExpiringStore<DeviceRecord>;
   /** user code → hash of the device code. */
-  readonly userCodes = new ExpiringMap<{ deviceHash: string; exp: number }>();
+  readonly userCodes: ExpiringStore<{ deviceHash: string; exp: number }>;
   /** Consent tickets already answered (login.ts spendTicket), by their random id. */
-  readonly spentTickets = new ExpiringMap<{ exp: number }>(100_000);
-  private readonly sweeper: NodeJS.Timeout;
+  readonly spentTickets: ExpiringStore<{ exp: number }>;
 
-  constructor() {
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const m of [this.codes, this.usedCodes, this.devices, this.userCodes, this.spentTickets] as ExpiringMap<{ exp: number }>[]) m.sweep(now);
-    }, 60_000);
-    this.sweeper.unref();
+  constructor(stores: ExpiringStores) {
+    this.codes = stores.open("oauth-codes");
+    this.usedCodes = stores.open("oauth-used-codes");
+    this.devices = stores.open("oauth-devices");
+    this.userCodes = stores.open("oauth-user-codes");
+    this.spentTickets = stores.open("oauth-spent-tickets", 100_000);
   }
-
-  stop(): void { clearInterval(this.sweeper); }
 }

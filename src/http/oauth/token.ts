@@ -35,9 +35,9 @@ export function tokenRoutes(ctx: OAuthContext): void {
     const redirectUri = single(params, "redirect_uri");
     if (!code) throw new HttpError(httpErrors.codeMissing);
     const h = sha256(code);
-    const rec = ctx.state.codes.take(h); // single use, whatever happens next
+    const rec = await ctx.state.codes.take(h); // single use, whatever happens next
     if (!rec) {
-      const used = ctx.state.usedCodes.take(h);
+      const used = await ctx.state.usedCodes.take(h);
       if (used) {
         // RFC 6749 §4.1.2: a code used twice revokes what the first use obtained.
         await server.services.get("access").revokeGrant(used.username, used.grantId, "authorization code reused");
@@ -53,7 +53,7 @@ export function tokenRoutes(ctx: OAuthContext): void {
     if (createHash("sha256").update(verifier).digest("base64url") !== rec.challenge) throw new HttpError(httpErrors.pkceMismatch);
     if (!(await stillValid(rec.username, rec.authTime))) throw new HttpError(httpErrors.authorizationStale);
     const grant = await createOAuthGrant(server, rec.username, clientInfo(client), rec.scopes);
-    ctx.state.usedCodes.set(h, { username: rec.username, grantId: grant.id, exp: rec.exp });
+    await ctx.state.usedCodes.set(h, { username: rec.username, grantId: grant.id, exp: rec.exp });
     return issueTokens(server, grant, rec.scopes, withRefresh(client, rec.scopes));
   }
 
@@ -93,27 +93,31 @@ export function tokenRoutes(ctx: OAuthContext): void {
     const code = single(params, "device_code");
     if (!code) throw new HttpError(httpErrors.deviceCodeMissing);
     const h = sha256(code);
-    const rec = ctx.state.devices.get(h);
+    const rec = await ctx.state.devices.get(h);
     if (!rec || rec.clientIdHash !== clientIdHash(client.id)) throw new HttpError(httpErrors.deviceCodeUnknown);
     const now = Date.now();
     if (rec.exp <= now) {
-      ctx.state.devices.delete(h);
+      await ctx.state.devices.delete(h);
       throw new HttpError(httpErrors.deviceCodeExpired);
     }
     if (rec.state === "denied") {
-      ctx.state.devices.delete(h);
+      await ctx.state.devices.delete(h);
       throw new HttpError(httpErrors.accessDenied);
     }
     if (rec.state === "pending") {
-      const early = rec.lastPoll !== undefined && now - rec.lastPoll < rec.interval * 1000;
-      rec.lastPoll = now;
+      // In one step: of two polls at once one is early, and a consent given meanwhile stays.
+      let early = false;
+      const polled = await ctx.state.devices.update(h, (r) => {
+        if (r.state !== "pending") return r;
+        early = r.lastPoll !== undefined && now - r.lastPoll < r.interval * 1000;
+        return { ...r, lastPoll: now, interval: early ? r.interval + 5 : r.interval };
+      });
       if (early) {
-        rec.interval += 5;
-        throw new HttpError(httpErrors.slowDown(rec.interval));
+        throw new HttpError(httpErrors.slowDown(polled?.interval ?? rec.interval + 5));
       }
       throw new HttpError(httpErrors.authorizationPending);
     }
-    ctx.state.devices.delete(h); // single use
+    if (!(await ctx.state.devices.take(h))) throw new HttpError(httpErrors.deviceCodeUnknown); // single use: a parallel poll took it
     const username = rec.username!;
     const scopes = rec.grantedScopes!;
     if (!(await stillValid(username, rec.authTime!))) throw new HttpError(httpErrors.authorizationStale);
