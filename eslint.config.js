@@ -6,6 +6,14 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
+// Types whose toString() is their deliberate text form (XML serialization, the JID string), fine in a template.
+const stringifiable = [
+  { from: "lib", name: ["Error", "URL", "URLSearchParams"] },
+  { from: "file", name: "Element", path: "src/xml/element.ts" },
+  { from: "file", name: "JID", path: "src/core/jid.ts" },
+  { from: "file", name: "Element", path: "test/types/xmpp-client.d.ts" },
+];
+
 export default defineConfig(
   { ignores: ["dist/", "data/", "bench/results/", "test-artifacts/", "node_modules/"] },
   {
@@ -15,6 +23,25 @@ export default defineConfig(
       // Each file is checked with the nearest tsconfig.json: the root one for src/, test/'s and bench/'s for theirs.
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    rules: {},
+    rules: {
+      // node:test's test()/describe()/it() return promises the runner itself awaits; every other promise must be handled.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "describe", "it", "suite", "before", "after", "beforeEach", "afterEach"] }] },
+      ],
+      // Async functions without await are deliberate: they implement async interfaces (the storage API) and turn a throw into a rejection.
+      "@typescript-eslint/require-await": "off",
+      // A leading underscore marks a value left out on purpose (`const { secret: _s, ...rest } = x`, an unused callback argument).
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/restrict-template-expressions": ["error", { allow: stringifiable }],
+      "@typescript-eslint/no-base-to-string": ["error", { ignoredTypeNames: ["Error", "RegExp", "URL", "URLSearchParams", "Element", "JID"] }],
+    },
+  },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      // Failure messages print lists as they come (`offered: ${mechanisms}`); a comma-joined array is what a reader wants there.
+      "@typescript-eslint/restrict-template-expressions": ["error", { allow: stringifiable, allowArray: true }],
+    },
   },
 );

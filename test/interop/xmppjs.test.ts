@@ -52,7 +52,7 @@ async function getRoster(c: Interop): Promise<XmlElement[]> {
 }
 
 /** A roster IQ; an error reply fails with a message that names the missing feature. */
-async function rosterIq(c: Interop, type: "get" | "set", query: unknown): Promise<XmlElement> {
+async function rosterIq(c: Interop, type: "get" | "set", query: XmlElement): Promise<XmlElement> {
   try {
     return await c.iq(type, query);
   } catch (err) {
