@@ -1,6 +1,6 @@
 // @xmpp/client 0.14 for tests that need a real, independent client over TCP or WebSocket:
 // a fixed <user-agent id> (one client across logins), PLAIN forced (xmpp.js's SCRAM is very
-// slow, /work/shared/reference/clients.md §2.6), an optional FAST token store kept between
+// slow, ../shared/reference/clients.md §2.6), an optional FAST token store kept between
 // client objects (as an app keeps it between runs), no automatic reconnection, and every
 // stanza, error and status change recorded for the test to wait on.
 // Node 20 has no global WebSocket: the `ws` package stands in for it (clients.md §2.1).

@@ -8,7 +8,7 @@ import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { xml } from "./xmppjs-client.js";
-import { client, type Client } from "@xmpp/client"; // typed by test/types/xmpp-client.d.ts
+import { client, type Client, type Element } from "@xmpp/client"; // typed by test/types/xmpp-client.d.ts
 
 const DAY = 86400_000;
 
@@ -52,8 +52,8 @@ class FastClient {
     this.xmpp.fast.saveToken = async (t: StoredToken) => { store.token = t; store.saved.push(t); };
     this.xmpp.fast.deleteToken = async () => { store.token = undefined; store.deletes++; };
     this.xmpp.on("error", (err: Error) => { this.errors.push(err); });
-    this.xmpp.on("element", (el: unknown) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: unknown) => { this.wire.push(`OUT: ${el}`); });
+    this.xmpp.on("element", (el: Element) => { this.wire.push(`IN:  ${el}`); });
+    this.xmpp.on("send", (el: Element) => { this.wire.push(`OUT: ${el}`); });
     live.push(this);
   }
 

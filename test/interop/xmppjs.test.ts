@@ -56,8 +56,8 @@ async function rosterIq(c: Interop, type: "get" | "set", query: XmlElement): Pro
   try {
     return await c.iq(type, query);
   } catch (err) {
-    const e = err as Error & { condition?: string; element?: unknown };
-    if (e.condition) throw new Error(`roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${e.element ?? ""}`);
+    const e = err as Error & { condition?: string; element?: XmlElement };
+    if (e.condition) throw new Error(`roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${String(e.element ?? "")}`);
     throw err;
   }
 }

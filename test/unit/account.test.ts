@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ABSOLUTE_MS, BrowserSessions, IDLE_MS, describeBrowser, type BrowserSession, type EndReason } from "../../src/http/account/sessions.js";
+import { ABSOLUTE_MS, BrowserSessions, IDLE_MS, describeBrowser, type EndReason } from "../../src/http/account/sessions.js";
 import type { HttpRequest } from "../../src/http/server.js";
 import { openStorage } from "../../src/storage/index.js";
 
@@ -30,7 +30,7 @@ test("browser sessions: random ids, idle and absolute timeouts, ended sessions a
     assert.equal(sessions.expired(a, a.lastSeen + IDLE_MS - 1), false);
     assert.equal(sessions.expired(a, a.lastSeen + IDLE_MS), true);
     // Absolute: ABSOLUTE_MS after sign-in however busy.
-    const busy = a as BrowserSession;
+    const busy = a;
     busy.lastSeen = a.createdAt + ABSOLUTE_MS - 1;
     assert.equal(sessions.expired(busy, a.createdAt + ABSOLUTE_MS - 1), false);
     assert.equal(sessions.expired(busy, a.createdAt + ABSOLUTE_MS), true);
