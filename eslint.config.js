@@ -6,13 +6,10 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
-// Types whose toString() is their deliberate text form (XML serialization, the JID string), fine in a template.
-const stringifiable = [
-  { from: "lib", name: ["Error", "URL", "URLSearchParams"] },
-  { from: "file", name: "Element", path: "src/xml/element.ts" },
-  { from: "file", name: "JID", path: "src/core/jid.ts" },
-  { from: "file", name: "Element", path: "test/types/xmpp-client.d.ts" },
-];
+// Types whose toString() is their deliberate text form, fine in a template: the XML serialization of an Element
+// (src/xml/element.ts, and @xmpp/client's in test/types), the string form of a JID (src/core/jid.ts). By name:
+// typescript-eslint's { from: "file" } specifiers match under `eslint` but not under `eslint --fix`.
+const stringifiable = [{ from: "lib", name: ["Error", "URL", "URLSearchParams"] }, "Element", "JID"];
 
 export default defineConfig(
   { ignores: ["dist/", "data/", "bench/results/", "test-artifacts/", "node_modules/"] },
