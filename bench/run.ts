@@ -866,5 +866,5 @@ async function main(): Promise<void> {
 
 main().then(() => process.exit(0), (err) => {
   console.error(err);
-  server?.kill().finally(() => process.exit(1));
+  void server?.kill().finally(() => process.exit(1));
 });

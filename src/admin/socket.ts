@@ -22,7 +22,7 @@ export async function startAdminSocket(server: Server, path: string): Promise<()
     let buf = "";
     conn.setEncoding("utf8");
     conn.on("error", () => {});
-    conn.on("data", async (chunk: string) => {
+    const onData = async (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_REQUEST) return conn.end(JSON.stringify({ ok: false, error: "request too large" }) + "\n");
       let nl: number;
@@ -31,7 +31,8 @@ export async function startAdminSocket(server: Server, path: string): Promise<()
         buf = buf.slice(nl + 1);
         conn.write(JSON.stringify(await handle(server, line)) + "\n");
       }
-    });
+    };
+    conn.on("data", (chunk: string) => { void onData(chunk); });
   });
   const oldMask = process.umask(0o177);
   try {
@@ -46,7 +47,7 @@ export async function startAdminSocket(server: Server, path: string): Promise<()
 async function handle(server: Server, line: string): Promise<AdminReply> {
   let req: { op?: unknown };
   try {
-    req = JSON.parse(line);
+    req = JSON.parse(line) as { op?: unknown };
   } catch {
     return { ok: false, error: "not JSON" };
   }

@@ -31,7 +31,7 @@ export async function loadOrCreateIdentity(opts: { certificate?: string; key?: s
 
 export async function selfSigned(domain: string): Promise<{ cert: string; key: string }> {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const names: x509.JsonGeneralName[] = [{ type: "dns", value: domain }];
   if (domain !== "localhost") names.push({ type: "dns", value: "localhost" });
   names.push({ type: "ip", value: "127.0.0.1" }, { type: "ip", value: "::1" });

@@ -166,12 +166,12 @@ const ports: Check = (v, key) => {
   const list = typeof v === "number" ? [v] : v;
   if (!Array.isArray(list)) throw new ConfigError(key, "must be a port number or a list of them");
   for (const p of list) int(0, 65535)(p, key);
-  return list;
+  return list as unknown[];
 };
 const strings: Check = (v, key) => {
   const list = typeof v === "string" ? [v] : v;
   if (!Array.isArray(list) || list.some((s) => typeof s !== "string" || s === "")) throw new ConfigError(key, "must be a string or a list of strings");
-  return list;
+  return list as string[];
 };
 
 const schema: Record<keyof Config, Check> = {

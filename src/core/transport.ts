@@ -101,7 +101,7 @@ export class SocketTransport implements Transport {
     const timer = setTimeout(() => secure.destroy(), this.limits.handshakeTimeoutMs);
     timer.unref();
     secure.once("secure", () => { clearTimeout(timer); done(); });
-    secure.once("error", (err) => { clearTimeout(timer); done(err); });
+    secure.once("error", (err: Error) => { clearTimeout(timer); done(err); });
   }
 
   write(data: string): void {

@@ -8,11 +8,11 @@ type Db = Database.Database;
 interface Row { username: string; id: string; legacy: number; first_seen: number; last_seen: number; full_jid: string | null; mechanisms: string; fast_auth: number | null; grant_id: string | null; user_agent: string | null; last_ip: string | null; revoked_at: number | null }
 
 function toRecord(r: Row): ClientRecord {
-  const c: ClientRecord = { username: r.username, id: r.id, legacy: r.legacy === 1, firstSeen: r.first_seen, lastSeen: r.last_seen, mechanisms: JSON.parse(r.mechanisms) };
+  const c: ClientRecord = { username: r.username, id: r.id, legacy: r.legacy === 1, firstSeen: r.first_seen, lastSeen: r.last_seen, mechanisms: JSON.parse(r.mechanisms) as ClientRecord["mechanisms"] };
   if (r.full_jid !== null) c.fullJid = r.full_jid;
   if (r.fast_auth !== null) c.fastAuth = r.fast_auth;
   if (r.grant_id !== null) c.grantId = r.grant_id;
-  if (r.user_agent !== null) c.userAgent = JSON.parse(r.user_agent);
+  if (r.user_agent !== null) c.userAgent = JSON.parse(r.user_agent) as ClientRecord["userAgent"];
   if (r.last_ip !== null) c.lastIp = r.last_ip;
   if (r.revoked_at !== null) c.revokedAt = r.revoked_at;
   return c;

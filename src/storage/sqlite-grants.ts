@@ -10,7 +10,7 @@ interface GrantRow { id: string; username: string; kind: string; client_id: stri
 interface TokenRow { hash: string; grant_id: string; username: string; purpose: string; role: string | null; slot: "new" | "cur" | null; mechanism: string | null; created_at: number; expires_at: number | null; secret: Buffer | null; last_count: number | null; data: string | null }
 
 function toGrant(r: GrantRow): GrantRecord {
-  const g: GrantRecord = { id: r.id, username: r.username, kind: r.kind, createdAt: r.created_at, accessedAt: r.accessed_at, data: JSON.parse(r.data) };
+  const g: GrantRecord = { id: r.id, username: r.username, kind: r.kind, createdAt: r.created_at, accessedAt: r.accessed_at, data: JSON.parse(r.data) as GrantRecord["data"] };
   if (r.client_id !== null) g.clientId = r.client_id;
   if (r.expires_at !== null) g.expiresAt = r.expires_at;
   return g;
@@ -24,7 +24,7 @@ function toToken(r: TokenRow): TokenRecord {
   if (r.expires_at !== null) t.expiresAt = r.expires_at;
   if (r.secret !== null) t.secret = r.secret;
   if (r.last_count !== null) t.lastCount = r.last_count;
-  if (r.data !== null) t.data = JSON.parse(r.data);
+  if (r.data !== null) t.data = JSON.parse(r.data) as TokenRecord["data"];
   return t;
 }
 

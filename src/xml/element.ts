@@ -16,6 +16,7 @@ export class Element {
 
   /** The element's namespace: its own xmlns or the nearest ancestor's. */
   getNS(): string | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parent chain starts at this element
     let e: Element | null = this;
     while (e) {
       const ns = e.attrs.xmlns;
@@ -36,7 +37,7 @@ export class Element {
   }
 
   cnode<T extends Child>(child: T): T {
-    if (typeof child !== "string") (child as Element).parent = this;
+    if (typeof child !== "string") child.parent = this;
     this.children.push(child);
     return child;
   }

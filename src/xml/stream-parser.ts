@@ -38,6 +38,7 @@ export interface StreamParserOptions {
   framed?: boolean;
 }
 
+/* eslint-disable @typescript-eslint/only-throw-error -- ABORT below is a sentinel, not an error: feed() catches it and nothing reports it */
 /** Thrown from inside saxes' callbacks to stop it at once: nothing after a fatal error is parsed. */
 const ABORT = Symbol("abort");
 
@@ -127,7 +128,7 @@ export class StreamParser {
     // A restart during a write (a handler called reset()) ends the old document there: nothing
     // more of it reaches the new one's state.
     const live = () => { if (this.parser !== p) throw ABORT; };
-    p.on("opentag", (tag) => { live(); this.openTag(tag as SaxesTagNS); });
+    p.on("opentag", (tag) => { live(); this.openTag(tag); });
     p.on("closetag", () => { live(); this.closeTag(); });
     p.on("text", (t) => { live(); this.text(t); });
     p.on("cdata", (t) => { live(); this.cdata(t); });

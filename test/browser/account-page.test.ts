@@ -179,7 +179,7 @@ test("revoking a password client without client id: the confirmation says it can
   await page.getByRole("heading", { name: "This app can sign in again" }).waitFor();
   await page.getByText("This app knows your password and will be able to sign in again.").waitFor();
   assert.equal(await page.getByText(/cannot sign in again/).count(), 0, "no promise the server cannot keep");
-  const audit = await page.evaluate(AUDIT) as { problems: string[] };
+  const audit = await page.evaluate<{ problems: string[] }>(AUDIT);
   assert.deepEqual(audit.problems, [], "the confirmation: labelled fields, named controls, contrast");
   await page.screenshot({ path: join(ARTIFACTS, "account-page-reset-confirm.png"), fullPage: true });
   assert.equal(await page.getByLabel("Your current password").evaluate((el) => el === document.activeElement), true, "the current password has the focus");
@@ -256,7 +256,7 @@ test("accessible and usable without JavaScript: keyboard-only sign-in, every fie
   await page.waitForURL(`${base()}/account`);
   await row(page, "client/carol-phone").waitFor();
 
-  const audit = await page.evaluate(AUDIT) as { problems: string[]; checked: number; scrollWidth: number; width: number; viewport: string | null };
+  const audit = await page.evaluate<{ problems: string[]; checked: number; scrollWidth: number; width: number; viewport: string | null }>(AUDIT);
   assert.deepEqual(audit.problems, []);
   assert.ok(audit.checked > 50, `checked the text of ${audit.checked} elements`);
   assert.ok(audit.scrollWidth <= audit.width, `no sideways scrolling at 390px: ${audit.scrollWidth} > ${audit.width}`);

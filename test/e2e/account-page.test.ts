@@ -10,7 +10,7 @@ import { startServer, type TestServer } from "../helpers/server.js";
 import { fastLogin, sasl2Login, sasl2LoginFails } from "../helpers/manage-clients.js";
 import { assertSasl2Failure, failureCondition } from "../helpers/sasl2-client.js";
 import { expectStreamError, ping, waitForElement } from "../helpers/xmpp-assert.js";
-import { show, type XmlEl } from "../helpers/xml.js";
+import { show } from "../helpers/xml.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { WebClient, cell, csrfOf, flashOf, historyOf, listed, rowOf } from "../helpers/account-web.js";
 
@@ -269,7 +269,7 @@ describe("signed in", () => {
     assert.equal(rowOf(after, "client/rev-phone"), undefined, "no longer listed");
     const flash = flashOf(after);
     assert.equal(flash?.kind, "ok");
-    assert.match(flash!.text, /^Revoked Doomed App on Old Phone: its connections were closed and its tokens cancelled\. It knew your password/);
+    assert.match(flash.text, /^Revoked Doomed App on Old Phone: its connections were closed and its tokens cancelled\. It knew your password/);
     assert.equal(flashOf(await b.account()), undefined, "the message is shown once");
     // The history has the failed re-entry and the revocation.
     const h = historyOf(after);

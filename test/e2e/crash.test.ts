@@ -81,8 +81,8 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
     }
     reachedKillPoint(); // ran out of messages: kill anyway
   })();
-  let senderError: unknown;
-  const senderDone = sender.catch((err: unknown) => { senderError = err; reachedKillPoint(); });
+  let senderError: Error | undefined;
+  const senderDone = sender.catch((err: unknown) => { senderError = err as Error; reachedKillPoint(); });
 
   // --- load: `warden user add` in a loop, several at once -----------------------------
   let nextUser = 0;

@@ -3,7 +3,7 @@
 // `xmpp:prosody.im/protocol/manage-clients` and XEP-0494 `urn:xmpp:cam:0`, revoking (connected
 // clients are closed with not-authorized and lose their FAST tokens; a revoked client id stays
 // out until the password changes), enforce_client_ids, and all of it across a restart.
-// Reference: /work/shared/reference/prosody-client-management.md §1 and checklist §7.
+// Reference: ../shared/reference/prosody-client-management.md §1 and checklist §7.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, TestServer } from "../helpers/server.js";
@@ -271,7 +271,7 @@ describe("revoking", () => {
     let { clients, raw } = await listClients(admin.c);
     assert.equal(byId(clients, "client/phone"), undefined, `the revoked client is no longer listed: ${raw}`);
     // Its FAST token is dead.
-    const f = keep(await fastLogin(port(), u.name, phone.token!, { id: "phone" }));
+    const f = keep(await fastLogin(port(), u.name, phone.token, { id: "phone" }));
     assertSasl2Failure(f.result, "not-authorized");
     // The password does not bring this client id back.
     const p = keep(await sasl2LoginFails(port(), u.name, u.pw, { id: "phone", software: "Conversations" }));
@@ -294,7 +294,7 @@ describe("revoking", () => {
     assert.equal(again.software, "Conversations", "the user agent of the first login");
     // The token from before the revocation stays dead; it was also issued before the last
     // password change, which XEP-0484 and the reference answer with credentials-expired (§7 item 51).
-    const f2 = keep(await fastLogin(port(), u.name, phone.token!, { id: "phone" }));
+    const f2 = keep(await fastLogin(port(), u.name, phone.token, { id: "phone" }));
     assertSasl2Failure(f2.result, "credentials-expired");
   });
 

@@ -63,7 +63,7 @@ type Reg = oauth.OmitSymbolProperties<oauth.Client> & { client_secret?: string }
 
 async function register(meta: Record<string, unknown>, authServer = as): Promise<Reg> {
   const res = await oauth.dynamicClientRegistrationRequest(authServer, meta as Partial<oauth.Client>, insecure);
-  return (await oauth.processDynamicClientRegistrationResponse(res)) as Reg;
+  return (await oauth.processDynamicClientRegistrationResponse(res));
 }
 
 async function registerError(meta: Record<string, unknown>): Promise<{ status: number; body: Record<string, string> }> {
@@ -186,12 +186,12 @@ async function oauthError(p: Promise<unknown>, code: string, description?: RegEx
 
 function restUrl(path: string): string { return `http://127.0.0.1:${server.httpPort}${path}`; }
 
-async function rest(token: string, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+async function rest(token: string, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> | undefined; headers: Headers }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(restUrl(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined, headers: res.headers };
 }
 
 // --- XMPP ---------------------------------------------------------------------------------------
@@ -293,19 +293,19 @@ describe("the authorization code flow, end to end", () => {
     assert.equal(set.attrs.type, "result");
     const roster = await rest(tokens.access_token, "GET", "/rest/roster");
     assert.equal(roster.status, 200);
-    assert.deepEqual(roster.json.items, [{ jid: bob.jid, name: "Bob", subscription: "none", groups: ["Friends"] }]);
+    assert.deepEqual(roster.json?.items, [{ jid: bob.jid, name: "Bob", subscription: "none", groups: ["Friends"] }]);
     const bobSession = await passwordSession(bob);
     bobSession.send("<presence/>");
     await new Promise((r) => setTimeout(r, 200));
     bobSession.clear();
     const sent = await rest(tokens.access_token, "POST", "/rest/message", { to: bob.jid, body: "Hello from REST <&>" });
     assert.equal(sent.status, 202);
-    const msg = await waitForElement(bobSession, (el) => el.name === "message" && el.attrs.id === sent.json.id, "the REST message at bob");
+    const msg = await waitForElement(bobSession, (el) => el.name === "message" && el.attrs.id === sent.json?.id, "the REST message at bob");
     assert.equal(msg.attrs.from, alice.jid);
     assert.equal(child(msg, "body")!.text, "Hello from REST <&>");
 
     // Refresh: new tokens, the old refresh token is spent.
-    const refreshed = await refresh(reg, tokens.refresh_token!);
+    const refreshed = await refresh(reg, tokens.refresh_token);
     assert.notEqual(refreshed.refresh_token, tokens.refresh_token, "rotated");
     assert.equal((await rest(refreshed.access_token, "GET", "/rest/roster")).status, 200);
 
@@ -346,7 +346,7 @@ describe("the authorization code flow, end to end", () => {
     assert.match(show(closed), />Access for Desktop Chat App was revoked by a client of your account</);
     const after = await rest(refreshed.access_token, "GET", "/rest/roster");
     assert.equal(after.status, 401);
-    assert.equal(after.json.error, "invalid_token");
+    assert.equal(after.json?.error, "invalid_token");
     assert.match(after.headers.get("www-authenticate")!, /^Bearer realm="localhost", error="invalid_token"/);
     await oauthError(refresh(reg, refreshed.refresh_token!), "invalid_grant");
     const intro2 = await oauth.processIntrospectionResponse(as, reg,
@@ -650,9 +650,9 @@ describe("SASL OAUTHBEARER", () => {
     const { c } = await tlsStream();
     c.send(`<auth xmlns='${NS_SASL}' mechanism='OAUTHBEARER'>${gs2Bearer(alice, "secret-token:not-a-real-token")}</auth>`);
     const challenge = await waitForElement(c, (el) => el.name === "challenge" && el.ns === NS_SASL, "the error challenge");
-    const body = JSON.parse(Buffer.from(challenge.text, "base64").toString());
+    const body = JSON.parse(Buffer.from(challenge.text, "base64").toString()) as Record<string, unknown>;
     assert.equal(body.status, "invalid_token");
-    assert.match(body["openid-configuration"], /\/\.well-known\/oauth-authorization-server$/);
+    assert.match(body["openid-configuration"] as string, /\/\.well-known\/oauth-authorization-server$/);
     c.send(`<response xmlns='${NS_SASL}'>AQ==</response>`);
     const failure = await waitForElement(c, (el) => el.name === "failure" && el.ns === NS_SASL, "the failure", 8000);
     assert.ok(child(failure, "not-authorized"), show(failure));
@@ -666,7 +666,7 @@ describe("SASL OAUTHBEARER", () => {
     assert.match(bad.features, /<authentication xmlns=['"]urn:xmpp:sasl:2['"]>[\s\S]*<mechanism>OAUTHBEARER<\/mechanism>/);
     bad.c.send(`<authenticate xmlns='${NS_SASL2}' mechanism='OAUTHBEARER'><initial-response>${gs2Bearer(dave, tokens.access_token + "x")}</initial-response></authenticate>`);
     const ch = await waitForElement(bad.c, (el) => el.name === "challenge" && el.ns === NS_SASL2, "the SASL2 error challenge");
-    assert.equal(JSON.parse(Buffer.from(ch.text, "base64").toString()).status, "invalid_token");
+    assert.equal((JSON.parse(Buffer.from(ch.text, "base64").toString()) as { status?: unknown }).status, "invalid_token");
     bad.c.send(`<response xmlns='${NS_SASL2}'>AQ==</response>`);
     const failure = await waitForElement(bad.c, (el) => el.name === "failure" && el.ns === NS_SASL2, "the SASL2 failure", 8000);
     assert.ok(child(failure, "not-authorized", NS_SASL), show(failure));
@@ -735,7 +735,7 @@ describe("the HTTP service", () => {
       const r = httpsRequest({ host: "127.0.0.1", port: server.httpsPort, servername: "localhost", ca: server.caCert, path: "/.well-known/oauth-authorization-server", headers: { host: `localhost:${server.httpsPort}` } }, (res) => {
         let t = "";
         res.on("data", (d) => { t += d; });
-        res.on("end", () => resolve({ status: res.statusCode!, hsts: res.headers["strict-transport-security"], issuer: JSON.parse(t).issuer }));
+        res.on("end", () => resolve({ status: res.statusCode!, hsts: res.headers["strict-transport-security"], issuer: (JSON.parse(t) as { issuer: string }).issuer }));
       });
       r.on("error", reject);
       r.end();

@@ -85,7 +85,7 @@ export function runParser(c: ParserCase): Outcome {
     }
   } catch (err) {
     if (err instanceof Finding) throw err;
-    throw new Finding("crash", `write() threw: ${(err as Error)?.stack ?? err}`, c);
+    throw new Finding("crash", `write() threw: ${(err as Error)?.stack ?? String(err)}`, c);
   }
   return { events, error, ms: performance.now() - t0 };
 }
@@ -200,7 +200,7 @@ export const oracleCase: fc.Arbitrary<OracleCase> = fc.tuple(
 ).chain(([items, maxStanzaSize, maxDepth, framed]) => {
   const stanzas = items.map(([g]) => serialise(g, true));
   const input = (framed ? OPEN : HEADER) + items.map(([, ws], i) => ws + stanzas[i]).join("");
-  return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed, stanzas, depths: items.map(([g]) => depthOf(g)) } as OracleCase & { depths: number[] }));
+  return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed, stanzas, depths: items.map(([g]) => depthOf(g)) }));
 });
 
 /** The expected events for generated stanzas, from an independent parse of each. */

@@ -10,7 +10,7 @@ export interface TestCert { cert: string; key: string; fingerprint: string }
 
 export async function makeCert(opts: { names?: string[]; notBefore?: Date; notAfter?: Date } = {}): Promise<TestCert> {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]));
   const names = opts.names ?? ["localhost"];
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -55,10 +55,10 @@ async function scramExchange(send: (xml: string) => void, next: () => Promise<Xm
   const challenge = await next();
   if (challenge.name !== "challenge") return { result: challenge };
   const serverFirst = Buffer.from(challenge.text, "base64").toString();
-  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
+  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0]!, p.slice(2)] as const));
   assert.ok(attrs.r?.startsWith(cnonce) && attrs.s && attrs.i, `bad server-first message: ${serverFirst}`);
-  const scram = { salt: attrs.s!, iterations: Number(attrs.i) };
-  const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, "base64"), Number(attrs.i), hlen(hash), alg(hash));
+  const scram = { salt: attrs.s, iterations: Number(attrs.i) };
+  const salted = pbkdf2Sync(password, Buffer.from(attrs.s, "base64"), Number(attrs.i), hlen(hash), alg(hash));
   const clientKey = createHmac(alg(hash), salted).update("Client Key").digest();
   const storedKey = createHash(alg(hash)).update(clientKey).digest();
   const withoutProof = `c=${Buffer.from(gs2).toString("base64")},r=${attrs.r}`;

@@ -143,7 +143,7 @@ export async function authorize(server: TestServer, reg: Reg, user: string, pass
   const t = await exchangeCode(base, reg, code, p.verifier);
   assert.equal(t.status, 200, `token: ${JSON.stringify(t.body)}`);
   assert.ok(t.body.access_token && t.body.refresh_token, `tokens: ${JSON.stringify(t.body)}`);
-  return { access: t.body.access_token!, refresh: t.body.refresh_token! };
+  return { access: t.body.access_token, refresh: t.body.refresh_token };
 }
 
 /** GET /rest/roster with a bearer token: the status. */

@@ -17,7 +17,7 @@ export async function rawWs(url: string, headers: Record<string, string> = {}): 
   const ws = new WebSocket(url, ["xmpp"], { headers, rejectUnauthorized: false });
   const frames: string[] = [];
   let wake: (() => void) | undefined;
-  ws.on("message", (d) => { frames.push(d.toString()); wake?.(); });
+  ws.on("message", (d) => { frames.push((d as Buffer).toString()); wake?.(); });
   const closed = new Promise<number>((res) => ws.on("close", (code) => { res(code); wake?.(); }));
   await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
   const next = async (what: string, re: RegExp, timeoutMs = 5000): Promise<string> => {

@@ -172,9 +172,9 @@ export async function scram2(c: RawClient, username: string, password: string, o
   if (first.name !== "challenge") return first;
   c.clear();
   const serverFirst = Buffer.from(first.text, "base64").toString();
-  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
+  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0]!, p.slice(2)] as const));
   assert.ok(attrs.r?.startsWith(cnonce) && attrs.s && attrs.i, `bad server-first message: ${serverFirst}`);
-  const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, "base64"), Number(attrs.i), 32, "sha256");
+  const salted = pbkdf2Sync(password, Buffer.from(attrs.s, "base64"), Number(attrs.i), 32, "sha256");
   const clientKey = createHmac("sha256", salted).update("Client Key").digest();
   const storedKey = createHash("sha256").update(clientKey).digest();
   const withoutProof = `c=${Buffer.from(gs2).toString("base64")},r=${attrs.r}`;

@@ -24,7 +24,7 @@ export async function scramAuth(c: RawClient, username: string, password: string
   if (challenge.name !== "challenge") throw new Error(`expected a SCRAM challenge, got ${show(challenge)}`);
   c.clear();
   const serverFirst = Buffer.from(challenge.text, "base64").toString();
-  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
+  const attrs = Object.fromEntries(serverFirst.split(",").map((p) => [p[0]!, p.slice(2)] as const));
   if (!attrs.r?.startsWith(cnonce) || !attrs.s || !attrs.i) throw new Error(`bad server-first message: ${serverFirst}`);
   const salted = pbkdf2Sync(password, Buffer.from(attrs.s, "base64"), Number(attrs.i), len(hash), alg(hash));
   const clientKey = createHmac(alg(hash), salted).update("Client Key").digest();

@@ -79,10 +79,10 @@ export class TestServer {
     running.add(proc);
     proc.once("exit", () => running.delete(proc));
     let stderr = "";
-    proc.stderr!.on("data", (d) => { stderr += d; });
+    proc.stderr.on("data", (d) => { stderr += d; });
     let buf = "";
     const ready = new Promise<void>((resolveReady, reject) => {
-      proc.stdout!.on("data", (d: Buffer) => {
+      proc.stdout.on("data", (d: Buffer) => {
         buf += d.toString();
         let nl: number;
         while ((nl = buf.indexOf("\n")) >= 0) {
@@ -90,7 +90,7 @@ export class TestServer {
           buf = buf.slice(nl + 1);
           this.lines.push(line);
           let rec: Record<string, unknown>;
-          try { rec = JSON.parse(line); } catch { continue; }
+          try { rec = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
           this.logs.push(rec);
           if (rec.msg === "c2s listening") {
             if (rec.tls === "direct") this.tlsPort = rec.port as number; else this.c2sPort = rec.port as number;

@@ -1,13 +1,12 @@
 // @xmpp/client 0.14 for tests that need a real, independent client over TCP or WebSocket:
 // a fixed <user-agent id> (one client across logins), PLAIN forced (xmpp.js's SCRAM is very
-// slow, /work/shared/reference/clients.md §2.6), an optional FAST token store kept between
+// slow, ../shared/reference/clients.md §2.6), an optional FAST token store kept between
 // client objects (as an app keeps it between runs), no automatic reconnection, and every
 // stanza, error and status change recorded for the test to wait on.
 // Node 20 has no global WebSocket: the `ws` package stands in for it (clients.md §2.1).
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { WebSocket } from "ws";
-// @ts-expect-error: @xmpp/client ships no types
-import { client, xml } from "@xmpp/client";
+import { client, xml, type Client } from "@xmpp/client"; // typed by test/types/xmpp-client.d.ts
 import { fixOpenRace, type XmlElement } from "../interop/xmppjs-client.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
@@ -31,8 +30,7 @@ export interface XjsOptions {
 }
 
 export class XjsClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly xmpp: any;
+  readonly xmpp: Client;
   readonly wire: string[] = [];
   readonly stanzas: XmlElement[] = [];
   readonly errors: Array<Error & { condition?: string; text?: string }> = [];
@@ -93,9 +91,9 @@ export class XjsClient {
   /** The <authenticate/> elements it sent, in order. */
   authenticates(): string[] { return this.wire.filter((l) => l.startsWith("OUT:") && l.includes("<authenticate")); }
 
-  send(el: unknown): Promise<void> { return this.xmpp.send(el); }
+  send(el: XmlElement): Promise<void> { return this.xmpp.send(el); }
 
-  iq(type: "get" | "set", payload: unknown): Promise<XmlElement> {
+  iq(type: "get" | "set", payload: XmlElement): Promise<XmlElement> {
     return this.xmpp.iqCaller.request(xml("iq", { type }, payload), 10_000);
   }
 

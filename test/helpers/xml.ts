@@ -36,7 +36,7 @@ export function parseServerOutput(text: string): StreamItem[] {
   const segment = (s: string) => { for (const el of parseFragment(s)) out.push({ kind: "element", el }); };
   for (const m of text.matchAll(SPLIT)) {
     segment(text.slice(last, m.index));
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
     if (m[0].startsWith("<?xml")) continue;
     if (m[0] === "</stream:stream>") { out.push({ kind: "close" }); continue; }
     const h = parseHeader(m[0]);

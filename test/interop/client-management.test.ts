@@ -2,8 +2,8 @@
 // Bind2 + FAST client) against the real server. A stable <user-agent id> makes it one client
 // across logins; its FAST token is kept in a store shared between client objects, as an app
 // keeps it across runs. PLAIN (over TLS) is forced through the `credentials` callback, since
-// xmpp.js computes SCRAM-SHA-1's PBKDF2 very slowly (see /work/shared/reference/clients.md §2.6).
-// Reference: /work/shared/reference/prosody-client-management.md §1, checklist §7.
+// xmpp.js computes SCRAM-SHA-1's PBKDF2 very slowly (see ../shared/reference/clients.md §2.6).
+// Reference: ../shared/reference/prosody-client-management.md §1, checklist §7.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,20 +11,11 @@ import { randomUUID } from "node:crypto";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { assertSasl2Failure } from "../helpers/sasl2-client.js";
 import { NS_CAM, NS_MANAGE, fastLogin, passwd } from "../helpers/manage-clients.js";
-import { XjsClient, xml, type XjsOptions, type TokenStore as XjsTokenStore } from "../helpers/xjs.js";
+import { XjsClient, xml, type XjsOptions, type TokenStore as XjsTokenStore, type XmlElement } from "../helpers/xjs.js";
 
-/** The parts of @xmpp/xml's Element used here. */
-interface El {
-  name: string;
-  attrs: Record<string, string | undefined>;
-  getChild(name: string, xmlns?: string): El | undefined;
-  getChildren(name: string, xmlns?: string): El[];
-  getChildElements(): El[];
-  getChildText(name: string, xmlns?: string): string | null;
-  getNS(): string;
-  text(): string;
-  toString(): string;
-}
+type El = XmlElement;
+/** How xmpp.js fails a login or an iq: the condition and text of the stream, SASL or stanza error. */
+type XmppError = Error & { condition?: string; text?: string; application?: El; element?: El };
 
 type TokenStore = XjsTokenStore;
 type XOptions = XjsOptions;
@@ -32,7 +23,7 @@ type XOptions = XjsOptions;
 /** A real @xmpp/client (test/helpers/xjs.ts) that also reads the account's client list. */
 class XClient extends XjsClient {
   async list(ns = NS_MANAGE): Promise<El[]> {
-    const reply = (await this.iq("get", xml("list", { xmlns: ns }))) as unknown as El;
+    const reply = await this.iq("get", xml("list", { xmlns: ns }));
     const clients = reply.getChild("clients", ns);
     assert.ok(clients, `a <clients xmlns='${ns}'/> in ${reply}`);
     return clients.getChildElements();
@@ -84,10 +75,10 @@ async function online(user: { username: string; password: string }, o: Omit<XOpt
 
 /** Asserts the iq request failed with this stanza error; returns the error. */
 async function iqFails(p: Promise<unknown>, condition: string): Promise<Error & { condition: string; text: string; application?: El }> {
-  const err = await p.then(() => undefined, (e) => e);
+  const err = await p.then(() => undefined, (e: unknown) => e as XmppError);
   assert.ok(err, `expected the ${condition} error, got a result`);
-  assert.equal(err.condition, condition, `error condition: ${err.element ?? err}`);
-  return err;
+  assert.equal(err.condition, condition, `error condition: ${String(err.element ?? err)}`);
+  return err as Error & { condition: string; text: string; application?: El };
 }
 
 describe("listing", () => {
@@ -175,7 +166,7 @@ describe("revoking", () => {
 
     const err = await iqFails(admin.iq("set", xml("revoke", { xmlns: NS_MANAGE, id: `client/${id}` })), "service-unavailable");
     assert.equal(err.text, "Password reset required");
-    assert.equal(err.application?.name, "password-reset-required", `the application condition: ${(err as { element?: unknown }).element}`);
+    assert.equal(err.application?.name, "password-reset-required", `the application condition: ${String((err as XmppError).element)}`);
     assert.equal(err.application?.getNS(), NS_MANAGE);
 
     // The phone's stream ends with <not-authorized/> and the revocation text.
@@ -193,7 +184,7 @@ describe("revoking", () => {
     f.c.close();
     // The app starting again (token, then password fallback) is refused: this client id is revoked.
     const retry = make(server, user, { id, software: "Phone App", device: "Phone", resource: "phone", store });
-    const e = await retry.start().then(() => undefined, (x) => x);
+    const e = await retry.start().then(() => undefined, (x: unknown) => x as XmppError);
     assert.ok(e, `the revoked client logged in again: ${retry.wireLog()}`);
     assert.equal(e.condition, "not-authorized", String(e));
     assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page", String(e));
@@ -252,7 +243,7 @@ describe("restart", () => {
 
     // The revoked client stays out.
     const retry = make(server, user, { id: "doomed-app", resource: "d", store: doomedStore });
-    const e = await retry.start().then(() => undefined, (x) => x);
+    const e = await retry.start().then(() => undefined, (x: unknown) => x as XmppError);
     assert.ok(e, "the revoked client logged in after the restart");
     assert.equal(e.condition, "not-authorized", String(e));
     assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page");
@@ -279,7 +270,7 @@ describe("enforce_client_ids", () => {
     await c.stop();
 
     const noId = make(s, user, { id: undefined, software: "Anon", resource: "q" });
-    const e = await noId.start().then(() => undefined, (x) => x);
+    const e = await noId.start().then(() => undefined, (x: unknown) => x as XmppError);
     assert.ok(e, `a client without an id logged in: ${noId.wireLog()}`);
     assert.equal(e.condition, "malformed-request", String(e));
     assert.equal(e.text, "Client identifier required but not supplied");

@@ -78,7 +78,7 @@ function runScript<R>(script: string, env: Record<string, string>, onEvent?: (ev
         buf = buf.slice(nl + 1);
         if (!line) continue;
         let obj: Record<string, unknown>;
-        try { obj = JSON.parse(line); } catch { continue; }
+        try { obj = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
         if ("result" in obj) run.result = obj.result as R;
         else { run.events.push(obj); onEvent?.(obj); }
       }

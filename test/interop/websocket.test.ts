@@ -139,7 +139,7 @@ async function rawWs(url: string, headers: Record<string, string>) {
   const ws = new WebSocket(url, ["xmpp"], { headers });
   const frames: string[] = [];
   let wake: (() => void) | undefined;
-  ws.on("message", (d) => { frames.push(d.toString()); wake?.(); });
+  ws.on("message", (d) => { frames.push((d as Buffer).toString()); wake?.(); });
   ws.on("close", () => wake?.());
   await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
   const next = async (what: string, re: RegExp): Promise<string> => {

@@ -3,28 +3,15 @@
 // The server's certificate is self-signed; @xmpp/tls and @xmpp/starttls call tls.connect()
 // with no options hook, so certificate checking is switched off for this test process.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
-// @ts-expect-error: @xmpp/client ships no types and @types/xmpp__client is not installed
-import { client, xml } from "@xmpp/client";
-// @ts-expect-error: no types either
+import { client, xml, type Client, type Element } from "@xmpp/client"; // typed by test/types/xmpp-client.d.ts
 import { promise } from "@xmpp/events";
 
 export { xml };
 
-/** The parts of @xmpp/xml's Element that the tests use. */
-export interface XmlElement {
-  name: string;
-  attrs: Record<string, string | undefined>;
-  children: Array<XmlElement | string>;
-  is(name: string, xmlns?: string): boolean;
-  getChild(name: string, xmlns?: string): XmlElement | undefined;
-  getChildren(name: string, xmlns?: string): XmlElement[];
-  getChildText(name: string, xmlns?: string): string | null;
-  getText(): string;
-  toString(): string;
-}
+/** @xmpp/xml's Element (ltx's). */
+export type XmlElement = Element;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type XmppClient = any;
+type XmppClient = Client;
 
 export interface Options {
   service: string;
@@ -129,9 +116,9 @@ export class Interop {
   get jid(): string { return this.xmpp.jid.toString(); }
   get bare(): string { return this.xmpp.jid.bare().toString(); }
 
-  send(el: unknown): Promise<void> { return this.xmpp.send(el); }
+  send(el: XmlElement): Promise<void> { return this.xmpp.send(el); }
 
-  iq(type: "get" | "set", child: unknown, to?: string): Promise<XmlElement> {
+  iq(type: "get" | "set", child: XmlElement, to?: string): Promise<XmlElement> {
     return this.xmpp.iqCaller.request(xml("iq", to ? { type, to } : { type }, child), 10_000);
   }
 

@@ -4,11 +4,11 @@
 import { test, before, after, afterEach, describe } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { xml } from "./xmppjs-client.js";
-// @ts-expect-error: @xmpp/client ships no types and @types/xmpp__client is not installed
-import { client } from "@xmpp/client";
+import { client, type Client, type Element } from "@xmpp/client"; // typed by test/types/xmpp-client.d.ts
 
 const DAY = 86400_000;
 
@@ -40,8 +40,7 @@ function newClientId(): string {
 }
 
 class FastClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly xmpp: any;
+  readonly xmpp: Client;
   readonly wire: string[] = [];
   readonly errors: Error[] = [];
 
@@ -53,8 +52,8 @@ class FastClient {
     this.xmpp.fast.saveToken = async (t: StoredToken) => { store.token = t; store.saved.push(t); };
     this.xmpp.fast.deleteToken = async () => { store.token = undefined; store.deletes++; };
     this.xmpp.on("error", (err: Error) => { this.errors.push(err); });
-    this.xmpp.on("element", (el: unknown) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: unknown) => { this.wire.push(`OUT: ${el}`); });
+    this.xmpp.on("element", (el: Element) => { this.wire.push(`IN:  ${el}`); });
+    this.xmpp.on("send", (el: Element) => { this.wire.push(`OUT: ${el}`); });
     live.push(this);
   }
 
@@ -232,7 +231,7 @@ describe("FAST with default token lifetimes", () => {
     assert.ok(store.token, "a token from the first login");
     const resumed = once(sm, "resumed");
     c.wire.length = 0;
-    c.xmpp.socket.socket.destroy();
+    (c.xmpp.socket!.socket as Socket).destroy();
     const outcome = await Promise.race([resumed.then(() => "resumed"), once(c.xmpp, "error").then(([e]) => `error: ${e}`), sleep(20_000, undefined, { ref: false }).then(() => "timeout")]);
     assert.equal(outcome, "resumed", `the session was resumed after the cut: ${c.wireLog()}`);
     const auths = c.sent("authenticate");

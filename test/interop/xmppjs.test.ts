@@ -52,12 +52,12 @@ async function getRoster(c: Interop): Promise<XmlElement[]> {
 }
 
 /** A roster IQ; an error reply fails with a message that names the missing feature. */
-async function rosterIq(c: Interop, type: "get" | "set", query: unknown): Promise<XmlElement> {
+async function rosterIq(c: Interop, type: "get" | "set", query: XmlElement): Promise<XmlElement> {
   try {
     return await c.iq(type, query);
   } catch (err) {
-    const e = err as Error & { condition?: string; element?: unknown };
-    if (e.condition) throw new Error(`roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${e.element ?? ""}`);
+    const e = err as Error & { condition?: string; element?: XmlElement };
+    if (e.condition) throw new Error(`roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${String(e.element ?? "")}`);
     throw err;
   }
 }

@@ -92,7 +92,7 @@ describe("one password policy for the CLI and the account page", () => {
     expectExit(tooLong, 65, "user passwd with 1025 characters");
     assert.match(tooLong.stderr, /at most 1024 characters/);
     const list = await runCli(["user", "list", "--json", "--config", cfg]);
-    assert.deepEqual(JSON.parse(list.stdout).sort(), ["dana@localhost", "emil@localhost"]);
+    assert.deepEqual((JSON.parse(list.stdout) as string[]).sort(), ["dana@localhost", "emil@localhost"]);
   });
 
   test("the account page applies the same rule, and password_min_length moves both", async () => {
@@ -180,7 +180,7 @@ function expectProblem(res: { r: CliResult; json: CheckJson }, check: string, me
 
 async function makeCert(opts: { names: string[]; notBefore: Date; notAfter: Date }): Promise<{ cert: string; key: string }> {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]));
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: "01" + Date.now().toString(16), name: `CN=${opts.names[0]}`, notBefore: opts.notBefore, notAfter: opts.notAfter, keys, signingAlgorithm: alg,
     extensions: [new x509.SubjectAlternativeNameExtension(opts.names.map((value) => ({ type: "dns" as const, value })))],

@@ -78,7 +78,7 @@ class WsClient {
   closed = false;
   private wake?: () => void;
   private constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => { this.frames.push(d.toString()); this.wake?.(); });
+    ws.on("message", (d) => { this.frames.push((d as Buffer).toString()); this.wake?.(); });
     ws.on("close", () => { this.closed = true; this.wake?.(); });
     ws.on("error", () => {});
   }

@@ -185,7 +185,7 @@ test(`kill -9 during roster, offline-message, password and revocation writes, ${
     const works = await passwordWorks("pat", acked);
     if (!works) {
       assert.ok(passwordInFlight && await passwordWorks("pat", passwordInFlight), `round ${round}: neither the acknowledged password nor the one in flight works`);
-      passwords.push(passwordInFlight!);
+      passwords.push(passwordInFlight);
     }
     passwordInFlight = undefined;
     assert.equal(await passwordWorks("pat", passwords.at(-2)!), false, `round ${round}: a password replaced by an acknowledged change works again`);

@@ -71,7 +71,7 @@ function logsOf(p: ChildProcess): { lines: Array<Record<string, unknown>>; waitF
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      try { lines.push(JSON.parse(line)); } catch { /* npm's own output */ }
+      try { lines.push(JSON.parse(line) as Record<string, unknown>); } catch { /* npm's own output */ }
     }
     for (const w of waiters) w();
   });
@@ -102,7 +102,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     spawned.push(npm);
     cleanups.push(() => { try { process.kill(-npm.pid!, "SIGKILL"); } catch { /* gone */ } });
     let stderr = "";
-    npm.stderr!.on("data", (d) => { stderr += d; });
+    npm.stderr.on("data", (d) => { stderr += d; });
     const logs = logsOf(npm);
     const ready = await logs.waitFor((l) => l.msg === "Warden is ready", 120_000, "'Warden is ready'").catch((err: Error) => { throw new Error(`${err.message}\n${stderr}`); });
     const serverPid = ready.pid as number;
@@ -172,7 +172,7 @@ test("SIGTERM with 1,000 connections: <system-shutdown/> on every stream, exit 0
   const ws = new WebSocket(`wss://127.0.0.1:${srv.httpsPort}/xmpp-websocket`, ["xmpp"], { rejectUnauthorized: false });
   cleanups.push(() => ws.terminate());
   const frames: string[] = [];
-  ws.on("message", (d) => frames.push(d.toString()));
+  ws.on("message", (d) => frames.push((d as Buffer).toString()));
   const wsClosed = once(ws, "close");
   await once(ws, "open");
   ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
@@ -215,7 +215,7 @@ test("a second SIGTERM during a clean stop exits at once", async () => {
   cleanups.push(() => stubborn.destroy());
   stubborn.on("error", () => {});
   let got = "";
-  stubborn.on("data", (d) => { got += d; });
+  stubborn.on("data", (d) => { got += d.toString(); });
   await once(stubborn, "connect");
   stubborn.write("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>");
   while (!got.includes("</stream:features>")) await sleep(20);
@@ -345,8 +345,8 @@ test("a second server on the same data directory exits non-zero naming the runni
   spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
-  p.stderr!.on("data", (d) => { stderr += d; });
-  p.stdout!.resume();
+  p.stderr.on("data", (d) => { stderr += d; });
+  p.stdout.resume();
   const exit = await waitExit(p, 15_000);
   assert.equal(exit.signal, null, "the second server did not exit on its own (killed after 15 s)");
   assert.notEqual(exit.code, 0);
@@ -380,7 +380,7 @@ test("a start that fails on a busy port exits 71 and closes the ports it had ope
   spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
-  p.stderr!.on("data", (d) => { stderr += d; });
+  p.stderr.on("data", (d) => { stderr += d; });
   const logs = logsOf(p);
   const exit = await waitExit(p, 15_000);
   assert.equal(exit.signal, null, "the failed server did not exit on its own (killed after 15 s)");

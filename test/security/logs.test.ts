@@ -201,8 +201,8 @@ describe("throttling is logged", () => {
 async function startRaw(argv: string[], read: () => string, opts: { detached?: boolean } = {}): Promise<ChildProcess> {
   const p = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: opts.detached });
   let out = "";
-  p.stdout!.on("data", (d) => { out += d; });
-  p.stderr!.on("data", (d) => { out += d; });
+  p.stdout.on("data", (d) => { out += d; });
+  p.stderr.on("data", (d) => { out += d; });
   const end = Date.now() + 20_000;
   while (!/Warden is ready/.test(read() + out)) {
     if (p.exitCode !== null || Date.now() > end) { p.kill("SIGKILL"); assert.fail(`the server did not get ready: ${out}${read()}`); }
@@ -292,7 +292,7 @@ describe("the format follows the terminal", () => {
     try {
       p = await startRaw(["/usr/bin/script", "-qfec", cmd, "/dev/null"], () => "", { detached: true });
       const ready = (p as ChildProcess & { output: () => string }).output().replace(/\r/g, "").split("\n").find((l) => /Warden is ready/.test(l))!;
-      assert.equal(JSON.parse(ready).msg, "Warden is ready");
+      assert.equal((JSON.parse(ready) as { msg?: unknown }).msg, "Warden is ready");
     } finally {
       if (p) await stopRaw(p, true);
     }

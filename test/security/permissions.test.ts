@@ -36,7 +36,7 @@ function asNobody(socket: string, files: string[]): Record<string, string> {
     c.on("error", (e) => { out.socket = e.code; console.log(JSON.stringify(out)); });`;
   const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, `could not run a process as nobody: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout) as Record<string, string>;
 }
 
 test("data directory 0700, nothing in it open to others; another local user cannot use the admin socket or read the database and keys", async () => {
@@ -87,7 +87,7 @@ test("a data directory and files made looser than 0700/0600 are tightened at sta
   chmodSync(join(data, "README.txt"), 0o644);
   const before = srv.logs.length;
   await srv.start();
-  const warned = srv.logs.slice(before).filter((l) => l.msg === "was readable by other users; tightened").map((l) => `${l.path} ${l.mode}`).sort();
+  const warned = srv.logs.slice(before).filter((l) => l.msg === "was readable by other users; tightened").map((l) => `${String(l.path)} ${String(l.mode)}`).sort();
   assert.deepEqual(warned, [
     `${data} 0755`,
     `${join(data, "certs", "localhost.key")} 0644`,

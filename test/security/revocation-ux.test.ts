@@ -127,14 +127,14 @@ describe("a password client without client id", () => {
     const page = await b.account();
     const flash = flashOf(page);
     assert.equal(flash?.kind, "ok");
-    assert.match(flash!.text, /^Your password was changed and everything else was signed out: 2 XMPP connections were closed, 1 other browser was signed out and 1 token or app authorization was cancelled\./);
+    assert.match(flash.text, /^Your password was changed and everything else was signed out: 2 XMPP connections were closed, 1 other browser was signed out and 1 token or app authorization was cancelled\./);
     assert.equal((await other.get("/account")).status, 303, "the other browser is signed out");
     // Stored: no grant and no token left (deleted, not merely outdated).
     assert.deepEqual(stored(u.name), { grants: 0, tokens: 0 });
     // The old password is refused, the new one works; the FAST token is dead.
     assert.equal(await passwordWorks(u.name, u.pw), false, "the old password is refused");
     assert.equal(await passwordWorks(u.name, next), true, "the new password works");
-    const fast = await fastLogin(server.c2sPort, u.name, phone.token!, { id: "reset-phone", software: "Conversations" });
+    const fast = await fastLogin(server.c2sPort, u.name, phone.token, { id: "reset-phone", software: "Conversations" });
     assert.equal(fast.result.name, "failure", `the FAST token is refused: ${show(fast.result)}`);
     fast.c.close();
     // One entry in the history, in words.

@@ -134,12 +134,12 @@ test("the OAuth consent page escapes the app's name, version and URI (no javascr
 
 /** What ran or was injected: the flag, dialogs, injected elements, inline handlers, script links. */
 async function inert(page: Page, dialogs: string[], what: string): Promise<void> {
-  const found = await page.evaluate(`(() => ({
+  const found = await page.evaluate<{ flag: unknown; elements: string[]; handlers: string[]; jsLinks: string[] }>(`(() => ({
     flag: window.__xss ?? null,
     elements: [...document.querySelectorAll('img, svg, iframe, object, embed, script:not([src]), script[src]:not([src="/account/live.js"])')].map((e) => e.outerHTML.slice(0, 80)),
     handlers: [...document.querySelectorAll('*')].flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name)).map((a) => e.tagName + '.' + a.name)),
     jsLinks: [...document.querySelectorAll('a[href], form[action]')].map((e) => e.getAttribute('href') ?? e.getAttribute('action')).filter((h) => /^\\s*(javascript|data):/i.test(h)),
-  }))()`) as { flag: unknown; elements: string[]; handlers: string[]; jsLinks: string[] };
+  }))()`);
   assert.deepEqual({ ...found, dialogs }, { flag: null, elements: [], handlers: [], jsLinks: [], dialogs: [] }, `${what}: something was injected or ran`);
 }
 

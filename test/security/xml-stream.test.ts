@@ -231,7 +231,7 @@ describe("limits in bytes, before and after authentication; whitespace keepalive
       const ws = new WebSocket(`wss://127.0.0.1:${small.httpsPort}/xmpp-websocket`, "xmpp", { rejectUnauthorized: false });
       const frames: string[] = [];
       const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
-      ws.on("message", (d) => frames.push(d.toString()));
+      ws.on("message", (d) => frames.push((d as Buffer).toString()));
       ws.on("error", () => {});
       ws.once("open", () => {
         ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");

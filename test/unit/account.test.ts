@@ -30,7 +30,7 @@ test("browser sessions: random ids, idle and absolute timeouts, ended sessions a
     assert.equal(sessions.expired(a, a.lastSeen + IDLE_MS - 1), false);
     assert.equal(sessions.expired(a, a.lastSeen + IDLE_MS), true);
     // Absolute: ABSOLUTE_MS after sign-in however busy.
-    const busy = a as BrowserSession;
+    const busy = a;
     busy.lastSeen = a.createdAt + ABSOLUTE_MS - 1;
     assert.equal(sessions.expired(busy, a.createdAt + ABSOLUTE_MS - 1), false);
     assert.equal(sessions.expired(busy, a.createdAt + ABSOLUTE_MS), true);

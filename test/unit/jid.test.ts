@@ -222,7 +222,7 @@ describe("domainpart", () => {
     assert.equal(str("Juliet@EXAMPLE.com./Foo"), "juliet@example.com/Foo");
     assert.equal(normaliseDomain("example.com.."), undefined);
     assert.equal(normaliseDomain("."), undefined);
-    assert.ok(parseJid("juliet@example.com.")!.equals(parseJid("JULIET@example.com")!));
+    assert.ok(parseJid("juliet@example.com.")!.equals(parseJid("JULIET@example.com")));
   });
 
   it("maps width, ideographic full stops and case; converts A-labels to U-labels", () => {

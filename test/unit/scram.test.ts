@@ -27,7 +27,7 @@ function ctxWith(users: Record<string, Record<string, ScramCredential>>, over: P
     scramIterations: 4096,
     admit: async () => true,
     throttled: () => false,
-    getUser: async (u) => (users[u] ? { username: u, scram: users[u]!, passwordChangedAt: 0, createdAt: 0 } : undefined),
+    getUser: async (u) => (users[u] ? { username: u, scram: users[u], passwordChangedAt: 0, createdAt: 0 } : undefined),
     normaliseUsername: (raw) => (raw === "" || /[@/\s"&'<>:]/.test(raw) ? undefined : raw.toLowerCase()),
     ...over,
   };
@@ -40,9 +40,8 @@ const text = (step: SaslStep) => {
 
 function assertFailure(step: SaslStep, failure: object, username?: string) {
   assert.equal(step.kind, "failure", JSON.stringify(step));
-  const f = step as Extract<SaslStep, { kind: "failure" }>;
-  assert.deepEqual(f.failure, failure);
-  assert.equal(f.username, username);
+  assert.deepEqual(step.failure, failure);
+  assert.equal(step.username, username);
 }
 
 /** A client-side SCRAM, independent of the server code. */
@@ -55,7 +54,7 @@ async function scramClient(
   const cnonce = randomBytes(12).toString("base64");
   const bare = `n=${o.user},r=${cnonce}`;
   const serverFirst = text(await session.step(Buffer.from(gs2 + bare)));
-  const attrs = Object.fromEntries(serverFirst.split(",").map((kv) => [kv[0], kv.slice(2)]));
+  const attrs = Object.fromEntries(serverFirst.split(",").map((kv) => [kv[0]!, kv.slice(2)] as const));
   assert.ok(attrs.r!.startsWith(cnonce));
   assert.ok(b64(attrs.r!.slice(cnonce.length)).length >= 18);
   const salted = pbkdf2Sync(o.password, b64(attrs.s!), Number(attrs.i), hash === "SHA-1" ? 20 : 32, dig(hash));
@@ -325,7 +324,7 @@ describe("channel binding", () => {
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
   async function makeCert(alg: RsaHashedKeyGenParams | EcKeyGenParams | RsaPssParams | { name: string }, signing?: Algorithm | EcdsaParams | RsaPssParams) {
-    const keys = (await webcrypto.subtle.generateKey(alg as EcKeyGenParams, true, ["sign", "verify"])) as CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey(alg as EcKeyGenParams, true, ["sign", "verify"]));
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: "01", name: "CN=localhost", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
       signingAlgorithm: signing ?? alg, keys,
@@ -339,7 +338,7 @@ describe("channel binding", () => {
     const rsa = (hash: string) => ({ name: "RSASSA-PKCS1-v1_5", hash, publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 1024 });
     assert.equal(endPointHash((await makeCert(rsa("SHA-1"))).der), "sha256");
     assert.equal(endPointHash((await makeCert(rsa("SHA-512"))).der), "sha512");
-    assert.equal(endPointHash((await makeCert({ name: "ECDSA", namedCurve: "P-256", hash: "SHA-384" } as EcKeyGenParams)).der), "sha384");
+    assert.equal(endPointHash((await makeCert({ name: "ECDSA", namedCurve: "P-256", hash: "SHA-384" })).der), "sha384");
     const pss = { name: "RSA-PSS", hash: "SHA-384", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 1024 };
     assert.equal(endPointHash((await makeCert(pss, { ...pss, saltLength: 48 })).der), "sha384");
     assert.equal(endPointHash((await makeCert({ name: "Ed25519" })).der), undefined);
@@ -347,7 +346,7 @@ describe("channel binding", () => {
   });
 
   async function connect(maxVersion: tls.SecureVersion) {
-    const { cert, key } = await makeCert({ name: "ECDSA", namedCurve: "P-256", hash: "SHA-384" } as EcKeyGenParams);
+    const { cert, key } = await makeCert({ name: "ECDSA", namedCurve: "P-256", hash: "SHA-384" });
     const server = tls.createServer({ cert, key, maxVersion });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
