@@ -38,7 +38,7 @@ export class Bus {
     for (const { handler } of list.slice()) {
       let r = (handler as Handler<K>)(event);
       if (r instanceof Promise) r = await r;
-      if (r !== undefined) return r as AnswerOf<K>;
+      if (r !== undefined) return r;
     }
     return undefined;
   }

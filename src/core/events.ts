@@ -57,7 +57,7 @@ export interface Events extends StanzaEvents {
   "server-stopping": Notice<Record<string, never>>;
 }
 
-export type EventName = keyof Events & string;
+export type EventName = keyof Events;
 export type PayloadOf<K extends EventName> = Events[K]["payload"];
 export type AnswerOf<K extends EventName> = Events[K]["result"];
 

@@ -6,7 +6,7 @@
 /* eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by interface merging */
 export interface Services {}
 
-export type ServiceName = keyof Services & string;
+export type ServiceName = keyof Services;
 
 export class ServiceRegistry {
   private readonly values: Partial<Services> = {};

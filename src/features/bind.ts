@@ -20,7 +20,7 @@ const NS_CLIENT = "jabber:client";
  */
 export async function bindResource(server: Server, session: Session, resource: string): Promise<string> {
   session.resource = resource;
-  session.jid = new JID(session.username!, server.config.domain, resource);
+  session.jid = new JID(session.username, server.config.domain, resource);
   const old = server.registry.add(session);
   if (old && old !== session) old.close(streamErrors.conflict);
   await server.bus.emit("resource-bound", { session }, (err) => session.log.error({ err }, "resource-bound handler failed"));

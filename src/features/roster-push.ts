@@ -105,7 +105,7 @@ export function updateItem(server: Server, username: string, jid: string,
       return { before, after, changed: true };
     }
     const ver = await server.storage.roster.setItem(username, after);
-    if (!isHidden(after) && (!wasVisible || !visiblySame(before!, after))) pushRosterItem(server, username, itemElement(after), ver);
+    if (!isHidden(after) && (!wasVisible || !visiblySame(before, after))) pushRosterItem(server, username, itemElement(after), ver);
     return { before, after, changed: true };
   });
 }

@@ -11,12 +11,15 @@ import type { Session } from "../core/session.js";
 import { grantUserAgent, isTokenMechanism } from "../clients/access.js";
 import { defineFeature } from "../core/feature.js";
 
-export type SecurityEventName =
-  | "login" | "login-failed" | "login-throttled" | "client-revoked" | "client-allowed" | "password-changed"
-  | "grant-issued" | "grant-revoked" | "account-deleted" | "admin-command" | "new-client" | "signed-out-others";
+/**
+ * The event's name: "login", "login-failed", "login-throttled", "client-revoked", "client-allowed",
+ * "password-changed", "grant-issued", "grant-revoked", "account-deleted", "admin-command",
+ * "new-client", or a kind the account page records itself ("signed-out-others"…).
+ */
+type SecurityEventName = string;
 
 export interface SecurityEvent {
-  event: SecurityEventName | string;
+  event: SecurityEventName;
   /** The account concerned, as a bare JID; for a failed login, the one tried (which may not exist). */
   account?: string;
   ip?: string;

@@ -68,7 +68,7 @@ function rest(server: Server): void {
     if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(httpErrors.restBodyTooLong);
     if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(httpErrors.restType(MESSAGE_TYPES));
     if (id !== undefined && (typeof id !== "string" || !ID_RE.test(id))) throw new HttpError(httpErrors.restId);
-    const stanzaId = (id as string | undefined) ?? randomBytes(9).toString("base64url");
+    const stanzaId = (id) ?? randomBytes(9).toString("base64url");
     const from = parseJid(`${username}@${server.config.domain}`)!;
     const stanza = x("message", { from: from.toString(), to: toJid.toString(), type, id: stanzaId }, x("body", null, body));
     await server.router.route(stanza, from, toJid);

@@ -54,7 +54,8 @@ class WebSocketTransport implements Transport {
     ws.on("message", (data, isBinary) => {
       this.bump();
       if (isBinary) return this.ws.close(1003, "XMPP frames are text");
-      this.dataCb?.(data.toString());
+      // A text frame arrives as one Buffer; fragments (Buffer[]) and ArrayBuffers are joined first.
+      this.dataCb?.((Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString());
     });
     ws.on("close", () => { if (this.idle) clearTimeout(this.idle); this.wakeDrained(); this.closeCb?.(); });
     ws.on("error", () => {});

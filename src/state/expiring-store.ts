@@ -106,7 +106,7 @@ export class LocalExpiringStores implements ExpiringStores {
   open<V extends Expiring>(name: string, max?: number): ExpiringStore<V> {
     if (this.stores.has(name)) throw new Error(`the store '${name}' is opened twice`);
     const m = new ExpiringMap<V>(max);
-    this.stores.set(name, m as unknown as ExpiringMap<Expiring>);
+    this.stores.set(name, m);
     return m;
   }
 

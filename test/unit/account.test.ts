@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ABSOLUTE_MS, LocalBrowserSessions, IDLE_MS, describeBrowser, type BrowserSession, type EndReason } from "../../src/http/account/sessions.js";
+import { ABSOLUTE_MS, LocalBrowserSessions, IDLE_MS, describeBrowser, type EndReason } from "../../src/http/account/sessions.js";
 import type { HttpRequest } from "../../src/http/server.js";
 import { openStorage } from "../../src/storage/index.js";
 

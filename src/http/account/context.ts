@@ -19,5 +19,5 @@ export interface AccountContext {
   /** The OAuth login endpoints' limit (oauth2_rate_limit a minute per IP) applies to these forms too. */
   limiter: RateLimiter;
   /** Adds an event to the account's security history. */
-  history(e: HistoryInput): Promise<void>;
+  history: (e: HistoryInput) => Promise<void>;
 }

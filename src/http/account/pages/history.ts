@@ -20,10 +20,10 @@ export function describeEvent(e: SecurityEvent): string {
     case "client-revoked": return `Access revoked: ${d.software || d.device || d.resource ? named(d) : d.grant ? "an app" : "a client"} ${via(d.via)}`.trim();
     case "client-allowed": return `Access allowed again: ${d.software || d.device ? named(d) : "a client"} ${via(d.via)}`.trim();
     case "password-changed": return `Password changed ${via(d.via)}`.trim();
-    case "password-reset": return `Password changed and everything else signed out ${via(d.via)}${typeof d.connections === "number" ? ` (connections closed: ${d.connections}; tokens and app authorizations cancelled: ${d.grants ?? 0})` : ""}`.trim();
+    case "password-reset": return `Password changed and everything else signed out ${via(d.via)}${typeof d.connections === "number" ? ` (connections closed: ${d.connections}; tokens and app authorizations cancelled: ${Number(d.grants ?? 0)})` : ""}`.trim();
     case "login-failed": return `${e.count} failed ${e.count === 1 ? "login" : "logins"} ${via(d.via)}${e.count > 1 ? ", the last one" : ""}${e.ip ? ` from ${e.ip}` : ""}`.trim();
     case "account-login": return `Signed in to the account page${typeof d.browser === "string" ? ` (${d.browser})` : ""}`;
-    case "signed-out-others": return `Signed out everywhere else${typeof d.closed === "number" ? ` (${d.closed} connections, ${d.browsers ?? 0} browsers, ${d.grants ?? 0} tokens)` : ""}`;
+    case "signed-out-others": return `Signed out everywhere else${typeof d.closed === "number" ? ` (${d.closed} connections, ${Number(d.browsers ?? 0)} browsers, ${Number(d.grants ?? 0)} tokens)` : ""}`;
     default: return e.kind;
   }
 }
