@@ -49,7 +49,13 @@ const PRE_AUTH_PAYLOAD = 300_000;
 const POST_AUTH_PAYLOAD = 1_000_000;
 const MB = 1024 * 1024;
 
-const CLK_TCK = (() => { try { return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100; } catch { return 100; } })();
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 function cpuSeconds(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
@@ -63,9 +69,14 @@ function oneShot(host: string, port: number, data: string): Promise<{ bytes: num
     let got = "";
     const timer = setTimeout(() => s.destroy(), 15_000);
     s.setEncoding("utf8");
-    s.on("data", (d: string) => { if (got.length < 4096) got += d; });
+    s.on("data", (d: string) => {
+      if (got.length < 4096) got += d;
+    });
     s.on("error", () => {});
-    s.on("close", () => { clearTimeout(timer); resolve({ bytes: Buffer.byteLength(data), policyViolation: got.includes("<policy-violation") }); });
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve({ bytes: Buffer.byteLength(data), policyViolation: got.includes("<policy-violation") });
+    });
     s.on("connect", () => s.write(data));
   });
 }
@@ -81,9 +92,15 @@ async function settle(pid: number, maxMs = 60_000): Promise<void> {
   }
 }
 
-async function measure(pid: number, shape: Shape, when: HostileRun["when"], work: () => Promise<Array<{ bytes: number; policyViolation: boolean }>>): Promise<HostileRun> {
+async function measure(
+  pid: number,
+  shape: Shape,
+  when: HostileRun["when"],
+  work: () => Promise<Array<{ bytes: number; policyViolation: boolean }>>,
+): Promise<HostileRun> {
   await settle(pid);
-  const c0 = cpuSeconds(pid), t0 = performance.now();
+  const c0 = cpuSeconds(pid),
+    t0 = performance.now();
   const results = await work();
   const seconds = (performance.now() - t0) / 1000;
   // The server may still be working through what it read: bill it all to this run.
@@ -91,24 +108,33 @@ async function measure(pid: number, shape: Shape, when: HostileRun["when"], work
   const serverCpuS = cpuSeconds(pid) - c0;
   const mbSent = results.reduce((a, r) => a + r.bytes, 0) / MB;
   return {
-    shape, when, connections: results.length, mbSent: Math.round(mbSent * 10) / 10, serverCpuS: Math.round(serverCpuS * 100) / 100,
-    cpuMsPerMb: Math.round((serverCpuS * 1000 / mbSent) * 10) / 10, seconds: Math.round(seconds * 10) / 10,
+    shape,
+    when,
+    connections: results.length,
+    mbSent: Math.round(mbSent * 10) / 10,
+    serverCpuS: Math.round(serverCpuS * 100) / 100,
+    cpuMsPerMb: Math.round(((serverCpuS * 1000) / mbSent) * 10) / 10,
+    seconds: Math.round(seconds * 10) / 10,
     policyViolations: results.filter((r) => r.policyViolation).length,
   };
 }
 
 export async function hostileBench(o: HostileBenchOptions & { onRun?: (r: HostileRun) => void }): Promise<HostileRun[]> {
-  const host = o.host ?? "127.0.0.1", conns = o.conns ?? 200, batch = o.batch ?? 20;
+  const host = o.host ?? "127.0.0.1",
+    conns = o.conns ?? 200,
+    batch = o.batch ?? 20;
   const runs: HostileRun[] = [];
   for (const shape of SHAPES) {
     const data = STREAM_HEADER + hostile(shape, PRE_AUTH_PAYLOAD);
-    runs.push(await measure(o.pid, shape, "before TLS", async () => {
-      const out: Array<{ bytes: number; policyViolation: boolean }> = [];
-      for (let i = 0; i < conns; i += batch) {
-        out.push(...await Promise.all(Array.from({ length: Math.min(batch, conns - i) }, () => oneShot(host, o.c2sPort, data))));
-      }
-      return out;
-    }));
+    runs.push(
+      await measure(o.pid, shape, "before TLS", async () => {
+        const out: Array<{ bytes: number; policyViolation: boolean }> = [];
+        for (let i = 0; i < conns; i += batch) {
+          out.push(...(await Promise.all(Array.from({ length: Math.min(batch, conns - i) }, () => oneShot(host, o.c2sPort, data)))));
+        }
+        return out;
+      }),
+    );
     o.onRun?.(runs[runs.length - 1]!);
   }
   for (const shape of SHAPES) {
@@ -121,12 +147,18 @@ export async function hostileBench(o: HostileBenchOptions & { onRun?: (r: Hostil
       clients.push(c);
     }
     const payload = `<message to='${o.user}@localhost'>` + hostile(shape, POST_AUTH_PAYLOAD);
-    runs.push(await measure(o.pid, shape, "after login", async () => Promise.all(clients.map(async (c) => {
-      c.clear();
-      c.send(payload);
-      await c.waitClosed(120_000).catch(() => c.close());
-      return { bytes: Buffer.byteLength(payload), policyViolation: c.received.includes("<policy-violation") };
-    }))));
+    runs.push(
+      await measure(o.pid, shape, "after login", async () =>
+        Promise.all(
+          clients.map(async (c) => {
+            c.clear();
+            c.send(payload);
+            await c.waitClosed(120_000).catch(() => c.close());
+            return { bytes: Buffer.byteLength(payload), policyViolation: c.received.includes("<policy-violation") };
+          }),
+        ),
+      ),
+    );
     o.onRun?.(runs[runs.length - 1]!);
   }
   return runs;
@@ -146,7 +178,11 @@ async function main(): Promise<void> {
   try {
     await server.addUser("hostile", "hostile-password");
     await hostileBench({
-      c2sPort: server.c2sPort, pid: server.proc!.pid!, user: "hostile", password: "hostile-password", conns: Number(arg("conns") ?? 200),
+      c2sPort: server.c2sPort,
+      pid: server.proc!.pid!,
+      user: "hostile",
+      password: "hostile-password",
+      conns: Number(arg("conns") ?? 200),
       onRun: (r) => console.log(`${`${r.shape}, ${r.when}`.padEnd(28)} ${String(r.cpuMsPerMb).padStart(8)} ms CPU/MB   ${describeRun(r)}`),
     });
   } finally {
@@ -155,5 +191,8 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((err) => { console.error(err); process.exit(1); });
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

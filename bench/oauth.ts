@@ -25,36 +25,70 @@ export interface OAuthBenchOptions {
   concurrency?: number;
 }
 
-export interface PhaseResult { requests: number; perSecond: number; p50Ms: number; p99Ms: number; errors: number }
-export interface OAuthBenchResult { concurrency: number; token: PhaseResult; rest: PhaseResult }
+export interface PhaseResult {
+  requests: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+export interface OAuthBenchResult {
+  concurrency: number;
+  token: PhaseResult;
+  rest: PhaseResult;
+}
 
 const REDIRECT = "https://bench.example.org/cb";
 
 class HttpClient {
   private readonly agent: http.Agent;
-  constructor(private readonly host: string, private readonly port: number, sockets: number) {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    sockets: number,
+  ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
-  request(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  request(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: this.host, port: this.port, method, path, agent: this.agent, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => { text += d; });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      });
+      const req = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => {
+            text += d;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 function hiddenFields(html: string): URLSearchParams {
   const out = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) out.append(m[1]!, m[2]!.replace(/&amp;/g, "&").replace(/&quot;/g, '"'));
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    out.append(m[1]!, m[2]!.replace(/&amp;/g, "&").replace(/&quot;/g, '"'));
   return out;
 }
 
@@ -62,10 +96,18 @@ const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
 /** Registers a confidential client with refresh tokens; returns its credentials. */
 async function registerClient(c: HttpClient): Promise<{ id: string; secret: string }> {
-  const r = await c.request("POST", "/oauth2/register", { "content-type": "application/json" }, JSON.stringify({
-    client_name: "Warden bench", client_uri: "https://bench.example.org/", redirect_uris: [REDIRECT],
-    grant_types: ["authorization_code", "refresh_token"], scope: "xmpp offline_access",
-  }));
+  const r = await c.request(
+    "POST",
+    "/oauth2/register",
+    { "content-type": "application/json" },
+    JSON.stringify({
+      client_name: "Warden bench",
+      client_uri: "https://bench.example.org/",
+      redirect_uris: [REDIRECT],
+      grant_types: ["authorization_code", "refresh_token"],
+      scope: "xmpp offline_access",
+    }),
+  );
   if (r.status !== 201) throw new Error(`registration failed: ${r.status} ${r.text}`);
   const j = JSON.parse(r.text) as { client_id: string; client_secret: string };
   return { id: j.client_id, secret: j.client_secret };
@@ -75,7 +117,15 @@ async function registerClient(c: HttpClient): Promise<{ id: string; secret: stri
 async function authorize(c: HttpClient, client: { id: string; secret: string }, user: string, password: string): Promise<{ access: string; refresh: string }> {
   const verifier = randomBytes(32).toString("base64url");
   const challenge = createHash("sha256").update(verifier).digest("base64url");
-  const q = new URLSearchParams({ client_id: client.id, redirect_uri: REDIRECT, response_type: "code", scope: "xmpp offline_access", state: "s", code_challenge: challenge, code_challenge_method: "S256" });
+  const q = new URLSearchParams({
+    client_id: client.id,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    scope: "xmpp offline_access",
+    state: "s",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
   const loginPage = await c.request("GET", `/oauth2/authorize?${q}`);
   const cookie = String(loginPage.headers["set-cookie"]?.[0] ?? "").split(";")[0]!;
   const login = hiddenFields(loginPage.text);
@@ -91,8 +141,12 @@ async function authorize(c: HttpClient, client: { id: string; secret: string }, 
   const back = await c.request("POST", "/oauth2/authorize", { ...FORM, cookie }, consent.toString());
   const code = new URL(String(back.headers.location)).searchParams.get("code");
   if (!code) throw new Error(`no code: ${back.status} ${back.headers.location}`);
-  const t = await c.request("POST", "/oauth2/token", { ...FORM, authorization: basic(client) },
-    new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier }).toString());
+  const t = await c.request(
+    "POST",
+    "/oauth2/token",
+    { ...FORM, authorization: basic(client) },
+    new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
+  );
   if (t.status !== 200) throw new Error(`code exchange failed: ${t.status} ${t.text}`);
   const j = JSON.parse(t.text) as { access_token: string; refresh_token: string };
   return { access: j.access_token, refresh: j.refresh_token };
@@ -117,7 +171,10 @@ async function phase(n: number, warmupMs: number, durationMs: number, once: (i: 
     while (!stop) {
       const t0 = performance.now();
       const ok = await once(i).catch(() => false);
-      if (measuring) { if (ok) latencies.push(performance.now() - t0); else errors++; }
+      if (measuring) {
+        if (ok) latencies.push(performance.now() - t0);
+        else errors++;
+      }
     }
   });
   await sleep(warmupMs);
@@ -130,7 +187,13 @@ async function phase(n: number, warmupMs: number, durationMs: number, once: (i: 
   await Promise.all(loops);
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 100) / 100;
-  return { requests: latencies.length, perSecond: Math.round(latencies.length / (elapsed / 1000)), p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), errors };
+  return {
+    requests: latencies.length,
+    perSecond: Math.round(latencies.length / (elapsed / 1000)),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    errors,
+  };
 }
 
 export async function oauthBench(opts: OAuthBenchOptions): Promise<OAuthBenchResult> {
@@ -147,7 +210,12 @@ export async function oauthBench(opts: OAuthBenchOptions): Promise<OAuthBenchRes
     // Each client refreshes in a chain: every response carries the next refresh token.
     const token = await phase(n, warmup, duration, async (i) => {
       const g = grants[i]!;
-      const r = await c.request("POST", "/oauth2/token", { ...FORM, authorization: auth }, `grant_type=refresh_token&refresh_token=${encodeURIComponent(g.refresh)}`);
+      const r = await c.request(
+        "POST",
+        "/oauth2/token",
+        { ...FORM, authorization: auth },
+        `grant_type=refresh_token&refresh_token=${encodeURIComponent(g.refresh)}`,
+      );
       if (r.status !== 200) return false;
       const j = JSON.parse(r.text) as { access_token: string; refresh_token: string };
       g.access = j.access_token;
@@ -175,10 +243,14 @@ async function main(): Promise<void> {
   try {
     await server.addUser("bench", "bench-password");
     const r = await oauthBench({
-      httpPort: server.httpPort, username: "bench", password: "bench-password",
-      durationMs: Number(arg("duration") ?? 8) * 1000, concurrency: Number(arg("concurrency") ?? 20),
+      httpPort: server.httpPort,
+      username: "bench",
+      password: "bench-password",
+      durationMs: Number(arg("duration") ?? 8) * 1000,
+      concurrency: Number(arg("concurrency") ?? 20),
     });
-    const line = (name: string, p: PhaseResult) => `${name.padEnd(34)} ${String(p.perSecond).padStart(7)} req/s   p50 ${p.p50Ms} ms   p99 ${p.p99Ms} ms   errors ${p.errors}`;
+    const line = (name: string, p: PhaseResult) =>
+      `${name.padEnd(34)} ${String(p.perSecond).padStart(7)} req/s   p50 ${p.p50Ms} ms   p99 ${p.p99Ms} ms   errors ${p.errors}`;
     console.log(`OAuth, ${r.concurrency} concurrent clients on 127.0.0.1 (plain HTTP, keep-alive)`);
     console.log(line("token endpoint (refresh grant)", r.token));
     console.log(line("REST GET /rest/roster (bearer)", r.rest));
@@ -188,5 +260,8 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((err) => { console.error(err); process.exit(1); });
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

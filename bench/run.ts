@@ -38,7 +38,11 @@ function opt(name: string): string | undefined {
 }
 const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "slowconns", "hostile", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p)) { console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`); process.exit(2); }
+for (const p of only)
+  if (!PHASES.includes(p)) {
+    console.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`);
+    process.exit(2);
+  }
 const DURATION_MS = Number(opt("duration") ?? 8) * 1000;
 const CONCURRENCY = Number(opt("concurrency") ?? 50);
 let CONNS = Number(opt("conns") ?? 5000);
@@ -49,7 +53,11 @@ const notes: string[] = [];
 // --- file descriptors: the bench holds CONNS sockets itself ----------------------------------
 
 function fdLimit(): number {
-  try { return Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024; } catch { return 1024; }
+  try {
+    return Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024;
+  } catch {
+    return 1024;
+  }
 }
 if (only.has("memory") || only.has("slowconns")) {
   const need = Math.max(only.has("memory") ? CONNS : 0, only.has("slowconns") ? 2000 : 0) + 1024;
@@ -57,8 +65,18 @@ if (only.has("memory") || only.has("slowconns")) {
   if (limit < need && !process.env.WARDEN_BENCH_RESPAWNED) {
     // Node cannot raise its own RLIMIT_NOFILE: run again under a shell that raises it (up to the hard limit).
     const want = Math.max(need, 65536);
-    const r = spawnSync("/bin/bash", ["-c", `ulimit -n ${want} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`, "bash",
-      process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, WARDEN_BENCH_RESPAWNED: "1" } });
+    const r = spawnSync(
+      "/bin/bash",
+      [
+        "-c",
+        `ulimit -n ${want} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`,
+        "bash",
+        process.execPath,
+        ...process.execArgv,
+        ...process.argv.slice(1),
+      ],
+      { stdio: "inherit", env: { ...process.env, WARDEN_BENCH_RESPAWNED: "1" } },
+    );
     process.exit(r.status ?? 1);
   }
   limit = fdLimit();
@@ -84,7 +102,13 @@ function rssKb(pid: number): { rss: number; anon: number } {
   return { rss: get("VmRSS"), anon: get("RssAnon") };
 }
 
-const CLK_TCK = (() => { try { return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100; } catch { return 100; } })();
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 /** CPU seconds (user+system) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -106,13 +130,23 @@ function machineBusySeconds(): number {
  * builds and tests compete for the same cores and make the numbers noisy).
  */
 function cpuMeter(pid: number) {
-  let t0 = 0, s0 = 0, m0 = 0, b0 = process.cpuUsage();
+  let t0 = 0,
+    s0 = 0,
+    m0 = 0,
+    b0 = process.cpuUsage();
   return {
-    start() { t0 = performance.now(); s0 = cpuSeconds(pid); m0 = machineBusySeconds(); b0 = process.cpuUsage(); },
+    start() {
+      t0 = performance.now();
+      s0 = cpuSeconds(pid);
+      m0 = machineBusySeconds();
+      b0 = process.cpuUsage();
+    },
     stop() {
       const secs = (performance.now() - t0) / 1000;
       const b = process.cpuUsage(b0);
-      const server = cpuSeconds(pid) - s0, bench = (b.user + b.system) / 1e6, all = machineBusySeconds() - m0;
+      const server = cpuSeconds(pid) - s0,
+        bench = (b.user + b.system) / 1e6,
+        all = machineBusySeconds() - m0;
       return {
         serverCpuPct: round((100 * server) / secs, 0),
         benchCpuPct: round((100 * bench) / secs, 0),
@@ -135,7 +169,10 @@ async function ramp<T>(n: number, batch: number, open: (i: number) => Promise<T>
     const res = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, (_, j) => open(i + j)));
     for (const r of res) {
       if (r.status === "fulfilled") items.push(r.value);
-      else { errors++; noteError(where, r.reason); }
+      else {
+        errors++;
+        noteError(where, r.reason);
+      }
     }
     if (errors > n / 10) break; // something is badly wrong; do not hammer on
   }
@@ -172,7 +209,12 @@ const SERVER_MEM_FILE = join(benchTmp, "server-memory.json");
 function newServer(): void {
   const savedTmp = process.env.TMPDIR;
   process.env.TMPDIR = benchTmp;
-  try { newServerIn(); } finally { if (savedTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = savedTmp; }
+  try {
+    newServerIn();
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  }
 }
 
 function newServerIn(): void {
@@ -187,8 +229,11 @@ async function startServer(): Promise<void> {
   if (process.argv.includes("--server-prof")) process.env.WARDEN_BENCH_PROF_DIR = join(BENCH_DIR, "results/prof");
   process.env.WARDEN_BENCH_MEM_FILE = SERVER_MEM_FILE;
   process.env.NODE_OPTIONS = `${saved ?? ""} --expose-gc --import=${hook}`.trim();
-  try { await server.start(); } finally {
-    if (saved === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = saved;
+  try {
+    await server.start();
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
     delete process.env.WARDEN_BENCH_PROF_DIR;
     delete process.env.WARDEN_BENCH_MEM_FILE;
   }
@@ -212,14 +257,23 @@ async function addUsers(n: number): Promise<string> {
   let done = 0;
   try {
     const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
-    const { openStorage } = (await import(dist("storage/index.js"))) as { openStorage: (c: { backend: "sqlite"; path: string }) => Promise<{ close(): Promise<void> }> };
-    const { createAccount } = (await import(dist("auth/accounts.js"))) as { createAccount: (s: unknown, user: string, pw: string, iterations: number) => Promise<void> };
+    const { openStorage } = (await import(dist("storage/index.js"))) as {
+      openStorage: (c: { backend: "sqlite"; path: string }) => Promise<{ close(): Promise<void> }>;
+    };
+    const { createAccount } = (await import(dist("auth/accounts.js"))) as {
+      createAccount: (s: unknown, user: string, pw: string, iterations: number) => Promise<void>;
+    };
     const dataPath = join(server.dataDir, "data");
     mkdirSync(dataPath, { recursive: true, mode: 0o750 });
     const storage = await openStorage({ backend: "sqlite", path: join(dataPath, "warden.sqlite") });
     try {
-      for (const a of names) { await createAccount(storage, a.user, a.password, SCRAM_ITERATIONS); done++; }
-    } finally { await storage.close(); }
+      for (const a of names) {
+        await createAccount(storage, a.user, a.password, SCRAM_ITERATIONS);
+        done++;
+      }
+    } finally {
+      await storage.close();
+    }
     accounts.push(...bench);
     return "in-process createAccount";
   } catch (err) {
@@ -227,10 +281,12 @@ async function addUsers(n: number): Promise<string> {
   }
   const rest = names.slice(done);
   for (let i = 0; i < rest.length; i += 10) {
-    await Promise.all(rest.slice(i, i + 10).map(async (a) => {
-      const r = await server.cli(["user", "add", a.user], a.password + "\n");
-      if (r.code !== 0) throw new Error(`warden user add ${a.user} failed (${r.code}): ${r.stderr}`);
-    }));
+    await Promise.all(
+      rest.slice(i, i + 10).map(async (a) => {
+        const r = await server.cli(["user", "add", a.user], a.password + "\n");
+        if (r.code !== 0) throw new Error(`warden user add ${a.user} failed (${r.code}): ${r.stderr}`);
+      }),
+    );
   }
   accounts.push(...bench);
   return "warden user add";
@@ -238,7 +294,20 @@ async function addUsers(n: number): Promise<string> {
 
 // --- 1. logins -------------------------------------------------------------------------------
 
-interface LoginResult { name: string; concurrency: number; seconds: number; logins: number; perSecond: number; p50ms: number; p99ms: number; errors: number; serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number }
+interface LoginResult {
+  name: string;
+  concurrency: number;
+  seconds: number;
+  logins: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  serverCpuPct: number;
+  benchCpuPct: number;
+  othersCpuPct: number;
+  perServerCpuSecond: number;
+}
 
 let resourceSeq = 0;
 async function loginBench(name: string, target: Target): Promise<LoginResult> {
@@ -253,7 +322,10 @@ async function loginBench(name: string, target: Target): Promise<LoginResult> {
     const account = accounts[i % accounts.length]!;
     while (performance.now() < end) {
       const s = performance.now();
-      if (!cpuStarted && s >= measureFrom) { cpuStarted = true; cpu.start(); }
+      if (!cpuStarted && s >= measureFrom) {
+        cpuStarted = true;
+        cpu.start();
+      }
       try {
         const c = await Conn.login(target, account, `l${resourceSeq++}`);
         const e = performance.now();
@@ -272,29 +344,53 @@ async function loginBench(name: string, target: Target): Promise<LoginResult> {
   lat.sort((a, b) => a - b);
   await sleep(500); // let the closes finish
   return {
-    name, concurrency: CONCURRENCY, seconds: DURATION_MS / 1000, logins: lat.length, perSecond: round(lat.length / (DURATION_MS / 1000), 0),
-    p50ms: round(percentile(lat, 0.5)), p99ms: round(percentile(lat, 0.99)), errors, ...usage,
+    name,
+    concurrency: CONCURRENCY,
+    seconds: DURATION_MS / 1000,
+    logins: lat.length,
+    perSecond: round(lat.length / (DURATION_MS / 1000), 0),
+    p50ms: round(percentile(lat, 0.5)),
+    p99ms: round(percentile(lat, 0.99)),
+    errors,
+    ...usage,
     perServerCpuSecond: round(lat.length / (DURATION_MS / 1000) / (usage.serverCpuPct / 100), 0),
   };
 }
 
 // --- 2. messages -----------------------------------------------------------------------------
 
-interface MessageResult { name: string; pairs: number; window: number; seconds: number; messages: number; perSecond: number; bounced: number; serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number }
+interface MessageResult {
+  name: string;
+  pairs: number;
+  window: number;
+  seconds: number;
+  messages: number;
+  perSecond: number;
+  bounced: number;
+  serverCpuPct: number;
+  benchCpuPct: number;
+  othersCpuPct: number;
+  perServerCpuSecond: number;
+}
 
 async function messageBench(pairs: number, target: Target): Promise<MessageResult> {
   const name = `messages/s, ${pairs} pair${pairs > 1 ? "s" : ""}`;
   const body = "The quick brown fox jumps over the lazy dog, again and again and again.";
   const streams: Conn[] = [];
-  let total = 0, bounced = 0, stopped = false;
+  let total = 0,
+    bounced = 0,
+    stopped = false;
   try {
-    const ps = await Promise.all(Array.from({ length: pairs }, async (_, i) => {
-      const a = accounts[2 * i]!, b = accounts[2 * i + 1]!;
-      const [sender, receiver] = await Promise.all([Conn.login(target, a, "s"), Conn.login(target, b, "r")]);
-      streams.push(sender, receiver);
-      const msg = `<message to='${b.user}@localhost/r' type='chat'><body>${body}</body></message>`;
-      return { sender, receiver, msg, sent: 0, received: 0, draining: false };
-    }));
+    const ps = await Promise.all(
+      Array.from({ length: pairs }, async (_, i) => {
+        const a = accounts[2 * i]!,
+          b = accounts[2 * i + 1]!;
+        const [sender, receiver] = await Promise.all([Conn.login(target, a, "s"), Conn.login(target, b, "r")]);
+        streams.push(sender, receiver);
+        const msg = `<message to='${b.user}@localhost/r' type='chat'><body>${body}</body></message>`;
+        return { sender, receiver, msg, sent: 0, received: 0, draining: false };
+      }),
+    );
     type Pair = (typeof ps)[number];
     const pump = (p: Pair) => {
       if (stopped || p.draining) return;
@@ -306,27 +402,47 @@ async function messageBench(pairs: number, target: Target): Promise<MessageResul
         room -= k;
         if (!ok) {
           p.draining = true;
-          p.sender.socket.once("drain", () => { p.draining = false; pump(p); });
+          p.sender.socket.once("drain", () => {
+            p.draining = false;
+            pump(p);
+          });
           return;
         }
       }
     };
     for (const p of ps) {
-      p.receiver.count("</message>", (n) => { p.received += n; total += n; pump(p); });
+      p.receiver.count("</message>", (n) => {
+        p.received += n;
+        total += n;
+        pump(p);
+      });
       // Anything coming back to the sender is an error bounce.
-      p.sender.count("</message>", (n) => { bounced += n; });
+      p.sender.count("</message>", (n) => {
+        bounced += n;
+      });
     }
     for (const p of ps) pump(p);
     await sleep(1000);
     const cpu = cpuMeter(serverPid);
     cpu.start();
-    const r0 = total, t0 = performance.now();
+    const r0 = total,
+      t0 = performance.now();
     await sleep(DURATION_MS);
-    const r1 = total, t1 = performance.now();
+    const r1 = total,
+      t1 = performance.now();
     const usage = cpu.stop();
     stopped = true;
-    return { name, pairs, window: MSG_WINDOW, seconds: round((t1 - t0) / 1000, 2), messages: r1 - r0, perSecond: round((r1 - r0) / ((t1 - t0) / 1000), 0), bounced, ...usage,
-      perServerCpuSecond: round((r1 - r0) / ((t1 - t0) / 1000) / (usage.serverCpuPct / 100), 0) };
+    return {
+      name,
+      pairs,
+      window: MSG_WINDOW,
+      seconds: round((t1 - t0) / 1000, 2),
+      messages: r1 - r0,
+      perSecond: round((r1 - r0) / ((t1 - t0) / 1000), 0),
+      bounced,
+      ...usage,
+      perServerCpuSecond: round((r1 - r0) / ((t1 - t0) / 1000) / (usage.serverCpuPct / 100), 0),
+    };
   } finally {
     stopped = true;
     for (const c of streams) c.close();
@@ -337,19 +453,42 @@ async function messageBench(pairs: number, target: Target): Promise<MessageResul
 // --- 4. FAST against SCRAM reconnects ------------------------------------------------------
 
 interface PathResult {
-  name: string; mechanism: string; concurrency: number; seconds: number; logins: number; perSecond: number; p50ms: number; p99ms: number;
-  errors: number; failures: number;
+  name: string;
+  mechanism: string;
+  concurrency: number;
+  seconds: number;
+  logins: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  failures: number;
   /** Round trips the client waited for after the TLS handshake (stream features, [challenge], success). */
   xmppRoundTrips: number;
   /** The same plus TCP connect (1) and the TLS handshake (1 for TLS 1.3, 2 for 1.2). */
   totalRoundTrips: number;
   tlsProtocol: string;
-  serverCpuPct: number; benchCpuPct: number; othersCpuPct: number; perServerCpuSecond: number;
+  serverCpuPct: number;
+  benchCpuPct: number;
+  othersCpuPct: number;
+  perServerCpuSecond: number;
   /** One client alone, logins back to back: latency without queueing behind other clients. */
   alone: { logins: number; p50ms: number; p99ms: number; serverCpuMsPerLogin: number };
 }
 
-interface FastResult { scram: PathResult; fast: PathResult; fastResumed: PathResult; ratioResumed: number; tlsResumed: number; ratio: number; ratioPerServerCpu: number; target: string; met: boolean; rounds: number; tokenErrors: number }
+interface FastResult {
+  scram: PathResult;
+  fast: PathResult;
+  fastResumed: PathResult;
+  ratioResumed: number;
+  tlsResumed: number;
+  ratio: number;
+  ratioPerServerCpu: number;
+  target: string;
+  met: boolean;
+  rounds: number;
+  tokenErrors: number;
+}
 
 const FAST_ROUNDS = 2; // SCRAM, FAST, SCRAM, FAST: each path sees the same stretch of machine noise
 const SEGMENT_WARMUP_MS = 500;
@@ -358,15 +497,37 @@ const FAST_ALONE = 100;
 async function fastBench(target: Target): Promise<FastResult> {
   // Every slot's FAST token, from one password login with <request-token/>.
   const tokens: string[] = [];
-  const got = await ramp(CONCURRENCY, 20, async (i) => {
-    const r = await Conn.sasl2(target, accounts[i % accounts.length]!, { mechanism: "SCRAM-SHA-256" }, { clientId: `fast-${i}`, bindTag: "b", requestToken: true, resumeTls: true });
-    tokens[i] = r.token!;
-    await r.conn.closeAndWait();
-  }, "fast/token");
+  const got = await ramp(
+    CONCURRENCY,
+    20,
+    async (i) => {
+      const r = await Conn.sasl2(
+        target,
+        accounts[i % accounts.length]!,
+        { mechanism: "SCRAM-SHA-256" },
+        { clientId: `fast-${i}`, bindTag: "b", requestToken: true, resumeTls: true },
+      );
+      tokens[i] = r.token!;
+      await r.conn.closeAndWait();
+    },
+    "fast/token",
+  );
   if (got.errors > 0) throw new Error(`could not get FAST tokens for ${got.errors} of ${CONCURRENCY} clients: ${firstErrors.slice(-1)[0]}`);
 
   const segMs = DURATION_MS / FAST_ROUNDS;
-  type Acc = { lat: number[]; errors: number; failures: number; rts: Set<string>; xmpp: number; total: number; tls: string; secs: number; server: number; bench: number; others: number };
+  type Acc = {
+    lat: number[];
+    errors: number;
+    failures: number;
+    rts: Set<string>;
+    xmpp: number;
+    total: number;
+    tls: string;
+    secs: number;
+    server: number;
+    bench: number;
+    others: number;
+  };
   const acc = (): Acc => ({ lat: [], errors: 0, failures: 0, rts: new Set(), xmpp: 0, total: 0, tls: "", secs: 0, server: 0, bench: 0, others: 0 });
   const paths = { scram: acc(), fast: acc(), fastResumed: acc() };
   let tlsResumed = 0;
@@ -384,7 +545,10 @@ async function fastBench(target: Target): Promise<FastResult> {
       let errors = 0;
       while (performance.now() < end) {
         const s = performance.now();
-        if (!cpuStarted && s >= measureFrom) { cpuStarted = true; cpu.start(); }
+        if (!cpuStarted && s >= measureFrom) {
+          cpuStarted = true;
+          cpu.start();
+        }
         try {
           const r = await Conn.sasl2(target, account, auth, { clientId, bindTag: "b", resumeTls: kind === "fastResumed" });
           const e = performance.now();
@@ -392,10 +556,13 @@ async function fastBench(target: Target): Promise<FastResult> {
           if (s >= measureFrom && e <= end) a.lat.push(e - s);
           const tlsRts = r.tlsProtocol === "TLSv1.3" ? 1 : 2;
           a.rts.add(`${r.roundTrips}+${tlsRts}`);
-          a.xmpp = r.roundTrips; a.total = r.roundTrips + 1 + tlsRts; a.tls = r.tlsProtocol;
+          a.xmpp = r.roundTrips;
+          a.total = r.roundTrips + 1 + tlsRts;
+          a.tls = r.tlsProtocol;
           r.conn.close();
         } catch (err) {
-          a.errors++; errors++;
+          a.errors++;
+          errors++;
           if (err instanceof LoginError && err.step === "sasl2-failure") a.failures++;
           noteError(`fast/${kind}`, err);
           if (errors > 100) return;
@@ -407,11 +574,18 @@ async function fastBench(target: Target): Promise<FastResult> {
     if (cpuStarted) {
       const u = cpu.stop();
       const secs = segMs / 1000;
-      a.secs += secs; a.server += (u.serverCpuPct * secs) / 100; a.bench += (u.benchCpuPct * secs) / 100; a.others += (u.othersCpuPct * secs) / 100;
+      a.secs += secs;
+      a.server += (u.serverCpuPct * secs) / 100;
+      a.bench += (u.benchCpuPct * secs) / 100;
+      a.others += (u.othersCpuPct * secs) / 100;
     }
     await sleep(300); // let the closes finish before the other path runs
   };
-  for (let r = 0; r < FAST_ROUNDS; r++) { await segment("scram"); await segment("fast"); await segment("fastResumed"); }
+  for (let r = 0; r < FAST_ROUNDS; r++) {
+    await segment("scram");
+    await segment("fast");
+    await segment("fastResumed");
+  }
 
   // One client alone, back to back, alternating paths: the latency of a login itself.
   const alone = { scram: [] as number[], fast: [] as number[] };
@@ -421,7 +595,12 @@ async function fastBench(target: Target): Promise<FastResult> {
       const c0 = cpuSeconds(serverPid);
       const s = performance.now();
       try {
-        const r = await Conn.sasl2(target, accounts[0]!, kind === "fast" ? { mechanism: "HT-SHA-256-NONE", token: tokens[0]! } : { mechanism: "SCRAM-SHA-256" }, { clientId: `${kind}-0`, bindTag: "b" });
+        const r = await Conn.sasl2(
+          target,
+          accounts[0]!,
+          kind === "fast" ? { mechanism: "HT-SHA-256-NONE", token: tokens[0]! } : { mechanism: "SCRAM-SHA-256" },
+          { clientId: `${kind}-0`, bindTag: "b" },
+        );
         alone[kind].push(performance.now() - s);
         await r.conn.closeAndWait(); // not timed; keeps the server quiet for the next login
         aloneCpu[kind] += cpuSeconds(serverPid) - c0;
@@ -440,12 +619,29 @@ async function fastBench(target: Target): Promise<FastResult> {
     const perSecond = a.lat.length / secs;
     if (a.rts.size > 1) notes.push(`fast/${mechanism}: the round-trip count varied between logins (${[...a.rts].join(", ")})`);
     return {
-      name, mechanism, concurrency: CONCURRENCY, seconds: round(secs, 1), logins: a.lat.length, perSecond: round(perSecond, 0),
-      p50ms: round(percentile(a.lat, 0.5)), p99ms: round(percentile(a.lat, 0.99)), errors: a.errors, failures: a.failures,
-      xmppRoundTrips: a.xmpp, totalRoundTrips: a.total, tlsProtocol: a.tls,
-      serverCpuPct: round((100 * a.server) / secs, 0), benchCpuPct: round((100 * a.bench) / secs, 0), othersCpuPct: round((100 * a.others) / secs, 0),
+      name,
+      mechanism,
+      concurrency: CONCURRENCY,
+      seconds: round(secs, 1),
+      logins: a.lat.length,
+      perSecond: round(perSecond, 0),
+      p50ms: round(percentile(a.lat, 0.5)),
+      p99ms: round(percentile(a.lat, 0.99)),
+      errors: a.errors,
+      failures: a.failures,
+      xmppRoundTrips: a.xmpp,
+      totalRoundTrips: a.total,
+      tlsProtocol: a.tls,
+      serverCpuPct: round((100 * a.server) / secs, 0),
+      benchCpuPct: round((100 * a.bench) / secs, 0),
+      othersCpuPct: round((100 * a.others) / secs, 0),
       perServerCpuSecond: round(a.lat.length / (a.server || NaN), 0),
-      alone: { logins: aloneLat.length, p50ms: round(percentile(aloneLat, 0.5), 2), p99ms: round(percentile(aloneLat, 0.99), 2), serverCpuMsPerLogin: round((1000 * aloneCpuS) / Math.max(1, aloneLat.length), 2) },
+      alone: {
+        logins: aloneLat.length,
+        p50ms: round(percentile(aloneLat, 0.5), 2),
+        p99ms: round(percentile(aloneLat, 0.99), 2),
+        serverCpuMsPerLogin: round((1000 * aloneCpuS) / Math.max(1, aloneLat.length), 2),
+      },
     };
   };
   const scram = result("reconnects/s, SASL2 SCRAM-SHA-256 + Bind2", "SCRAM-SHA-256", paths.scram, alone.scram, aloneCpu.scram);
@@ -453,7 +649,19 @@ async function fastBench(target: Target): Promise<FastResult> {
   const fastResumed = result("reconnects/s, SASL2 FAST + Bind2 over a resumed TLS session", "HT-SHA-256-NONE", paths.fastResumed, [], 0);
   const ratio = round(fast.perSecond / scram.perSecond, 2);
   const ratioResumed = round(fastResumed.perSecond / scram.perSecond, 2);
-  return { scram, fast, fastResumed, ratioResumed, tlsResumed, ratio, ratioPerServerCpu: round(fast.perServerCpuSecond / scram.perServerCpuSecond, 2), target: "FAST reconnect (resumed TLS) ≥ 2× full SCRAM login", met: ratioResumed >= 2, rounds: FAST_ROUNDS, tokenErrors: got.errors };
+  return {
+    scram,
+    fast,
+    fastResumed,
+    ratioResumed,
+    tlsResumed,
+    ratio,
+    ratioPerServerCpu: round(fast.perServerCpuSecond / scram.perServerCpuSecond, 2),
+    target: "FAST reconnect (resumed TLS) ≥ 2× full SCRAM login",
+    met: ratioResumed >= 2,
+    rounds: FAST_ROUNDS,
+    tokenErrors: got.errors,
+  };
 }
 
 // --- 5. manage-clients list with 1,000 clients ---------------------------------------------
@@ -465,36 +673,68 @@ const LIST_WARMUP = 5;
 const LIST_CAP_MS = 20_000;
 
 interface ListResult {
-  records: number; createErrors: number; createSeconds: number; requests: number; p50ms: number; p99ms: number; maxMs: number;
-  clientsInAnswer: number; answerBytes: number; wrongAnswers: number; firstWrongAnswer?: string; target: string; met: boolean;
+  records: number;
+  createErrors: number;
+  createSeconds: number;
+  requests: number;
+  p50ms: number;
+  p99ms: number;
+  maxMs: number;
+  clientsInAnswer: number;
+  answerBytes: number;
+  wrongAnswers: number;
+  firstWrongAnswer?: string;
+  target: string;
+  met: boolean;
   /** CPU per measured request: the server's, and this process's (reading a ~200 KB answer). */
-  serverCpuMsPerRequest: number; benchCpuMsPerRequest: number; othersCpuPct: number;
+  serverCpuMsPerRequest: number;
+  benchCpuMsPerRequest: number;
+  othersCpuPct: number;
 }
 
 async function listBench(target: Target): Promise<ListResult> {
   const t0 = performance.now();
-  const created = await ramp(LIST_CLIENTS, 20, async (i) => {
-    const r = await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `bench-${i}` });
-    await r.conn.closeAndWait();
-  }, "list/create");
+  const created = await ramp(
+    LIST_CLIENTS,
+    20,
+    async (i) => {
+      const r = await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `bench-${i}` });
+      await r.conn.closeAndWait();
+    },
+    "list/create",
+  );
   const createSeconds = (performance.now() - t0) / 1000;
   await sleep(300);
   const ctl = (await Conn.sasl2(target, LIST_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "bench-controller", bindTag: "c" })).conn;
   const lat: number[] = [];
-  let wrongAnswers = 0, firstWrongAnswer: string | undefined, clientsInAnswer = -1, answerBytes = 0;
+  let wrongAnswers = 0,
+    firstWrongAnswer: string | undefined,
+    clientsInAnswer = -1,
+    answerBytes = 0;
   const cpu = cpuMeter(serverPid);
-  let s0 = 0, b0 = process.cpuUsage(), serverCpuS = NaN, benchCpuS = NaN, othersCpuPct = NaN;
+  let s0 = 0,
+    b0 = process.cpuUsage(),
+    serverCpuS = NaN,
+    benchCpuS = NaN,
+    othersCpuPct = NaN;
   try {
     const tEnd = performance.now() + LIST_CAP_MS;
     for (let n = 0; n < LIST_WARMUP + LIST_REQUESTS && performance.now() < tEnd; n++) {
-      if (n === LIST_WARMUP) { cpu.start(); s0 = cpuSeconds(serverPid); b0 = process.cpuUsage(); }
+      if (n === LIST_WARMUP) {
+        cpu.start();
+        s0 = cpuSeconds(serverPid);
+        b0 = process.cpuUsage();
+      }
       const id = `l${n}`;
       const s = performance.now();
       const answer = await ctl.iq(id, `<iq type='get' id='${id}'><list xmlns='${NS_MANAGE}'/></iq>`);
       const e = performance.now();
       if (n >= LIST_WARMUP) lat.push(e - s);
       const count = answer.split("<client ").length - 1;
-      if (clientsInAnswer < 0) { clientsInAnswer = count; answerBytes = Buffer.byteLength(answer); }
+      if (clientsInAnswer < 0) {
+        clientsInAnswer = count;
+        answerBytes = Buffer.byteLength(answer);
+      }
       if (!/^<iq\s[^>]*type='result'/.test(answer) || (count !== LIST_CLIENTS && count !== LIST_CLIENTS + 1)) {
         wrongAnswers++;
         firstWrongAnswer ??= `${count} <client/>: ${answer.slice(0, 400)}`;
@@ -513,10 +753,21 @@ async function listBench(target: Target): Promise<ListResult> {
   lat.sort((a, b) => a - b);
   const p99ms = round(percentile(lat, 0.99), 2);
   const out: ListResult = {
-    records: LIST_CLIENTS - created.errors, createErrors: created.errors, createSeconds: round(createSeconds, 1), requests: lat.length,
-    p50ms: round(percentile(lat, 0.5), 2), p99ms, maxMs: round(lat[lat.length - 1] ?? NaN, 2),
-    clientsInAnswer, answerBytes, wrongAnswers, target: "p99 < 5 ms", met: p99ms < 5 && wrongAnswers === 0,
-    serverCpuMsPerRequest: round((1000 * serverCpuS) / n, 2), benchCpuMsPerRequest: round((1000 * benchCpuS) / n, 2), othersCpuPct,
+    records: LIST_CLIENTS - created.errors,
+    createErrors: created.errors,
+    createSeconds: round(createSeconds, 1),
+    requests: lat.length,
+    p50ms: round(percentile(lat, 0.5), 2),
+    p99ms,
+    maxMs: round(lat[lat.length - 1] ?? NaN, 2),
+    clientsInAnswer,
+    answerBytes,
+    wrongAnswers,
+    target: "p99 < 5 ms",
+    met: p99ms < 5 && wrongAnswers === 0,
+    serverCpuMsPerRequest: round((1000 * serverCpuS) / n, 2),
+    benchCpuMsPerRequest: round((1000 * benchCpuS) / n, 2),
+    othersCpuPct,
   };
   if (firstWrongAnswer) out.firstWrongAnswer = firstWrongAnswer;
   return out;
@@ -528,29 +779,52 @@ const REVOKE_VICTIMS = 100;
 const REVOKE_TIMEOUT_MS = 5000;
 
 interface RevokeResult {
-  victims: number; openErrors: number; revocations: number;
-  closeP50ms: number; closeP99ms: number; closeMaxMs: number;
+  victims: number;
+  openErrors: number;
+  revocations: number;
+  closeP50ms: number;
+  closeP99ms: number;
+  closeMaxMs: number;
   /** Revoke sent → the victim has the bytes of its <stream:error> (before its socket closes). */
-  streamErrorP50ms: number; streamErrorP99ms: number;
-  answerP50ms: number; answerP99ms: number;
+  streamErrorP50ms: number;
+  streamErrorP99ms: number;
+  answerP50ms: number;
+  answerP99ms: number;
   /** How the revoke IQs were answered: result, or the password-reset-required error (the victims logged in with the password). */
   answers: Record<string, number>;
-  notClosed: number; noStreamError: number; wrongCondition: number; wrongAnswers: number; firstProblem?: string;
+  notClosed: number;
+  noStreamError: number;
+  wrongCondition: number;
+  wrongAnswers: number;
+  firstProblem?: string;
   /** Revocations whose victim socket closed only after the controller had its IQ answer. */
   closedAfterAnswer: number;
-  target: string; met: boolean;
+  target: string;
+  met: boolean;
 }
 
 async function revokeBench(target: Target): Promise<RevokeResult> {
-  const opened = await ramp(REVOKE_VICTIMS, 20, (i) => Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `victim-${i}`, bindTag: "b" })
-    .then((r) => ({ i, conn: r.conn })), "revoke/victims");
+  const opened = await ramp(
+    REVOKE_VICTIMS,
+    20,
+    (i) => Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: `victim-${i}`, bindTag: "b" }).then((r) => ({ i, conn: r.conn })),
+    "revoke/victims",
+  );
   const ctl = (await Conn.sasl2(target, REVOKE_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "controller", bindTag: "c" })).conn;
   await sleep(300);
-  const toClose: number[] = [], toAnswer: number[] = [], toStreamError: number[] = [];
+  const toClose: number[] = [],
+    toAnswer: number[] = [],
+    toStreamError: number[] = [];
   const answers: Record<string, number> = {};
-  let notClosed = 0, noStreamError = 0, wrongCondition = 0, wrongAnswers = 0, closedAfterAnswer = 0;
+  let notClosed = 0,
+    noStreamError = 0,
+    wrongCondition = 0,
+    wrongAnswers = 0,
+    closedAfterAnswer = 0;
   let firstProblem: string | undefined;
-  const problem = (s: string) => { firstProblem ??= s; };
+  const problem = (s: string) => {
+    firstProblem ??= s;
+  };
   try {
     for (const v of opened.items.sort((a, b) => a.i - b.i)) {
       const id = `r${v.i}`;
@@ -559,28 +833,55 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
         v.conn.socket.once("close", () => res(v.conn.closedAt || performance.now()));
       });
       let errorAt = 0;
-      const onData = (d: Buffer) => { if (!errorAt && d.includes("<stream:error")) errorAt = performance.now(); };
+      const onData = (d: Buffer) => {
+        if (!errorAt && d.includes("<stream:error")) errorAt = performance.now();
+      };
       v.conn.socket.on("data", onData);
       const s = performance.now();
-      const answered = ctl.iq(id, `<iq type='set' id='${id}'><revoke xmlns='${NS_MANAGE}' id='client/victim-${v.i}'/></iq>`).then((text) => ({ text, at: performance.now() }));
-      const timeout = (what: string) => sleep(REVOKE_TIMEOUT_MS).then(() => { throw new Error(`${what} not within ${REVOKE_TIMEOUT_MS} ms`); });
+      const answered = ctl
+        .iq(id, `<iq type='set' id='${id}'><revoke xmlns='${NS_MANAGE}' id='client/victim-${v.i}'/></iq>`)
+        .then((text) => ({ text, at: performance.now() }));
+      const timeout = (what: string) =>
+        sleep(REVOKE_TIMEOUT_MS).then(() => {
+          throw new Error(`${what} not within ${REVOKE_TIMEOUT_MS} ms`);
+        });
       const [c, a] = await Promise.allSettled([Promise.race([closed, timeout("close")]), Promise.race([answered, timeout("answer")])]);
       v.conn.socket.removeListener("data", onData);
       if (errorAt) toStreamError.push(errorAt - s);
       if (c.status === "fulfilled") toClose.push(c.value - s);
-      else { notClosed++; problem(`victim-${v.i}: socket not closed within ${REVOKE_TIMEOUT_MS} ms`); v.conn.destroy(); }
+      else {
+        notClosed++;
+        problem(`victim-${v.i}: socket not closed within ${REVOKE_TIMEOUT_MS} ms`);
+        v.conn.destroy();
+      }
       if (a.status === "fulfilled") {
         toAnswer.push(a.value.at - s);
         if (c.status === "fulfilled" && c.value > a.value.at) closedAfterAnswer++;
         const t = a.value.text;
-        const kind = /^<iq\s[^>]*type='result'/.test(t) ? "result" : /type='error'/.test(t) && t.includes("<password-reset-required") ? "error password-reset-required" : "other";
+        const kind = /^<iq\s[^>]*type='result'/.test(t)
+          ? "result"
+          : /type='error'/.test(t) && t.includes("<password-reset-required")
+            ? "error password-reset-required"
+            : "other";
         answers[kind] = (answers[kind] ?? 0) + 1;
-        if (kind === "other") { wrongAnswers++; problem(`victim-${v.i}: revoke answered ${t.slice(0, 400)}`); }
-      } else { wrongAnswers++; problem(`victim-${v.i}: ${(a.reason as Error).message}`); break; }
+        if (kind === "other") {
+          wrongAnswers++;
+          problem(`victim-${v.i}: revoke answered ${t.slice(0, 400)}`);
+        }
+      } else {
+        wrongAnswers++;
+        problem(`victim-${v.i}: ${(a.reason as Error).message}`);
+        break;
+      }
       const got = v.conn.unread;
       const se = got.indexOf("<stream:error");
-      if (se < 0) { noStreamError++; problem(`victim-${v.i}: no <stream:error> before the close; received ${JSON.stringify(got.slice(-300))}`); }
-      else if (!/^<stream:error[^>]*>\s*<not-authorized[\s/>]/.test(got.slice(se))) { wrongCondition++; problem(`victim-${v.i}: stream error is not <not-authorized/>: ${got.slice(se, se + 300)}`); }
+      if (se < 0) {
+        noStreamError++;
+        problem(`victim-${v.i}: no <stream:error> before the close; received ${JSON.stringify(got.slice(-300))}`);
+      } else if (!/^<stream:error[^>]*>\s*<not-authorized[\s/>]/.test(got.slice(se))) {
+        wrongCondition++;
+        problem(`victim-${v.i}: stream error is not <not-authorized/>: ${got.slice(se, se + 300)}`);
+      }
     }
   } finally {
     await ctl.closeAndWait();
@@ -591,11 +892,23 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
   toStreamError.sort((a, b) => a - b);
   const closeP99ms = round(percentile(toClose, 0.99), 2);
   const out: RevokeResult = {
-    victims: opened.items.length, openErrors: opened.errors, revocations: toClose.length,
-    closeP50ms: round(percentile(toClose, 0.5), 2), closeP99ms, closeMaxMs: round(toClose[toClose.length - 1] ?? NaN, 2),
-    streamErrorP50ms: round(percentile(toStreamError, 0.5), 2), streamErrorP99ms: round(percentile(toStreamError, 0.99), 2),
-    answerP50ms: round(percentile(toAnswer, 0.5), 2), answerP99ms: round(percentile(toAnswer, 0.99), 2),
-    answers, notClosed, noStreamError, wrongCondition, wrongAnswers, closedAfterAnswer, target: "revoke → close p99 < 10 ms",
+    victims: opened.items.length,
+    openErrors: opened.errors,
+    revocations: toClose.length,
+    closeP50ms: round(percentile(toClose, 0.5), 2),
+    closeP99ms,
+    closeMaxMs: round(toClose[toClose.length - 1] ?? NaN, 2),
+    streamErrorP50ms: round(percentile(toStreamError, 0.5), 2),
+    streamErrorP99ms: round(percentile(toStreamError, 0.99), 2),
+    answerP50ms: round(percentile(toAnswer, 0.5), 2),
+    answerP99ms: round(percentile(toAnswer, 0.99), 2),
+    answers,
+    notClosed,
+    noStreamError,
+    wrongCondition,
+    wrongAnswers,
+    closedAfterAnswer,
+    target: "revoke → close p99 < 10 ms",
     met: closeP99ms < 10 && notClosed + noStreamError + wrongCondition + wrongAnswers === 0,
   };
   if (firstProblem) out.firstProblem = firstProblem;
@@ -605,15 +918,26 @@ async function revokeBench(target: Target): Promise<RevokeResult> {
 // --- 3. memory -------------------------------------------------------------------------------
 
 interface MemorySide {
-  connections: number; errors: number; rampSeconds: number;
-  rssBeforeKb: number; rssAfterKb: number; anonBeforeKb: number; anonAfterKb: number;
+  connections: number;
+  errors: number;
+  rampSeconds: number;
+  rssBeforeKb: number;
+  rssAfterKb: number;
+  anonBeforeKb: number;
+  anonAfterKb: number;
   /** (RSS after − before) / connections: the headline figure. */
   perConnKb: number;
   /** Of which: V8 heap used (JS objects) and "external" (Buffers, native-backed memory V8 knows of), per connection. */
-  heapUsedPerConnKb: number; heapTotalPerConnKb: number; externalPerConnKb: number;
+  heapUsedPerConnKb: number;
+  heapTotalPerConnKb: number;
+  externalPerConnKb: number;
 }
 
-interface Snapshot { rss: number; anon: number; mem: NodeJS.MemoryUsage | undefined }
+interface Snapshot {
+  rss: number;
+  anon: number;
+  mem: NodeJS.MemoryUsage | undefined;
+}
 
 async function quietRss(pid: number, gc: () => Promise<NodeJS.MemoryUsage | undefined>): Promise<Snapshot> {
   await sleep(2000);
@@ -625,8 +949,13 @@ async function quietRss(pid: number, gc: () => Promise<NodeJS.MemoryUsage | unde
 function side(n: number, errors: number, before: Snapshot, after: Snapshot, rampSeconds: number): MemorySide {
   const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? NaN : round((b - a) / 1024 / Math.max(1, n), 2));
   return {
-    connections: n, errors, rampSeconds: round(rampSeconds, 1),
-    rssBeforeKb: before.rss, rssAfterKb: after.rss, anonBeforeKb: before.anon, anonAfterKb: after.anon,
+    connections: n,
+    errors,
+    rampSeconds: round(rampSeconds, 1),
+    rssBeforeKb: before.rss,
+    rssAfterKb: after.rss,
+    anonBeforeKb: before.anon,
+    anonAfterKb: after.anon,
     perConnKb: round((after.rss - before.rss) / Math.max(1, n), 2),
     heapUsedPerConnKb: per(before.mem?.heapUsed, after.mem?.heapUsed),
     heapTotalPerConnKb: per(before.mem?.heapTotal, after.mem?.heapTotal),
@@ -640,7 +969,11 @@ async function memoryWarden(target: Target): Promise<MemorySide> {
     process.kill(serverPid, "SIGUSR2");
     for (let i = 0; i < 50; i++) {
       await sleep(100);
-      try { return JSON.parse(readFileSync(SERVER_MEM_FILE, "utf8")) as NodeJS.MemoryUsage; } catch { /* not yet */ }
+      try {
+        return JSON.parse(readFileSync(SERVER_MEM_FILE, "utf8")) as NodeJS.MemoryUsage;
+      } catch {
+        /* not yet */
+      }
     }
     notes.push("the server did not report its memory usage after SIGUSR2 (gc hook not loaded?)");
     return undefined;
@@ -658,26 +991,36 @@ async function memoryWarden(target: Target): Promise<MemorySide> {
 }
 
 async function memoryFloor(certPath: string, keyPath: string): Promise<MemorySide> {
-  const child = fork(join(BENCH_DIR, "load/floor-tls.ts"), [certPath, keyPath], { execArgv: ["--expose-gc", "--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(join(BENCH_DIR, "load/floor-tls.ts"), [certPath, keyPath], {
+    execArgv: ["--expose-gc", "--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   try {
     const ready = await new Promise<{ port: number; pid: number }>((res, rej) => {
       child.once("message", (m: { type: string; port: number; pid: number }) => res(m));
       child.once("exit", (code) => rej(new Error(`floor server exited with ${code}`)));
     });
-    const gc = () => new Promise<NodeJS.MemoryUsage | undefined>((res) => {
-      child.once("message", (m: { memory?: NodeJS.MemoryUsage }) => res(m.memory));
-      child.send({ type: "gc" });
-    });
+    const gc = () =>
+      new Promise<NodeJS.MemoryUsage | undefined>((res) => {
+        child.once("message", (m: { memory?: NodeJS.MemoryUsage }) => res(m.memory));
+        child.send({ type: "gc" });
+      });
     const before = await quietRss(ready.pid, gc);
     const t0 = performance.now();
-    const { items, errors } = await ramp(CONNS, 200, () => new Promise<tls.TLSSocket>((res, rej) => {
-      const s = tls.connect({ host: HOST, port: ready.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
-      s.setNoDelay(true);
-      s.once("error", rej);
-      s.once("secureConnect", () => s.write("ping\n"));
-      s.once("data", () => res(s));
-      s.once("close", () => rej(new Error("floor connection closed")));
-    }), "memory/floor");
+    const { items, errors } = await ramp(
+      CONNS,
+      200,
+      () =>
+        new Promise<tls.TLSSocket>((res, rej) => {
+          const s = tls.connect({ host: HOST, port: ready.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
+          s.setNoDelay(true);
+          s.once("error", rej);
+          s.once("secureConnect", () => s.write("ping\n"));
+          s.once("data", () => res(s));
+          s.once("close", () => rej(new Error("floor connection closed")));
+        }),
+      "memory/floor",
+    );
     const rampSeconds = (performance.now() - t0) / 1000;
     const after = await quietRss(ready.pid, gc);
     for (const s of items) s.destroy();
@@ -691,7 +1034,8 @@ async function memoryFloor(certPath: string, keyPath: string): Promise<MemorySid
 // --- main ------------------------------------------------------------------------------------
 
 function table(rows: Array<[string, string, string]>): string {
-  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length));
+  const w0 = Math.max(...rows.map((r) => r[0].length)),
+    w1 = Math.max(...rows.map((r) => r[1].length));
   const line = `+-${"-".repeat(w0)}-+-${"-".repeat(w1)}-+-${"-".repeat(Math.max(...rows.map((r) => r[2].length)))}-+`;
   const w2 = line.length - w0 - w1 - 10;
   const fmt = (r: [string, string, string]) => `| ${r[0].padEnd(w0)} | ${r[1].padStart(w1)} | ${r[2].padEnd(w2)} |`;
@@ -701,8 +1045,13 @@ function table(rows: Array<[string, string, string]>): string {
 async function main(): Promise<void> {
   const cpus = os.cpus();
   const machine = {
-    cpus: cpus.length, cpuModel: cpus[0]?.model ?? "unknown", node: process.version, platform: `${os.platform()} ${os.release()}`,
-    totalMemMb: Math.round(os.totalmem() / 2 ** 20), loadAvgAtStart: os.loadavg().map((x) => round(x, 2)), fdLimit: fdLimit(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    totalMemMb: Math.round(os.totalmem() / 2 ** 20),
+    loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
+    fdLimit: fdLimit(),
   };
   const header = `Warden bench — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}, load avg ${machine.loadAvgAtStart.join(" ")}`;
   console.log(header);
@@ -719,15 +1068,29 @@ async function main(): Promise<void> {
   const starttls: Target = { host: HOST, port: server.c2sPort, domain: "localhost", starttls: true };
   console.log(`server pid ${serverPid}, c2s port ${server.c2sPort}, direct TLS port ${server.tlsPort}`);
   // The floor server uses the same certificate and key (ECDSA P-256): keep a copy now.
-  const certPath = join(benchTmp, "floor.crt"), keyPath = join(benchTmp, "floor.key");
+  const certPath = join(benchTmp, "floor.crt"),
+    keyPath = join(benchTmp, "floor.key");
   const certs = join(server.dataDir, "data/certs");
   writeFileSync(certPath, readFileSync(join(certs, "localhost.crt")));
   writeFileSync(keyPath, readFileSync(join(certs, "localhost.key")), { mode: 0o600 });
 
-  const results: { login: LoginResult[]; messages: MessageResult[]; fast?: FastResult; list?: ListResult; revoke?: RevokeResult; oauth?: OAuthBenchResult; slowconns?: SlowConnsResult; hostile?: HostileRun[]; memory?: { warden: MemorySide; floor: MemorySide; ratio: number } } = { login: [], messages: [] };
+  const results: {
+    login: LoginResult[];
+    messages: MessageResult[];
+    fast?: FastResult;
+    list?: ListResult;
+    revoke?: RevokeResult;
+    oauth?: OAuthBenchResult;
+    slowconns?: SlowConnsResult;
+    hostile?: HostileRun[];
+    memory?: { warden: MemorySide; floor: MemorySide; ratio: number };
+  } = { login: [], messages: [] };
   try {
     if (only.has("login")) {
-      for (const [name, t] of [["logins/s, direct TLS", direct], ["logins/s, STARTTLS", starttls]] as const) {
+      for (const [name, t] of [
+        ["logins/s, direct TLS", direct],
+        ["logins/s, STARTTLS", starttls],
+      ] as const) {
         process.stdout.write(`${name} (${CONCURRENCY} concurrent, ${DURATION_MS / 1000} s)… `);
         const r = await loginBench(name, t);
         results.login.push(r);
@@ -748,7 +1111,9 @@ async function main(): Promise<void> {
       process.stdout.write(`fast: SASL2 SCRAM vs FAST reconnects (${CONCURRENCY} concurrent, ${FAST_ROUNDS} × ${DURATION_MS / 1000 / FAST_ROUNDS} s each)… `);
       const r = await fastBench(direct);
       results.fast = r;
-      console.log(`SCRAM ${r.scram.perSecond}/s, FAST ${r.fast.perSecond}/s, FAST+resumed TLS ${r.fastResumed.perSecond}/s (${r.tlsResumed} resumed), ratio ${r.ratioResumed}× (${r.ratio}× without resumption), failures ${r.scram.failures + r.fast.failures}, errors ${r.scram.errors + r.fast.errors}`);
+      console.log(
+        `SCRAM ${r.scram.perSecond}/s, FAST ${r.fast.perSecond}/s, FAST+resumed TLS ${r.fastResumed.perSecond}/s (${r.tlsResumed} resumed), ratio ${r.ratioResumed}× (${r.ratio}× without resumption), failures ${r.scram.failures + r.fast.failures}, errors ${r.scram.errors + r.fast.errors}`,
+      );
       collectServerLogs("fast");
     }
     if (only.has("list")) {
@@ -776,7 +1141,9 @@ async function main(): Promise<void> {
       process.stdout.write(`slowconns: logins one at a time, without and with 2,000 slow connections open… `);
       const r = await slowConnsBench({ direct, starttls, account: accounts[0]!, serverPid, durationMs: Math.max(DURATION_MS, 15_000) });
       results.slowconns = r;
-      console.log(`p99 direct TLS ${r.baseline.direct.p99ms} → ${r.loaded.direct.p99ms} ms, STARTTLS ${r.baseline.starttls.p99ms} → ${r.loaded.starttls.p99ms} ms`);
+      console.log(
+        `p99 direct TLS ${r.baseline.direct.p99ms} → ${r.loaded.direct.p99ms} ms, STARTTLS ${r.baseline.starttls.p99ms} → ${r.loaded.starttls.p99ms} ms`,
+      );
       collectServerLogs("slowconns");
     }
     if (only.has("hostile")) {
@@ -801,51 +1168,111 @@ async function main(): Promise<void> {
 
   const rows: Array<[string, string, string]> = [["Measurement", "Result", "Detail"]];
   for (const r of results.login) {
-    rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.logins} logins in ${r.seconds} s, ${r.errors} errors; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+    rows.push([
+      `${r.name} (${r.concurrency} conc.)`,
+      `${r.perSecond}/s`,
+      `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.logins} logins in ${r.seconds} s, ${r.errors} errors; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`,
+    ]);
   }
   for (const r of results.messages) {
-    rows.push([r.name, `${r.perSecond}/s`, `window ${r.window}/pair, ${r.messages} msgs in ${r.seconds} s, ${r.bounced} bounced; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
+    rows.push([
+      r.name,
+      `${r.perSecond}/s`,
+      `window ${r.window}/pair, ${r.messages} msgs in ${r.seconds} s, ${r.bounced} bounced; server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`,
+    ]);
   }
   const verdict = (met: boolean, target: string) => `target ${target}: ${met ? "met" : "NOT met"}`;
   if (results.fast) {
     const f = results.fast;
     for (const r of [f.scram, f.fast]) {
-      rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; round trips ${r.xmppRoundTrips} after TLS (${r.totalRoundTrips} with TCP + ${r.tlsProtocol}); ${r.logins} logins in ${r.seconds} s, ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%; one client alone: p50 ${r.alone.p50ms} ms, p99 ${r.alone.p99ms} ms, server CPU ${r.alone.serverCpuMsPerLogin} ms/login (${r.alone.logins} logins)`]);
+      rows.push([
+        `${r.name} (${r.concurrency} conc.)`,
+        `${r.perSecond}/s`,
+        `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; round trips ${r.xmppRoundTrips} after TLS (${r.totalRoundTrips} with TCP + ${r.tlsProtocol}); ${r.logins} logins in ${r.seconds} s, ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%; one client alone: p50 ${r.alone.p50ms} ms, p99 ${r.alone.p99ms} ms, server CPU ${r.alone.serverCpuMsPerLogin} ms/login (${r.alone.logins} logins)`,
+      ]);
     }
     const r = f.fastResumed;
-    rows.push([`${r.name} (${r.concurrency} conc.)`, `${r.perSecond}/s`, `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${f.tlsResumed} of ${r.logins} measured logins resumed their TLS session (TLS 1.3 resumption still does ECDHE, and saves only the certificate signature); ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`]);
-    rows.push(["FAST reconnect (resumed TLS) / full SCRAM login", `${f.ratioResumed}×`, `${verdict(f.met, "≥ 2×")}; FAST with a full TLS handshake / SCRAM: ${f.ratio}× (per server CPU-s ${f.ratioPerServerCpu}×); ${f.rounds} alternating rounds per path`]);
+    rows.push([
+      `${r.name} (${r.concurrency} conc.)`,
+      `${r.perSecond}/s`,
+      `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${f.tlsResumed} of ${r.logins} measured logins resumed their TLS session (TLS 1.3 resumption still does ECDHE, and saves only the certificate signature); ${r.errors} errors (${r.failures} <failure/>); server CPU ${r.serverCpuPct}% → ${r.perServerCpuSecond}/server CPU-s; bench CPU ${r.benchCpuPct}%; others ${r.othersCpuPct}%`,
+    ]);
+    rows.push([
+      "FAST reconnect (resumed TLS) / full SCRAM login",
+      `${f.ratioResumed}×`,
+      `${verdict(f.met, "≥ 2×")}; FAST with a full TLS handshake / SCRAM: ${f.ratio}× (per server CPU-s ${f.ratioPerServerCpu}×); ${f.rounds} alternating rounds per path`,
+    ]);
   }
   if (results.oauth) {
     const o = results.oauth;
-    rows.push([`OAuth token endpoint, refresh grant (${o.concurrency} conc.)`, `${o.token.perSecond}/s`, `p50 ${o.token.p50Ms} ms, p99 ${o.token.p99Ms} ms; ${o.token.requests} requests, ${o.token.errors} errors (each refresh rotates the refresh token in one transaction)`]);
-    rows.push([`REST GET /rest/roster with a bearer token (${o.concurrency} conc.)`, `${o.rest.perSecond}/s`, `p50 ${o.rest.p50Ms} ms, p99 ${o.rest.p99Ms} ms; ${o.rest.requests} requests, ${o.rest.errors} errors`]);
+    rows.push([
+      `OAuth token endpoint, refresh grant (${o.concurrency} conc.)`,
+      `${o.token.perSecond}/s`,
+      `p50 ${o.token.p50Ms} ms, p99 ${o.token.p99Ms} ms; ${o.token.requests} requests, ${o.token.errors} errors (each refresh rotates the refresh token in one transaction)`,
+    ]);
+    rows.push([
+      `REST GET /rest/roster with a bearer token (${o.concurrency} conc.)`,
+      `${o.rest.perSecond}/s`,
+      `p50 ${o.rest.p50Ms} ms, p99 ${o.rest.p99Ms} ms; ${o.rest.requests} requests, ${o.rest.errors} errors`,
+    ]);
   }
   if (results.list) {
     const l = results.list;
-    rows.push([`manage-clients <list/>, ${l.records} clients`, `p99 ${l.p99ms} ms`, `${verdict(l.met, "p99 < 5 ms")}; median ${l.p50ms} ms, max ${l.maxMs} ms over ${l.requests} sequential requests; ${l.clientsInAnswer} <client/> (${round(l.answerBytes / 1024)} KB) per answer, ${l.wrongAnswers} wrong answers; CPU per request: server ${l.serverCpuMsPerRequest} ms, bench ${l.benchCpuMsPerRequest} ms; others ${l.othersCpuPct}%; records made by ${l.records} SASL2 PLAIN logins in ${l.createSeconds} s (${l.createErrors} failed)`]);
+    rows.push([
+      `manage-clients <list/>, ${l.records} clients`,
+      `p99 ${l.p99ms} ms`,
+      `${verdict(l.met, "p99 < 5 ms")}; median ${l.p50ms} ms, max ${l.maxMs} ms over ${l.requests} sequential requests; ${l.clientsInAnswer} <client/> (${round(l.answerBytes / 1024)} KB) per answer, ${l.wrongAnswers} wrong answers; CPU per request: server ${l.serverCpuMsPerRequest} ms, bench ${l.benchCpuMsPerRequest} ms; others ${l.othersCpuPct}%; records made by ${l.records} SASL2 PLAIN logins in ${l.createSeconds} s (${l.createErrors} failed)`,
+    ]);
   }
   if (results.list?.firstWrongAnswer) notes.push(`list: first wrong answer: ${results.list.firstWrongAnswer}`);
   if (results.revoke) {
     const r = results.revoke;
-    const answers = Object.entries(r.answers).map(([k, n]) => `${n} ${k}`).join(", ");
-    rows.push([`revoke → revoked socket closed (${r.revocations} of ${r.victims})`, `p99 ${r.closeP99ms} ms`, `${verdict(r.met, "p99 < 10 ms")}; median ${r.closeP50ms} ms, max ${r.closeMaxMs} ms; closed after the IQ answer in ${r.closedAfterAnswer}; ${r.notClosed} not closed, ${r.noStreamError} without <stream:error>, ${r.wrongCondition} not <not-authorized/>`]);
+    const answers = Object.entries(r.answers)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ");
+    rows.push([
+      `revoke → revoked socket closed (${r.revocations} of ${r.victims})`,
+      `p99 ${r.closeP99ms} ms`,
+      `${verdict(r.met, "p99 < 10 ms")}; median ${r.closeP50ms} ms, max ${r.closeMaxMs} ms; closed after the IQ answer in ${r.closedAfterAnswer}; ${r.notClosed} not closed, ${r.noStreamError} without <stream:error>, ${r.wrongCondition} not <not-authorized/>`,
+    ]);
     if (r.firstProblem) notes.push(`revoke: first problem: ${r.firstProblem}`);
-    rows.push(["revoke → victim has its <stream:error>", `p99 ${r.streamErrorP99ms} ms`, `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`]);
-    rows.push(["revoke → IQ answer", `p99 ${r.answerP99ms} ms`, `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`]);
+    rows.push([
+      "revoke → victim has its <stream:error>",
+      `p99 ${r.streamErrorP99ms} ms`,
+      `median ${r.streamErrorP50ms} ms (the bytes; the socket closes later)`,
+    ]);
+    rows.push([
+      "revoke → IQ answer",
+      `p99 ${r.answerP99ms} ms`,
+      `median ${r.answerP50ms} ms; answers: ${answers || "none"}; ${r.wrongAnswers} wrong or missing`,
+    ]);
   }
   if (results.slowconns) {
     const r = results.slowconns;
-    const k = Object.entries(r.kinds).map(([n, v]) => `${n}: ${v.openAtMeasureStart}→${v.openAtMeasureEnd} open, ${v.opened} opened, ${Number.isNaN(v.medianLifetimeS) ? "none dropped during the run" : `median life ${v.medianLifetimeS} s`}`).join("; ");
+    const k = Object.entries(r.kinds)
+      .map(
+        ([n, v]) =>
+          `${n}: ${v.openAtMeasureStart}→${v.openAtMeasureEnd} open, ${v.opened} opened, ${Number.isNaN(v.medianLifetimeS) ? "none dropped during the run" : `median life ${v.medianLifetimeS} s`}`,
+      )
+      .join("; ");
     for (const t of ["direct", "starttls"] as const) {
-      rows.push([`login p99 with ${r.slow} slow conns open, ${t === "direct" ? "direct TLS" : "STARTTLS"}`, `${r.loaded[t].p99ms} ms`, `without them: p99 ${r.baseline[t].p99ms} ms, p50 ${r.baseline[t].p50ms} ms (${r.baseline[t].logins} logins, ${r.baseline[t].errors} errors); with them: p50 ${r.loaded[t].p50ms} ms, max ${r.loaded[t].maxMs} ms (${r.loaded[t].logins} logins, ${r.loaded[t].errors} errors)`]);
+      rows.push([
+        `login p99 with ${r.slow} slow conns open, ${t === "direct" ? "direct TLS" : "STARTTLS"}`,
+        `${r.loaded[t].p99ms} ms`,
+        `without them: p99 ${r.baseline[t].p99ms} ms, p50 ${r.baseline[t].p50ms} ms (${r.baseline[t].logins} logins, ${r.baseline[t].errors} errors); with them: p50 ${r.loaded[t].p50ms} ms, max ${r.loaded[t].maxMs} ms (${r.loaded[t].logins} logins, ${r.loaded[t].errors} errors)`,
+      ]);
     }
-    rows.push(["slow conns held (hello / idle / slow-tls)", `${r.slow}`, `${k}; server RSS ${r.baseline.serverRssMb} → ${r.loaded.serverRssMb} MB, fds ${r.baseline.serverFds} → ${r.loaded.serverFds}; ramp ${r.rampSeconds} s`]);
+    rows.push([
+      "slow conns held (hello / idle / slow-tls)",
+      `${r.slow}`,
+      `${k}; server RSS ${r.baseline.serverRssMb} → ${r.loaded.serverRssMb} MB, fds ${r.baseline.serverFds} → ${r.loaded.serverFds}; ramp ${r.rampSeconds} s`,
+    ]);
   }
   for (const r of results.hostile ?? []) rows.push([`hostile XML: ${r.shape}, ${r.when}`, `${r.cpuMsPerMb} ms CPU/MB`, describeRun(r)]);
   if (results.memory) {
     const { warden, floor, ratio } = results.memory;
-    const d = (s: MemorySide) => `${s.connections} conns (${s.errors} failed), RSS ${round(s.rssBeforeKb / 1024)} → ${round(s.rssAfterKb / 1024)} MB, anon ${round(s.anonBeforeKb / 1024)} → ${round(s.anonAfterKb / 1024)} MB; per conn: JS heap ${s.heapUsedPerConnKb} KB used / ${s.heapTotalPerConnKb} KB committed, external ${s.externalPerConnKb} KB; ramp ${s.rampSeconds} s`;
+    const d = (s: MemorySide) =>
+      `${s.connections} conns (${s.errors} failed), RSS ${round(s.rssBeforeKb / 1024)} → ${round(s.rssAfterKb / 1024)} MB, anon ${round(s.anonBeforeKb / 1024)} → ${round(s.anonAfterKb / 1024)} MB; per conn: JS heap ${s.heapUsedPerConnKb} KB used / ${s.heapTotalPerConnKb} KB committed, external ${s.externalPerConnKb} KB; ramp ${s.rampSeconds} s`;
     rows.push(["RSS per idle authenticated conn, Warden", `${warden.perConnKb} KB`, d(warden)]);
     rows.push(["RSS per idle TLS conn, bare Node floor", `${floor.perConnKb} KB`, d(floor)]);
     rows.push(["Warden / floor", `${ratio}×`, ""]);
@@ -859,12 +1286,25 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const machineAtEnd = { loadAvgAtEnd: os.loadavg().map((x) => round(x, 2)) };
   console.log(`load avg at end: ${machineAtEnd.loadAvgAtEnd.join(" ")} (other processes on this machine compete for the same ${machine.cpus} cores)`);
-  const json = { startedAt, finishedAt: new Date().toISOString(), machine: { ...machine, ...machineAtEnd }, options: { durationS: DURATION_MS / 1000, warmupS: WARMUP_MS / 1000, concurrency: CONCURRENCY, memoryConnections: CONNS, messageWindow: MSG_WINDOW }, results, notes, clientErrors: firstErrors, serverProblems, serverLogLines };
+  const json = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { ...machine, ...machineAtEnd },
+    options: { durationS: DURATION_MS / 1000, warmupS: WARMUP_MS / 1000, concurrency: CONCURRENCY, memoryConnections: CONNS, messageWindow: MSG_WINDOW },
+    results,
+    notes,
+    clientErrors: firstErrors,
+    serverProblems,
+    serverLogLines,
+  };
   writeFileSync(join(out, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   console.log(`\nwrote ${join(out, "latest.json")}`);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  void server?.kill().finally(() => process.exit(1));
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    void server?.kill().finally(() => process.exit(1));
+  },
+);

@@ -29,9 +29,25 @@ export interface SlowConnsOptions {
   durationMs?: number;
 }
 
-export interface LoginStats { logins: number; errors: number; p50ms: number; p99ms: number; maxMs: number }
-export interface Condition { direct: LoginStats; starttls: LoginStats; serverRssMb: number; serverFds: number }
-export interface SlowKindStats { opened: number; openAtMeasureStart: number; openAtMeasureEnd: number; medianLifetimeS: number }
+export interface LoginStats {
+  logins: number;
+  errors: number;
+  p50ms: number;
+  p99ms: number;
+  maxMs: number;
+}
+export interface Condition {
+  direct: LoginStats;
+  starttls: LoginStats;
+  serverRssMb: number;
+  serverFds: number;
+}
+export interface SlowKindStats {
+  opened: number;
+  openAtMeasureStart: number;
+  openAtMeasureEnd: number;
+  medianLifetimeS: number;
+}
 export interface SlowConnsResult {
   slow: number;
   baseline: Condition;
@@ -55,15 +71,32 @@ function serverRssMb(pid: number): number {
   return round(Number(m?.[1] ?? NaN) / 1024);
 }
 function serverFds(pid: number): number {
-  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return NaN; }
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
 }
 
 /** A real TLS client's first flight, caught by a local TCP server. */
 async function clientHello(): Promise<Buffer> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const got = new Promise<Buffer>((res) => srv.once("connection", (s) => s.once("data", (d: Buffer) => { res(d); s.destroy(); })));
-  const c = tls.connect({ port: (srv.address() as net.AddressInfo).port, host: "127.0.0.1", servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
+  const got = new Promise<Buffer>((res) =>
+    srv.once("connection", (s) =>
+      s.once("data", (d: Buffer) => {
+        res(d);
+        s.destroy();
+      }),
+    ),
+  );
+  const c = tls.connect({
+    port: (srv.address() as net.AddressInfo).port,
+    host: "127.0.0.1",
+    servername: "localhost",
+    rejectUnauthorized: false,
+    ALPNProtocols: ["xmpp-client"],
+  });
   c.on("error", () => {});
   const hello = await got;
   c.destroy();
@@ -77,7 +110,8 @@ async function logins(o: SlowConnsOptions, ms: number): Promise<Condition> {
   const errors = { direct: 0, starttls: 0 };
   const end = performance.now() + ms;
   let n = 0;
-  let rss = 0, fds = 0;
+  let rss = 0,
+    fds = 0;
   while (performance.now() < end) {
     const kind = n++ % 2 === 0 ? "direct" : "starttls";
     const s = performance.now();
@@ -107,7 +141,11 @@ class SlowPool {
   private running = true;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly kind: SlowKind, private readonly o: SlowConnsOptions, private readonly hello: Buffer) {}
+  constructor(
+    private readonly kind: SlowKind,
+    private readonly o: SlowConnsOptions,
+    private readonly hello: Buffer,
+  ) {}
 
   /** Opens one; resolves once it is connected (or failed). */
   openOne(): Promise<void> {
@@ -117,30 +155,55 @@ class SlowPool {
     let s: net.Socket;
     let ready: Promise<void>;
     if (this.kind === "slow-tls") {
-      const t = tls.connect({ host: this.o.direct.host, port: this.o.direct.port, servername: "localhost", rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] });
+      const t = tls.connect({
+        host: this.o.direct.host,
+        port: this.o.direct.port,
+        servername: "localhost",
+        rejectUnauthorized: false,
+        ALPNProtocols: ["xmpp-client"],
+      });
       s = t;
-      ready = new Promise((res) => { t.once("secureConnect", () => { t.write(HEADER); res(); }); t.once("close", () => res()); });
+      ready = new Promise((res) => {
+        t.once("secureConnect", () => {
+          t.write(HEADER);
+          res();
+        });
+        t.once("close", () => res());
+      });
       t.on("data", () => {}); // read what the server says (header, features): it is no slow reader
     } else {
       s = net.connect({ host: this.o.direct.host, port: this.kind === "hello" ? this.o.direct.port : this.o.starttls.port });
-      ready = new Promise((res) => { s.once("connect", () => res()); s.once("close", () => res()); });
+      ready = new Promise((res) => {
+        s.once("connect", () => res());
+        s.once("close", () => res());
+      });
       s.on("data", () => {});
     }
     s.on("error", () => {});
     this.open.add(s);
     let i = 0;
-    const timer = this.kind === "idle" ? undefined : setInterval(() => {
-      if (this.kind === "hello") { if (i < this.hello.length) s.write(this.hello.subarray(i, ++i)); }
-      else s.write(" ");
-    }, DRIBBLE_MS);
+    const timer =
+      this.kind === "idle"
+        ? undefined
+        : setInterval(() => {
+            if (this.kind === "hello") {
+              if (i < this.hello.length) s.write(this.hello.subarray(i, ++i));
+            } else s.write(" ");
+          }, DRIBBLE_MS);
     if (timer) this.timers.add(timer);
     s.once("close", () => {
-      if (timer) { clearInterval(timer); this.timers.delete(timer); }
+      if (timer) {
+        clearInterval(timer);
+        this.timers.delete(timer);
+      }
       this.open.delete(s);
       if (!this.running) return;
       this.lifetimes.push((performance.now() - t0) / 1000);
       // The attacker comes straight back.
-      const again = setTimeout(() => { this.timers.delete(again); void this.openOne(); }, 50);
+      const again = setTimeout(() => {
+        this.timers.delete(again);
+        void this.openOne();
+      }, 50);
       this.timers.add(again);
     });
     return ready;
@@ -148,7 +211,10 @@ class SlowPool {
 
   stop(): void {
     this.running = false;
-    for (const t of this.timers) { clearInterval(t); clearTimeout(t); }
+    for (const t of this.timers) {
+      clearInterval(t);
+      clearTimeout(t);
+    }
     for (const s of this.open) s.destroy();
   }
 }
@@ -172,10 +238,15 @@ export async function slowConnsBench(o: SlowConnsOptions): Promise<SlowConnsResu
     await sleep(1000);
     const atStart = Object.fromEntries(KINDS.map((k) => [k, pools[k].open.size]));
     const loaded = await logins(o, durationMs);
-    const kinds = Object.fromEntries(KINDS.map((k) => {
-      const l = [...pools[k].lifetimes].sort((a, b) => a - b);
-      return [k, { opened: pools[k].opened, openAtMeasureStart: atStart[k]!, openAtMeasureEnd: pools[k].open.size, medianLifetimeS: round(percentile(l, 0.5)) }];
-    })) as Record<SlowKind, SlowKindStats>;
+    const kinds = Object.fromEntries(
+      KINDS.map((k) => {
+        const l = [...pools[k].lifetimes].sort((a, b) => a - b);
+        return [
+          k,
+          { opened: pools[k].opened, openAtMeasureStart: atStart[k]!, openAtMeasureEnd: pools[k].open.size, medianLifetimeS: round(percentile(l, 0.5)) },
+        ];
+      }),
+    ) as Record<SlowKind, SlowKindStats>;
     return { slow, baseline, loaded, kinds, rampSeconds };
   } finally {
     for (const p of Object.values(pools)) p.stop();

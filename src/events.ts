@@ -10,7 +10,11 @@ import type { SaslSession } from "./auth/mechanism.js";
 import type { ClientRecord, GrantRecord, TokenRecord } from "./storage/types.js";
 
 /** What a SASL2 client says of itself (XEP-0388 <user-agent>). */
-export interface UserAgent { id?: string; software?: string; device?: string }
+export interface UserAgent {
+  id?: string;
+  software?: string;
+  device?: string;
+}
 
 /** The SASL2 success pipeline's state (XEP-0388): resume, bind, FAST, tracking fill it in order. */
 export interface Sasl2SuccessEvent {
@@ -26,7 +30,10 @@ export interface Sasl2SuccessEvent {
 export type MechanismChoice = { sasl: SaslSession } | { failure: SaslFailureDef };
 
 /** Who did something to an account, for the security history and the log. */
-export interface Actor { via?: string; ip?: string }
+export interface Actor {
+  via?: string;
+  ip?: string;
+}
 
 /** A client or a grant lost its access (clients/revoke.ts). */
 export interface ClientRevokedEvent extends Actor {
@@ -50,7 +57,10 @@ export interface HistoryInput {
 }
 
 /** One line from the `warden` command on the admin socket: {op, ...args}. */
-export interface AdminRequest { op: string; [arg: string]: unknown }
+export interface AdminRequest {
+  op: string;
+  [arg: string]: unknown;
+}
 
 export interface HttpUpgradeEvent {
   req: IncomingMessage;
@@ -71,7 +81,7 @@ declare module "./core/events.js" {
     /** A SASL exchange failed (bad password, stale token…). */
     "authentication-failure": Notice<{ session: Session; username?: string; mechanism?: string; sasl2: boolean }>;
     /** A login is complete and its success was sent. */
-    "authenticated": Notice<{ session: Session; mechanism: string; sasl2: boolean; request?: Element }>;
+    authenticated: Notice<{ session: Session; mechanism: string; sasl2: boolean; request?: Element }>;
     /** SASL2's <inline> offer is being built (Bind2, SM, FAST add theirs). */
     "sasl2-inline": Notice<{ session: Session; inline: Element }>;
     /** SASL2 <authenticate> names a mechanism: FAST answers for its HT-* ones. */

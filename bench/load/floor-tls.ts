@@ -32,7 +32,10 @@ server.listen(0, "127.0.0.1", () => {
 process.on("message", (m: { type: string }) => {
   if (m.type === "gc") {
     const g = (globalThis as { gc?: () => void }).gc;
-    if (g) { g(); g(); }
+    if (g) {
+      g();
+      g();
+    }
     process.send!({ type: "gc-done", sockets: sockets.size, memory: process.memoryUsage() });
   } else if (m.type === "exit") {
     for (const s of sockets) s.destroy();

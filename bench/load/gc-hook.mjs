@@ -11,7 +11,10 @@ import { join } from "node:path";
 // After the GC, process.memoryUsage() goes to $WARDEN_BENCH_MEM_FILE (JS heap vs the rest).
 process.on("SIGUSR2", () => {
   const gc = globalThis.gc;
-  if (typeof gc === "function") { gc(); gc(); }
+  if (typeof gc === "function") {
+    gc();
+    gc();
+  }
   const file = process.env.WARDEN_BENCH_MEM_FILE;
   if (file) writeFileSync(file, JSON.stringify(process.memoryUsage()));
 });

@@ -34,7 +34,11 @@ export function streamHeader(domain: string): string {
 
 // --- SCRAM-SHA-256 (RFC 5802 / RFC 7677), client side --------------------------------------
 
-interface ScramKeys { clientKey: Buffer; storedKey: Buffer; serverKey: Buffer }
+interface ScramKeys {
+  clientKey: Buffer;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
 
 /** SaltedPassword and the keys derived from it, per (password, salt, iterations): a real
  * client caches these too, so the PBKDF2 cost is paid once per user, not per login. */
@@ -56,7 +60,9 @@ function scramKeys(password: string, saltB64: string, iterations: number): Scram
   return keys;
 }
 
-export function scramCacheSize(): number { return keyCache.size; }
+export function scramCacheSize(): number {
+  return keyCache.size;
+}
 
 function saslName(s: string): string {
   return s.replace(/=/g, "=3D").replace(/,/g, "=2C");
@@ -75,12 +81,16 @@ class ScramExchange {
   }
 
   /** client-first-message */
-  first(): Buffer { return Buffer.from(this.gs2 + this.clientFirstBare); }
+  first(): Buffer {
+    return Buffer.from(this.gs2 + this.clientFirstBare);
+  }
 
   /** client-final-message for this server-first-message (base64-decoded). */
   final(serverFirst: string, step: string): Buffer {
     const attrs = new Map(serverFirst.split(",").map((p) => [p[0]!, p.slice(2)]));
-    const nonce = attrs.get("r"), salt = attrs.get("s"), iter = Number(attrs.get("i"));
+    const nonce = attrs.get("r"),
+      salt = attrs.get("s"),
+      iter = Number(attrs.get("i"));
     if (!nonce || !salt || !Number.isInteger(iter) || !nonce.startsWith(this.cnonce)) {
       throw new LoginError(step, `bad server-first-message ${JSON.stringify(serverFirst)}`);
     }
@@ -143,12 +153,21 @@ export interface Sasl2Login {
   tlsProtocol: string;
 }
 
-const unescapeAttr = (s: string) => s.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const unescapeAttr = (s: string) =>
+  s
+    .replace(/&apos;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 // --- connection --------------------------------------------------------------------------
 
 export class LoginError extends Error {
-  constructor(readonly step: string, message: string) {
+  constructor(
+    readonly step: string,
+    message: string,
+  ) {
     super(`${step}: ${message}`);
     this.name = "LoginError";
   }
@@ -176,7 +195,10 @@ function markerFinder(markers: string[]): Finder {
     let marker = "";
     for (const m of markers) {
       const i = win.indexOf(m);
-      if (i >= 0 && (best < 0 || i < best)) { best = i; marker = m; }
+      if (i >= 0 && (best < 0 || i < best)) {
+        best = i;
+        marker = m;
+      }
     }
     return best >= 0 ? { end: base + best + marker.length, marker } : undefined;
   };
@@ -250,7 +272,9 @@ export class Conn {
     this.partsLength = s.length;
   }
 
-  private readonly onError = (err: Error) => { this.closeError ??= err; };
+  private readonly onError = (err: Error) => {
+    this.closeError ??= err;
+  };
 
   private readonly onClose = () => {
     this.closed = true;
@@ -271,7 +295,10 @@ export class Conn {
       const tag = this.countTag;
       let n = 0;
       let i = s.indexOf(tag);
-      while (i >= 0) { n++; i = s.indexOf(tag, i + tag.length); }
+      while (i >= 0) {
+        n++;
+        i = s.indexOf(tag, i + tag.length);
+      }
       // Keep fewer characters than the tag so that no occurrence is counted twice.
       this.tail = s.length >= tag.length ? s.slice(s.length - tag.length + 1) : s;
       if (n > 0) this.counter(n);
@@ -326,14 +353,22 @@ export class Conn {
   }
 
   /** Everything received and not consumed by a waiter (e.g. a stream error that ended an idle session). */
-  get unread(): string { return this.buf; }
+  get unread(): string {
+    return this.buf;
+  }
 
   /** Ends the stream politely and resolves when the socket has closed (after at most `ms`). */
   closeAndWait(ms = 3000): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((res) => {
-      const t = setTimeout(() => { this.socket.destroy(); res(); }, ms);
-      this.socket.once("close", () => { clearTimeout(t); res(); });
+      const t = setTimeout(() => {
+        this.socket.destroy();
+        res();
+      }, ms);
+      this.socket.once("close", () => {
+        clearTimeout(t);
+        res();
+      });
       this.socket.end("</stream:stream>");
     });
   }
@@ -346,7 +381,11 @@ export class Conn {
   count(closingTag: string, cb: (n: number) => void): void {
     this.countTag = closingTag;
     this.counter = cb;
-    if (this.buf) { const b = this.buf; this.buf = ""; this.onData(Buffer.from(b, "latin1")); }
+    if (this.buf) {
+      const b = this.buf;
+      this.buf = "";
+      this.onData(Buffer.from(b, "latin1"));
+    }
   }
 
   /** Polite close: end the stream and the TLS session; the socket goes when the server closes. */
@@ -404,7 +443,10 @@ export class Conn {
   /** Connects, authenticates and binds. Rejects (and destroys the socket) on any failure or after timeoutMs. */
   static async login(t: Target, account: Account, resource: string, timeoutMs = 15_000): Promise<Conn> {
     const c = Conn.open(t);
-    const timer = setTimeout(() => { c.closeError ??= new Error(`timed out after ${timeoutMs} ms`); c.socket.destroy(); }, timeoutMs);
+    const timer = setTimeout(() => {
+      c.closeError ??= new Error(`timed out after ${timeoutMs} ms`);
+      c.socket.destroy();
+    }, timeoutMs);
     try {
       if (t.starttls) {
         c.write(streamHeader(t.domain));
@@ -444,20 +486,29 @@ export class Conn {
   static async sasl2(t: Target, account: Account, auth: Sasl2Auth, opts: Sasl2Options, timeoutMs = 15_000): Promise<Sasl2Login> {
     if (t.starttls) throw new Error("sasl2(): direct TLS only");
     const c = Conn.open(t, opts.resumeTls ? opts.clientId : undefined);
-    const timer = setTimeout(() => { c.closeError ??= new Error(`timed out after ${timeoutMs} ms`); c.socket.destroy(); }, timeoutMs);
+    const timer = setTimeout(() => {
+      c.closeError ??= new Error(`timed out after ${timeoutMs} ms`);
+      c.socket.destroy();
+    }, timeoutMs);
     try {
       c.write(streamHeader(t.domain));
       const f = await c.expect("features", "</stream:features>");
       if (!f.text.includes(`<authentication xmlns='${NS_SASL2}'`)) throw new LoginError("features", `no SASL2 offered: ${JSON.stringify(f.text)}`);
       const scram = auth.mechanism === "SCRAM-SHA-256" ? new ScramExchange(account) : undefined;
-      const initial = auth.mechanism === "SCRAM-SHA-256" ? scram!.first()
-        : auth.mechanism === "PLAIN" ? Buffer.from(`\0${account.user}\0${account.password}`)
-        : Buffer.concat([Buffer.from(account.user), Buffer.from([0]), htProof(auth.token, "Initiator")]);
-      const extra = (opts.bindTag !== undefined ? `<bind xmlns='${NS_BIND2}'><tag>${opts.bindTag}</tag></bind>` : "")
-        + (opts.requestToken ? `<request-token xmlns='${NS_FAST}' mechanism='HT-SHA-256-NONE'/>` : "")
-        + (auth.mechanism === "HT-SHA-256-NONE" ? `<fast xmlns='${NS_FAST}'/>` : "");
-      c.write(`<authenticate xmlns='${NS_SASL2}' mechanism='${auth.mechanism}'><initial-response>${initial.toString("base64")}</initial-response>`
-        + `<user-agent id='${opts.clientId}'/>${extra}</authenticate>`);
+      const initial =
+        auth.mechanism === "SCRAM-SHA-256"
+          ? scram!.first()
+          : auth.mechanism === "PLAIN"
+            ? Buffer.from(`\0${account.user}\0${account.password}`)
+            : Buffer.concat([Buffer.from(account.user), Buffer.from([0]), htProof(auth.token, "Initiator")]);
+      const extra =
+        (opts.bindTag !== undefined ? `<bind xmlns='${NS_BIND2}'><tag>${opts.bindTag}</tag></bind>` : "") +
+        (opts.requestToken ? `<request-token xmlns='${NS_FAST}' mechanism='HT-SHA-256-NONE'/>` : "") +
+        (auth.mechanism === "HT-SHA-256-NONE" ? `<fast xmlns='${NS_FAST}'/>` : "");
+      c.write(
+        `<authenticate xmlns='${NS_SASL2}' mechanism='${auth.mechanism}'><initial-response>${initial.toString("base64")}</initial-response>` +
+          `<user-agent id='${opts.clientId}'/>${extra}</authenticate>`,
+      );
       let r = await c.expect("sasl2", "</challenge>", "</success>", "</failure>");
       if (r.marker === "</challenge>") {
         if (!scram) throw new LoginError("sasl2", `unexpected challenge: ${JSON.stringify(r.text)}`);

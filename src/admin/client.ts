@@ -7,7 +7,10 @@ export function adminRequest(path: string, req: Record<string, unknown>, timeout
   return new Promise((resolve, reject) => {
     const conn = net.connect(path);
     let buf = "";
-    const timer = setTimeout(() => { conn.destroy(); reject(new Error("the server did not answer on the admin socket")); }, timeoutMs);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error("the server did not answer on the admin socket"));
+    }, timeoutMs);
     conn.setEncoding("utf8");
     conn.on("connect", () => conn.write(JSON.stringify(req) + "\n"));
     conn.on("data", (d: string) => {
@@ -16,7 +19,11 @@ export function adminRequest(path: string, req: Record<string, unknown>, timeout
       if (nl >= 0) {
         clearTimeout(timer);
         conn.end();
-        try { resolve(JSON.parse(buf.slice(0, nl)) as AdminReply); } catch { reject(new Error("garbled answer on the admin socket")); }
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)) as AdminReply);
+        } catch {
+          reject(new Error("garbled answer on the admin socket"));
+        }
       }
     });
     conn.on("error", (err: NodeJS.ErrnoException) => {

@@ -7,7 +7,11 @@ import { dirname } from "node:path";
 import type { Server } from "../core/server.js";
 import type { AdminRequest } from "../events.js";
 
-export interface AdminReply { ok: boolean; result?: unknown; error?: string }
+export interface AdminReply {
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
 
 const MAX_REQUEST = 64 * 1024;
 
@@ -32,16 +36,31 @@ export async function startAdminSocket(server: Server, path: string): Promise<()
         conn.write(JSON.stringify(await handle(server, line)) + "\n");
       }
     };
-    conn.on("data", (chunk: string) => { void onData(chunk); });
+    conn.on("data", (chunk: string) => {
+      void onData(chunk);
+    });
   });
   const oldMask = process.umask(0o177);
   try {
-    await new Promise<void>((resolve, reject) => { srv.once("error", reject); srv.listen(path, () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(path, () => resolve());
+    });
   } finally {
     process.umask(oldMask);
   }
   chmodSync(path, 0o600);
-  return () => new Promise((resolve) => srv.close(() => { try { unlinkSync(path); } catch { /* gone already */ } resolve(); }));
+  return () =>
+    new Promise((resolve) =>
+      srv.close(() => {
+        try {
+          unlinkSync(path);
+        } catch {
+          /* gone already */
+        }
+        resolve();
+      }),
+    );
 }
 
 async function handle(server: Server, line: string): Promise<AdminReply> {
@@ -65,7 +84,10 @@ async function handle(server: Server, line: string): Promise<AdminReply> {
 
 function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = net.connect(path, () => { c.destroy(); resolve(true); });
+    const c = net.connect(path, () => {
+      c.destroy();
+      resolve(true);
+    });
     c.on("error", () => resolve(false));
   });
 }

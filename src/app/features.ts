@@ -35,12 +35,38 @@ import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
 
 export const features: readonly Feature[] = [
-  grants, starttls, saslLegacy, sasl2, bind2, fast, bind, message, offline, presence, roster,
-  carbons, csi, streamManagement, disco, ping, version, access, accounts, clientTracker, manageClients, clientsAdmin,
+  grants,
+  starttls,
+  saslLegacy,
+  sasl2,
+  bind2,
+  fast,
+  bind,
+  message,
+  offline,
+  presence,
+  roster,
+  carbons,
+  csi,
+  streamManagement,
+  disco,
+  ping,
+  version,
+  access,
+  accounts,
+  clientTracker,
+  manageClients,
+  clientsAdmin,
   // OAuth 2.0: OAUTHBEARER sessions bound to their grant; the HTTP service, then its endpoints.
-  oauthSessions, http, oauth, rest,
+  oauthSessions,
+  http,
+  oauth,
+  rest,
   // The account page (its security history and new-client notices), and XMPP over WebSocket: after http.
-  securityHistory, newClientNotice, websocket, accountPage,
+  securityHistory,
+  newClientNotice,
+  websocket,
+  accountPage,
   // Security events into the server's log, for operators and fail2ban.
   securityLog,
 ];

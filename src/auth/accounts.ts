@@ -5,7 +5,10 @@ import { parseJid } from "../core/jid.js";
 import { StorageConflictError, type Storage } from "../storage/types.js";
 
 export class AccountError extends Error {
-  constructor(public readonly code: "bad-jid" | "wrong-domain" | "exists" | "not-found" | "bad-password", message: string) {
+  constructor(
+    public readonly code: "bad-jid" | "wrong-domain" | "exists" | "not-found" | "bad-password",
+    message: string,
+  ) {
     super(message);
     this.name = "AccountError";
   }
@@ -47,7 +50,12 @@ export async function changePassword(storage: Storage, username: string, passwor
 }
 
 /** A new password, and every grant and token of the account deleted with it (one transaction). */
-export async function resetPassword(storage: Storage, username: string, password: string, iterations: number): Promise<{ changedAt: number; grants: string[] }> {
+export async function resetPassword(
+  storage: Storage,
+  username: string,
+  password: string,
+  iterations: number,
+): Promise<{ changedAt: number; grants: string[] }> {
   const scram = credentials(password, iterations);
   const now = Date.now();
   const grants = await storage.users.resetCredentials(username, scram, now);

@@ -20,30 +20,38 @@ export function bind2Resource(tag: string, clientId: string | undefined): string
 export default defineFeature({ name: "bind2", setup: bind2 });
 
 function bind2(server: Server): void {
-  server.bus.on("sasl2-inline", async ({ session, inline }) => {
-    const bind = inline.c("bind", { xmlns: NS_BIND2 });
-    const features = bind.c("inline");
-    await server.bus.emit("bind2-inline", { session, inline: features });
-  }, "high");
+  server.bus.on(
+    "sasl2-inline",
+    async ({ session, inline }) => {
+      const bind = inline.c("bind", { xmlns: NS_BIND2 });
+      const features = bind.c("inline");
+      await server.bus.emit("bind2-inline", { session, inline: features });
+    },
+    "high",
+  );
 
-  server.bus.on("sasl2-success", async (ev) => {
-    if (ev.state.resumed) return; // a resumed session keeps its resource (XEP-0198 wins over Bind2)
-    const request = ev.request.getChild("bind", NS_BIND2);
-    if (!request) return;
-    const session = ev.session;
-    const tag = request.getChildText("tag");
-    let resource: string | undefined;
-    if (tag !== undefined && tag !== "") {
-      resource = tag.length <= MAX_TAG ? normaliseResource(bind2Resource(tag, session.data.clientId)) : undefined;
-      if (!resource) {
-        ev.success.cnode(x("failed", { xmlns: NS_BIND2 }, stanzaErrorElement(stanzaErrors.badRequest, "Invalid tag")));
-        return;
-      }
-    } else resource = randomResource();
-    await bindResource(server, session, resource);
-    const bound = x("bound", { xmlns: NS_BIND2 });
-    await server.bus.emit("bind2-enable", { session, request, bound }, (err) => session.log.error({ err }, "bind2-enable handler failed"));
-    ev.success.cnode(bound);
-    ev.state.bound = true;
-  }, "high");
+  server.bus.on(
+    "sasl2-success",
+    async (ev) => {
+      if (ev.state.resumed) return; // a resumed session keeps its resource (XEP-0198 wins over Bind2)
+      const request = ev.request.getChild("bind", NS_BIND2);
+      if (!request) return;
+      const session = ev.session;
+      const tag = request.getChildText("tag");
+      let resource: string | undefined;
+      if (tag !== undefined && tag !== "") {
+        resource = tag.length <= MAX_TAG ? normaliseResource(bind2Resource(tag, session.data.clientId)) : undefined;
+        if (!resource) {
+          ev.success.cnode(x("failed", { xmlns: NS_BIND2 }, stanzaErrorElement(stanzaErrors.badRequest, "Invalid tag")));
+          return;
+        }
+      } else resource = randomResource();
+      await bindResource(server, session, resource);
+      const bound = x("bound", { xmlns: NS_BIND2 });
+      await server.bus.emit("bind2-enable", { session, request, bound }, (err) => session.log.error({ err }, "bind2-enable handler failed"));
+      ev.success.cnode(bound);
+      ev.state.bound = true;
+    },
+    "high",
+  );
 }

@@ -81,7 +81,11 @@ export function endPointHash(der: Buffer): string | undefined {
   }
 }
 
-interface Tlv { tag: number; start: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  end: number;
+}
 
 function readTlv(buf: Buffer, offset: number): Tlv {
   const tag = buf[offset]!;

@@ -35,12 +35,7 @@ export function keysFromSalted(hash: ScramHash, salted: Buffer): { storedKey: Bu
 }
 
 /** Throws when the password is empty or prohibited by SASLprep. */
-export function deriveScram(
-  password: string,
-  hash: ScramHash,
-  iterations: number = DEFAULT_ITERATIONS,
-  salt: Buffer = randomBytes(16),
-): ScramCredential {
+export function deriveScram(password: string, hash: ScramHash, iterations: number = DEFAULT_ITERATIONS, salt: Buffer = randomBytes(16)): ScramCredential {
   const prepared = preparePassword(password);
   const salted = pbkdf2Sync(prepared, salt, iterations, hashLength(hash), digestName(hash));
   return { salt, iterations, ...keysFromSalted(hash, salted) };

@@ -32,16 +32,22 @@ const HT: Record<string, ChannelBindingType | null> = {
 };
 
 export function htInitiator(token: string, cb: Buffer): Buffer {
-  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Initiator"), cb])).digest();
+  return createHmac("sha256", token)
+    .update(Buffer.concat([Buffer.from("Initiator"), cb]))
+    .digest();
 }
 export function htResponder(token: string, cb: Buffer): Buffer {
-  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Responder"), cb])).digest();
+  return createHmac("sha256", token)
+    .update(Buffer.concat([Buffer.from("Responder"), cb]))
+    .digest();
 }
 
 /** The HT mechanisms this stream can use, strongest first. */
 export function fastMechanisms(server: Server, session: Session): string[] {
   const cb = saslContext(server, session).channelBinding;
-  return Object.entries(HT).filter(([, type]) => type === null || cb[type] !== undefined).map(([name]) => name);
+  return Object.entries(HT)
+    .filter(([, type]) => type === null || cb[type] !== undefined)
+    .map(([name]) => name);
 }
 
 function cbData(server: Server, session: Session, mechanism: string): Buffer {
@@ -55,23 +61,37 @@ function fast(server: Server): void {
   const ttlMs = () => server.config.sasl2_fast_token_ttl * 1000;
   const minTtlMs = () => server.config.sasl2_fast_token_min_ttl * 1000;
 
-  server.bus.on("sasl2-inline", ({ session, inline }) => {
-    const el = inline.c("fast", { xmlns: NS_FAST });
-    for (const m of fastMechanisms(server, session)) el.c("mechanism").t(m);
-  }, "fast");
+  server.bus.on(
+    "sasl2-inline",
+    ({ session, inline }) => {
+      const el = inline.c("fast", { xmlns: NS_FAST });
+      for (const m of fastMechanisms(server, session)) el.c("mechanism").t(m);
+    },
+    "fast",
+  );
 
   /** Issues a token into the "new" slot of the client's FAST grant (replacing an unused one). */
   async function issue(session: Session, username: string, clientId: string, mechanism: string): Promise<Element> {
     const ua = session.data.userAgent ?? {};
     let grant = await server.storage.grants.findByClient(username, "fast", clientId);
-    if (grant && !(await server.services.get("grants").valid(grant))) { await server.services.get("access").revokeGrant(username, grant.id, "expired"); grant = undefined; }
+    if (grant && !(await server.services.get("grants").valid(grant))) {
+      await server.services.get("access").revokeGrant(username, grant.id, "expired");
+      grant = undefined;
+    }
     grant ??= await server.services.get("grants").create(username, "fast", { clientId, data: { software: ua.software, device: ua.device } });
     const token = TOKEN_PREFIX + randomBytes(27).toString("base64url");
     const now = Date.now();
     const hash = tokenHash(token);
     const record: TokenRecord = {
-      hash, grantId: grant.id, username, purpose: "fast", slot: "new", mechanism,
-      createdAt: now, expiresAt: now + ttlMs(), secret: server.services.get("secrets").seal(Buffer.from(token), hash),
+      hash,
+      grantId: grant.id,
+      username,
+      purpose: "fast",
+      slot: "new",
+      mechanism,
+      createdAt: now,
+      expiresAt: now + ttlMs(),
+      secret: server.services.get("secrets").seal(Buffer.from(token), hash),
     };
     await server.services.get("grants").addToken(record);
     return x("token", { xmlns: NS_FAST, token, expiry: new Date(record.expiresAt!).toISOString() });
@@ -114,15 +134,25 @@ function fast(server: Server): void {
         const user = await server.storage.users.get(username);
         const grant = user && (await server.storage.grants.findByClient(username, "fast", clientId));
         if (!user) return { kind: "failure", failure: saslFailures.notAuthorized, username };
-        if (!grant) return { kind: "failure", failure: (await expiredByPasswordChange(username, clientId, user.passwordChangedAt)) ? saslFailures.credentialsExpired : saslFailures.notAuthorized, username };
+        if (!grant)
+          return {
+            kind: "failure",
+            failure: (await expiredByPasswordChange(username, clientId, user.passwordChangedAt)) ? saslFailures.credentialsExpired : saslFailures.notAuthorized,
+            username,
+          };
         const cb = cbData(server, session, mechanism);
-        const tokens = (await server.storage.grants.tokens(grant.id)).filter((t) => t.purpose === "fast").sort((a, b) => (a.slot === "new" ? -1 : b.slot === "new" ? 1 : 0));
+        const tokens = (await server.storage.grants.tokens(grant.id))
+          .filter((t) => t.purpose === "fast")
+          .sort((a, b) => (a.slot === "new" ? -1 : b.slot === "new" ? 1 : 0));
         let match: { t: TokenRecord; token: string } | undefined;
         for (const t of tokens) {
           const secret = t.secret && server.services.get("secrets").open(t.secret, t.hash);
           if (!secret || t.mechanism !== mechanism) continue;
           const token = secret.toString();
-          if (timingSafeEqual(htInitiator(token, cb), proof)) { match = { t, token }; break; }
+          if (timingSafeEqual(htInitiator(token, cb), proof)) {
+            match = { t, token };
+            break;
+          }
         }
         if (!match) return { kind: "failure", failure: saslFailures.notAuthorized, username };
         const { t, token } = match;
@@ -152,16 +182,20 @@ function fast(server: Server): void {
     };
   }
 
-  server.bus.on("sasl2-success", async (ev) => {
-    const clientId = ev.session.data.clientId;
-    if (!clientId) return;
-    const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
-    const fastAuth = ev.session.data.fastAuth;
-    let mechanism: string | undefined;
-    // Only a mechanism this stream advertised may be requested (the reference binds any string).
-    if (requested && fastMechanisms(server, ev.session).includes(requested)) mechanism = requested;
-    else if (fastAuth?.rotate) mechanism = fastAuth.mechanism;
-    if (!mechanism) return;
-    ev.success.cnode(await issue(ev.session, ev.username, clientId, mechanism));
-  }, "fast");
+  server.bus.on(
+    "sasl2-success",
+    async (ev) => {
+      const clientId = ev.session.data.clientId;
+      if (!clientId) return;
+      const requested = ev.request.getChild("request-token", NS_FAST)?.attrs.mechanism;
+      const fastAuth = ev.session.data.fastAuth;
+      let mechanism: string | undefined;
+      // Only a mechanism this stream advertised may be requested (the reference binds any string).
+      if (requested && fastMechanisms(server, ev.session).includes(requested)) mechanism = requested;
+      else if (fastAuth?.rotate) mechanism = fastAuth.mechanism;
+      if (!mechanism) return;
+      ev.success.cnode(await issue(ev.session, ev.username, clientId, mechanism));
+    },
+    "fast",
+  );
 }

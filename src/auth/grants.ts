@@ -31,7 +31,9 @@ export function newGrantId(): string {
 export class Grants {
   constructor(private readonly server: Server) {}
 
-  private get store() { return this.server.storage.grants; }
+  private get store() {
+    return this.server.storage.grants;
+  }
 
   async create(username: string, kind: string, opts: { clientId?: string; ttlMs?: number; data?: GrantData } = {}): Promise<GrantRecord> {
     const now = Date.now();
@@ -81,7 +83,9 @@ export default defineFeature({ name: "grants", provides: ["grants"], setup: gran
 function grants(server: Server): () => void {
   const store = new Grants(server);
   server.services.provide("grants", store);
-  const timer = setInterval(() => { store.purge().catch((err) => server.log.error({ err }, "grant clean-up failed")); }, 3600_000);
+  const timer = setInterval(() => {
+    store.purge().catch((err) => server.log.error({ err }, "grant clean-up failed"));
+  }, 3600_000);
   timer.unref();
   void store.purge().catch((err) => server.log.error({ err }, "grant clean-up failed"));
   return () => clearInterval(timer);

@@ -80,8 +80,11 @@ export interface BearerInfo {
 /** Grant data keys read by client management (src/clients/access.ts). */
 export function grantData(client: OAuthClientInfo, scopes: string[]): GrantData {
   const data: GrantData = {
-    clientName: client.clientName, clientUri: client.clientUri, clientIdHash: client.clientIdHash,
-    scopes: scopes.join(" "), restricted: !scopes.includes("xmpp"),
+    clientName: client.clientName,
+    clientUri: client.clientUri,
+    clientIdHash: client.clientIdHash,
+    scopes: scopes.join(" "),
+    restricted: !scopes.includes("xmpp"),
   };
   if (client.softwareId) data.softwareId = client.softwareId;
   if (client.softwareVersion) data.softwareVersion = client.softwareVersion;
@@ -93,13 +96,24 @@ export async function createOAuthGrant(server: Server, username: string, client:
 }
 
 /** New token records for a grant (not stored yet) and the response that hands them out. */
-function mintTokens(server: Server, grant: GrantRecord, scopes: string[], withRefresh: boolean, now: number): { records: TokenRecord[]; response: IssuedTokens } {
+function mintTokens(
+  server: Server,
+  grant: GrantRecord,
+  scopes: string[],
+  withRefresh: boolean,
+  now: number,
+): { records: TokenRecord[]; response: IssuedTokens } {
   const ttl = server.config.oauth2_access_token_ttl;
   const access = newToken();
   const role = roleOf(scopes);
   const accessRec: TokenRecord = {
-    hash: tokenHash(access), grantId: grant.id, username: grant.username, purpose: ACCESS_PURPOSE,
-    createdAt: now, expiresAt: now + ttl * 1000, data: { scope: scopes.join(" ") },
+    hash: tokenHash(access),
+    grantId: grant.id,
+    username: grant.username,
+    purpose: ACCESS_PURPOSE,
+    createdAt: now,
+    expiresAt: now + ttl * 1000,
+    data: { scope: scopes.join(" ") },
   };
   if (role) accessRec.role = role;
   const records = [accessRec];
@@ -107,8 +121,12 @@ function mintTokens(server: Server, grant: GrantRecord, scopes: string[], withRe
   if (withRefresh) {
     const refresh = newToken();
     records.push({
-      hash: tokenHash(refresh), grantId: grant.id, username: grant.username, purpose: REFRESH_PURPOSE,
-      createdAt: now, expiresAt: now + server.config.oauth2_refresh_token_ttl * 1000,
+      hash: tokenHash(refresh),
+      grantId: grant.id,
+      username: grant.username,
+      purpose: REFRESH_PURPOSE,
+      createdAt: now,
+      expiresAt: now + server.config.oauth2_refresh_token_ttl * 1000,
     });
     response.refresh_token = refresh;
   }

@@ -65,7 +65,10 @@ export function saslContext(server: Server, session: Session): SaslContext {
       settleAttempt(session, undefined);
       const attempt = await server.services.get("loginThrottle").admit(ip, username);
       if (!attempt) return false;
-      if (session.closed) { attempt.release(); return false; }
+      if (session.closed) {
+        attempt.release();
+        return false;
+      }
       session.data.loginAttempt = attempt;
       return true;
     },
@@ -117,7 +120,14 @@ export type StepOutcome =
  * password get the same answer at the same speed; only mechanisms that cannot name the
  * account first (OAUTHBEARER: the token names it) are still checked here after a success.
  */
-export async function runSaslStep(server: Server, session: Session, sasl: SaslSession, mechanism: string, data: Buffer | null, sasl2: boolean): Promise<StepOutcome> {
+export async function runSaslStep(
+  server: Server,
+  session: Session,
+  sasl: SaslSession,
+  mechanism: string,
+  data: Buffer | null,
+  sasl2: boolean,
+): Promise<StepOutcome> {
   const ip = session.ip;
   let result;
   try {

@@ -18,26 +18,33 @@ declare module "../core/session.js" {
 
 const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 
-interface LegacyExchange { mechanism: string; sasl: SaslSession }
+interface LegacyExchange {
+  mechanism: string;
+  sasl: SaslSession;
+}
 
 export default defineFeature({ name: "sasl", needs: ["grants", "secrets", "loginThrottle"], setup: saslLegacy });
 
 function saslLegacy(server: Server): void {
   const throttle = server.services.get("loginThrottle");
 
-  server.bus.on("stream-features", ({ session, features }) => {
-    if (session.authenticated) return;
-    if (server.config.enforce_client_ids) return; // only SASL2 with a client id is allowed
-    const offered = offeredMechanisms(server, session);
-    if (offered.length === 0) return;
-    const mechs = features.c("mechanisms", { xmlns: NS_SASL });
-    for (const m of offered) mechs.c("mechanism").t(m.name);
-    const cb = Object.keys(saslContext(server, session).channelBinding);
-    if (cb.length > 0) {
-      const el = features.c("sasl-channel-binding", { xmlns: NS_SASL_CB });
-      for (const type of cb) el.c("channel-binding", { type });
-    }
-  }, "early");
+  server.bus.on(
+    "stream-features",
+    ({ session, features }) => {
+      if (session.authenticated) return;
+      if (server.config.enforce_client_ids) return; // only SASL2 with a client id is allowed
+      const offered = offeredMechanisms(server, session);
+      if (offered.length === 0) return;
+      const mechs = features.c("mechanisms", { xmlns: NS_SASL });
+      for (const m of offered) mechs.c("mechanism").t(m.name);
+      const cb = Object.keys(saslContext(server, session).channelBinding);
+      if (cb.length > 0) {
+        const el = features.c("sasl-channel-binding", { xmlns: NS_SASL_CB });
+        for (const type of cb) el.c("channel-binding", { type });
+      }
+    },
+    "early",
+  );
 
   const fail = (session: Session, def: SaslFailureDef) => {
     delete session.data.saslExchange;
@@ -64,18 +71,21 @@ function saslLegacy(server: Server): void {
   };
 
   server.bus.on(`nonza/${NS_SASL}:auth`, async ({ session, element }) => {
-    if (session.authenticated) { session.close(); return true; }
-    if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
+    if (session.authenticated) {
+      session.close();
+      return true;
+    }
+    if (!session.secure && server.config.c2s_require_encryption) return (fail(session, saslFailures.encryptionRequired), true);
     // The reference answers in the SASL2 namespace here; clients that check for it expect that.
-    if (server.config.enforce_client_ids) return session.send(sasl2Failure(saslFailures.legacySaslDisabled)), true;
+    if (server.config.enforce_client_ids) return (session.send(sasl2Failure(saslFailures.legacySaslDisabled)), true);
     const name = element.attrs.mechanism ?? "";
     const mech = offeredMechanisms(server, session).find((m) => m.name === name);
-    if (!mech) return fail(session, saslFailures.invalidMechanism), true;
+    if (!mech) return (fail(session, saslFailures.invalidMechanism), true);
     const text = element.getText();
     const data = text === "" ? null : decodeBase64(text);
-    if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+    if (data === undefined) return (fail(session, saslFailures.incorrectEncoding), true);
     const ip = session.ip;
-    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
+    if (throttle.blocked(ip, undefined)) return (fail(session, saslFailures.throttled), true);
     const ex: LegacyExchange = { mechanism: name, sasl: mech.start(saslContext(server, session)) };
     session.data.saslExchange = ex;
     await step(session, ex, data);
@@ -84,9 +94,9 @@ function saslLegacy(server: Server): void {
 
   server.bus.on(`nonza/${NS_SASL}:response`, async ({ session, element }) => {
     const ex = session.data.saslExchange;
-    if (!ex) return fail(session, saslFailures.malformed), true;
+    if (!ex) return (fail(session, saslFailures.malformed), true);
     const data = decodeBase64(element.getText());
-    if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+    if (data === undefined) return (fail(session, saslFailures.incorrectEncoding), true);
     await step(session, ex, data);
     return true;
   });

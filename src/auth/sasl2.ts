@@ -25,7 +25,11 @@ export const NS_SASL2 = "urn:xmpp:sasl:2";
 const MAX_CLIENT_ID = 256;
 const MAX_UA_TEXT = 256;
 
-interface Sasl2Exchange { mechanism: string; sasl: SaslSession; request: Element }
+interface Sasl2Exchange {
+  mechanism: string;
+  sasl: SaslSession;
+  request: Element;
+}
 
 export function sasl2Failure(def: SaslFailureDef, text?: string): Element {
   const el = new Element("failure", { xmlns: NS_SASL2 });
@@ -56,14 +60,18 @@ export default defineFeature({ name: "sasl2", needs: ["grants", "secrets", "logi
 function sasl2(server: Server): void {
   const throttle = server.services.get("loginThrottle");
 
-  server.bus.on("stream-features", async ({ session, features }) => {
-    if (session.authenticated) return;
-    if (!session.secure && server.config.c2s_require_encryption) return;
-    const auth = features.c("authentication", { xmlns: NS_SASL2 });
-    for (const m of offeredMechanisms(server, session)) auth.c("mechanism").t(m.name);
-    const inline = auth.c("inline");
-    await server.bus.emit("sasl2-inline", { session, inline }, (err) => session.log.error({ err }, "sasl2-inline handler failed"));
-  }, "sasl2");
+  server.bus.on(
+    "stream-features",
+    async ({ session, features }) => {
+      if (session.authenticated) return;
+      if (!session.secure && server.config.c2s_require_encryption) return;
+      const auth = features.c("authentication", { xmlns: NS_SASL2 });
+      for (const m of offeredMechanisms(server, session)) auth.c("mechanism").t(m.name);
+      const inline = auth.c("inline");
+      await server.bus.emit("sasl2-inline", { session, inline }, (err) => session.log.error({ err }, "sasl2-inline handler failed"));
+    },
+    "sasl2",
+  );
 
   const fail = (session: Session, def: SaslFailureDef, text?: string) => {
     delete session.data.sasl2;
@@ -106,35 +114,39 @@ function sasl2(server: Server): void {
   };
 
   server.bus.on(`nonza/${NS_SASL2}:authenticate`, async ({ session, element }) => {
-    if (session.authenticated) { session.close(); return true; }
-    if (!session.secure && server.config.c2s_require_encryption) return fail(session, saslFailures.encryptionRequired), true;
+    if (session.authenticated) {
+      session.close();
+      return true;
+    }
+    if (!session.secure && server.config.c2s_require_encryption) return (fail(session, saslFailures.encryptionRequired), true);
     const name = element.attrs.mechanism;
-    if (!name) return fail(session, saslFailures.malformed, "Missing mechanism"), true;
+    if (!name) return (fail(session, saslFailures.malformed, "Missing mechanism"), true);
     const children = element.elements();
     const irIndex = children.findIndex((c) => c.name === "initial-response");
-    if (irIndex > 0 || children.filter((c) => c.name === "initial-response").length > 1) return fail(session, saslFailures.malformed, "initial-response must come first"), true;
+    if (irIndex > 0 || children.filter((c) => c.name === "initial-response").length > 1)
+      return (fail(session, saslFailures.malformed, "initial-response must come first"), true);
     const ua = parseUserAgent(element.getChild("user-agent", NS_SASL2));
-    if (ua === "invalid") return fail(session, saslFailures.malformed, "Invalid user-agent"), true;
-    if (server.config.enforce_client_ids && !ua.id) return fail(session, saslFailures.clientIdRequired), true;
+    if (ua === "invalid") return (fail(session, saslFailures.malformed, "Invalid user-agent"), true);
+    if (server.config.enforce_client_ids && !ua.id) return (fail(session, saslFailures.clientIdRequired), true);
     session.data.userAgent = ua;
     session.data.clientId = ua.id;
     const ip = session.ip;
-    if (throttle.blocked(ip, undefined)) return fail(session, saslFailures.throttled), true;
+    if (throttle.blocked(ip, undefined)) return (fail(session, saslFailures.throttled), true);
 
     let sasl: SaslSession | undefined;
     const choice = await server.bus.fire("sasl2-select-mechanism", { session, request: element, mechanism: name, userAgent: ua });
-    if (choice && "failure" in choice) return fail(session, choice.failure), true;
+    if (choice && "failure" in choice) return (fail(session, choice.failure), true);
     if (choice) sasl = choice.sasl;
     else {
       const mech = offeredMechanisms(server, session).find((m) => m.name === name);
-      if (!mech) return fail(session, saslFailures.invalidMechanism), true;
+      if (!mech) return (fail(session, saslFailures.invalidMechanism), true);
       sasl = mech.start(saslContext(server, session));
     }
     const irEl = children[irIndex];
     let data: Buffer | null = null;
     if (irEl) {
       const d = decodeBase64(irEl.getText());
-      if (d === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+      if (d === undefined) return (fail(session, saslFailures.incorrectEncoding), true);
       data = d;
     }
     const ex: Sasl2Exchange = { mechanism: name, sasl, request: element };
@@ -145,9 +157,9 @@ function sasl2(server: Server): void {
 
   server.bus.on(`nonza/${NS_SASL2}:response`, async ({ session, element }) => {
     const ex = session.data.sasl2;
-    if (!ex || session.authenticated) return fail(session, saslFailures.malformed, "No authentication in progress"), true;
+    if (!ex || session.authenticated) return (fail(session, saslFailures.malformed, "No authentication in progress"), true);
     const data = decodeBase64(element.getText());
-    if (data === undefined) return fail(session, saslFailures.incorrectEncoding), true;
+    if (data === undefined) return (fail(session, saslFailures.incorrectEncoding), true);
     await step(session, ex, data);
     return true;
   });

@@ -25,7 +25,10 @@ declare module "../core/services.js" {
   }
 }
 
-interface Bucket { failures: number[]; pending: number }
+interface Bucket {
+  failures: number[];
+  pending: number;
+}
 
 /** An admitted attempt: settle it once the credentials were checked (or not). */
 export interface LoginAttempt {
@@ -58,7 +61,11 @@ export class LocalLoginThrottle implements LoginThrottle {
   private readonly sweeper: NodeJS.Timeout;
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly limit: number, private readonly windowMs: number, private readonly baseDelayMs = 150) {
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly baseDelayMs = 150,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(windowMs, 60_000));
     this.sweeper.unref();
   }
@@ -94,7 +101,11 @@ export class LocalLoginThrottle implements LoginThrottle {
       const now = Date.now();
       if (this.blocked(ip, username, now)) return undefined;
       const keys = this.keys(ip, username);
-      if (keys.every(([k, max]) => this.recent(k, now).length + (this.buckets.get(k)?.pending ?? 0) < max)) return this.reserve(keys.map(([k]) => k), username);
+      if (keys.every(([k, max]) => this.recent(k, now).length + (this.buckets.get(k)?.pending ?? 0) < max))
+        return this.reserve(
+          keys.map(([k]) => k),
+          username,
+        );
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -153,5 +164,7 @@ export class LocalLoginThrottle implements LoginThrottle {
     }
   }
 
-  stop(): void { clearInterval(this.sweeper); }
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
 }

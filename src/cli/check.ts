@@ -13,7 +13,11 @@ import { adminRequest } from "../admin/client.js";
 import { cliErrors } from "./errors.js";
 
 export type Level = "ok" | "warning" | "problem";
-export interface Finding { check: string; level: Level; message: string }
+export interface Finding {
+  check: string;
+  level: Level;
+  message: string;
+}
 
 type Report = (level: Level, message: string) => void;
 
@@ -58,7 +62,10 @@ function checkCertificate(cfg: Config, say: Report, now = Date.now()): void {
   const certPath = cfg.certificate ?? join(cfg.data_path, "certs", `${cfg.domain}.crt`);
   const keyPath = cfg.key ?? join(cfg.data_path, "certs", `${cfg.domain}.key`);
   if (generated && !exists(certPath)) {
-    say("warning", `none configured: a self-signed certificate for ${cfg.domain} will be generated at ${certPath}; clients must be told to trust it (set 'certificate' and 'key' for production)`);
+    say(
+      "warning",
+      `none configured: a self-signed certificate for ${cfg.domain} will be generated at ${certPath}; clients must be told to trust it (set 'certificate' and 'key' for production)`,
+    );
     return;
   }
   const certText = readText(certPath, "certificate", say);
@@ -71,21 +78,31 @@ function checkCertificate(cfg: Config, say: Report, now = Date.now()): void {
     say("problem", `${certPath} holds a certificate that cannot be parsed: ${(err as Error).message}`);
     return;
   }
-  if (chain.length === 0) { say("problem", `${certPath} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`); return; }
+  if (chain.length === 0) {
+    say("problem", `${certPath} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    return;
+  }
   const leaf = chain[0]!;
 
-  const notAfter = new Date(leaf.validTo).getTime(), notBefore = new Date(leaf.validFrom).getTime();
+  const notAfter = new Date(leaf.validTo).getTime(),
+    notBefore = new Date(leaf.validFrom).getTime();
   if (notAfter <= now) say("problem", `${certPath} expired on ${new Date(notAfter).toISOString()}`);
   else if (notBefore > now) say("problem", `${certPath} is not valid before ${new Date(notBefore).toISOString()}`);
-  else if (notAfter - now < EXPIRY_WARNING_DAYS * DAY) say("warning", `${certPath} expires in ${Math.floor((notAfter - now) / DAY)} days (${new Date(notAfter).toISOString()})`);
+  else if (notAfter - now < EXPIRY_WARNING_DAYS * DAY)
+    say("warning", `${certPath} expires in ${Math.floor((notAfter - now) / DAY)} days (${new Date(notAfter).toISOString()})`);
   else say("ok", `${certPath} is valid until ${new Date(notAfter).toISOString().slice(0, 10)}`);
 
-  if (leaf.checkHost(cfg.domain) === undefined) say("problem", `${certPath} is not valid for ${cfg.domain} (it names ${leaf.subjectAltName ?? cn(leaf.subject)})`);
+  if (leaf.checkHost(cfg.domain) === undefined)
+    say("problem", `${certPath} is not valid for ${cfg.domain} (it names ${leaf.subjectAltName ?? cn(leaf.subject)})`);
   else say("ok", `${certPath} covers ${cfg.domain}`);
 
   if (keyText !== undefined) {
     let key: KeyObject | undefined;
-    try { key = createPrivateKey(keyText); } catch { say("problem", `${keyPath} is not a PEM private key (or is encrypted)`); }
+    try {
+      key = createPrivateKey(keyText);
+    } catch {
+      say("problem", `${keyPath} is not a PEM private key (or is encrypted)`);
+    }
     if (key) {
       if (leaf.checkPrivateKey(key)) say("ok", `${keyPath} matches the certificate`);
       else say("problem", `the key ${keyPath} does not match the certificate ${certPath}`);
@@ -93,7 +110,13 @@ function checkCertificate(cfg: Config, say: Report, now = Date.now()): void {
   }
 
   for (let i = 0; i + 1 < chain.length; i++) {
-    if (!issuedBy(chain[i]!, chain[i + 1]!)) { say("problem", `${certPath}: certificate ${i + 1} (${cn(chain[i]!.subject)}) is not issued by the next one in the file (${cn(chain[i + 1]!.subject)}); the chain must go from the server's certificate up`); return; }
+    if (!issuedBy(chain[i]!, chain[i + 1]!)) {
+      say(
+        "problem",
+        `${certPath}: certificate ${i + 1} (${cn(chain[i]!.subject)}) is not issued by the next one in the file (${cn(chain[i + 1]!.subject)}); the chain must go from the server's certificate up`,
+      );
+      return;
+    }
   }
   const last = chain[chain.length - 1]!;
   if (issuedBy(last, last)) {
@@ -103,12 +126,19 @@ function checkCertificate(cfg: Config, say: Report, now = Date.now()): void {
   }
   const root = tls.rootCertificates.map((pem) => new X509Certificate(pem)).find((r) => issuedBy(last, r));
   if (root) say("ok", `${certPath}: chain of ${chain.length} up to the trusted root ${cn(root.subject)}`);
-  else say("warning", `${certPath}: the issuer ${cn(last.issuer)} is neither in the file nor among the system's trusted roots; add the intermediate certificates after the server's, or clients may not trust it`);
+  else
+    say(
+      "warning",
+      `${certPath}: the issuer ${cn(last.issuer)} is neither in the file nor among the system's trusted roots; add the intermediate certificates after the server's, or clients may not trust it`,
+    );
 }
 
 // --- ports -------------------------------------------------------------------------------------
 
-interface Running { pid?: number; ports: Set<number> }
+interface Running {
+  pid?: number;
+  ports: Set<number>;
+}
 
 /** The running server of this configuration, asked over its admin socket; undefined when none answers. */
 async function runningServer(cfg: Config): Promise<Running | undefined> {
@@ -128,7 +158,9 @@ function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | 
 
 async function checkPorts(cfg: Config, say: Report): Promise<void> {
   const wanted: Array<{ what: string; host: string; port: number }> = [];
-  const add = (what: string, hosts: string[], ports: number[]) => { for (const host of hosts) for (const port of ports) wanted.push({ what, host, port }); };
+  const add = (what: string, hosts: string[], ports: number[]) => {
+    for (const host of hosts) for (const port of ports) wanted.push({ what, host, port });
+  };
   add("c2s (STARTTLS)", cfg.c2s_interfaces, cfg.c2s_ports);
   add("c2s (direct TLS)", cfg.c2s_interfaces, cfg.c2s_direct_tls_ports);
   add("HTTP", cfg.http_interfaces, cfg.http_ports);
@@ -136,9 +168,15 @@ async function checkPorts(cfg: Config, say: Report): Promise<void> {
   let running: Running | undefined | null = null; // null: not asked yet
   for (const { what, host, port } of wanted) {
     const where = `${what} ${host.includes(":") ? `[${host}]` : host}:${port}`;
-    if (port === 0) { say("ok", `${where}: any free port`); continue; }
+    if (port === 0) {
+      say("ok", `${where}: any free port`);
+      continue;
+    }
     const err = await tryListen(host, port);
-    if (!err) { say("ok", `${where} is free`); continue; }
+    if (!err) {
+      say("ok", `${where} is free`);
+      continue;
+    }
     if (err.code === "EADDRINUSE") {
       if (running === null) running = await runningServer(cfg);
       if (running?.ports.has(port)) say("ok", `${where} is held by this server (running, pid ${running.pid ?? "?"})`);
@@ -156,7 +194,12 @@ async function checkPorts(cfg: Config, say: Report): Promise<void> {
 // --- data directory ----------------------------------------------------------------------------
 
 function exists(path: string): boolean {
-  try { statSync(path); return true; } catch { return false; }
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const mode = (st: Stats) => "0" + (st.mode & 0o777).toString(8);
@@ -167,28 +210,45 @@ function checkDataDir(cfg: Config, say: Report): void {
   try {
     st = statSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") { say("ok", `${dir} does not exist yet: it is created at first start`); return; }
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      say("ok", `${dir} does not exist yet: it is created at first start`);
+      return;
+    }
     say("problem", `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code}`);
     return;
   }
-  if (!st.isDirectory()) { say("problem", `${dir} is not a directory`); return; }
+  if (!st.isDirectory()) {
+    say("problem", `${dir} is not a directory`);
+    return;
+  }
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) say("warning", `${dir} is owned by uid ${st.uid}, not by the user running this check (uid ${uid}); the server must run as its owner`);
+  if (uid !== undefined && st.uid !== uid)
+    say("warning", `${dir} is owned by uid ${st.uid}, not by the user running this check (uid ${uid}); the server must run as its owner`);
   if (st.mode & 0o007) say("problem", `${dir} has mode ${mode(st)}: other users can enter it; run chmod 700 ${dir}`);
   else if (st.mode & 0o070) say("warning", `${dir} has mode ${mode(st)}: its group can enter it; run chmod 700 ${dir}`);
   else say("ok", `${dir} has mode ${mode(st)}`);
 
   // Which files another user or the group could read, given every directory on the way.
-  const world: string[] = [], group: string[] = [], foreign: string[] = [];
+  const world: string[] = [],
+    group: string[] = [],
+    foreign: string[] = [];
   let seen = 0;
   const walk = (path: string, worldIn: boolean, groupIn: boolean, depth: number) => {
     let names: string[];
-    try { names = readdirSync(path); } catch { return; }
+    try {
+      names = readdirSync(path);
+    } catch {
+      return;
+    }
     for (const name of names) {
       if (++seen > 10_000) return;
       const p = join(path, name);
       let s: Stats;
-      try { s = statSync(p); } catch { continue; }
+      try {
+        s = statSync(p);
+      } catch {
+        continue;
+      }
       if (uid !== undefined && s.uid !== uid) foreign.push(p);
       if (s.isDirectory()) {
         if (depth < 4) walk(p, worldIn && !!(s.mode & 0o001), groupIn && !!(s.mode & 0o010), depth + 1);
@@ -229,7 +289,8 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
       const records = await dns.resolveSrv(name);
       const text = records.map((r) => `${r.name}:${r.port}`).join(", ");
       const stray = records.filter((r) => r.port !== 0 && !ports.includes(r.port));
-      if (stray.length && ports.length) say("warning", `${name} → ${text}: port ${stray.map((r) => r.port).join(", ")} is not one this server listens on (${ports.join(", ")})`);
+      if (stray.length && ports.length)
+        say("warning", `${name} → ${text}: port ${stray.map((r) => r.port).join(", ")} is not one this server listens on (${ports.join(", ")})`);
       else say("ok", `${name} → ${text}`);
       return true;
     } catch (err) {
@@ -240,17 +301,28 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
     }
   };
   const clientSrv = await srv(`_xmpp-client._tcp.${domain}`, cfg.c2s_ports, true, `clients then try ${domain}:5222`);
-  await srv(`_xmpps-client._tcp.${domain}`, cfg.c2s_direct_tls_ports, cfg.c2s_direct_tls_ports.length > 0, "clients will not find the direct TLS port (XEP-0368)");
+  await srv(
+    `_xmpps-client._tcp.${domain}`,
+    cfg.c2s_direct_tls_ports,
+    cfg.c2s_direct_tls_ports.length > 0,
+    "clients will not find the direct TLS port (XEP-0368)",
+  );
   try {
     const records = await dns.resolveSrv(`_xmpp-server._tcp.${domain}`);
-    say("warning", `_xmpp-server._tcp.${domain} → ${records.map((r) => `${r.name}:${r.port}`).join(", ")}, but Warden does not federate: other servers will find no one there`);
+    say(
+      "warning",
+      `_xmpp-server._tcp.${domain} → ${records.map((r) => `${r.name}:${r.port}`).join(", ")}, but Warden does not federate: other servers will find no one there`,
+    );
   } catch (err) {
     const f = dnsFailure(err);
     say(f.missing ? "ok" : "warning", `_xmpp-server._tcp.${domain}: ${f.missing ? "none (Warden does not federate)" : f.text}`);
   }
 
   const addresses: string[] = [];
-  for (const [kind, query] of [["A", () => dns.resolve4(domain)], ["AAAA", () => dns.resolve6(domain)]] as const) {
+  for (const [kind, query] of [
+    ["A", () => dns.resolve4(domain)],
+    ["AAAA", () => dns.resolve6(domain)],
+  ] as const) {
     try {
       const list = await query();
       addresses.push(...list);
@@ -261,14 +333,19 @@ async function checkDns(cfg: Config, say: Report): Promise<void> {
     }
   }
   // Only warnings: from an offline machine, or before the records are published, DNS cannot tell.
-  if (!clientSrv && addresses.length === 0) say("warning", `clients cannot find ${domain} through DNS from here: no _xmpp-client._tcp SRV record and no A or AAAA record could be resolved`);
+  if (!clientSrv && addresses.length === 0)
+    say("warning", `clients cannot find ${domain} through DNS from here: no _xmpp-client._tcp SRV record and no A or AAAA record could be resolved`);
 }
 
 // --- the command -------------------------------------------------------------------------------
 
 export async function runChecks(configPath: string | undefined): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const reporter = (check: string): Report => (level, message) => { findings.push({ check, level, message }); };
+  const reporter =
+    (check: string): Report =>
+    (level, message) => {
+      findings.push({ check, level, message });
+    };
   const cfg = checkConfig(configPath, reporter("config"));
   if (!cfg) return findings;
   checkCertificate(cfg, reporter("certificate"));

@@ -21,8 +21,13 @@ export const cliErrors = {
 export type CliErrorName = keyof typeof cliErrors;
 
 export class CliError extends Error {
-  constructor(public readonly name_: CliErrorName, public readonly detail?: string) {
+  constructor(
+    public readonly name_: CliErrorName,
+    public readonly detail?: string,
+  ) {
     super(detail ? `${cliErrors[name_].text}: ${detail}` : cliErrors[name_].text);
   }
-  get exitCode(): number { return cliErrors[this.name_].code; }
+  get exitCode(): number {
+    return cliErrors[this.name_].code;
+  }
 }

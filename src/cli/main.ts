@@ -46,12 +46,20 @@ function acceptable(cfg: Config, password: string): string {
 async function withStorage<T>(cfg: Config, fn: (s: Storage) => Promise<T>): Promise<T> {
   mkdirSync(cfg.data_path, { recursive: true, mode: 0o700 });
   const storage = await openStorage({ backend: "sqlite", path: join(cfg.data_path, "warden.sqlite"), offlineLimit: cfg.offline_message_limit });
-  try { return await fn(storage); } finally { await storage.close(); }
+  try {
+    return await fn(storage);
+  } finally {
+    await storage.close();
+  }
 }
 
 function name(cfg: Config, jid: string | undefined): string {
   if (!jid) throw new CliError("usage", "a JID is required");
-  try { return accountName(jid, cfg.domain); } catch (err) { throw mapAccountError(err); }
+  try {
+    return accountName(jid, cfg.domain);
+  } catch (err) {
+    throw mapAccountError(err);
+  }
 }
 
 function mapAccountError(err: unknown): unknown {
@@ -71,21 +79,27 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
     case "add": {
       const u = name(cfg, jid);
       const pw = acceptable(cfg, await readPassword(true));
-      await withStorage(cfg, (s) => createAccount(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
+      await withStorage(cfg, (s) => createAccount(s, u, pw, cfg.scram_iterations)).catch((e) => {
+        throw mapAccountError(e);
+      });
       console.log(`Created ${u}@${cfg.domain}`);
       return;
     }
     case "passwd": {
       const u = name(cfg, jid);
       const pw = acceptable(cfg, await readPassword(true));
-      await withStorage(cfg, (s) => changePassword(s, u, pw, cfg.scram_iterations)).catch((e) => { throw mapAccountError(e); });
+      await withStorage(cfg, (s) => changePassword(s, u, pw, cfg.scram_iterations)).catch((e) => {
+        throw mapAccountError(e);
+      });
       await notify(cfg, { op: "password-changed", username: u });
       console.log(`Password changed for ${u}@${cfg.domain}`);
       return;
     }
     case "delete": {
       const u = name(cfg, jid);
-      await withStorage(cfg, (s) => deleteAccount(s, u)).catch((e) => { throw mapAccountError(e); });
+      await withStorage(cfg, (s) => deleteAccount(s, u)).catch((e) => {
+        throw mapAccountError(e);
+      });
       await notify(cfg, { op: "user-deleted", username: u });
       console.log(`Deleted ${u}@${cfg.domain}`);
       return;
@@ -105,13 +119,23 @@ async function user(cfg: Config, sub: string | undefined, jid: string | undefine
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
+    });
   } catch (err) {
     throw new CliError("usage", (err as Error).message);
   }
   const [cmd, ...rest] = parsed.positionals;
-  if (parsed.values.help || cmd === "help") { console.log(USAGE); return 0; }
-  if (parsed.values.version || cmd === "version") { console.log(`warden ${version()}`); return 0; }
+  if (parsed.values.help || cmd === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.values.version || cmd === "version") {
+    console.log(`warden ${version()}`);
+    return 0;
+  }
   if (!cmd) throw new CliError("usage", "a command is required");
   if (cmd === "check") {
     // Before loadConfig: a configuration that does not load is one of the things check reports.
@@ -126,18 +150,25 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   switch (cmd) {
-    case "start": await start(cfg, parsed.values.config ?? process.env.WARDEN_CONFIG); return -1;
-    case "user": await user(cfg, rest[0], rest[1], !!parsed.values.json); return 0;
+    case "start":
+      await start(cfg, parsed.values.config ?? process.env.WARDEN_CONFIG);
+      return -1;
+    case "user":
+      await user(cfg, rest[0], rest[1], !!parsed.values.json);
+      return 0;
     case "shell": {
       const { shell } = await import("./shell.js");
       return shell(cfg, rest, !!parsed.values.json);
     }
-    default: throw new CliError("usage", `unknown command '${cmd}'`);
+    default:
+      throw new CliError("usage", `unknown command '${cmd}'`);
   }
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { if (code >= 0) process.exitCode = code; },
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
   (err) => {
     if (err instanceof CliError) {
       process.stderr.write(`warden: ${err.message}\n`);

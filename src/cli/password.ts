@@ -6,7 +6,12 @@ import { CliError } from "./errors.js";
 
 async function prompt(question: string): Promise<string> {
   let muted = false;
-  const out = new Writable({ write(chunk: Buffer, _enc, cb) { if (!muted) process.stderr.write(chunk); cb(); } });
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!muted) process.stderr.write(chunk);
+      cb();
+    },
+  });
   const rl = createInterface({ input: process.stdin, output: out, terminal: true });
   process.stderr.write(question);
   muted = true;

@@ -38,14 +38,22 @@ export function clientsTable(rows: ClientRow[], now = Date.now()): string {
   if (rows.length === 0) return "No clients associated with this account";
   const titles = ["ID", "Software", "First seen", "Last seen", "Expires", "Authentication"];
   const right = [false, false, true, true, true, false];
-  const cells = rows.map((r) => [
-    r.id,
-    r.software === undefined ? "" : r.version ? `${r.software}/${r.version}` : r.software,
-    shellDate(r.firstSeen, now), shellDate(r.lastSeen, now), shellDate(r.expires, now),
-    [...r.auth].sort().join(", "),
-  ].map(oneLine)); // client-supplied text must not forge rows or send terminal escapes
+  const cells = rows.map((r) =>
+    [
+      r.id,
+      r.software === undefined ? "" : r.version ? `${r.software}/${r.version}` : r.software,
+      shellDate(r.firstSeen, now),
+      shellDate(r.lastSeen, now),
+      shellDate(r.expires, now),
+      [...r.auth].sort().join(", "),
+    ].map(oneLine),
+  ); // client-supplied text must not forge rows or send terminal escapes
   const widths = titles.map((t, i) => Math.max(right[i] ? Math.max(t.length + 1, 10) : t.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(" | ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join(" | ")
+      .trimEnd();
   const rule = "-".repeat(widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1));
   return [line(titles), rule, ...cells.map(line), rule, `${rows.length} clients`].join("\n");
 }
@@ -56,7 +64,8 @@ function revokeWarning(result: string, jid: string): string | undefined {
   if (result === "can-sign-in-again") {
     return `Password reset required: this client signed in with the password and has no client id, so the server cannot tell it from a new client and it can sign in again. ${reset}`;
   }
-  if (result === "password-reset-required") return `Password reset required: this client knows the password. It is refused under its client id, but could sign in as another client. ${reset}`;
+  if (result === "password-reset-required")
+    return `Password reset required: this client knows the password. It is refused under its client id, but could sign in as another client. ${reset}`;
   return undefined;
 }
 
@@ -100,10 +109,15 @@ export async function shell(cfg: Config, args: string[], json: boolean): Promise
     const weak = passwordProblem(password, cfg.password_min_length);
     if (weak) throw new CliError("badPassword", `the password ${weak}`);
     const r = (await call(cfg, { op: "reset-password", jid, password })) as { connections: number; grants: number };
-    return report(json, {
-      result: "reset", ...r,
-      message: `Password changed for ${jid}: ${r.connections} ${r.connections === 1 ? "connection" : "connections"} closed, ${r.grants} ${r.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} cancelled`,
-    }, 0);
+    return report(
+      json,
+      {
+        result: "reset",
+        ...r,
+        message: `Password changed for ${jid}: ${r.connections} ${r.connections === 1 ? "connection" : "connections"} closed, ${r.grants} ${r.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} cancelled`,
+      },
+      0,
+    );
   }
   throw new CliError("usage", `unknown shell command 'user ${command ?? ""}'`);
 }

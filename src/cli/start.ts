@@ -55,7 +55,10 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
     server.log.info({ signal }, "shutting down");
     // Kept referenced: should a stop step wait on something that can never happen, the process
     // says so and exits 1 here, instead of ending silently once nothing else is left to run.
-    setTimeout(() => { server.log.error("shutdown took too long: exiting at once"); process.exit(1); }, STOP_DEADLINE_MS);
+    setTimeout(() => {
+      server.log.error("shutdown took too long: exiting at once");
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
     void (async () => {
       try {
         // Not waiting on an admin client that keeps its connection open.
@@ -77,7 +80,10 @@ export async function start(cfg: Config, configPath: string | undefined): Promis
     if (stopping) return;
     server.log.info({ signal: "SIGHUP" }, "reloading configuration and certificate");
     // logrotate moves the file, then sends SIGHUP: write to a new file under the configured name.
-    if (cfg.log_file) { reopenLogFile(); server.log.info({ log_file: cfg.log_file }, "log file reopened"); }
+    if (cfg.log_file) {
+      reopenLogFile();
+      server.log.info({ log_file: cfg.log_file }, "log file reopened");
+    }
     // One reload at a time; a SIGHUP during one starts another after it (the file may have changed again).
     reloading = (reloading ?? Promise.resolve()).then(() => reload(server, configPath));
   });

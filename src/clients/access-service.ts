@@ -31,12 +31,18 @@ export interface PasswordContext extends Actor {
   /** Runs between the change and the sign-outs: the account page signs its own browser in again here. */
   changed?: (changedAt: number) => void;
 }
-export interface ResetResult { changedAt: number; connections: number; grants: number }
+export interface ResetResult {
+  changedAt: number;
+  connections: number;
+  grants: number;
+}
 
 export class AccessService {
   constructor(private readonly server: Server) {}
 
-  private get grants() { return this.server.services.get("grants"); }
+  private get grants() {
+    return this.server.services.get("grants");
+  }
 
   /**
    * Ends the live sessions of an account that the selector names (hibernating ones too, which
@@ -46,7 +52,10 @@ export class AccessService {
   end(username: string, which: SessionSelector, error: StreamErrorDef, text?: string): number {
     let n = 0;
     for (const s of liveSessionsOf(this.server, username)) {
-      if (!s.closed && selects(s, which)) { s.close(error, text); n++; }
+      if (!s.closed && selects(s, which)) {
+        s.close(error, text);
+        n++;
+      }
     }
     return n;
   }
@@ -60,7 +69,8 @@ export class AccessService {
   async revoke(username: string, selector: string | undefined, actor: Actor = {}): Promise<RevokeResult> {
     const m = selector === undefined ? null : SELECTOR.exec(selector);
     if (!m) return "not-found";
-    const kind = m[1], rest = m[2] ?? "";
+    const kind = m[1],
+      rest = m[2] ?? "";
     if (kind === "client") return this.revokeClient(username, rest, actor);
     if (kind === "grant") return this.revokeGrantOf(username, rest, actor);
     if (kind === "software") {
@@ -181,6 +191,10 @@ function access(server: Server): void {
   const service = new AccessService(server);
   server.services.provide("access", service);
   // However a grant or token ended, the sessions it opened end with it.
-  server.bus.on("grant-revoked", ({ username, grantId }) => { service.end(username, { grantId }, streamErrors.accessRevoked); });
-  server.bus.on("token-revoked", ({ username, hash }) => { service.end(username, { tokenHash: hash }, streamErrors.accessRevoked); });
+  server.bus.on("grant-revoked", ({ username, grantId }) => {
+    service.end(username, { grantId }, streamErrors.accessRevoked);
+  });
+  server.bus.on("token-revoked", ({ username, hash }) => {
+    service.end(username, { tokenHash: hash }, streamErrors.accessRevoked);
+  });
 }

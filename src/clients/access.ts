@@ -81,7 +81,8 @@ export async function listAccess(server: Server, username: string, now = Date.no
     l.push(t);
     tokensByGrant.set(t.grantId, l);
   }
-  const validGrant = (g: GrantRecord | undefined) => !!g && (g.expiresAt === undefined || g.expiresAt > now) && g.createdAt >= pw && (tokensByGrant.get(g.id)?.length ?? 0) > 0;
+  const validGrant = (g: GrantRecord | undefined) =>
+    !!g && (g.expiresAt === undefined || g.expiresAt > now) && g.createdAt >= pw && (tokensByGrant.get(g.id)?.length ?? 0) > 0;
   const grantById = new Map(grants.map((g) => [g.id, g]));
   const fastGrantByClient = new Map<string, GrantRecord>();
   for (const g of grants) if (g.kind === "fast" && g.clientId !== undefined && validGrant(g)) fastGrantByClient.set(g.clientId, g);
@@ -97,9 +98,8 @@ export async function listAccess(server: Server, username: string, now = Date.no
       if (s.jid) liveKeys.add(`jid:${s.jid.toString()}`);
     }
   }
-  const isConnected = (rec: ClientRecord) => rec.legacy
-    ? liveKeys.has(`legacy:${rec.id}`) || (!!rec.fullJid && liveKeys.has(`jid:${rec.fullJid}`))
-    : liveKeys.has(`id:${rec.id}`);
+  const isConnected = (rec: ClientRecord) =>
+    rec.legacy ? liveKeys.has(`legacy:${rec.id}`) || (!!rec.fullJid && liveKeys.has(`jid:${rec.fullJid}`)) : liveKeys.has(`id:${rec.id}`);
 
   for (const rec of records) {
     const connected = isConnected(rec);
@@ -116,12 +116,21 @@ export async function listAccess(server: Server, username: string, now = Date.no
     if (grant) used.add(grant.id);
     if (!connected && password === undefined && fast === undefined && !grant) continue;
     entries.push({
-      id: `client/${rec.id}`, type: "session", connected, firstSeen: rec.firstSeen, lastSeen: rec.lastSeen,
-      expires: fast, password, grant, fast,
+      id: `client/${rec.id}`,
+      type: "session",
+      connected,
+      firstSeen: rec.firstSeen,
+      lastSeen: rec.lastSeen,
+      expires: fast,
+      password,
+      grant,
+      fast,
       // An OAuth app's name, software and URI (its grant's data) fill in what the login did not say.
-      userAgent: grant?.kind === "oauth" ? { ...grantUserAgent(grant), ...rec.userAgent } : rec.userAgent ?? {},
-      ip: rec.lastIp, legacy: rec.legacy,
-      permission: grant && grant.data.restricted ? "restricted" : "unrestricted", record: rec,
+      userAgent: grant?.kind === "oauth" ? { ...grantUserAgent(grant), ...rec.userAgent } : (rec.userAgent ?? {}),
+      ip: rec.lastIp,
+      legacy: rec.legacy,
+      permission: grant && grant.data.restricted ? "restricted" : "unrestricted",
+      record: rec,
     });
   }
 
@@ -129,8 +138,16 @@ export async function listAccess(server: Server, username: string, now = Date.no
     if (used.has(g.id) || g.kind === "fast" || !validGrant(g)) continue;
     const expires = g.expiresAt ?? Math.max(...tokensByGrant.get(g.id)!.map((t) => t.expiresAt ?? 0));
     entries.push({
-      id: `grant/${g.id}`, type: "access", connected: false, firstSeen: g.createdAt, lastSeen: g.accessedAt, expires: expires || undefined,
-      grant: g, userAgent: grantUserAgent(g), legacy: false, permission: g.data.restricted ? "restricted" : "unrestricted",
+      id: `grant/${g.id}`,
+      type: "access",
+      connected: false,
+      firstSeen: g.createdAt,
+      lastSeen: g.accessedAt,
+      expires: expires || undefined,
+      grant: g,
+      userAgent: grantUserAgent(g),
+      legacy: false,
+      permission: g.data.restricted ? "restricted" : "unrestricted",
     });
   }
   // Oldest use first, most recently used last (the reference's order).

@@ -4,8 +4,18 @@ import { accountName } from "../auth/accounts.js";
 import { defineFeature } from "../core/feature.js";
 
 export interface ClientRow {
-  id: string; type: string; connected: boolean; software?: string; version?: string; device?: string; uri?: string;
-  firstSeen: number; lastSeen: number; expires?: number; auth: string[]; ip?: string;
+  id: string;
+  type: string;
+  connected: boolean;
+  software?: string;
+  version?: string;
+  device?: string;
+  uri?: string;
+  firstSeen: number;
+  lastSeen: number;
+  expires?: number;
+  auth: string[];
+  ip?: string;
 }
 
 export default defineFeature({ name: "clients-admin", needs: ["access"], setup: clientsAdmin });
@@ -23,8 +33,18 @@ function clientsAdmin(server: Server): void {
       if (e.grant && e.grant.kind !== "fast") auth.push("grant");
       if (e.password !== undefined) auth.push("password");
       return {
-        id: e.id, type: e.type, connected: e.connected, software: e.userAgent.software, version: e.userAgent.softwareVersion,
-        device: e.userAgent.device, uri: e.userAgent.uri, firstSeen: e.firstSeen, lastSeen: e.lastSeen, expires: e.expires, auth, ip: e.ip,
+        id: e.id,
+        type: e.type,
+        connected: e.connected,
+        software: e.userAgent.software,
+        version: e.userAgent.softwareVersion,
+        device: e.userAgent.device,
+        uri: e.userAgent.uri,
+        firstSeen: e.firstSeen,
+        lastSeen: e.lastSeen,
+        expires: e.expires,
+        auth,
+        ip: e.ip,
       };
     });
   });

@@ -32,7 +32,12 @@ export function clientRevokedFailure(server: Server): SaslFailureDef {
 export type AllowResult = "allowed" | "not-found";
 
 /** Lifts a client's revocation ("client/<id>" selector), recorded in the security history. */
-export async function allowClient(server: Server, username: string, selector: string | undefined, context: { via?: string; ip?: string } = {}): Promise<AllowResult> {
+export async function allowClient(
+  server: Server,
+  username: string,
+  selector: string | undefined,
+  context: { via?: string; ip?: string } = {},
+): Promise<AllowResult> {
   const m = selector === undefined ? null : /^client\/(.+)$/s.exec(selector);
   if (!m) return "not-found";
   const [user, rec] = await Promise.all([server.storage.users.get(username), server.storage.clients.get(username, m[1]!)]);

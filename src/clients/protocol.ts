@@ -62,7 +62,7 @@ function manageClients(server: Server): void {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;
-      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true;
+      if (origin.data.manageClients === false) return (origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true);
       const entries = await access.list(origin.username!);
       const clients = x("clients", { xmlns: ns });
       for (const e of entries) clients.cnode(clientElement(e, ns));
@@ -74,14 +74,17 @@ function manageClients(server: Server): void {
       if (!origin) return true;
       // Replies come from the account itself (RFC 6120 §8.1.2.1), errors included.
       const self = origin.jid!.bareString;
-      if (origin.data.manageClients === false) return origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true;
+      if (origin.data.manageClients === false) return (origin.send(errorReply(stanza, stanzaErrors.forbidden, self)), true);
       const selector = stanza.elements()[0]!.attrs.id;
       let reply: Element;
       try {
         const result = await access.revoke(origin.username!, selector);
-        reply = result === "not-found" ? errorReply(stanza, stanzaErrors.clientNotFound, self)
-          : result === "password-reset-required" || result === "can-sign-in-again" ? passwordResetRequired(stanza, ns, self)
-          : iqResult(stanza);
+        reply =
+          result === "not-found"
+            ? errorReply(stanza, stanzaErrors.clientNotFound, self)
+            : result === "password-reset-required" || result === "can-sign-in-again"
+              ? passwordResetRequired(stanza, ns, self)
+              : iqResult(stanza);
       } catch (err) {
         server.log.error({ err }, "revoke failed");
         reply = errorReply(stanza, stanzaErrors.revokeFailed, self);

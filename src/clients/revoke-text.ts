@@ -11,7 +11,6 @@ import type { Actor } from "../events.js";
  */
 export type RevokeResult = "revoked" | "not-found" | "password-reset-required" | "can-sign-in-again";
 
-
 /** "Conversations on Pixel 7", or the resource of a client that gave no name. */
 export function clientLabel(ua: ClientUserAgent, resource?: string): string {
   const name = ua.software ?? (resource !== undefined ? `the client “${resource}”` : "this client");

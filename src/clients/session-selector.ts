@@ -16,7 +16,8 @@ export type SessionSelector =
 export function selects(s: Session, sel: SessionSelector): boolean {
   if ("all" in sel) return true;
   if ("clientId" in sel) return s.data.clientId === sel.clientId;
-  if ("legacyClient" in sel) return !s.data.clientId && (s.data.clientRecordId === sel.legacyClient || (sel.fullJid !== undefined && s.jid?.toString() === sel.fullJid));
+  if ("legacyClient" in sel)
+    return !s.data.clientId && (s.data.clientRecordId === sel.legacyClient || (sel.fullJid !== undefined && s.jid?.toString() === sel.fullJid));
   if ("grantId" in sel) return s.data.grantId === sel.grantId;
   return s.data.tokenHash === sel.tokenHash;
 }

@@ -21,11 +21,14 @@ const TOUCH_EVERY_MS = 10 * 60_000;
 export default defineFeature({ name: "client-tracker", setup: tracker });
 
 function tracker(server: Server): () => void {
-  const ipOf = (s: Session) => server.config.client_ip_tracking ? s.ip : undefined;
+  const ipOf = (s: Session) => (server.config.client_ip_tracking ? s.ip : undefined);
   // With IP tracking off, addresses recorded while it was on are not kept either.
   if (!server.config.client_ip_tracking) {
-    server.storage.clients.forgetIps()
-      .then((n) => { if (n > 0) server.log.info({ records: n }, "forgot the IP addresses of clients (client_ip_tracking is off)"); })
+    server.storage.clients
+      .forgetIps()
+      .then((n) => {
+        if (n > 0) server.log.info({ records: n }, "forgot the IP addresses of clients (client_ip_tracking is off)");
+      })
       .catch((err) => server.log.error({ err }, "forgetting client IP addresses failed"));
   }
 
@@ -48,39 +51,48 @@ function tracker(server: Server): () => void {
     if (mech.startsWith("HT-")) next.fastAuth = now;
     if (session.data.grantId && mech === "OAUTHBEARER") next.grantId = session.data.grantId;
     const ip = ipOf(session);
-    if (ip) next.lastIp = ip; else delete next.lastIp;
+    if (ip) next.lastIp = ip;
+    else delete next.lastIp;
     return next;
   };
 
   // A client whose access was revoked stays out until the password changes (a revoked phone
   // that still knows the password must not simply log in again).
-  server.bus.on("authentication-success", async ({ session, username }) => {
-    const clientId = session.data.clientId;
-    if (!clientId) return undefined;
-    const rec = await server.storage.clients.get(username, clientId);
-    if (rec?.revokedAt === undefined) return undefined;
-    const user = await server.storage.users.get(username);
-    if (user && refused(rec, user)) return clientRevokedFailure(server);
-    return undefined;
-  }, "track");
+  server.bus.on(
+    "authentication-success",
+    async ({ session, username }) => {
+      const clientId = session.data.clientId;
+      if (!clientId) return undefined;
+      const rec = await server.storage.clients.get(username, clientId);
+      if (rec?.revokedAt === undefined) return undefined;
+      const user = await server.storage.users.get(username);
+      if (user && refused(rec, user)) return clientRevokedFailure(server);
+      return undefined;
+    },
+    "track",
+  );
 
-  server.bus.on("sasl2-success", async (ev) => {
-    const session = ev.state.resumed ?? ev.session;
-    const clientId = ev.session.data.clientId;
-    if (!clientId) return;
-    const now = Date.now();
-    const existing = await server.storage.clients.get(ev.username, clientId);
-    const ua = ev.session.data.userAgent ?? {};
-    const userAgent: ClientUserAgent = {};
-    if (ua.software) userAgent.software = ua.software;
-    if (ua.device) userAgent.device = ua.device;
-    const base: ClientRecord = existing ?? { username: ev.username, id: clientId, legacy: false, firstSeen: now, lastSeen: now, mechanisms: {}, userAgent };
-    // The record (first seen, user agent) outlives password changes and revocations, as in the reference.
-    const rec = updated(base, ev.session, now);
-    if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
-    await record(ev.session, rec);
-    if (session !== ev.session) session.data.clientRecordId = rec.id;
-  }, "normal");
+  server.bus.on(
+    "sasl2-success",
+    async (ev) => {
+      const session = ev.state.resumed ?? ev.session;
+      const clientId = ev.session.data.clientId;
+      if (!clientId) return;
+      const now = Date.now();
+      const existing = await server.storage.clients.get(ev.username, clientId);
+      const ua = ev.session.data.userAgent ?? {};
+      const userAgent: ClientUserAgent = {};
+      if (ua.software) userAgent.software = ua.software;
+      if (ua.device) userAgent.device = ua.device;
+      const base: ClientRecord = existing ?? { username: ev.username, id: clientId, legacy: false, firstSeen: now, lastSeen: now, mechanisms: {}, userAgent };
+      // The record (first seen, user agent) outlives password changes and revocations, as in the reference.
+      const rec = updated(base, ev.session, now);
+      if (ev.state.resumed && session.jid) rec.fullJid = session.jid.toString();
+      await record(ev.session, rec);
+      if (session !== ev.session) session.data.clientRecordId = rec.id;
+    },
+    "normal",
+  );
 
   // Legacy clients (no client id) are known by the full JID they bind; SASL2 clients that
   // bind the old way get their full JID recorded here.
@@ -94,7 +106,14 @@ function tracker(server: Server): () => void {
     }
     const fullJid = session.jid!.toString();
     const existing = await server.storage.clients.findLegacy(session.username!, fullJid);
-    const base: ClientRecord = existing ?? { username: session.username!, id: randomBytes(9).toString("base64url"), legacy: true, firstSeen: now, lastSeen: now, mechanisms: {} };
+    const base: ClientRecord = existing ?? {
+      username: session.username!,
+      id: randomBytes(9).toString("base64url"),
+      legacy: true,
+      firstSeen: now,
+      lastSeen: now,
+      mechanisms: {},
+    };
     await record(session, updated(base, session, now));
   });
 
@@ -113,13 +132,18 @@ function tracker(server: Server): () => void {
 
   // Privacy: records of clients that have had no access for client_retention_days go.
   const purge = async () => {
-    const keep = [...server.registry.all()].flatMap((s) => s.username && s.data.clientRecordId ? [{ username: s.username, id: s.data.clientRecordId }] : []);
+    const keep = [...server.registry.all()].flatMap((s) => (s.username && s.data.clientRecordId ? [{ username: s.username, id: s.data.clientRecordId }] : []));
     const n = await server.storage.clients.purge(Date.now() - server.config.client_retention_days * 86400_000, keep);
     if (n > 0) server.log.info({ deleted: n }, "deleted old client records");
   };
-  const purger = setInterval(() => { purge().catch((err) => server.log.error({ err }, "client record clean-up failed")); }, 3600_000);
+  const purger = setInterval(() => {
+    purge().catch((err) => server.log.error({ err }, "client record clean-up failed"));
+  }, 3600_000);
   purger.unref();
   void purge().catch((err) => server.log.error({ err }, "client record clean-up failed"));
 
-  return () => { clearInterval(refresher); clearInterval(purger); };
+  return () => {
+    clearInterval(refresher);
+    clearInterval(purger);
+  };
 }

@@ -7,7 +7,10 @@ import { Priority, type AnswerOf, type EventName, type PayloadOf, type PriorityN
 type Maybe<T> = T | undefined | void;
 export type Handler<K extends EventName> = (event: PayloadOf<K>) => Maybe<AnswerOf<K>> | Promise<Maybe<AnswerOf<K>>>;
 
-interface Entry { handler: (event: never) => unknown; priority: number }
+interface Entry {
+  handler: (event: never) => unknown;
+  priority: number;
+}
 
 export class Bus {
   private readonly handlers = new Map<string, Entry[]>();

@@ -7,7 +7,10 @@ import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 export class CertificateError extends Error {
-  constructor(readonly file: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = "CertificateError";
   }
@@ -52,7 +55,8 @@ export function checkIdentity(id: { cert: string; key: string; certPath: string;
     throw new CertificateError(id.keyPath, "not a PEM private key, or an encrypted one (the key must be unencrypted PEM)");
   }
   if (!cert.checkPrivateKey(key)) throw new CertificateError(id.keyPath, `this key does not belong to the certificate ${id.certPath}`);
-  const from = Date.parse(cert.validFrom), to = Date.parse(cert.validTo);
+  const from = Date.parse(cert.validFrom),
+    to = Date.parse(cert.validTo);
   if (now > to) throw new CertificateError(id.certPath, `the certificate expired on ${new Date(to).toISOString()}`);
   if (now < from) throw new CertificateError(id.certPath, `the certificate is not valid before ${new Date(from).toISOString()}`);
   if (cert.checkHost(domain) === undefined) {

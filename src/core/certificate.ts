@@ -6,7 +6,13 @@ import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { readPem } from "./certificate-check.js";
 
-export interface TlsIdentity { cert: string; key: string; certPath: string; keyPath: string; generated: boolean }
+export interface TlsIdentity {
+  cert: string;
+  key: string;
+  certPath: string;
+  keyPath: string;
+  generated: boolean;
+}
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

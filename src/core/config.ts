@@ -139,17 +139,22 @@ export const defaults: Config = {
 };
 
 export class ConfigError extends Error {
-  constructor(public readonly key: string, message: string) {
+  constructor(
+    public readonly key: string,
+    message: string,
+  ) {
     super(`config key '${key}': ${message}`);
     this.name = "ConfigError";
   }
 }
 
 type Check = (v: unknown, key: string) => unknown;
-const int = (min: number, max: number): Check => (v, key) => {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(key, `must be a whole number from ${min} to ${max}`);
-  return v;
-};
+const int =
+  (min: number, max: number): Check =>
+  (v, key) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(key, `must be a whole number from ${min} to ${max}`);
+    return v;
+  };
 const bool: Check = (v, key) => {
   if (typeof v !== "boolean") throw new ConfigError(key, "must be true or false");
   return v;
@@ -158,10 +163,12 @@ const str: Check = (v, key) => {
   if (typeof v !== "string" || v === "") throw new ConfigError(key, "must be a non-empty string");
   return v;
 };
-const oneOf = (...allowed: string[]): Check => (v, key) => {
-  if (typeof v !== "string" || !allowed.includes(v)) throw new ConfigError(key, `must be one of ${allowed.join(", ")}`);
-  return v;
-};
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v, key) => {
+    if (typeof v !== "string" || !allowed.includes(v)) throw new ConfigError(key, `must be one of ${allowed.join(", ")}`);
+    return v;
+  };
 const ports: Check = (v, key) => {
   const list = typeof v === "number" ? [v] : v;
   if (!Array.isArray(list)) throw new ConfigError(key, "must be a port number or a list of them");
@@ -221,8 +228,13 @@ const schema: Record<keyof Config, Check> = {
   http_external_url: (v, k) => {
     const s = str(v, k) as string;
     let u: URL;
-    try { u = new URL(s); } catch { throw new ConfigError(k, "must be an absolute http(s) URL"); }
-    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash || u.username || u.password) throw new ConfigError(k, "must be an http(s) URL without query, fragment or credentials");
+    try {
+      u = new URL(s);
+    } catch {
+      throw new ConfigError(k, "must be an absolute http(s) URL");
+    }
+    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash || u.username || u.password)
+      throw new ConfigError(k, "must be an http(s) URL without query, fragment or credentials");
     return u.href.replace(/\/+$/, "");
   },
   http_max_body: int(1024, 64 * 1024 * 1024),
@@ -247,7 +259,8 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
     out[key] = check(value, key);
   }
   const cfg = out as unknown as Config;
-  if ((cfg.certificate === undefined) !== (cfg.key === undefined)) throw new ConfigError(cfg.certificate ? "key" : "certificate", "certificate and key must be given together");
+  if ((cfg.certificate === undefined) !== (cfg.key === undefined))
+    throw new ConfigError(cfg.certificate ? "key" : "certificate", "certificate and key must be given together");
   if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
   // A whole outgoing stanza (and a little more) must fit, or a reading client could be cut off.
   if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");

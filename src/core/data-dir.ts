@@ -14,7 +14,11 @@ const OPEN_TO_OTHERS = 0o077;
  */
 const OURS = /^(?:warden\.(?:sqlite(?:-wal|-shm|-journal)?|sock|lock)|secret\.key|oauth2\.key|certs)$/;
 
-export interface Tightened { path: string; from: number; to: number }
+export interface Tightened {
+  path: string;
+  from: number;
+  to: number;
+}
 
 /**
  * Makes data_path (0700) if it is missing, and takes group and other bits off it, off the
@@ -26,10 +30,19 @@ export function secureDataDir(dataPath: string): Tightened[] {
   const changed: Tightened[] = [];
   const tighten = (path: string) => {
     let mode: number;
-    try { mode = statSync(path).mode & 0o7777; } catch { return; } // gone meanwhile
+    try {
+      mode = statSync(path).mode & 0o7777;
+    } catch {
+      return;
+    } // gone meanwhile
     if ((mode & OPEN_TO_OTHERS) === 0) return;
     const to = mode & ~OPEN_TO_OTHERS;
-    try { chmodSync(path, to); changed.push({ path, from: mode, to }); } catch { changed.push({ path, from: mode, to: mode }); }
+    try {
+      chmodSync(path, to);
+      changed.push({ path, from: mode, to });
+    } catch {
+      changed.push({ path, from: mode, to: mode });
+    }
   };
   tighten(dataPath);
   for (const name of readdirSync(dataPath)) if (OURS.test(name)) tighten(join(dataPath, name));

@@ -8,30 +8,83 @@ export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 
 export type StreamCondition =
-  | "bad-format" | "bad-namespace-prefix" | "conflict" | "connection-timeout" | "host-gone"
-  | "host-unknown" | "improper-addressing" | "internal-server-error" | "invalid-from"
-  | "invalid-namespace" | "invalid-xml" | "not-authorized" | "not-well-formed" | "policy-violation"
-  | "remote-connection-failed" | "reset" | "resource-constraint" | "restricted-xml"
-  | "see-other-host" | "system-shutdown" | "undefined-condition" | "unsupported-encoding"
-  | "unsupported-feature" | "unsupported-stanza-type" | "unsupported-version";
+  | "bad-format"
+  | "bad-namespace-prefix"
+  | "conflict"
+  | "connection-timeout"
+  | "host-gone"
+  | "host-unknown"
+  | "improper-addressing"
+  | "internal-server-error"
+  | "invalid-from"
+  | "invalid-namespace"
+  | "invalid-xml"
+  | "not-authorized"
+  | "not-well-formed"
+  | "policy-violation"
+  | "remote-connection-failed"
+  | "reset"
+  | "resource-constraint"
+  | "restricted-xml"
+  | "see-other-host"
+  | "system-shutdown"
+  | "undefined-condition"
+  | "unsupported-encoding"
+  | "unsupported-feature"
+  | "unsupported-stanza-type"
+  | "unsupported-version";
 
 export type StanzaErrorType = "auth" | "cancel" | "continue" | "modify" | "wait";
 export type StanzaCondition =
-  | "bad-request" | "conflict" | "feature-not-implemented" | "forbidden" | "gone"
-  | "internal-server-error" | "item-not-found" | "jid-malformed" | "not-acceptable"
-  | "not-allowed" | "not-authorized" | "policy-violation" | "recipient-unavailable" | "redirect"
-  | "registration-required" | "remote-server-not-found" | "remote-server-timeout"
-  | "resource-constraint" | "service-unavailable" | "subscription-required"
-  | "undefined-condition" | "unexpected-request";
+  | "bad-request"
+  | "conflict"
+  | "feature-not-implemented"
+  | "forbidden"
+  | "gone"
+  | "internal-server-error"
+  | "item-not-found"
+  | "jid-malformed"
+  | "not-acceptable"
+  | "not-allowed"
+  | "not-authorized"
+  | "policy-violation"
+  | "recipient-unavailable"
+  | "redirect"
+  | "registration-required"
+  | "remote-server-not-found"
+  | "remote-server-timeout"
+  | "resource-constraint"
+  | "service-unavailable"
+  | "subscription-required"
+  | "undefined-condition"
+  | "unexpected-request";
 
 export type SaslCondition =
-  | "aborted" | "account-disabled" | "credentials-expired" | "encryption-required"
-  | "incorrect-encoding" | "invalid-authzid" | "invalid-mechanism" | "malformed-request"
-  | "mechanism-too-weak" | "not-authorized" | "temporary-auth-failure";
+  | "aborted"
+  | "account-disabled"
+  | "credentials-expired"
+  | "encryption-required"
+  | "incorrect-encoding"
+  | "invalid-authzid"
+  | "invalid-mechanism"
+  | "malformed-request"
+  | "mechanism-too-weak"
+  | "not-authorized"
+  | "temporary-auth-failure";
 
-export interface StreamErrorDef { condition: StreamCondition; text?: string }
-export interface StanzaErrorDef { type: StanzaErrorType; condition: StanzaCondition; text?: string }
-export interface SaslFailureDef { condition: SaslCondition; text?: string }
+export interface StreamErrorDef {
+  condition: StreamCondition;
+  text?: string;
+}
+export interface StanzaErrorDef {
+  type: StanzaErrorType;
+  condition: StanzaCondition;
+  text?: string;
+}
+export interface SaslFailureDef {
+  condition: SaslCondition;
+  text?: string;
+}
 
 /** Stream errors, by name. The stream is closed after each. */
 export const streamErrors = {
@@ -48,7 +101,10 @@ export const streamErrors = {
   encryptionRequired: { condition: "policy-violation", text: "Encryption is required" },
   // A plain ws:// stream with nothing that could encrypt it (no STARTTLS over WebSocket, no
   // trusted proxy saying it ended TLS): say so rather than offer nothing and leave it waiting.
-  websocketNotEncrypted: { condition: "policy-violation", text: "This connection is not encrypted and encryption is required: connect with wss:// to the server's HTTPS port" },
+  websocketNotEncrypted: {
+    condition: "policy-violation",
+    text: "This connection is not encrypted and encryption is required: connect with wss:// to the server's HTTPS port",
+  },
   timeout: { condition: "connection-timeout" },
   idleTimeout: { condition: "connection-timeout", text: "Idle for too long" },
   conflict: { condition: "conflict", text: "Replaced by a new connection" },
@@ -163,7 +219,10 @@ export function saslFailureElement(def: SaslFailureDef, ns: string = NS_SASL, te
 
 /** Thrown by handlers to answer a stanza with an error; caught by the router. */
 export class StanzaError extends Error {
-  constructor(public readonly def: StanzaErrorDef, public readonly text?: string) {
+  constructor(
+    public readonly def: StanzaErrorDef,
+    public readonly text?: string,
+  ) {
     super(def.condition);
   }
 }

@@ -12,9 +12,15 @@ import type { Session } from "./session.js";
 import type { StreamErrorDef } from "./errors.js";
 
 /** An event every handler hears; its handlers' return values are ignored. */
-export interface Notice<P> { payload: P; result: void }
+export interface Notice<P> {
+  payload: P;
+  result: void;
+}
 /** An event the first answering handler ends; R is what an answer is. */
-export interface Hook<P, R = boolean> { payload: P; result: R }
+export interface Hook<P, R = boolean> {
+  payload: P;
+  result: R;
+}
 
 /** A stanza on its way: `origin` is absent for stanzas the server itself sends. */
 export interface StanzaEvent {
@@ -25,7 +31,10 @@ export interface StanzaEvent {
 }
 
 /** A stream-level element (not a stanza) from a client: SASL, STARTTLS, SM, CSI… */
-export interface NonzaEvent { session: Session; element: Element }
+export interface NonzaEvent {
+  session: Session;
+  element: Element;
+}
 
 export type StanzaName = "message" | "presence" | "iq";
 /** Where a stanza is addressed: from the client itself, to a full or bare JID, or to the server. */

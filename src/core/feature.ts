@@ -41,7 +41,8 @@ export function orderFeatures(features: readonly Feature[]): Feature[] {
     }
   }
   for (const f of features) {
-    for (const s of f.needs ?? []) if (!provider.has(s)) throw new FeatureError(`the feature '${f.name}' needs the service '${s}', which no configured feature provides`);
+    for (const s of f.needs ?? [])
+      if (!provider.has(s)) throw new FeatureError(`the feature '${f.name}' needs the service '${s}', which no configured feature provides`);
     for (const a of f.after ?? []) if (!byName.has(a)) throw new FeatureError(`the feature '${f.name}' needs the feature '${a}', which is not configured`);
   }
   const done = new Set<string>();

@@ -48,7 +48,12 @@ export const httpErrors = {
   jsonRequired: { status: 415, code: "invalid_request", text: "The body must be application/json" },
   bodyNotJson: invalidRequest("The body is not valid JSON"),
   internal: { status: 500, code: "server_error", text: "Internal server error" },
-  tooManyRequests: (retryAfter: number) => ({ status: 429, code: "slow_down", text: "Too many requests; try again later", headers: { "Retry-After": String(retryAfter) } }),
+  tooManyRequests: (retryAfter: number) => ({
+    status: 429,
+    code: "slow_down",
+    text: "Too many requests; try again later",
+    headers: { "Retry-After": String(retryAfter) },
+  }),
   /** RFC 6749 §3.1: one value per parameter. */
   repeatedParameter: (name: string) => invalidRequest(`Parameter ${name} is repeated`),
 
@@ -144,8 +149,18 @@ export const httpErrors = {
 
   // The REST API (RFC 6750 §3; src/http/rest.ts)
   bearerRequired: (realm: string) => ({ status: 401, code: "invalid_request", text: "A bearer token is required", headers: bearer(realm) }),
-  bearerInvalid: (realm: string) => ({ status: 401, code: "invalid_token", text: "The access token is invalid, expired or revoked", headers: bearer(realm, `, error="invalid_token", error_description="The access token is invalid, expired or revoked"`) }),
-  bearerScope: (realm: string) => ({ status: 403, code: "insufficient_scope", text: "The token's scope does not give access to the account", headers: bearer(realm, `, error="insufficient_scope", scope="xmpp"`) }),
+  bearerInvalid: (realm: string) => ({
+    status: 401,
+    code: "invalid_token",
+    text: "The access token is invalid, expired or revoked",
+    headers: bearer(realm, `, error="invalid_token", error_description="The access token is invalid, expired or revoked"`),
+  }),
+  bearerScope: (realm: string) => ({
+    status: 403,
+    code: "insufficient_scope",
+    text: "The token's scope does not give access to the account",
+    headers: bearer(realm, `, error="insufficient_scope", scope="xmpp"`),
+  }),
   restNotObject: invalidRequest("The body must be a JSON object"),
   restToRequired: invalidRequest("'to' (a JID) is required"),
   restToInvalid: invalidRequest("'to' is not a valid JID of an account"),
@@ -157,7 +172,11 @@ export const httpErrors = {
 
   // The account page (src/http/account/)
   signInAgain: { status: 401, code: "login_required", text: "Sign in again" },
-  accountFormExpired: { status: 403, title: "This form has expired", text: "The form was too old, or it did not come from this page. Go back, reload the page and try again." },
+  accountFormExpired: {
+    status: 403,
+    title: "This form has expired",
+    text: "The form was too old, or it did not come from this page. Go back, reload the page and try again.",
+  },
   accountSignedOut: { status: 403, title: "You are signed out", text: "Your sign-in has ended. Sign in again to continue." },
   accountLoginExpired: { status: 403, text: "The sign-in form expired or did not come from this page. Please try again." },
   passwordMismatch: { status: 400, text: "The new password and its confirmation are different. Nothing was changed." },

@@ -11,10 +11,16 @@
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export interface LockOwner { pid: number; started?: string }
+export interface LockOwner {
+  pid: number;
+  started?: string;
+}
 
 export class InstanceLockedError extends Error {
-  constructor(readonly path: string, readonly owner: LockOwner) {
+  constructor(
+    readonly path: string,
+    readonly owner: LockOwner,
+  ) {
     super(`Warden is already running on this data directory (PID ${owner.pid}, lock file ${path})`);
     this.name = "InstanceLockedError";
   }
@@ -70,7 +76,11 @@ export function lockDataDir(dataPath: string): () => void {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw err;
         const owner = readOwner(path);
         if (owner && alive(owner)) throw new InstanceLockedError(path, owner);
-        try { unlinkSync(path); } catch { /* another starter removed it first; try again */ }
+        try {
+          unlinkSync(path);
+        } catch {
+          /* another starter removed it first; try again */
+        }
       }
     }
   } finally {
@@ -81,7 +91,13 @@ export function lockDataDir(dataPath: string): () => void {
     if (!held) return;
     held = false;
     // Only our own lock: never remove one a later server took after we were thought gone.
-    if (readOwner(path)?.pid === process.pid) { try { unlinkSync(path); } catch { /* gone already */ } }
+    if (readOwner(path)?.pid === process.pid) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* gone already */
+      }
+    }
   };
   process.once("exit", release);
   return release;

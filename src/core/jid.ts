@@ -193,7 +193,9 @@ export function normaliseDomain(s: string): string | undefined {
   } else {
     // RFC 5895 / RFC 7622 §3.2.1: width mapping, lowercase, NFC, ideographic full stop
     // (U+3002; U+FF0E and U+FF61 reach it or "." through width mapping) → ".".
-    d = caseMap(widthMap(s)).normalize("NFC").replace(/\u3002/g, ".");
+    d = caseMap(widthMap(s))
+      .normalize("NFC")
+      .replace(/\u3002/g, ".");
   }
   // RFC 7622 §3.2: strip one trailing label separator.
   if (d.charCodeAt(d.length - 1) === 0x2e) d = d.slice(0, -1);
@@ -314,25 +316,43 @@ function utf8Length(s: string): number {
 // PRECIS string classes (RFC 8264 §8-9), with the RFC 5892 exceptions and context rules
 // ---------------------------------------------------------------------------------------
 
-const enum Prop { PVALID, CONTEXTJ, CONTEXTO, DISALLOWED }
+const enum Prop {
+  PVALID,
+  CONTEXTJ,
+  CONTEXTO,
+  DISALLOWED,
+}
 
 /** RFC 5892 §2.6 Exceptions (F), used by PRECIS too (RFC 8264 §9.6). */
 const EXCEPTIONS = new Map<number, Prop>([
-  [0x00df, Prop.PVALID], [0x03c2, Prop.PVALID], [0x06fd, Prop.PVALID], [0x06fe, Prop.PVALID],
-  [0x0f0b, Prop.PVALID], [0x3007, Prop.PVALID],
-  [0x00b7, Prop.CONTEXTO], [0x0375, Prop.CONTEXTO], [0x05f3, Prop.CONTEXTO], [0x05f4, Prop.CONTEXTO],
+  [0x00df, Prop.PVALID],
+  [0x03c2, Prop.PVALID],
+  [0x06fd, Prop.PVALID],
+  [0x06fe, Prop.PVALID],
+  [0x0f0b, Prop.PVALID],
+  [0x3007, Prop.PVALID],
+  [0x00b7, Prop.CONTEXTO],
+  [0x0375, Prop.CONTEXTO],
+  [0x05f3, Prop.CONTEXTO],
+  [0x05f4, Prop.CONTEXTO],
   [0x30fb, Prop.CONTEXTO],
   ...[0x0660, 0x0661, 0x0662, 0x0663, 0x0664, 0x0665, 0x0666, 0x0667, 0x0668, 0x0669].map((c) => [c, Prop.CONTEXTO] as [number, Prop]),
   ...[0x06f0, 0x06f1, 0x06f2, 0x06f3, 0x06f4, 0x06f5, 0x06f6, 0x06f7, 0x06f8, 0x06f9].map((c) => [c, Prop.CONTEXTO] as [number, Prop]),
-  [0x0640, Prop.DISALLOWED], [0x07fa, Prop.DISALLOWED], [0x302e, Prop.DISALLOWED], [0x302f, Prop.DISALLOWED],
-  [0x3031, Prop.DISALLOWED], [0x3032, Prop.DISALLOWED], [0x3033, Prop.DISALLOWED], [0x3034, Prop.DISALLOWED],
-  [0x3035, Prop.DISALLOWED], [0x303b, Prop.DISALLOWED],
+  [0x0640, Prop.DISALLOWED],
+  [0x07fa, Prop.DISALLOWED],
+  [0x302e, Prop.DISALLOWED],
+  [0x302f, Prop.DISALLOWED],
+  [0x3031, Prop.DISALLOWED],
+  [0x3032, Prop.DISALLOWED],
+  [0x3033, Prop.DISALLOWED],
+  [0x3034, Prop.DISALLOWED],
+  [0x3035, Prop.DISALLOWED],
+  [0x303b, Prop.DISALLOWED],
 ]);
 
 /** Unassigned, surrogates, OldHangulJamo, PrecisIgnorableProperties, Controls: DISALLOWED in
  *  both classes (RFC 8264 §9.4, 9.5, 9.8, 9.9, 9.10; surrogates fall to §9.17 "Other"). */
-const ALWAYS_DISALLOWED =
-  /^[\p{Cn}\p{Cs}\p{Cc}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u1100-\u11FF\uA960-\uA97F\uD7B0-\uD7FF]$/u;
+const ALWAYS_DISALLOWED = /^[\p{Cn}\p{Cs}\p{Cc}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u1100-\u11FF\uA960-\uA97F\uD7B0-\uD7FF]$/u;
 /** LetterDigits (§9.1): PVALID in both classes. */
 const LETTER_DIGITS = /^[\p{Ll}\p{Lu}\p{Lo}\p{Nd}\p{Lm}\p{Mn}\p{Mc}]$/u;
 /** OtherLetterDigits, Spaces, Symbols, Punctuation (§9.12-9.15): FreeformClass only. */
@@ -364,10 +384,16 @@ function checkClass(s: string, cls: "id" | "free", idna: boolean): boolean {
       continue;
     }
     switch (derivedProperty(cp, String.fromCodePoint(cp), cls, idna)) {
-      case Prop.PVALID: break;
-      case Prop.CONTEXTJ: if (!contextJOk(cps, i)) return false; break;
-      case Prop.CONTEXTO: if (!contextOOk(cps, i)) return false; break;
-      default: return false;
+      case Prop.PVALID:
+        break;
+      case Prop.CONTEXTJ:
+        if (!contextJOk(cps, i)) return false;
+        break;
+      case Prop.CONTEXTO:
+        if (!contextOOk(cps, i)) return false;
+        break;
+      default:
+        return false;
     }
   }
   return true;
@@ -377,11 +403,9 @@ function checkClass(s: string, cls: "id" | "free", idna: boolean): boolean {
 // (JavaScript exposes no ccc). Covers the Indic, Southeast Asian and historic scripts of
 // Unicode 15.
 const VIRAMAS = new Set<number>([
-  0x094d, 0x09cd, 0x0a4d, 0x0acd, 0x0b4d, 0x0bcd, 0x0c4d, 0x0ccd, 0x0d3b, 0x0d3c, 0x0d4d, 0x0dca,
-  0x0e3a, 0x0eba, 0x0f84, 0x1039, 0x103a, 0x1714, 0x1715, 0x1734, 0x17d2, 0x1a60, 0x1b44, 0x1baa,
-  0x1bab, 0x1bf2, 0x1bf3, 0x2d7f, 0xa806, 0xa82c, 0xa8c4, 0xa953, 0xa9c0, 0xaaf6, 0xabed,
-  0x10a3f, 0x11046, 0x11070, 0x1107f, 0x110b9, 0x11133, 0x11134, 0x111c0, 0x11235, 0x112ea,
-  0x1134d, 0x11442, 0x114c2, 0x115bf, 0x1163f, 0x116b6, 0x1172b, 0x11839, 0x1193d, 0x1193e,
+  0x094d, 0x09cd, 0x0a4d, 0x0acd, 0x0b4d, 0x0bcd, 0x0c4d, 0x0ccd, 0x0d3b, 0x0d3c, 0x0d4d, 0x0dca, 0x0e3a, 0x0eba, 0x0f84, 0x1039, 0x103a, 0x1714, 0x1715,
+  0x1734, 0x17d2, 0x1a60, 0x1b44, 0x1baa, 0x1bab, 0x1bf2, 0x1bf3, 0x2d7f, 0xa806, 0xa82c, 0xa8c4, 0xa953, 0xa9c0, 0xaaf6, 0xabed, 0x10a3f, 0x11046, 0x11070,
+  0x1107f, 0x110b9, 0x11133, 0x11134, 0x111c0, 0x11235, 0x112ea, 0x1134d, 0x11442, 0x114c2, 0x115bf, 0x1163f, 0x116b6, 0x1172b, 0x11839, 0x1193d, 0x1193e,
   0x119e0, 0x11a34, 0x11a47, 0x11a99, 0x11c3f, 0x11d44, 0x11d45, 0x11d97, 0x11f41, 0x11f42,
 ]);
 
@@ -412,11 +436,15 @@ const KANA_HAN = /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u;
 function contextOOk(cps: number[], i: number): boolean {
   const cp = cps[i]!;
   switch (cp) {
-    case 0x00b7: return cps[i - 1] === 0x6c && cps[i + 1] === 0x6c; // l·l
-    case 0x0375: return i + 1 < cps.length && GREEK.test(String.fromCodePoint(cps[i + 1]!));
+    case 0x00b7:
+      return cps[i - 1] === 0x6c && cps[i + 1] === 0x6c; // l·l
+    case 0x0375:
+      return i + 1 < cps.length && GREEK.test(String.fromCodePoint(cps[i + 1]!));
     case 0x05f3:
-    case 0x05f4: return i > 0 && HEBREW.test(String.fromCodePoint(cps[i - 1]!));
-    case 0x30fb: return cps.some((c) => c !== 0x30fb && KANA_HAN.test(String.fromCodePoint(c)));
+    case 0x05f4:
+      return i > 0 && HEBREW.test(String.fromCodePoint(cps[i - 1]!));
+    case 0x30fb:
+      return cps.some((c) => c !== 0x30fb && KANA_HAN.test(String.fromCodePoint(c)));
     default:
       if (cp >= 0x0660 && cp <= 0x0669) return !cps.some((c) => c >= 0x06f0 && c <= 0x06f9);
       if (cp >= 0x06f0 && cp <= 0x06f9) return !cps.some((c) => c >= 0x0660 && c <= 0x0669);
@@ -437,16 +465,33 @@ function contextOOk(cps: number[], i: number): boolean {
 const RTL_BLOCKS = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
 const L_LIKE = /^[\p{L}\p{Mc}\p{Nd}]$/u;
 
-const enum Bidi { L, R, AN, EN, NSM, ON }
+const enum Bidi {
+  L,
+  R,
+  AN,
+  EN,
+  NSM,
+  ON,
+}
 
 function bidiClass(cp: number): Bidi {
   if (cp < 0x80) {
     if (cp >= 0x30 && cp <= 0x39) return Bidi.EN;
     return (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) ? Bidi.L : Bidi.ON;
   }
-  if ((cp >= 0x0660 && cp <= 0x0669) || cp === 0x066b || cp === 0x066c || (cp >= 0x0600 && cp <= 0x0605) ||
-      cp === 0x06dd || cp === 0x0890 || cp === 0x0891 || cp === 0x08e2 ||
-      (cp >= 0x10d30 && cp <= 0x10d39) || (cp >= 0x10e60 && cp <= 0x10e7e)) return Bidi.AN;
+  if (
+    (cp >= 0x0660 && cp <= 0x0669) ||
+    cp === 0x066b ||
+    cp === 0x066c ||
+    (cp >= 0x0600 && cp <= 0x0605) ||
+    cp === 0x06dd ||
+    cp === 0x0890 ||
+    cp === 0x0891 ||
+    cp === 0x08e2 ||
+    (cp >= 0x10d30 && cp <= 0x10d39) ||
+    (cp >= 0x10e60 && cp <= 0x10e7e)
+  )
+    return Bidi.AN;
   if (cp >= 0x06f0 && cp <= 0x06f9) return Bidi.EN;
   const ch = String.fromCodePoint(cp);
   if (TRANSPARENT.test(ch)) return Bidi.NSM;
@@ -464,18 +509,19 @@ function isRtl(cls: Bidi[]): boolean {
 
 /** Rules 1-4 for a string containing right-to-left code points. */
 function rtlRulesOk(cls: Bidi[]): boolean {
-  if (cls[0] !== Bidi.R) return false;                          // rule 1 (L would break rule 2)
-  let en = false, an = false;
+  if (cls[0] !== Bidi.R) return false; // rule 1 (L would break rule 2)
+  let en = false,
+    an = false;
   for (const c of cls) {
-    if (c === Bidi.L) return false;                              // rule 2
+    if (c === Bidi.L) return false; // rule 2
     if (c === Bidi.EN) en = true;
     if (c === Bidi.AN) an = true;
   }
-  if (en && an) return false;                                    // rule 4
+  if (en && an) return false; // rule 4
   let e = cls.length - 1;
   while (e > 0 && cls[e] === Bidi.NSM) e--;
   const end = cls[e];
-  return end === Bidi.R || end === Bidi.EN || end === Bidi.AN;   // rule 3
+  return end === Bidi.R || end === Bidi.EN || end === Bidi.AN; // rule 3
 }
 
 /** Rules 1, 5, 6 for a left-to-right label of a domain name that has RTL labels. */
@@ -505,7 +551,13 @@ function domainBidiOk(labels: string[]): boolean {
 // Punycode (RFC 3492), for A-label ⇄ U-label conversion
 // ---------------------------------------------------------------------------------------
 
-const BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, INITIAL_BIAS = 72, INITIAL_N = 128;
+const BASE = 36,
+  TMIN = 1,
+  TMAX = 26,
+  SKEW = 38,
+  DAMP = 700,
+  INITIAL_BIAS = 72,
+  INITIAL_N = 128;
 const MAXINT = 0x7fffffff;
 
 function adapt(delta: number, numPoints: number, first: boolean): number {
@@ -527,7 +579,9 @@ function punycodeDecode(input: string): string | undefined {
   const out: number[] = [];
   const b = Math.max(input.lastIndexOf("-"), 0);
   for (let j = 0; j < b; j++) out.push(input.charCodeAt(j));
-  let n = INITIAL_N, i = 0, bias = INITIAL_BIAS;
+  let n = INITIAL_N,
+    i = 0,
+    bias = INITIAL_BIAS;
   for (let pos = b > 0 ? b + 1 : 0; pos < input.length;) {
     const oldi = i;
     let w = 1;
@@ -560,7 +614,9 @@ function punycodeEncode(input: string): string | undefined {
   const b = out.length;
   let h = b;
   if (b > 0) out += "-";
-  let n = INITIAL_N, delta = 0, bias = INITIAL_BIAS;
+  let n = INITIAL_N,
+    delta = 0,
+    bias = INITIAL_BIAS;
   const digit = (d: number) => String.fromCharCode(d < 26 ? d + 0x61 : d + 22);
   while (h < cps.length) {
     let m = MAXINT;

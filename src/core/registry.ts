@@ -20,14 +20,19 @@ export class LocalSessionRegistry implements SessionRegistry {
   private readonly byUser = new Map<string, Map<string, Session>>();
   private count = 0;
 
-  get size(): number { return this.count; }
+  get size(): number {
+    return this.count;
+  }
 
   /** Adds a bound session; returns the session it displaced (same resource), if any. */
   add(session: Session): Session | undefined {
     const user = session.username!;
     const resource = session.resource!;
     let m = this.byUser.get(user);
-    if (!m) { m = new Map(); this.byUser.set(user, m); }
+    if (!m) {
+      m = new Map();
+      this.byUser.set(user, m);
+    }
     const old = m.get(resource);
     m.set(resource, session);
     if (!old) this.count++;

@@ -15,17 +15,37 @@ import type { Server } from "./server.js";
  */
 const LIVE: ReadonlySet<keyof Config> = new Set<keyof Config>([
   "log_level",
-  "c2s_timeout", "c2s_idle_timeout", "c2s_max_connections", "c2s_max_connections_per_ip",
-  "c2s_require_encryption", "sasl_channel_binding", "scram_iterations", "enforce_client_ids",
-  "sasl2_fast_token_ttl", "sasl2_fast_token_min_ttl", "smacks_hibernation_time",
-  "client_retention_days", "security_history_days", "new_client_notice", "http_max_body",
-  "oauth2_access_token_ttl", "oauth2_refresh_token_ttl", "oauth2_code_ttl",
-  "oauth2_device_code_ttl", "oauth2_device_poll_interval", "oauth2_rate_limit",
+  "c2s_timeout",
+  "c2s_idle_timeout",
+  "c2s_max_connections",
+  "c2s_max_connections_per_ip",
+  "c2s_require_encryption",
+  "sasl_channel_binding",
+  "scram_iterations",
+  "enforce_client_ids",
+  "sasl2_fast_token_ttl",
+  "sasl2_fast_token_min_ttl",
+  "smacks_hibernation_time",
+  "client_retention_days",
+  "security_history_days",
+  "new_client_notice",
+  "http_max_body",
+  "oauth2_access_token_ttl",
+  "oauth2_refresh_token_ttl",
+  "oauth2_code_ttl",
+  "oauth2_device_code_ttl",
+  "oauth2_device_poll_interval",
+  "oauth2_rate_limit",
   // Re-read below on every reload, whether their paths changed or not.
-  "certificate", "key",
+  "certificate",
+  "key",
 ]);
 
-export interface ReloadResult { applied: string[]; needsRestart: string[]; certificate: boolean }
+export interface ReloadResult {
+  applied: string[];
+  needsRestart: string[];
+  certificate: boolean;
+}
 
 /** Reloads the configuration from `configPath` (none: the defaults) and the certificate. Never throws. */
 export async function reload(server: Server, configPath: string | undefined): Promise<ReloadResult> {
@@ -48,14 +68,26 @@ export async function reload(server: Server, configPath: string | undefined): Pr
       server.useIdentity(id);
       result.certificate = true;
     }
-    log.info({ certificate: id.certPath, changed: result.certificate }, result.certificate ? "reload: new certificate in use for new connections" : "reload: certificate unchanged");
+    log.info(
+      { certificate: id.certPath, changed: result.certificate },
+      result.certificate ? "reload: new certificate in use for new connections" : "reload: certificate unchanged",
+    );
   } catch (err) {
     log.error({ err: (err as Error).message }, "reload: the certificate was not replaced; the old one stays in use");
     for (const k of ["certificate", "key"] as const) if (changed.includes(k)) result.needsRestart.push(k);
   }
   for (const k of changed) {
-    if (k === "certificate" || k === "key") { if (!result.needsRestart.includes(k)) { (cur as unknown as Record<string, unknown>)[k] = next[k]; result.applied.push(k); } continue; }
-    if (!LIVE.has(k)) { result.needsRestart.push(k); continue; }
+    if (k === "certificate" || k === "key") {
+      if (!result.needsRestart.includes(k)) {
+        (cur as unknown as Record<string, unknown>)[k] = next[k];
+        result.applied.push(k);
+      }
+      continue;
+    }
+    if (!LIVE.has(k)) {
+      result.needsRestart.push(k);
+      continue;
+    }
     (cur as unknown as Record<string, unknown>)[k] = next[k];
     if (k === "log_level") server.log.level = next.log_level;
     result.applied.push(k);

@@ -48,7 +48,7 @@ export class Router {
       to = stanza.name === "message" ? session.jid!.bare() : undefined;
       if (!to) return; // presence without 'to' is a broadcast: the presence feature handles it above.
     }
-    await this.route(stanza, session.jid!, to ?? session.jid!.bare(), session, !to || to.bareString === session.jid!.bareString && !to.resource);
+    await this.route(stanza, session.jid!, to ?? session.jid!.bare(), session, !to || (to.bareString === session.jid!.bareString && !to.resource));
   }
 
   /** Routes a stanza from `from` to `to`; used for client stanzas and for stanzas the server sends. */
@@ -125,7 +125,8 @@ export function errorReply(stanza: Element, def: StanzaErrorDef, by: string, tex
   const reply = stanza.clone();
   const from = reply.attrs.from;
   reply.attrs.from = reply.attrs.to ?? by;
-  if (from) reply.attrs.to = from; else delete reply.attrs.to;
+  if (from) reply.attrs.to = from;
+  else delete reply.attrs.to;
   reply.attrs.type = "error";
   reply.cnode(stanzaErrorElement(def, text));
   return reply;

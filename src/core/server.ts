@@ -44,7 +44,11 @@ export interface ServerFeature {
   setup(server: Server): void | Stop | Promise<void | Stop>;
 }
 
-export interface ListenerInfo { kind: "starttls" | "directtls"; address: string; port: number }
+export interface ListenerInfo {
+  kind: "starttls" | "directtls";
+  address: string;
+  port: number;
+}
 
 export class Server {
   readonly config: Config;
@@ -83,14 +87,23 @@ export class Server {
   async start(): Promise<void> {
     privateUmask();
     for (const t of secureDataDir(this.config.data_path)) {
-      this.log.warn({ path: t.path, mode: octal(t.from), now: octal(t.to) }, t.to === t.from ? "readable by other users, and could not be tightened" : "was readable by other users; tightened");
+      this.log.warn(
+        { path: t.path, mode: octal(t.from), now: octal(t.to) },
+        t.to === t.from ? "readable by other users, and could not be tightened" : "was readable by other users; tightened",
+      );
     }
     // Before the database and any port: a second server on this directory stops here.
     this.unlock = lockDataDir(this.config.data_path);
     this.storage = await this.opts.openStorage();
-    this.identity = await loadOrCreateIdentity({ certificate: this.config.certificate, key: this.config.key, dataPath: this.config.data_path, domain: this.config.domain });
+    this.identity = await loadOrCreateIdentity({
+      certificate: this.config.certificate,
+      key: this.config.key,
+      dataPath: this.config.data_path,
+      domain: this.config.domain,
+    });
     for (const w of checkIdentity(this.identity, this.config.domain)) this.log.warn(w);
-    if (this.identity.generated) this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
+    if (this.identity.generated)
+      this.log.warn({ certificate: this.identity.certPath }, "generated a self-signed certificate; configure 'certificate' and 'key' for production");
     else this.log.info({ certificate: this.identity.certPath }, "using certificate");
     this.useIdentity(this.identity);
     for (const feature of this.features) {
@@ -117,9 +130,7 @@ export class Server {
   }
 
   private async listenC2s(host: string, port: number, directTls: boolean): Promise<void> {
-    const srv = directTls
-      ? this.tlsServer(["xmpp-client"], (s) => this.accept(s))
-      : net.createServer((s) => this.accept(s));
+    const srv = directTls ? this.tlsServer(["xmpp-client"], (s) => this.accept(s)) : net.createServer((s) => this.accept(s));
     this.servers.push(srv);
     const addr = await listen(srv, port, host);
     this.listeners.push({ kind: directTls ? "directtls" : "starttls", address: addr.address, port: addr.port });
@@ -130,7 +141,9 @@ export class Server {
     const ip = socket.remoteAddress ?? "unknown";
     if (!this.admits(ip)) {
       // No session for it, so the refusal is written here: a header, the catalogue's error, the end.
-      socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>${streamErrorElement(streamErrors.tooManyConnections)}</stream:stream>`);
+      socket.end(
+        `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>${streamErrorElement(streamErrors.tooManyConnections)}</stream:stream>`,
+      );
       return;
     }
     const limits = { handshakeTimeoutMs: this.config.c2s_tls_handshake_timeout * 1000, sendBufferLimit: this.config.c2s_send_buffer_limit };
@@ -156,14 +169,21 @@ export class Server {
    * still reaches the web pages, and a WebSocket over the limit is told why (a stream error).
    */
   tlsAccept(alpn: string[], onSecure: (s: tls.TLSSocket) => void): (raw: net.Socket) => void {
-    return tlsAccept(this.tlsAcceptOptions(alpn, onSecure, (ip) =>
-      this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.handshaking.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip));
+    return tlsAccept(
+      this.tlsAcceptOptions(
+        alpn,
+        onSecure,
+        (ip) =>
+          this.streams.size + this.handshakes < this.config.c2s_max_connections && (this.handshaking.get(ip) ?? 0) < this.config.c2s_max_connections_per_ip,
+      ),
+    );
   }
 
   private tlsAcceptOptions(alpn: string[], onSecure: (s: tls.TLSSocket) => void, admits: (ip: string) => boolean): TlsAcceptOptions {
     const add = (m: Map<string, number>, ip: string, d: number) => {
       const n = (m.get(ip) ?? 0) + d;
-      if (n <= 0) m.delete(ip); else m.set(ip, n);
+      if (n <= 0) m.delete(ip);
+      else m.set(ip, n);
     };
     return {
       secureContext: () => this.secureContext,
@@ -174,7 +194,11 @@ export class Server {
         this.handshakes++;
         add(this.handshaking, ip, 1);
         add(this.perIp, ip, 1);
-        return () => { this.handshakes--; add(this.handshaking, ip, -1); add(this.perIp, ip, -1); };
+        return () => {
+          this.handshakes--;
+          add(this.handshaking, ip, -1);
+          add(this.perIp, ip, -1);
+        };
       },
       onSecure,
     };
@@ -198,7 +222,8 @@ export class Server {
   private releaseIp(session: Session): void {
     const ip = session.ip;
     const n = (this.perIp.get(ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
   }
 
   /**

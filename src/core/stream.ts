@@ -64,7 +64,11 @@ export class ClientStream implements Session {
   /** The connection. Replaced only when stream management resumes this session on a new one (takeOver). */
   transport: Transport;
 
-  constructor(private readonly server: SessionHost, transport: Transport, ip: string) {
+  constructor(
+    private readonly server: SessionHost,
+    transport: Transport,
+    ip: string,
+  ) {
     this.transport = transport;
     this.ip = ip;
     const cfg = server.config;
@@ -98,10 +102,18 @@ export class ClientStream implements Session {
     return this.server.log.child({ sid: this.id });
   }
 
-  get secure(): boolean { return !!this.transport.tlsSocket || this.transport.secureViaProxy === true; }
-  get authenticated(): boolean { return this.username !== undefined; }
-  get bound(): boolean { return this.resource !== undefined; }
-  get bareJid(): string { return `${this.username}@${this.server.config.domain}`; }
+  get secure(): boolean {
+    return !!this.transport.tlsSocket || this.transport.secureViaProxy === true;
+  }
+  get authenticated(): boolean {
+    return this.username !== undefined;
+  }
+  get bound(): boolean {
+    return this.resource !== undefined;
+  }
+  get bareJid(): string {
+    return `${this.username}@${this.server.config.domain}`;
+  }
 
   // --- parser events -------------------------------------------------------------
 
@@ -145,7 +157,9 @@ export class ClientStream implements Session {
     const run = () => work().catch((err) => this.internalError(err));
     const p = this.queue ? this.queue.then(run) : run();
     this.queue = p;
-    void p.then(() => { if (this.queue === p) this.queue = undefined; });
+    void p.then(() => {
+      if (this.queue === p) this.queue = undefined;
+    });
   }
 
   onStreamEnd(): void {
@@ -154,13 +168,22 @@ export class ClientStream implements Session {
 
   onError(kind: ParseErrorKind, message: string, cause?: unknown): void {
     if (kind === "internal") this.log.error({ err: cause, message }, "the stream parser failed");
-    const def = kind === "restricted-xml" ? streamErrors.restrictedXml
-      : kind === "policy-violation" ? streamErrors.stanzaTooBig
-      : kind === "too-deep" ? streamErrors.stanzaTooDeep
-      : kind === "internal" ? streamErrors.internal
-      : kind === "bad-namespace-prefix" ? streamErrors.badPrefix
-      : streamErrors.notWellFormed;
-    if (!this.headerSeen) { this.headerSeen = true; this.sendHeader({}); }
+    const def =
+      kind === "restricted-xml"
+        ? streamErrors.restrictedXml
+        : kind === "policy-violation"
+          ? streamErrors.stanzaTooBig
+          : kind === "too-deep"
+            ? streamErrors.stanzaTooDeep
+            : kind === "internal"
+              ? streamErrors.internal
+              : kind === "bad-namespace-prefix"
+                ? streamErrors.badPrefix
+                : streamErrors.notWellFormed;
+    if (!this.headerSeen) {
+      this.headerSeen = true;
+      this.sendHeader({});
+    }
     this.close(def);
   }
 
@@ -186,7 +209,9 @@ export class ClientStream implements Session {
     if (this.transport.framed) {
       this.transport.write(`<open xmlns='${NS_FRAMING}' from='${domain}' id='${this.streamId}' version='1.0'${lang}${to}/>`);
     } else {
-      this.transport.write(`<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' from='${domain}' id='${this.streamId}' version='1.0'${lang}${to}>`);
+      this.transport.write(
+        `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' from='${domain}' id='${this.streamId}' version='1.0'${lang}${to}>`,
+      );
     }
   }
 
@@ -208,7 +233,10 @@ export class ClientStream implements Session {
     this.username = username;
     this.authMechanism = mechanism;
     this.parser.setMaxStanzaSize(this.server.config.c2s_stanza_size_limit);
-    if (this.authTimer) { clearTimeout(this.authTimer); this.authTimer = undefined; }
+    if (this.authTimer) {
+      clearTimeout(this.authTimer);
+      this.authTimer = undefined;
+    }
     const idle = this.server.config.c2s_idle_timeout * 1000;
     this.transport.setIdleTimeout(idle, () => this.onIdle());
   }
@@ -257,7 +285,10 @@ export class ClientStream implements Session {
     this.closed = true;
     this.parser.stop();
     // A stream error follows a stream header, ours for this stream (RFC 6120 §4.9.1.2), even when the client never sent one.
-    if (error && !this.headerSeen && !this.hibernating) { this.headerSeen = true; this.sendHeader({}); }
+    if (error && !this.headerSeen && !this.hibernating) {
+      this.headerSeen = true;
+      this.sendHeader({});
+    }
     // A hibernating session has no connection to say goodbye on; its end counts as abrupt.
     if (!this.hibernating) this.endTransport(this.transport, error, text);
     this.finish(error, this.hibernating);
@@ -270,9 +301,14 @@ export class ClientStream implements Session {
   }
 
   private onTransportClosed(): void {
-    if (this.closed || this.hibernating) { return; }
+    if (this.closed || this.hibernating) {
+      return;
+    }
     // Stream management may keep the session, without a connection, for a resumption.
-    if (this.sm?.onAbruptClose()) { this.hibernating = true; return; }
+    if (this.sm?.onAbruptClose()) {
+      this.hibernating = true;
+      return;
+    }
     this.closed = true;
     this.finish(undefined, true);
   }
@@ -302,7 +338,8 @@ export class ClientStream implements Session {
    * never was a session of its own.
    */
   takeOver(fresh: Session): void {
-    if (!(fresh instanceof ClientStream) || this.closed || !this.hibernating || fresh.closed) throw new Error("takeOver: not a hibernating session and a live stream");
+    if (!(fresh instanceof ClientStream) || this.closed || !this.hibernating || fresh.closed)
+      throw new Error("takeOver: not a hibernating session and a live stream");
     this.transport = fresh.transport;
     this.parser = fresh.parser;
     this.parser.setEvents(this);
@@ -313,7 +350,10 @@ export class ClientStream implements Session {
     this.hibernating = false;
     fresh.closed = true;
     fresh.finished = true;
-    if (fresh.authTimer) { clearTimeout(fresh.authTimer); fresh.authTimer = undefined; }
+    if (fresh.authTimer) {
+      clearTimeout(fresh.authTimer);
+      fresh.authTimer = undefined;
+    }
     this.server.handOverStream(fresh, this);
   }
 

@@ -32,11 +32,16 @@ export function tlsAcceptServer(opts: TlsAcceptOptions): net.Server {
 /** The 'connection' listener doing the above, for a server that is not a net.Server of ours (HTTPS). */
 export function tlsAccept(opts: TlsAcceptOptions): (raw: net.Socket) => void {
   return (raw) => {
-    raw.on("error", () => { /* a failed handshake is the client's problem; 'close' follows */ });
+    raw.on("error", () => {
+      /* a failed handshake is the client's problem; 'close' follows */
+    });
     const release = opts.admit(raw.remoteAddress ?? "unknown");
     // No stream exists before the handshake, so there is nowhere to put a stream error:
     // refusing costs no more than the close.
-    if (!release) { raw.destroy(); return; }
+    if (!release) {
+      raw.destroy();
+      return;
+    }
     let pending = true;
     const done = () => {
       if (!pending) return;
@@ -45,15 +50,24 @@ export function tlsAccept(opts: TlsAcceptOptions): (raw: net.Socket) => void {
       release();
     };
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: opts.secureContext(), ALPNProtocols: opts.ALPNProtocols });
-    const timer = setTimeout(() => { done(); secure.destroy(); raw.destroy(); }, opts.handshakeTimeoutMs);
+    const timer = setTimeout(() => {
+      done();
+      secure.destroy();
+      raw.destroy();
+    }, opts.handshakeTimeoutMs);
     timer.unref();
-    secure.on("error", () => { done(); secure.destroy(); });
+    secure.on("error", () => {
+      done();
+      secure.destroy();
+    });
     secure.once("close", done);
     // The HTTP server accepts half-open sockets (allowHalfOpen), and the TLS socket inherits
     // that: a client that hangs up before its handshake ends would stay open until the
     // deadline, and keep the listener's server.close() from ever finishing. After the
     // handshake the HTTP layer handles half-open connections itself.
-    secure.once("end", () => { if (pending) secure.destroy(); });
+    secure.once("end", () => {
+      if (pending) secure.destroy();
+    });
     secure.once("secure", () => {
       done();
       opts.onSecure(secure);

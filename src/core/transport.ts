@@ -58,7 +58,11 @@ export class SocketTransport implements Transport {
   /** Reading is paused until the socket drains. */
   private paused = false;
 
-  constructor(socket: net.Socket, private readonly secureContext: tls.SecureContext | undefined, private readonly limits: TransportLimits) {
+  constructor(
+    socket: net.Socket,
+    private readonly secureContext: tls.SecureContext | undefined,
+    private readonly limits: TransportLimits,
+  ) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "unknown";
     this.attach(socket);
@@ -73,7 +77,9 @@ export class SocketTransport implements Transport {
     s.setNoDelay(true);
     s.on("data", this.onSocketData);
     s.on("close", this.onSocketClose);
-    s.on("error", () => { /* 'close' follows; errors are not the peer's business */ });
+    s.on("error", () => {
+      /* 'close' follows; errors are not the peer's business */
+    });
   }
 
   private readonly onSocketData = (chunk: string) => this.dataCb?.(chunk);
@@ -90,18 +96,30 @@ export class SocketTransport implements Transport {
   startTls(done: (err?: Error) => void): void {
     const raw = this.socket;
     // Whatever is corked (the <proceed/>) must leave in clear before the handshake starts.
-    if (this.corked) { this.corked = false; raw.uncork(); }
+    if (this.corked) {
+      this.corked = false;
+      raw.uncork();
+    }
     raw.removeListener("data", this.onSocketData);
     raw.removeListener("close", this.onSocketClose);
-    if (this.paused) { raw.removeListener("drain", this.onDrain); this.paused = false; }
+    if (this.paused) {
+      raw.removeListener("drain", this.onDrain);
+      this.paused = false;
+    }
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext! });
     this.socket = secure;
     this.attach(secure);
     // A fixed deadline, not an idle timer: a trickled handshake must not hold the socket.
     const timer = setTimeout(() => secure.destroy(), this.limits.handshakeTimeoutMs);
     timer.unref();
-    secure.once("secure", () => { clearTimeout(timer); done(); });
-    secure.once("error", (err: Error) => { clearTimeout(timer); done(err); });
+    secure.once("secure", () => {
+      clearTimeout(timer);
+      done();
+    });
+    secure.once("error", (err: Error) => {
+      clearTimeout(timer);
+      done(err);
+    });
   }
 
   write(data: string): void {
@@ -112,7 +130,10 @@ export class SocketTransport implements Transport {
       process.nextTick(this.uncork);
     }
     if (this.socket.write(data)) return;
-    if (this.socket.writableLength > this.limits.sendBufferLimit) { this.overflowCb?.(); return; }
+    if (this.socket.writableLength > this.limits.sendBufferLimit) {
+      this.overflowCb?.();
+      return;
+    }
     if (!this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -128,7 +149,11 @@ export class SocketTransport implements Transport {
   drained(): Promise<void> {
     if (!this.socket.writableNeedDrain || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => { this.socket.off("drain", done); this.socket.off("close", done); resolve(); };
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
       this.socket.on("drain", done);
       this.socket.on("close", done);
     });
@@ -156,7 +181,13 @@ export class SocketTransport implements Transport {
     this.socket.on("timeout", onTimeout);
   }
 
-  onData(cb: (chunk: string) => void): void { this.dataCb = cb; }
-  onClose(cb: () => void): void { this.closeCb = cb; }
-  onOverflow(cb: () => void): void { this.overflowCb = cb; }
+  onData(cb: (chunk: string) => void): void {
+    this.dataCb = cb;
+  }
+  onClose(cb: () => void): void {
+    this.closeCb = cb;
+  }
+  onOverflow(cb: () => void): void {
+    this.overflowCb = cb;
+  }
 }

@@ -16,5 +16,11 @@ function accounts(server: Server): void {
     await access.passwordChanged(String(username));
     return { closed: true };
   });
-  server.bus.on("admin/status", () => ({ sessions: server.registry.size, streams: server.streams.size, listeners: server.listeners, http: server.services.find("http")?.listeners ?? [], pid: process.pid }));
+  server.bus.on("admin/status", () => ({
+    sessions: server.registry.size,
+    streams: server.streams.size,
+    listeners: server.listeners,
+    http: server.services.find("http")?.listeners ?? [],
+    pid: process.pid,
+  }));
 }

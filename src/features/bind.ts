@@ -34,12 +34,16 @@ export function randomResource(): string {
 export default defineFeature({ name: "bind", setup: bind });
 
 function bind(server: Server): void {
-  server.bus.on("stream-features", ({ session, features }) => {
-    if (!session.authenticated || session.bound) return;
-    features.c("bind", { xmlns: NS_BIND });
-    // Advertised as optional (RFC 3921bis): clients that send it get a result, others need not.
-    features.c("session", { xmlns: NS_SESSION }).c("optional");
-  }, "bindOffer");
+  server.bus.on(
+    "stream-features",
+    ({ session, features }) => {
+      if (!session.authenticated || session.bound) return;
+      features.c("bind", { xmlns: NS_BIND });
+      // Advertised as optional (RFC 3921bis): clients that send it get a result, others need not.
+      features.c("session", { xmlns: NS_SESSION }).c("optional");
+    },
+    "bindOffer",
+  );
 
   // Before binding, IQs arrive as nonzas (the router needs a JID to route them).
   server.bus.on(`nonza/${NS_CLIENT}:iq`, async ({ session, element }) => {
@@ -49,14 +53,20 @@ function bind(server: Server): void {
       let resource = randomResource();
       if (requested !== undefined && requested !== "") {
         const norm = normaliseResource(requested);
-        if (norm === undefined) { session.send(errorReply(element, stanzaErrors.badRequest, server.config.domain, "Invalid resource")); return true; }
+        if (norm === undefined) {
+          session.send(errorReply(element, stanzaErrors.badRequest, server.config.domain, "Invalid resource"));
+          return true;
+        }
         resource = norm;
       }
       await bindResource(server, session, resource);
       session.send(iqResult(element, x("bind", { xmlns: NS_BIND }, x("jid", null, session.jid!.toString()))));
       return true;
     }
-    if (payload?.is("session", NS_SESSION)) { session.send(iqResult(element)); return true; }
+    if (payload?.is("session", NS_SESSION)) {
+      session.send(iqResult(element));
+      return true;
+    }
     session.send(errorReply(element, stanzaErrors.notAllowed, server.config.domain, "Bind a resource first"));
     return true;
   });

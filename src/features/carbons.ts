@@ -27,8 +27,13 @@ function eligible(stanza: Element): boolean {
 function copy(server: Server, user: string, stanza: Element, kind: "sent" | "received", except?: Session): void {
   for (const s of server.registry.sessionsOf(user)) {
     if (s === except || !s.data.carbons) continue;
-    s.send(x("message", { xmlns: "jabber:client", from: `${user}@${server.config.domain}`, to: s.jid!.toString(), type: stanza.attrs.type },
-      x(kind, { xmlns: NS_CARBONS }, x("forwarded", { xmlns: NS_FORWARD }, stanza))));
+    s.send(
+      x(
+        "message",
+        { xmlns: "jabber:client", from: `${user}@${server.config.domain}`, to: s.jid!.toString(), type: stanza.attrs.type },
+        x(kind, { xmlns: NS_CARBONS }, x("forwarded", { xmlns: NS_FORWARD }, stanza)),
+      ),
+    );
   }
 }
 
@@ -36,17 +41,21 @@ export default defineFeature({ name: "carbons", setup: carbons });
 
 function carbons(server: Server): void {
   server.hostFeatures.add(NS_CARBONS);
-  const set = (on: boolean) => ({ stanza, origin }: StanzaEvent) => {
-    if (origin) origin.data.carbons = on;
-    origin?.send(iqResult(stanza));
-    return true;
-  };
+  const set =
+    (on: boolean) =>
+    ({ stanza, origin }: StanzaEvent) => {
+      if (origin) origin.data.carbons = on;
+      origin?.send(iqResult(stanza));
+      return true;
+    };
   for (const kind of ["host", "self"] as const) {
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:enable`, set(true));
     server.bus.on(`iq-set/${kind}/${NS_CARBONS}:disable`, set(false));
   }
 
-  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_CARBONS }); });
+  server.bus.on("bind2-inline", ({ inline }) => {
+    inline.c("feature", { var: NS_CARBONS });
+  });
   server.bus.on("bind2-enable", ({ session, request, bound }) => {
     if (!request.getChild("enable", NS_CARBONS)) return;
     session.data.carbons = true;
@@ -55,10 +64,19 @@ function carbons(server: Server): void {
 
   // Sent by this user: copy to their other resources. Received (to the bare or full JID): copy
   // to the resources that did not get the original.
-  server.bus.on("message/client", ({ stanza, origin }) => {
-    if (origin && eligible(stanza)) copy(server, origin.username!, stanza, "sent", origin);
-  }, "early");
-  server.bus.on("message/full", ({ stanza, to }) => {
-    if (eligible(stanza) && server.registry.get(to.local!, to.resource!)) copy(server, to.local!, stanza, "received", server.registry.get(to.local!, to.resource!));
-  }, "early");
+  server.bus.on(
+    "message/client",
+    ({ stanza, origin }) => {
+      if (origin && eligible(stanza)) copy(server, origin.username!, stanza, "sent", origin);
+    },
+    "early",
+  );
+  server.bus.on(
+    "message/full",
+    ({ stanza, to }) => {
+      if (eligible(stanza) && server.registry.get(to.local!, to.resource!))
+        copy(server, to.local!, stanza, "received", server.registry.get(to.local!, to.resource!));
+    },
+    "early",
+  );
 }

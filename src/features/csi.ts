@@ -25,7 +25,9 @@ function csi(server: Server): void {
       return true;
     });
   }
-  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_CSI }); });
+  server.bus.on("bind2-inline", ({ inline }) => {
+    inline.c("feature", { var: NS_CSI });
+  });
   server.bus.on("bind2-enable", ({ session, request }) => {
     if (request.getChild("inactive", NS_CSI)) session.data.csi = "inactive";
     else if (request.getChild("active", NS_CSI)) session.data.csi = "active";

@@ -22,7 +22,7 @@ function disco(server: Server): void {
 
   server.bus.on(`iq-get/host/${NS_INFO}:query`, ({ stanza, origin }) => {
     const node = stanza.getChild("query")!.attrs.node;
-    if (node) return server.router.bounce(stanza, stanzaErrors.itemNotFound, origin), true;
+    if (node) return (server.router.bounce(stanza, stanzaErrors.itemNotFound, origin), true);
     origin?.send(iqResult(stanza, info(x("identity", { category: "server", type: "im", name: "Warden" }), server.hostFeatures)));
     return true;
   });
@@ -37,13 +37,13 @@ function disco(server: Server): void {
   server.bus.on(`iq-get/bare/${NS_INFO}:query`, async ({ stanza, origin, from, to }) => {
     const mayKnow = from.bareString === to.bareString || (await server.storage.roster.getItem(to.local!, from.bareString))?.subscription.match(/^(from|both)$/);
     const exists = mayKnow && (await server.storage.users.get(to.local!));
-    if (!exists) return server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true;
+    if (!exists) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
     origin?.send(iqResult(stanza, info(x("identity", { category: "account", type: "registered" }), server.accountFeatures)));
     return true;
   });
 
   server.bus.on(`iq-get/bare/${NS_ITEMS}:query`, async ({ stanza, origin, from, to }) => {
-    if (from.bareString !== to.bareString) return server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true;
+    if (from.bareString !== to.bareString) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
     origin?.send(iqResult(stanza, x("query", { xmlns: NS_ITEMS })));
     return true;
   });

@@ -16,7 +16,7 @@ function message(server: Server): void {
   const bareDelivery = async (ev: StanzaEvent) => {
     const type = ev.stanza.attrs.type ?? "normal";
     if (type === "error") return true;
-    if (type === "groupchat") return server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true;
+    if (type === "groupchat") return (server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true);
     const targets = available(server, ev.to.local!);
     if (targets.length > 0) {
       // Every non-negative resource gets it (RFC 6121 §8.5.2.1.1, second option).
@@ -25,7 +25,7 @@ function message(server: Server): void {
     }
     if (type === "headline") return true;
     const exists = server.registry.sessionsOf(ev.to.local!).length > 0 || (await server.storage.users.get(ev.to.local!)) !== undefined;
-    if (!exists) return server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true;
+    if (!exists) return (server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true);
     const stored = await server.bus.fire("message/offline", ev);
     if (stored === undefined) server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin);
     return true;
@@ -33,15 +33,22 @@ function message(server: Server): void {
 
   server.bus.on("message/bare", bareDelivery, "fallback");
 
-  server.bus.on("message/full", async (ev) => {
-    const target = server.registry.get(ev.to.local!, ev.to.resource!);
-    if (target) { target.send(ev.stanza); return true; }
-    const type = ev.stanza.attrs.type ?? "normal";
-    if (type === "error") return true;
-    if (type === "groupchat") return server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true;
-    // A full JID that is gone is treated as the bare JID (RFC 6121 §8.5.3.2.1).
-    return bareDelivery(ev);
-  }, "fallback");
+  server.bus.on(
+    "message/full",
+    async (ev) => {
+      const target = server.registry.get(ev.to.local!, ev.to.resource!);
+      if (target) {
+        target.send(ev.stanza);
+        return true;
+      }
+      const type = ev.stanza.attrs.type ?? "normal";
+      if (type === "error") return true;
+      if (type === "groupchat") return (server.router.bounce(ev.stanza, stanzaErrors.serviceUnavailable, ev.origin), true);
+      // A full JID that is gone is treated as the bare JID (RFC 6121 §8.5.3.2.1).
+      return bareDelivery(ev);
+    },
+    "fallback",
+  );
 
   // Messages to the server itself: nothing reads them.
   server.bus.on("message/host", () => true, "fallback");

@@ -14,13 +14,19 @@ import { defineFeature } from "../core/feature.js";
 
 /** "2025-01-31 14:05 UTC" */
 export function utcTime(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").replace(/:\d\d\.\d+Z$/, " UTC");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/:\d\d\.\d+Z$/, " UTC");
 }
 
 export function noticeText(server: Server, client: ClientRecord, session: Session, now = Date.now()): string {
   // Names as the client gave them, but on one line: a chat window shows line breaks.
   const given = client.userAgent ?? {};
-  const ua = { software: given.software === undefined ? undefined : oneLine(given.software), device: given.device === undefined ? undefined : oneLine(given.device) };
+  const ua = {
+    software: given.software === undefined ? undefined : oneLine(given.software),
+    device: given.device === undefined ? undefined : oneLine(given.device),
+  };
   const resource = client.legacy && client.fullJid ? oneLine(client.fullJid.slice(client.fullJid.indexOf("/") + 1)) : undefined;
   const name = ua.software ?? (resource !== undefined ? `a client with resource "${resource}"` : "an unnamed client");
   const parts = [`A new client signed in to your account with your password: ${ua.software ? `"${name}"` : name}`];
@@ -43,15 +49,21 @@ function newClientNotice(server: Server): void {
     if (!server.config.new_client_notice) return undefined;
     const mech = session.authMechanism;
     if (!mech || isTokenMechanism(mech)) return undefined;
-    const others = server.registry.sessionsOf(username).filter((s) => s !== session && !s.closed
-      && (client.legacy ? s.data.clientRecordId !== client.id : s.data.clientId !== client.id));
+    const others = server.registry
+      .sessionsOf(username)
+      .filter((s) => s !== session && !s.closed && (client.legacy ? s.data.clientRecordId !== client.id : s.data.clientId !== client.id));
     if (others.length === 0) return undefined;
     const body = noticeText(server, client, session);
     const domain = server.config.domain;
     for (const s of others) {
-      s.send(x("message", { xmlns: "jabber:client", from: domain, to: s.jid!.toString(), type: "chat", id: `new-client-${client.id.slice(0, 32)}-${Date.now().toString(36)}` },
-        x("subject", null, "New sign-in to your account"),
-        x("body", null, body)));
+      s.send(
+        x(
+          "message",
+          { xmlns: "jabber:client", from: domain, to: s.jid!.toString(), type: "chat", id: `new-client-${client.id.slice(0, 32)}-${Date.now().toString(36)}` },
+          x("subject", null, "New sign-in to your account"),
+          x("body", null, body),
+        ),
+      );
     }
     session.log.info({ notified: others.length }, "new-client notice sent");
     return undefined;

@@ -9,7 +9,10 @@ export default defineFeature({ name: "ping", setup: ping });
 
 function ping(server: Server): void {
   server.hostFeatures.add(NS_PING);
-  const pong = ({ stanza, origin }: StanzaEvent) => { origin?.send(iqResult(stanza)); return true; };
+  const pong = ({ stanza, origin }: StanzaEvent) => {
+    origin?.send(iqResult(stanza));
+    return true;
+  };
   server.bus.on(`iq-get/host/${NS_PING}:ping`, pong);
   server.bus.on(`iq-get/self/${NS_PING}:ping`, pong);
 }

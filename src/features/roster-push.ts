@@ -31,8 +31,11 @@ export function itemElement(item: RosterItem): Element {
 export function pushRosterItem(server: Server, username: string, item: Element, ver: number | undefined): void {
   for (const s of server.registry.sessionsOf(username)) {
     if (!s.data.rosterRequested || !s.jid) continue;
-    const iq = x("iq", { type: "set", id: "push-" + randomBytes(6).toString("base64url"), to: s.jid.toString() },
-      x("query", { xmlns: NS_ROSTER, ver: ver === undefined ? undefined : String(ver) }, item.clone()));
+    const iq = x(
+      "iq",
+      { type: "set", id: "push-" + randomBytes(6).toString("base64url"), to: s.jid.toString() },
+      x("query", { xmlns: NS_ROSTER, ver: ver === undefined ? undefined : String(ver) }, item.clone()),
+    );
     s.send(iq);
   }
 }
@@ -44,13 +47,21 @@ const locks = new WeakMap<Server, Map<string, Promise<unknown>>>();
 /** Runs `fn` after every earlier roster update of the same account has finished. */
 export function withRosterLock<T>(server: Server, username: string, fn: () => Promise<T>): Promise<T> {
   let m = locks.get(server);
-  if (!m) { m = new Map(); locks.set(server, m); }
+  if (!m) {
+    m = new Map();
+    locks.set(server, m);
+  }
   const map = m;
   const prev = map.get(username) ?? Promise.resolve();
   const run = prev.then(fn, fn);
-  const tail = run.then(() => undefined, () => undefined);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
   map.set(username, tail);
-  void tail.then(() => { if (map.get(username) === tail) map.delete(username); });
+  void tail.then(() => {
+    if (map.get(username) === tail) map.delete(username);
+  });
   return run;
 }
 
@@ -63,8 +74,15 @@ export interface ItemUpdate {
 
 function same(a: RosterItem | undefined, b: RosterItem | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.jid === b.jid && a.name === b.name && a.subscription === b.subscription && (a.ask ?? undefined) === (b.ask ?? undefined)
-    && !!a.pendingIn === !!b.pendingIn && a.groups.length === b.groups.length && a.groups.every((g, i) => g === b.groups[i]);
+  return (
+    a.jid === b.jid &&
+    a.name === b.name &&
+    a.subscription === b.subscription &&
+    (a.ask ?? undefined) === (b.ask ?? undefined) &&
+    !!a.pendingIn === !!b.pendingIn &&
+    a.groups.length === b.groups.length &&
+    a.groups.every((g, i) => g === b.groups[i])
+  );
 }
 
 function visiblySame(a: RosterItem, b: RosterItem): boolean {
@@ -80,8 +98,13 @@ function visiblySame(a: RosterItem, b: RosterItem): boolean {
  * crash in between leaves at most a one-sided state, which RFC 6121 tolerates and repairs
  * on the next subscription exchange).
  */
-export function updateItem(server: Server, username: string, jid: string,
-  mutate: (item: RosterItem | undefined) => RosterItem | undefined, explicit = false): Promise<ItemUpdate> {
+export function updateItem(
+  server: Server,
+  username: string,
+  jid: string,
+  mutate: (item: RosterItem | undefined) => RosterItem | undefined,
+  explicit = false,
+): Promise<ItemUpdate> {
   return withRosterLock(server, username, async () => {
     const before = await server.storage.roster.getItem(username, jid);
     let after = mutate(before ? { ...before, groups: [...before.groups] } : undefined);
@@ -91,8 +114,8 @@ export function updateItem(server: Server, username: string, jid: string,
       if (!after.pendingIn) delete after.pendingIn;
       if ((explicit || wasVisible) && isHidden(after)) after.name = "";
       // A hidden request that is no longer pending is no item at all.
-      if (!explicit && before && !wasVisible && after.subscription === "none" && !after.ask && !after.pendingIn
-        && !after.name && after.groups.length === 0) after = undefined;
+      if (!explicit && before && !wasVisible && after.subscription === "none" && !after.ask && !after.pendingIn && !after.name && after.groups.length === 0)
+        after = undefined;
     }
     if (same(before, after)) {
       // A roster set is answered with a push even when it changed nothing (RFC 6121 §2.4.2).

@@ -86,22 +86,33 @@ function roster(server: Server): void {
     }
     if (groups.length > MAX_GROUPS) return fail(ev, stanzaErrors.notAcceptable, "Too many groups");
 
-    await updateItem(server, username, contact, (item): RosterItem => {
-      const next: RosterItem = item ?? { jid: contact, subscription: "none", groups: [] };
-      next.groups = groups;
-      if (name === undefined || name === "") delete next.name; else next.name = name;
-      return next;
-    }, true);
+    await updateItem(
+      server,
+      username,
+      contact,
+      (item): RosterItem => {
+        const next: RosterItem = item ?? { jid: contact, subscription: "none", groups: [] };
+        next.groups = groups;
+        if (name === undefined || name === "") delete next.name;
+        else next.name = name;
+        return next;
+      },
+      true,
+    );
     ev.origin?.send(iqResult(ev.stanza));
     return true;
   });
 
   // Someone else's roster: only the account itself may read or change it (RFC 6121 §2.1.5).
   for (const type of ["get", "set"] as const) {
-    server.bus.on(`iq-${type}/bare/${NS_ROSTER}:query`, (ev) => {
-      if (ev.from.bareString === ev.to.bareString) return undefined;
-      return fail(ev, stanzaErrors.forbidden);
-    }, "lower");
+    server.bus.on(
+      `iq-${type}/bare/${NS_ROSTER}:query`,
+      (ev) => {
+        if (ev.from.bareString === ev.to.bareString) return undefined;
+        return fail(ev, stanzaErrors.forbidden);
+      },
+      "lower",
+    );
   }
 }
 

@@ -33,11 +33,21 @@ function securityHistory(server: Server): () => void {
   const offs = [
     server.bus.on("security-history", (e) => safely(e)),
     server.bus.on("new-client", ({ username, client, session }) =>
-      safely({ username, kind: "new-client", ip: session.ip, data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) } })),
+      safely({
+        username,
+        kind: "new-client",
+        ip: session.ip,
+        data: { client: client.id, mechanism: session.authMechanism, transport: session.data.transport ?? "tcp", ...clientName(client) },
+      }),
+    ),
     server.bus.on("grant-created", ({ username, grant }) => {
       if (grant.kind === "fast") return undefined; // a client's FAST token: the client itself is the news
       const ua = grantUserAgent(grant);
-      return safely({ username, kind: "new-grant", data: { grant: grant.id, kind: grant.kind, ...(ua.software ? { software: ua.software } : {}), ...(ua.device ? { device: ua.device } : {}) } });
+      return safely({
+        username,
+        kind: "new-grant",
+        data: { grant: grant.id, kind: grant.kind, ...(ua.software ? { software: ua.software } : {}), ...(ua.device ? { device: ua.device } : {}) },
+      });
     }),
     server.bus.on("client-revoked", async (ev) => {
       const client = ev.clientId !== undefined ? await server.storage.clients.get(ev.username, ev.clientId) : undefined;
@@ -48,7 +58,8 @@ function securityHistory(server: Server): () => void {
     }),
     // `reset`: "change password and sign out everywhere else" (src/clients/reset.ts), with what it ended.
     server.bus.on("password-changed", ({ username, via, ip, reset }) =>
-      safely({ username, kind: reset ? "password-reset" : "password-changed", ip, data: { via: via ?? "admin", ...reset } })),
+      safely({ username, kind: reset ? "password-reset" : "password-changed", ip, data: { via: via ?? "admin", ...reset } }),
+    ),
     server.bus.on("client-allowed", async ({ username, clientId, via, ip }) => {
       const client = await server.storage.clients.get(username, clientId);
       await safely({ username, kind: "client-allowed", ip, data: { ...clientName(client), client: clientId, via: via ?? "xmpp" } });
@@ -65,9 +76,14 @@ function securityHistory(server: Server): () => void {
     const n = await server.storage.events.purge(Date.now() - server.config.security_history_days * 86400_000);
     if (n > 0) server.log.info({ deleted: n }, "deleted old security history entries");
   };
-  const purger = setInterval(() => { purge().catch((err) => server.log.error({ err }, "security history clean-up failed")); }, 3600_000);
+  const purger = setInterval(() => {
+    purge().catch((err) => server.log.error({ err }, "security history clean-up failed"));
+  }, 3600_000);
   purger.unref();
   void purge().catch((err) => server.log.error({ err }, "security history clean-up failed"));
 
-  return () => { clearInterval(purger); for (const off of offs) off(); };
+  return () => {
+    clearInterval(purger);
+    for (const off of offs) off();
+  };
 }

@@ -59,7 +59,10 @@ function reportThrottle(server: Server, ip: string, username: string | undefined
   for (const [k, until] of seen) if (until <= now) seen.delete(k);
   if (seen.has(key)) return;
   seen.set(key, now + server.config.login_failure_window * 1000);
-  server.log.info({ event: "login-throttled", ...(scope === "account" && account ? { account } : {}), ip, scope, seconds: server.config.login_failure_window }, "security: login-throttled");
+  server.log.info(
+    { event: "login-throttled", ...(scope === "account" && account ? { account } : {}), ip, scope, seconds: server.config.login_failure_window },
+    "security: login-throttled",
+  );
 }
 
 /** Only plain values from a history entry's data: it is written by several features. */
@@ -82,34 +85,78 @@ function securityLog(server: Server): () => void {
     server.bus.on("authenticated", ({ session, mechanism, sasl2 }) => {
       const ua = session.data.userAgent ?? {};
       log({
-        event: "login", account: session.bareJid, ip: ipOf(session), client: session.data.clientId,
-        software: ua.software, device: ua.device, mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
+        event: "login",
+        account: session.bareJid,
+        ip: ipOf(session),
+        client: session.data.clientId,
+        software: ua.software,
+        device: ua.device,
+        mechanism,
+        via: sasl2 ? "sasl2" : "sasl",
+        transport: session.data.transport ?? "tcp",
       });
     }),
     server.bus.on("authentication-failure", ({ session, username, mechanism, sasl2 }) => {
       // A stale token (expired, revoked, older than the password) is routine, not a guess: its own reason.
-      logSecurityEvent(server, {
-        event: "login-failed", account: jidOf(server, username), ip: ipOf(session), reason: mechanism && isTokenMechanism(mechanism) ? "bad-token" : "bad-credentials",
-        mechanism, via: sasl2 ? "sasl2" : "sasl", transport: session.data.transport ?? "tcp",
-      }, username);
+      logSecurityEvent(
+        server,
+        {
+          event: "login-failed",
+          account: jidOf(server, username),
+          ip: ipOf(session),
+          reason: mechanism && isTokenMechanism(mechanism) ? "bad-token" : "bad-credentials",
+          mechanism,
+          via: sasl2 ? "sasl2" : "sasl",
+          transport: session.data.transport ?? "tcp",
+        },
+        username,
+      );
     }),
     server.bus.on("new-client", ({ username, client, session }) =>
-      log({ event: "new-client", account: jidOf(server, username), ip: ipOf(session), client: client.id, software: client.userAgent?.software, device: client.userAgent?.device })),
+      log({
+        event: "new-client",
+        account: jidOf(server, username),
+        ip: ipOf(session),
+        client: client.id,
+        software: client.userAgent?.software,
+        device: client.userAgent?.device,
+      }),
+    ),
     server.bus.on("client-revoked", (e) =>
-      log({ event: "client-revoked", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, grant: e.grantId, software: e.name, via: e.via ?? "xmpp" })),
-    server.bus.on("client-allowed", (e) =>
-      log({ event: "client-allowed", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, via: e.via })),
-    server.bus.on("password-changed", (e) =>
-      log({ event: "password-changed", account: jidOf(server, e.username), ip: e.ip, via: e.via ?? "admin" })),
+      log({
+        event: "client-revoked",
+        account: jidOf(server, e.username),
+        ip: e.ip,
+        client: e.clientId,
+        grant: e.grantId,
+        software: e.name,
+        via: e.via ?? "xmpp",
+      }),
+    ),
+    server.bus.on("client-allowed", (e) => log({ event: "client-allowed", account: jidOf(server, e.username), ip: e.ip, client: e.clientId, via: e.via })),
+    server.bus.on("password-changed", (e) => log({ event: "password-changed", account: jidOf(server, e.username), ip: e.ip, via: e.via ?? "admin" })),
     server.bus.on("grant-created", ({ username, grant }) =>
-      log({ event: "grant-issued", account: jidOf(server, username), grant: grant.id, kind: grant.kind, client: grant.clientId, software: grantUserAgent(grant).software })),
-    server.bus.on("grant-revoked", (e) =>
-      log({ event: "grant-revoked", account: jidOf(server, e.username), grant: e.grantId, reason: e.reason })),
+      log({
+        event: "grant-issued",
+        account: jidOf(server, username),
+        grant: grant.id,
+        kind: grant.kind,
+        client: grant.clientId,
+        software: grantUserAgent(grant).software,
+      }),
+    ),
+    server.bus.on("grant-revoked", (e) => log({ event: "grant-revoked", account: jidOf(server, e.username), grant: e.grantId, reason: e.reason })),
     server.bus.on("user-deleted", ({ username }) => log({ event: "account-deleted", account: jidOf(server, username) })),
     // What the account page records itself (its sign-ins, browser revocations, sign-out-everywhere).
     server.bus.on("security-history", (e) => {
       if (e.kind === "login-failed") return; // logged where it happens (logSecurityEvent from the login forms)
-      log({ event: e.kind === "account-login" ? "login" : e.kind, account: jidOf(server, e.username), ip: e.ip, ...plainFields(e.data), ...(e.kind === "account-login" ? { via: "account page" } : {}) });
+      log({
+        event: e.kind === "account-login" ? "login" : e.kind,
+        account: jidOf(server, e.username),
+        ip: e.ip,
+        ...plainFields(e.data),
+        ...(e.kind === "account-login" ? { via: "account page" } : {}),
+      });
     }),
     server.bus.on("admin-command", (req) => {
       if (req.op === "status") return; // `warden check` asks it; nothing changes
@@ -118,5 +165,7 @@ function securityLog(server: Server): () => void {
       log({ event: "admin-command", op: req.op, ...fields, via: "admin socket" });
     }),
   ];
-  return () => { for (const off of offs) off(); };
+  return () => {
+    for (const off of offs) off();
+  };
 }

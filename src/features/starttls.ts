@@ -9,10 +9,14 @@ const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 export default defineFeature({ name: "starttls", setup: starttls });
 
 function starttls(server: Server): void {
-  server.bus.on("stream-features", ({ session, features }) => {
-    if (session.authenticated || !session.transport.canStartTls()) return;
-    features.cnode(x("starttls", { xmlns: NS_TLS }, server.config.c2s_require_encryption ? x("required") : undefined));
-  }, "high");
+  server.bus.on(
+    "stream-features",
+    ({ session, features }) => {
+      if (session.authenticated || !session.transport.canStartTls()) return;
+      features.cnode(x("starttls", { xmlns: NS_TLS }, server.config.c2s_require_encryption ? x("required") : undefined));
+    },
+    "high",
+  );
 
   server.bus.on(`nonza/${NS_TLS}:starttls`, ({ session }) => {
     if (!session.transport.canStartTls() || session.authenticated) {
@@ -23,7 +27,10 @@ function starttls(server: Server): void {
     session.sendRaw(`<proceed xmlns='${NS_TLS}'/>`);
     session.restartStream();
     session.transport.startTls((err) => {
-      if (err) { session.log.debug({ err: err.message }, "STARTTLS handshake failed"); session.transport.destroy(); }
+      if (err) {
+        session.log.debug({ err: err.message }, "STARTTLS handshake failed");
+        session.transport.destroy();
+      }
     });
     return true;
   });

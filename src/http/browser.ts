@@ -27,7 +27,11 @@ export function sameOrigin(req: HttpRequest): boolean {
   if (origin === "null") return site === "same-origin";
   if (origin !== undefined) {
     let expected: string;
-    try { expected = new URL(req.base).origin; } catch { return false; }
+    try {
+      expected = new URL(req.base).origin;
+    } catch {
+      return false;
+    }
     if (origin !== expected) return false;
   }
   return true;
@@ -50,10 +54,21 @@ export const THROTTLED = "Too many failed attempts. Wait a minute and try again.
  * or the account is over its failure limit; each failure counts, waits, and goes into the
  * account's security history.
  */
-export async function checkPassword(server: Server, ip: string, rawUser: string | undefined, password: string | undefined, via: string, reentry = false): Promise<PasswordCheck> {
+export async function checkPassword(
+  server: Server,
+  ip: string,
+  rawUser: string | undefined,
+  password: string | undefined,
+  via: string,
+  reentry = false,
+): Promise<PasswordCheck> {
   if (!rawUser || !password) return { ok: false, status: 400, error: reentry ? "Enter your password." : "Enter your username and password." };
   let username = "";
-  try { username = accountName(rawUser.trim(), server.config.domain); } catch { /* unknown to us: checked all the same */ }
+  try {
+    username = accountName(rawUser.trim(), server.config.domain);
+  } catch {
+    /* unknown to us: checked all the same */
+  }
   // Admitted (and reserved) before the password is looked at, as for XMPP logins (src/auth/throttle.ts).
   const attempt = await server.services.get("loginThrottle").admit(ip, username || undefined);
   if (!attempt) return { ok: false, status: 429, error: THROTTLED };
@@ -66,7 +81,10 @@ export async function checkPassword(server: Server, ip: string, rawUser: string 
   }
   // PBKDF2 runs whether or not the account exists, so timing does not tell which.
   const ok = await verifyPasswordAsync(user, password, server.config.scram_iterations);
-  if (ok && user) { attempt.release(); return { ok: true, username }; }
+  if (ok && user) {
+    attempt.release();
+    return { ok: true, username };
+  }
   const delay = attempt.failed();
   // Not awaited: only real accounts have a history to write, and waiting for it would tell them apart.
   if (user) void server.bus.emit("login-failed", { username, ip, via }, (err) => server.log.error({ err }, "login-failed handler failed"));

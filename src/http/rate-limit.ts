@@ -6,7 +6,10 @@ import type { RateLimits } from "../state/rate-limits.js";
 
 /** Limits of an endpoint group: an IP address and a group name make the key. */
 export class RateLimiter {
-  constructor(private readonly counts: RateLimits, private readonly perMinute: () => number) {}
+  constructor(
+    private readonly counts: RateLimits,
+    private readonly perMinute: () => number,
+  ) {}
 
   /** Counts a request; throws 429 (with Retry-After) past the limit. */
   take(key: string, now = Date.now()): void {

@@ -46,7 +46,10 @@ export function clientOf(raw: http.IncomingMessage, tlsListener: boolean, truste
     const xff = raw.headers["x-forwarded-for"];
     if (typeof xff === "string") {
       // The first address from the right that is not one of our proxies.
-      const hops = xff.split(",").map((s) => plainIp(s.trim())).filter((s) => s !== "");
+      const hops = xff
+        .split(",")
+        .map((s) => plainIp(s.trim()))
+        .filter((s) => s !== "");
       while (hops.length > 0 && trusted.has(hops[hops.length - 1]!)) hops.pop();
       const client = hops.pop();
       if (client && net.isIP(client)) ip = client;
@@ -58,7 +61,12 @@ export function clientOf(raw: http.IncomingMessage, tlsListener: boolean, truste
 }
 
 /** The request object of a raw request; `base` is "" when there is neither http_external_url nor a valid Host. */
-export function makeRequest(raw: http.IncomingMessage, res: http.ServerResponse, client: { ip: string; secure: boolean }, cfg: Pick<Config, "http_external_url" | "http_max_body">): IncomingRequest {
+export function makeRequest(
+  raw: http.IncomingMessage,
+  res: http.ServerResponse,
+  client: { ip: string; secure: boolean },
+  cfg: Pick<Config, "http_external_url" | "http_max_body">,
+): IncomingRequest {
   const { ip, secure } = client;
   const method = raw.method ?? "GET";
   let bodyPromise: Promise<Buffer> | undefined;
@@ -66,7 +74,12 @@ export function makeRequest(raw: http.IncomingMessage, res: http.ServerResponse,
   const base = cfg.http_external_url ?? (host && HOST_RE.test(host) ? `${secure ? "https" : "http"}://${host.toLowerCase()}` : "");
   const body = (): Promise<Buffer> => (bodyPromise ??= readBody(raw, cfg.http_max_body));
   return {
-    raw, res, method, ip, secure, base,
+    raw,
+    res,
+    method,
+    ip,
+    secure,
+    base,
     url: undefined as unknown as URL,
     header: (name: string) => {
       const v = raw.headers[name.toLowerCase()];
@@ -76,7 +89,9 @@ export function makeRequest(raw: http.IncomingMessage, res: http.ServerResponse,
     form: async (): Promise<URLSearchParams> => {
       if (mediaType(raw) !== "application/x-www-form-urlencoded") throw new HttpError(httpErrors.formRequired);
       let text: string;
-      try { text = utf8.decode(await body()); } catch (err) {
+      try {
+        text = utf8.decode(await body());
+      } catch (err) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(httpErrors.bodyNotUtf8);
       }
@@ -85,7 +100,11 @@ export function makeRequest(raw: http.IncomingMessage, res: http.ServerResponse,
     json: async (): Promise<unknown> => {
       if (mediaType(raw) !== "application/json") throw new HttpError(httpErrors.jsonRequired);
       const buf = await body();
-      try { return JSON.parse(buf.toString("utf8")) as unknown; } catch { throw new HttpError(httpErrors.bodyNotJson); }
+      try {
+        return JSON.parse(buf.toString("utf8")) as unknown;
+      } catch {
+        throw new HttpError(httpErrors.bodyNotJson);
+      }
     },
   };
 }

@@ -32,46 +32,56 @@ function rest(server: Server): void {
     return info;
   }
 
-  server.services.get("http").route("GET", "/rest/roster", async (req) => {
-    const { username } = await authenticate(req);
-    const items = (await server.storage.roster.get(username)).map((i) => {
-      const item: Record<string, unknown> = { jid: i.jid, subscription: i.subscription, groups: i.groups };
-      if (i.name !== undefined) item.name = i.name;
-      if (i.ask) item.ask = i.ask;
-      return item;
-    });
-    sendJson(req, 200, { items });
-  }, { cors: true });
+  server.services.get("http").route(
+    "GET",
+    "/rest/roster",
+    async (req) => {
+      const { username } = await authenticate(req);
+      const items = (await server.storage.roster.get(username)).map((i) => {
+        const item: Record<string, unknown> = { jid: i.jid, subscription: i.subscription, groups: i.groups };
+        if (i.name !== undefined) item.name = i.name;
+        if (i.ask) item.ask = i.ask;
+        return item;
+      });
+      sendJson(req, 200, { items });
+    },
+    { cors: true },
+  );
 
-  server.services.get("http").route("POST", "/rest/message", async (req) => {
-    const { username } = await authenticate(req);
-    const ct = (req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    let fields: Record<string, unknown>;
-    if (ct === "application/x-www-form-urlencoded") {
-      const params = await req.form();
-      fields = {};
-      for (const k of new Set(params.keys())) {
-        if (params.getAll(k).length > 1) throw new HttpError(httpErrors.repeatedParameter(k));
-        fields[k] = params.get(k);
+  server.services.get("http").route(
+    "POST",
+    "/rest/message",
+    async (req) => {
+      const { username } = await authenticate(req);
+      const ct = (req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      let fields: Record<string, unknown>;
+      if (ct === "application/x-www-form-urlencoded") {
+        const params = await req.form();
+        fields = {};
+        for (const k of new Set(params.keys())) {
+          if (params.getAll(k).length > 1) throw new HttpError(httpErrors.repeatedParameter(k));
+          fields[k] = params.get(k);
+        }
+      } else {
+        const body = await req.json();
+        if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(httpErrors.restNotObject);
+        fields = body as Record<string, unknown>;
       }
-    } else {
-      const body = await req.json();
-      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(httpErrors.restNotObject);
-      fields = body as Record<string, unknown>;
-    }
-    const { to, body, type = "chat", id } = fields;
-    if (typeof to !== "string") throw new HttpError(httpErrors.restToRequired);
-    const toJid = parseJid(to);
-    if (!toJid || !toJid.local) throw new HttpError(httpErrors.restToInvalid);
-    if (toJid.domain !== server.config.domain) throw new HttpError(httpErrors.restToRemote);
-    if (typeof body !== "string" || body === "") throw new HttpError(httpErrors.restBodyRequired);
-    if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(httpErrors.restBodyTooLong);
-    if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(httpErrors.restType(MESSAGE_TYPES));
-    if (id !== undefined && (typeof id !== "string" || !ID_RE.test(id))) throw new HttpError(httpErrors.restId);
-    const stanzaId = (id) ?? randomBytes(9).toString("base64url");
-    const from = parseJid(`${username}@${server.config.domain}`)!;
-    const stanza = x("message", { from: from.toString(), to: toJid.toString(), type, id: stanzaId }, x("body", null, body));
-    await server.router.route(stanza, from, toJid);
-    sendJson(req, 202, { id: stanzaId });
-  }, { cors: true });
+      const { to, body, type = "chat", id } = fields;
+      if (typeof to !== "string") throw new HttpError(httpErrors.restToRequired);
+      const toJid = parseJid(to);
+      if (!toJid || !toJid.local) throw new HttpError(httpErrors.restToInvalid);
+      if (toJid.domain !== server.config.domain) throw new HttpError(httpErrors.restToRemote);
+      if (typeof body !== "string" || body === "") throw new HttpError(httpErrors.restBodyRequired);
+      if (body.length > server.config.c2s_stanza_size_limit) throw new HttpError(httpErrors.restBodyTooLong);
+      if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) throw new HttpError(httpErrors.restType(MESSAGE_TYPES));
+      if (id !== undefined && (typeof id !== "string" || !ID_RE.test(id))) throw new HttpError(httpErrors.restId);
+      const stanzaId = id ?? randomBytes(9).toString("base64url");
+      const from = parseJid(`${username}@${server.config.domain}`)!;
+      const stanza = x("message", { from: from.toString(), to: toJid.toString(), type, id: stanzaId }, x("body", null, body));
+      await server.router.route(stanza, from, toJid);
+      sendJson(req, 202, { id: stanzaId });
+    },
+    { cors: true },
+  );
 }

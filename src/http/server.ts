@@ -31,9 +31,16 @@ interface RouteOptions {
   cors?: boolean;
 }
 
-interface Route { handler: HttpHandler; opts: RouteOptions }
+interface Route {
+  handler: HttpHandler;
+  opts: RouteOptions;
+}
 
-export interface HttpListenerInfo { address: string; port: number; tls: boolean }
+export interface HttpListenerInfo {
+  address: string;
+  port: number;
+  tls: boolean;
+}
 
 const MAX_URL = 8192;
 
@@ -45,7 +52,7 @@ const BASE_HEADERS: Record<string, string> = {
   "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cache-Control": "no-store",
-  "Pragma": "no-cache",
+  Pragma: "no-cache",
 };
 
 export default defineFeature({ name: "http", provides: ["http"], setup: httpFeature });
@@ -76,7 +83,9 @@ export class HttpService {
 
   private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
     const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => { void this.handle(req, res, secure); };
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      void this.handle(req, res, secure);
+    };
     const srv = http.createServer(opts, onRequest);
     srv.maxHeadersCount = 100;
     if (secure) {
@@ -87,12 +96,19 @@ export class HttpService {
       const plain = srv.listeners("connection") as Array<(s: net.Socket) => void>;
       if (plain.length !== 1) throw new Error("unexpected 'connection' listeners on the HTTP server");
       srv.removeAllListeners("connection");
-      srv.on("connection", this.server.tlsAccept(["http/1.1"], (s) => plain[0]!.call(srv, s)));
+      srv.on(
+        "connection",
+        this.server.tlsAccept(["http/1.1"], (s) => plain[0]!.call(srv, s)),
+      );
     }
     srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own answers to what its parser refuses, kept as specific as Node makes them.
-      const e = err.code === "HPE_HEADER_OVERFLOW" ? httpErrors.headersTooLarge
-        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? httpErrors.requestTimeout : httpErrors.badRequest;
+      const e =
+        err.code === "HPE_HEADER_OVERFLOW"
+          ? httpErrors.headersTooLarge
+          : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? httpErrors.requestTimeout
+            : httpErrors.badRequest;
       if (socket.writable) socket.end(bareResponse(e));
       else socket.destroy();
     });
@@ -100,9 +116,15 @@ export class HttpService {
       socket.on("error", () => {});
       // ip and https: the client's address and whether it reached us over TLS, through a trusted proxy too.
       const client = this.clientOf(req, secure);
-      void this.server.bus.fire("http-upgrade", { req, socket, head, secure, ip: client.ip, https: client.secure }).then((taken) => {
-        if (!taken) socket.end(bareResponse(httpErrors.upgradeNotFound));
-      }, (err) => { this.server.log.error({ err }, "http upgrade failed"); socket.destroy(); });
+      void this.server.bus.fire("http-upgrade", { req, socket, head, secure, ip: client.ip, https: client.secure }).then(
+        (taken) => {
+          if (!taken) socket.end(bareResponse(httpErrors.upgradeNotFound));
+        },
+        (err) => {
+          this.server.log.error({ err }, "http upgrade failed");
+          socket.destroy();
+        },
+      );
     });
     this.servers.push(srv);
     const addr = await listen(srv, port, host);
@@ -115,14 +137,21 @@ export class HttpService {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   /** The first TLS listener's port (for URLs given out where there is no request to go by). */
-  get httpsPort(): number | undefined { return this.listeners.find((l) => l.tls)?.port; }
+  get httpsPort(): number | undefined {
+    return this.listeners.find((l) => l.tls)?.port;
+  }
 
   private async handle(raw: http.IncomingMessage, res: http.ServerResponse, tlsListener: boolean): Promise<void> {
     const started = Date.now();
@@ -136,7 +165,11 @@ export class HttpService {
       if ((raw.url?.length ?? 0) > MAX_URL) throw new HttpError(httpErrors.urlTooLong);
       if (!base) throw new HttpError(httpErrors.badHost);
       let url: URL;
-      try { url = new URL(raw.url ?? "/", base); } catch { throw new HttpError(httpErrors.badUrl); }
+      try {
+        url = new URL(raw.url ?? "/", base);
+      } catch {
+        throw new HttpError(httpErrors.badUrl);
+      }
       reqObj.url = url;
       const declared = Number(raw.headers["content-length"] ?? 0);
       if (declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
@@ -164,8 +197,7 @@ export class HttpService {
       if (err instanceof HttpError) {
         if (err.status === 413) res.setHeader("Connection", "close");
         sendError(req, err);
-      }
-      else {
+      } else {
         this.server.log.error({ err, method, path: reqObj.url?.pathname }, "http request failed");
         sendError(req, new HttpError(httpErrors.internal));
       }

@@ -50,25 +50,42 @@ class WebSocketTransport implements Transport {
   private idleMs = 0;
   private onIdle?: () => void;
 
-  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly tlsSocket: tls.TLSSocket | undefined, readonly secureViaProxy: boolean, private readonly sendBufferLimit: number) {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    readonly tlsSocket: tls.TLSSocket | undefined,
+    readonly secureViaProxy: boolean,
+    private readonly sendBufferLimit: number,
+  ) {
     ws.on("message", (data, isBinary) => {
       this.bump();
       if (isBinary) return this.ws.close(1003, "XMPP frames are text");
       // A text frame arrives as one Buffer; fragments (Buffer[]) and ArrayBuffers are joined first.
       this.dataCb?.((Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString());
     });
-    ws.on("close", () => { if (this.idle) clearTimeout(this.idle); this.wakeDrained(); this.closeCb?.(); });
+    ws.on("close", () => {
+      if (this.idle) clearTimeout(this.idle);
+      this.wakeDrained();
+      this.closeCb?.();
+    });
     ws.on("error", () => {});
   }
 
-  canStartTls(): boolean { return false; }
-  startTls(done: (err?: Error) => void): void { done(new Error("STARTTLS is not available over WebSocket")); }
+  canStartTls(): boolean {
+    return false;
+  }
+  startTls(done: (err?: Error) => void): void {
+    done(new Error("STARTTLS is not available over WebSocket"));
+  }
 
   write(data: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(frame(data), this.onSent);
     const buffered = this.ws.bufferedAmount;
-    if (buffered > this.sendBufferLimit) { this.overflowCb?.(); return; }
+    if (buffered > this.sendBufferLimit) {
+      this.overflowCb?.();
+      return;
+    }
     if (buffered > PAUSE_AT && !this.ws.isPaused) this.ws.pause();
   }
 
@@ -95,7 +112,9 @@ class WebSocketTransport implements Transport {
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
-  destroy(): void { this.ws.terminate(); }
+  destroy(): void {
+    this.ws.terminate();
+  }
 
   setIdleTimeout(ms: number, onTimeout: () => void): void {
     this.idleMs = ms;
@@ -106,12 +125,24 @@ class WebSocketTransport implements Transport {
   private bump(): void {
     if (!this.idleMs) return;
     if (this.idle) this.idle.refresh();
-    else { this.idle = setTimeout(() => { this.idle = undefined; this.onIdle?.(); }, this.idleMs); this.idle.unref(); }
+    else {
+      this.idle = setTimeout(() => {
+        this.idle = undefined;
+        this.onIdle?.();
+      }, this.idleMs);
+      this.idle.unref();
+    }
   }
 
-  onData(cb: (chunk: string) => void): void { this.dataCb = cb; }
-  onClose(cb: () => void): void { this.closeCb = cb; }
-  onOverflow(cb: () => void): void { this.overflowCb = cb; }
+  onData(cb: (chunk: string) => void): void {
+    this.dataCb = cb;
+  }
+  onClose(cb: () => void): void {
+    this.closeCb = cb;
+  }
+  onOverflow(cb: () => void): void {
+    this.overflowCb = cb;
+  }
 }
 
 export default defineFeature({ name: "websocket", needs: ["http"], setup: websocket });
@@ -152,9 +183,13 @@ function websocket(server: Server): () => void {
       return true;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (ws.protocol !== "xmpp") { ws.close(1002, "the xmpp subprotocol is required"); return; }
+      if (ws.protocol !== "xmpp") {
+        ws.close(1002, "the xmpp subprotocol is required");
+        return;
+      }
       const tlsSocket = secure ? (req.socket as tls.TLSSocket) : undefined;
-      server.openStream(new WebSocketTransport(ws, ip, tlsSocket, !secure && https === true, server.config.c2s_send_buffer_limit), ip).data.transport = "websocket";
+      server.openStream(new WebSocketTransport(ws, ip, tlsSocket, !secure && https === true, server.config.c2s_send_buffer_limit), ip).data.transport =
+        "websocket";
     });
     return true;
   });
@@ -162,10 +197,14 @@ function websocket(server: Server): () => void {
   // A ws:// stream that must be encrypted and cannot be (there is no STARTTLS over WebSocket, and
   // no trusted proxy said it ended TLS) would get features with nothing to log in with, and wait
   // forever: it is told why instead, and closed. (The header is out already, as RFC 6120 §4.9.1.2 wants.)
-  server.bus.on("stream-features", ({ session }) => {
-    if (session.transport.kind !== "websocket" || session.secure || session.authenticated || !server.config.c2s_require_encryption) return;
-    session.close(streamErrors.websocketNotEncrypted);
-  }, "first");
+  server.bus.on(
+    "stream-features",
+    ({ session }) => {
+      if (session.transport.kind !== "websocket" || session.secure || session.authenticated || !server.config.c2s_require_encryption) return;
+      session.close(streamErrors.websocketNotEncrypted);
+    },
+    "first",
+  );
 
   // XEP-0156: where to connect. The URL follows the request's scheme and host.
   const wsUrl = (base: string) => base.replace(/^http/, "ws") + WEBSOCKET_PATH;

@@ -14,7 +14,9 @@ declare module "../core/services.js" {
   }
 }
 
-export interface Expiring { exp: number }
+export interface Expiring {
+  exp: number;
+}
 
 export interface ExpiringStore<V extends Expiring> {
   set(key: string, value: V): Promise<void>;
@@ -63,7 +65,9 @@ export class ExpiringMap<V extends Expiring> implements ExpiringStore<V> {
     return true;
   }
 
-  async get(key: string): Promise<V | undefined> { return this.map.get(key); }
+  async get(key: string): Promise<V | undefined> {
+    return this.map.get(key);
+  }
 
   async take(key: string): Promise<V | undefined> {
     const v = this.map.get(key);
@@ -87,7 +91,9 @@ export class ExpiringMap<V extends Expiring> implements ExpiringStore<V> {
     for (const [k, v] of this.map) if (v.exp <= now) this.map.delete(k);
   }
 
-  get size(): number { return this.map.size; }
+  get size(): number {
+    return this.map.size;
+  }
 }
 
 /** The stores of one process: Maps, swept of expired entries every minute. */

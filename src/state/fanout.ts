@@ -26,6 +26,8 @@ export class LocalFanout<T> implements Fanout<T> {
   subscribe(listener: (message: T) => void): () => void {
     const own = (message: T) => listener(message);
     this.listeners.add(own);
-    return () => { this.listeners.delete(own); };
+    return () => {
+      this.listeners.delete(own);
+    };
   }
 }

@@ -40,10 +40,15 @@ export class LocalRateLimits implements RateLimits {
 
   hit(key: string, perMinute: number, now = Date.now()): number | undefined {
     let w = this.windows.get(key);
-    if (!w || now - w.start >= WINDOW_MS) { w = { start: now, count: 0 }; this.windows.set(key, w); }
+    if (!w || now - w.start >= WINDOW_MS) {
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+    }
     if (++w.count <= perMinute) return undefined;
     return Math.max(1, Math.ceil((w.start + WINDOW_MS - now) / 1000));
   }
 
-  stop(): void { clearInterval(this.sweeper); }
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
 }

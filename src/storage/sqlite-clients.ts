@@ -5,10 +5,30 @@ import type { ClientRecord, ClientStore } from "./types.js";
 
 type Db = Database.Database;
 
-interface Row { username: string; id: string; legacy: number; first_seen: number; last_seen: number; full_jid: string | null; mechanisms: string; fast_auth: number | null; grant_id: string | null; user_agent: string | null; last_ip: string | null; revoked_at: number | null }
+interface Row {
+  username: string;
+  id: string;
+  legacy: number;
+  first_seen: number;
+  last_seen: number;
+  full_jid: string | null;
+  mechanisms: string;
+  fast_auth: number | null;
+  grant_id: string | null;
+  user_agent: string | null;
+  last_ip: string | null;
+  revoked_at: number | null;
+}
 
 function toRecord(r: Row): ClientRecord {
-  const c: ClientRecord = { username: r.username, id: r.id, legacy: r.legacy === 1, firstSeen: r.first_seen, lastSeen: r.last_seen, mechanisms: JSON.parse(r.mechanisms) as ClientRecord["mechanisms"] };
+  const c: ClientRecord = {
+    username: r.username,
+    id: r.id,
+    legacy: r.legacy === 1,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    mechanisms: JSON.parse(r.mechanisms) as ClientRecord["mechanisms"],
+  };
   if (r.full_jid !== null) c.fullJid = r.full_jid;
   if (r.fast_auth !== null) c.fastAuth = r.fast_auth;
   if (r.grant_id !== null) c.grantId = r.grant_id;
@@ -38,9 +58,18 @@ export function clientStore(db: Db): ClientStore {
   const put = db.transaction((c: ClientRecord): boolean => {
     const isNew = exists.get(c.username, c.id) === undefined;
     upsert.run({
-      username: c.username, id: c.id, legacy: c.legacy ? 1 : 0, first_seen: c.firstSeen, last_seen: c.lastSeen,
-      full_jid: c.fullJid ?? null, mechanisms: JSON.stringify(c.mechanisms), fast_auth: c.fastAuth ?? null, grant_id: c.grantId ?? null,
-      user_agent: c.userAgent ? JSON.stringify(c.userAgent) : null, last_ip: c.lastIp ?? null, revoked_at: c.revokedAt ?? null,
+      username: c.username,
+      id: c.id,
+      legacy: c.legacy ? 1 : 0,
+      first_seen: c.firstSeen,
+      last_seen: c.lastSeen,
+      full_jid: c.fullJid ?? null,
+      mechanisms: JSON.stringify(c.mechanisms),
+      fast_auth: c.fastAuth ?? null,
+      grant_id: c.grantId ?? null,
+      user_agent: c.userAgent ? JSON.stringify(c.userAgent) : null,
+      last_ip: c.lastIp ?? null,
+      revoked_at: c.revokedAt ?? null,
     });
     return isNew;
   });
@@ -52,12 +81,20 @@ export function clientStore(db: Db): ClientStore {
   });
 
   return {
-    get: async (username, id) => { const r = selectOne.get(username, id); return r && toRecord(r); },
+    get: async (username, id) => {
+      const r = selectOne.get(username, id);
+      return r && toRecord(r);
+    },
     list: async (username) => selectAll.all(username).map(toRecord),
-    findLegacy: async (username, fullJid) => { const r = selectLegacy.get(username, fullJid); return r && toRecord(r); },
+    findLegacy: async (username, fullJid) => {
+      const r = selectLegacy.get(username, fullJid);
+      return r && toRecord(r);
+    },
     // A revocation must survive a power loss; a last-seen time need not.
     put: async (c) => (c.revokedAt !== undefined ? durable(db, () => put.immediate(c)) : put.immediate(c)),
-    touch: async (username, id, at) => { touch.run(at, username, id, at); },
+    touch: async (username, id, at) => {
+      touch.run(at, username, id, at);
+    },
     purge: async (before, keep) => purge.immediate(before, keep),
     forgetIps: async () => forgetIps.run().changes,
   };

@@ -13,4 +13,3 @@ export function durable<T>(db: Database.Database, write: () => T): T {
     db.pragma("synchronous = NORMAL");
   }
 }
-

@@ -7,10 +7,27 @@ import type { SecurityEvent, SecurityEventStore } from "./types.js";
 
 type Db = Database.Database;
 
-interface Row { id: number; username: string; at: number; kind: string; ip: string | null; count: number; first_at: number; data: string }
+interface Row {
+  id: number;
+  username: string;
+  at: number;
+  kind: string;
+  ip: string | null;
+  count: number;
+  first_at: number;
+  data: string;
+}
 
 function toEvent(r: Row): SecurityEvent {
-  const e: SecurityEvent = { id: r.id, username: r.username, at: r.at, kind: r.kind, count: r.count, firstAt: r.first_at, data: JSON.parse(r.data) as SecurityEvent["data"] };
+  const e: SecurityEvent = {
+    id: r.id,
+    username: r.username,
+    at: r.at,
+    kind: r.kind,
+    count: r.count,
+    firstAt: r.first_at,
+    data: JSON.parse(r.data) as SecurityEvent["data"],
+  };
   if (r.ip !== null) e.ip = r.ip;
   return e;
 }

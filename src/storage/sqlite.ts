@@ -148,17 +148,11 @@ function userStore(db: Db): UserStore {
   const selectUser = db.prepare<[string], { created_at: number; password_changed_at: number }>(
     "SELECT created_at, password_changed_at FROM users WHERE username = ?",
   );
-  const selectCreds = db.prepare<[string], CredentialRow>(
-    "SELECT hash, salt, iterations, stored_key, server_key FROM scram_credentials WHERE username = ?",
-  );
-  const insertUser = db.prepare(
-    "INSERT INTO users (username, created_at, password_changed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-  );
+  const selectCreds = db.prepare<[string], CredentialRow>("SELECT hash, salt, iterations, stored_key, server_key FROM scram_credentials WHERE username = ?");
+  const insertUser = db.prepare("INSERT INTO users (username, created_at, password_changed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
   const touchPassword = db.prepare("UPDATE users SET password_changed_at = ? WHERE username = ?");
   const deleteCreds = db.prepare("DELETE FROM scram_credentials WHERE username = ?");
-  const insertCred = db.prepare(
-    "INSERT INTO scram_credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)",
-  );
+  const insertCred = db.prepare("INSERT INTO scram_credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)");
   const deleteUser = db.prepare("DELETE FROM users WHERE username = ?");
   const listUsers = db.prepare<[], string>("SELECT username FROM users ORDER BY username").pluck();
 
@@ -184,19 +178,16 @@ function userStore(db: Db): UserStore {
     }
     insertCreds(user.username, user.scram);
   });
-  const setCredentials = db.transaction(
-    (username: string, scram: Record<string, ScramCredential>, changedAt: number): boolean => {
-      if (touchPassword.run(changedAt, username).changes === 0) return false;
-      deleteCreds.run(username);
-      insertCreds(username, scram);
-      return true;
-    },
-  );
+  const setCredentials = db.transaction((username: string, scram: Record<string, ScramCredential>, changedAt: number): boolean => {
+    if (touchPassword.run(changedAt, username).changes === 0) return false;
+    deleteCreds.run(username);
+    insertCreds(username, scram);
+    return true;
+  });
 
   const deleteGrants = db.prepare<[string], string>("DELETE FROM grants WHERE username = ? RETURNING id").pluck();
-  const resetCredentials = db.transaction(
-    (username: string, scram: Record<string, ScramCredential>, changedAt: number): string[] | undefined =>
-      setCredentials(username, scram, changedAt) ? deleteGrants.all(username) : undefined,
+  const resetCredentials = db.transaction((username: string, scram: Record<string, ScramCredential>, changedAt: number): string[] | undefined =>
+    setCredentials(username, scram, changedAt) ? deleteGrants.all(username) : undefined,
   );
 
   return {
@@ -230,18 +221,14 @@ function toItem(r: RosterRow): RosterItem {
 function rosterStore(db: Db): RosterStore {
   const cols = "jid, name, subscription, ask, pending_in, groups";
   const selectAll = db.prepare<[string], RosterRow>(`SELECT ${cols} FROM roster_items WHERE username = ? ORDER BY jid`);
-  const selectOne = db.prepare<[string, string], RosterRow>(
-    `SELECT ${cols} FROM roster_items WHERE username = ? AND jid = ?`,
-  );
+  const selectOne = db.prepare<[string, string], RosterRow>(`SELECT ${cols} FROM roster_items WHERE username = ? AND jid = ?`);
   const upsert = db.prepare(
     `INSERT INTO roster_items (username, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (username, jid) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
        ask = excluded.ask, pending_in = excluded.pending_in, groups = excluded.groups`,
   );
   const deleteOne = db.prepare("DELETE FROM roster_items WHERE username = ? AND jid = ?");
-  const bump = db
-    .prepare<[string], number>("UPDATE users SET roster_version = roster_version + 1 WHERE username = ? RETURNING roster_version")
-    .pluck();
+  const bump = db.prepare<[string], number>("UPDATE users SET roster_version = roster_version + 1 WHERE username = ? RETURNING roster_version").pluck();
   const selectVersion = db.prepare<[string], number>("SELECT roster_version FROM users WHERE username = ?").pluck();
 
   const bumpVersion = (username: string): number => {
@@ -251,15 +238,7 @@ function rosterStore(db: Db): RosterStore {
   };
   const setItem = db.transaction((username: string, item: RosterItem): number => {
     const version = bumpVersion(username);
-    upsert.run(
-      username,
-      item.jid,
-      item.name ?? null,
-      item.subscription,
-      item.ask ?? null,
-      item.pendingIn ? 1 : 0,
-      JSON.stringify(item.groups),
-    );
+    upsert.run(username, item.jid, item.name ?? null, item.subscription, item.ask ?? null, item.pendingIn ? 1 : 0, JSON.stringify(item.groups));
     return version;
   });
   const removeItem = db.transaction((username: string, jid: string): number | undefined =>

@@ -10,7 +10,10 @@ export class Element {
   parent: Element | null = null;
   readonly attrs: Attrs;
 
-  constructor(public name: string, attrs?: Attrs | null) {
+  constructor(
+    public name: string,
+    attrs?: Attrs | null,
+  ) {
     this.attrs = attrs ? { ...attrs } : {};
   }
 
@@ -123,7 +126,11 @@ export function escapeText(s: string): string {
 /** Build an element: x("iq", {type:"result"}, child, "text"). Undefined attributes are dropped. */
 export function x(name: string, attrs?: Record<string, string | number | undefined> | null, ...children: Array<Child | undefined | null | false>): Element {
   const clean: Attrs = {};
-  if (attrs) for (const k in attrs) { const v = attrs[k]; if (v !== undefined) clean[k] = String(v); }
+  if (attrs)
+    for (const k in attrs) {
+      const v = attrs[k];
+      if (v !== undefined) clean[k] = String(v);
+    }
   const el = new Element(name, clean);
   for (const c of children) if (c !== undefined && c !== null && c !== false) el.cnode(c);
   return el;

@@ -9,7 +9,9 @@ export function parseStanza(xml: string): Element | undefined {
   const nsStack: string[] = [];
   let root: Element | undefined;
   let failed = false;
-  p.on("error", () => { failed = true; });
+  p.on("error", () => {
+    failed = true;
+  });
   p.on("opentag", (tag) => {
     const attrs: Record<string, string> = {};
     for (const key in tag.attributes) {
@@ -20,12 +22,18 @@ export function parseStanza(xml: string): Element | undefined {
     const el = new Element(tag.local, attrs);
     const parent = stack[stack.length - 1];
     if (!parent || nsStack[nsStack.length - 1] !== tag.uri) el.attrs.xmlns = tag.uri;
-    if (parent) parent.cnode(el); else root = el;
+    if (parent) parent.cnode(el);
+    else root = el;
     stack.push(el);
     nsStack.push(tag.uri);
   });
-  p.on("closetag", () => { stack.pop(); nsStack.pop(); });
-  p.on("text", (t) => { stack[stack.length - 1]?.t(t); });
+  p.on("closetag", () => {
+    stack.pop();
+    nsStack.pop();
+  });
+  p.on("text", (t) => {
+    stack[stack.length - 1]?.t(t);
+  });
   try {
     p.write(xml).close();
   } catch {

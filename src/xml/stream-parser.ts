@@ -11,7 +11,11 @@ import { isHighSurrogate, utf8Length, unitsWithin, whitespaceRun } from "./utf8.
 export const NS_STREAM = "http://etherx.jabber.org/streams";
 
 export type ParseErrorKind =
-  | "not-well-formed" | "restricted-xml" | "policy-violation" | "too-deep" | "bad-namespace-prefix"
+  | "not-well-formed"
+  | "restricted-xml"
+  | "policy-violation"
+  | "too-deep"
+  | "bad-namespace-prefix"
   /** The parser itself (or a handler it called) threw: a bug, not the client's fault. */
   | "internal";
 
@@ -71,7 +75,10 @@ export class StreamParser {
   /** Changes on reset(): a write that outlives its document does no accounting for it. */
   private generation = 0;
 
-  constructor(private events: StreamParserEvents, private readonly opts: StreamParserOptions) {
+  constructor(
+    private events: StreamParserEvents,
+    private readonly opts: StreamParserOptions,
+  ) {
     this.maxStanzaSize = opts.maxStanzaSize;
     this.reset();
   }
@@ -114,9 +121,7 @@ export class StreamParser {
       // saxes reports a DOCTYPE after the root start, and any other "<!" markup declaration
       // (<!ENTITY, <!ELEMENT, ...), as errors before (or instead of) a "doctype" event: both
       // are DTD markup, which RFC 6120 §11.1 answers with restricted-xml.
-      this.abort(/prefix/i.test(m) ? "bad-namespace-prefix"
-        : /doctype|^(?:\d+:\d+: )?incorrect syntax/i.test(m) ? "restricted-xml"
-        : "not-well-formed", m);
+      this.abort(/prefix/i.test(m) ? "bad-namespace-prefix" : /doctype|^(?:\d+:\d+: )?incorrect syntax/i.test(m) ? "restricted-xml" : "not-well-formed", m);
     });
     // The depth bound is applied as soon as the element's name is read, before saxes resolves
     // its namespace: saxes' resolve() walks its own stack of open tags for each prefix, which
@@ -127,11 +132,25 @@ export class StreamParser {
     });
     // A restart during a write (a handler called reset()) ends the old document there: nothing
     // more of it reaches the new one's state.
-    const live = () => { if (this.parser !== p) throw ABORT; };
-    p.on("opentag", (tag) => { live(); this.openTag(tag); });
-    p.on("closetag", () => { live(); this.closeTag(); });
-    p.on("text", (t) => { live(); this.text(t); });
-    p.on("cdata", (t) => { live(); this.cdata(t); });
+    const live = () => {
+      if (this.parser !== p) throw ABORT;
+    };
+    p.on("opentag", (tag) => {
+      live();
+      this.openTag(tag);
+    });
+    p.on("closetag", () => {
+      live();
+      this.closeTag();
+    });
+    p.on("text", (t) => {
+      live();
+      this.text(t);
+    });
+    p.on("cdata", (t) => {
+      live();
+      this.cdata(t);
+    });
   }
 
   /**
@@ -173,7 +192,8 @@ export class StreamParser {
   /** Feeds one slice to saxes, then moves the mark to the last stream-level boundary in it. */
   private feed(slice: string, bytes: number): void {
     const generation = this.generation;
-    const units0 = this.units, bytes0 = this.total;
+    const units0 = this.units,
+      bytes0 = this.total;
     this.boundary = undefined;
     try {
       this.parser.write(slice);
@@ -222,7 +242,10 @@ export class StreamParser {
     let defaultNs: string | undefined;
     for (const key in tag.attributes) {
       const a = tag.attributes[key]!;
-      if (a.name === "xmlns") { defaultNs = a.value; continue; }
+      if (a.name === "xmlns") {
+        defaultNs = a.value;
+        continue;
+      }
       if (a.prefix === "xmlns") continue;
       attrs[a.name] = a.value;
     }
@@ -279,7 +302,10 @@ export class StreamParser {
   private text(t: string): void {
     if (this.failed) throw ABORT;
     const top = this.stack[this.stack.length - 1];
-    if (top) { top.t(t); return; }
+    if (top) {
+      top.t(t);
+      return;
+    }
     // Text directly inside <stream:stream> is not a stanza: ignored rather than buffered. saxes
     // reports it when the next "<" arrives; that "<" begins the next item.
     this.markHere(false, -1);
@@ -288,7 +314,10 @@ export class StreamParser {
   private cdata(t: string): void {
     if (this.failed) throw ABORT;
     const top = this.stack[this.stack.length - 1];
-    if (top) { top.t(t); return; }
+    if (top) {
+      top.t(t);
+      return;
+    }
     this.markHere(true);
   }
 }

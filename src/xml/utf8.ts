@@ -13,7 +13,8 @@ export function utf8Length(s: string): number {
  * before a bound, so it never looks at more than the bound.
  */
 export function unitsWithin(s: string, start: number, max: number, bytes: number): number {
-  let used = 0, n = 0;
+  let used = 0,
+    n = 0;
   while (n < max) {
     const c = s.charCodeAt(start + n);
     const pair = c >= 0xd800 && c <= 0xdbff && n + 1 < max;

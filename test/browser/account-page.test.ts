@@ -66,7 +66,15 @@ async function live(page: Page): Promise<void> {
   await page.locator("body[data-live='on']").waitFor({ state: "attached" });
 }
 
-async function xmpp(opts: { username: string; password: string; id: string; software: string; device: string; service: string; store?: TokenStore }): Promise<XjsClient> {
+async function xmpp(opts: {
+  username: string;
+  password: string;
+  id: string;
+  software: string;
+  device: string;
+  service: string;
+  store?: TokenStore;
+}): Promise<XjsClient> {
   const c = new XjsClient({ resource: opts.id, ...opts });
   xclients.push(c);
   await c.start();
@@ -128,7 +136,14 @@ test("sign in, see an @xmpp/client session appear live, revoke it after entering
 
   // An @xmpp/client session over WebSocket opens while the page is open: it appears without a reload.
   const id = randomUUID();
-  const client = await xmpp({ service: `wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`, username: "browseralice", password: "browseralice-password", id, software: "Browser Test Client", device: "Test Box" });
+  const client = await xmpp({
+    service: `wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`,
+    username: "browseralice",
+    password: "browseralice-password",
+    id,
+    software: "Browser Test Client",
+    device: "Test Box",
+  });
   const r = row(page, `client/${id}`);
   await r.waitFor();
   await r.locator("td[data-label='Connected now']", { hasText: "Yes" }).waitFor();
@@ -172,7 +187,14 @@ test("revoking a password client without client id: the confirmation says it can
   // profanity, converse.js and sendxmpp sign in like this: legacy SASL with the password, no client id.
   const profanity = await legacyLogin(server.c2sPort, "browserdave", "browserdave-password", "profanity");
   raws.push(profanity.c);
-  const phone = await xmpp({ username: "browserdave", password: "browserdave-password", service: `wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`, id: randomUUID(), software: "Carol Phone", device: "Pixel 7" });
+  const phone = await xmpp({
+    username: "browserdave",
+    password: "browserdave-password",
+    service: `wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`,
+    id: randomUUID(),
+    software: "Carol Phone",
+    device: "Pixel 7",
+  });
   const page = await (await newContext()).newPage();
   await signIn(page, "browserdave", "browserdave-password");
   await page.getByRole("link", { name: /^Revoke Resource “profanity”/ }).click();
@@ -220,7 +242,13 @@ test("changing the password closes the other XMPP sessions and sends the other b
   await form.getByLabel("New password again").fill("browserbob-new-password");
   await form.getByRole("button", { name: "Change password" }).click();
   await page.waitForURL(`${base()}/account`);
-  await page.getByRole("status").filter({ hasText: /^Your password was changed\. 2 XMPP connections were closed and 1 other browser was signed out; 2 tokens and app authorizations from before the change no longer work\./ }).waitFor();
+  await page
+    .getByRole("status")
+    .filter({
+      hasText:
+        /^Your password was changed\. 2 XMPP connections were closed and 1 other browser was signed out; 2 tokens and app authorizations from before the change no longer work\./,
+    })
+    .waitFor();
   const after = (await ctx.cookies()).find((c) => c.name === "__Host-warden_account")!.value;
   assert.notEqual(after, before, "a new session id");
 
@@ -241,7 +269,14 @@ test("changing the password closes the other XMPP sessions and sends the other b
 
 test("accessible and usable without JavaScript: keyboard-only sign-in, every field labelled, visible focus, text contrast of at least 7:1 (WCAG AAA), no sideways scrolling on a phone", async () => {
   await server.addUser("browsercarol", "browsercarol-password");
-  const c = await xmpp({ username: "browsercarol", password: "browsercarol-password", service: `xmpp://127.0.0.1:${server.c2sPort}`, id: "carol-phone", software: "Carol's Phone App", device: "Phone" });
+  const c = await xmpp({
+    username: "browsercarol",
+    password: "browsercarol-password",
+    service: `xmpp://127.0.0.1:${server.c2sPort}`,
+    id: "carol-phone",
+    software: "Carol's Phone App",
+    device: "Phone",
+  });
   const ctx = await newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();
   await page.goto(`${base()}/account/login`);
@@ -267,7 +302,10 @@ test("accessible and usable without JavaScript: keyboard-only sign-in, every fie
   await link.focus();
   await page.keyboard.press("Shift+Tab");
   await page.keyboard.press("Tab");
-  const outline = await link.evaluate((el) => { const s = getComputedStyle(el); return { width: s.outlineWidth, style: s.outlineStyle }; });
+  const outline = await link.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { width: s.outlineWidth, style: s.outlineStyle };
+  });
   assert.deepEqual(outline, { width: "3px", style: "solid" });
   await page.screenshot({ path: join(ARTIFACTS, "account-page-phone.png"), fullPage: true });
 

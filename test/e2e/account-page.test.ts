@@ -37,8 +37,18 @@ async function newUser(prefix: string): Promise<{ username: string; password: st
 
 const web = (s = server) => new WebClient(`http://127.0.0.1:${s.httpPort}`);
 
-async function xmppClient(user: { username: string; password: string }, id: string, software: string, device: string, opts: { requestToken?: boolean; s?: TestServer } = {}) {
-  const r = await sasl2Login((opts.s ?? server).c2sPort, user.username, user.password, { userAgent: { id, software, device }, bind: id, requestToken: opts.requestToken });
+async function xmppClient(
+  user: { username: string; password: string },
+  id: string,
+  software: string,
+  device: string,
+  opts: { requestToken?: boolean; s?: TestServer } = {},
+) {
+  const r = await sasl2Login((opts.s ?? server).c2sPort, user.username, user.password, {
+    userAgent: { id, software, device },
+    bind: id,
+    requestToken: opts.requestToken,
+  });
   open.push(r.c);
   return r;
 }
@@ -86,7 +96,10 @@ describe("sign-in", () => {
     assert.equal(r.status, 303, r.text);
     const session = r.cookies.find((c) => c.startsWith("__Host-warden_account="));
     assert.match(session ?? "", /^__Host-warden_account=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure$/, String(r.cookies));
-    assert.ok(r.cookies.some((c) => /^__Host-warden_account_login=; .*Max-Age=0/.test(c)), "the sign-in CSRF cookie is dropped");
+    assert.ok(
+      r.cookies.some((c) => /^__Host-warden_account_login=; .*Max-Age=0/.test(c)),
+      "the sign-in CSRF cookie is dropped",
+    );
     const page = await b.account();
     assert.match(page, new RegExp(`${user.username}@localhost`));
   });
@@ -155,7 +168,10 @@ describe("sign-in", () => {
     const r = await b.post("/account/logout", { csrf: csrfOf(page) });
     assert.equal(r.status, 303);
     assert.equal(r.location, "/account/login?signed_out=1");
-    assert.ok(r.cookies.some((c) => /^warden_account=; .*Max-Age=0/.test(c)), String(r.cookies));
+    assert.ok(
+      r.cookies.some((c) => /^warden_account=; .*Max-Age=0/.test(c)),
+      String(r.cookies),
+    );
     const again = web();
     again.jar.set("warden_account", id);
     assert.equal((await again.get("/account")).status, 303);
@@ -170,7 +186,10 @@ describe("signed in", () => {
     const b = web();
     await b.signIn(user.username, user.password);
     const page = await b.account();
-    assert.deepEqual(listed(page).filter((s) => s.startsWith("client/")), ["client/list-phone"]);
+    assert.deepEqual(
+      listed(page).filter((s) => s.startsWith("client/")),
+      ["client/list-phone"],
+    );
     const row = rowOf(page, "client/list-phone")!;
     assert.equal(cell(row, "Client"), "Phone App 2.1");
     assert.equal(cell(row, "Device"), "Pixel 8");
@@ -181,7 +200,10 @@ describe("signed in", () => {
     const stamp = (label: string) => Date.parse(/<time datetime="([^"]+)"/.exec(row.slice(row.indexOf(`data-label="${label}"`)))![1]!);
     assert.ok(stamp("First seen") >= t0 - 1000 && stamp("First seen") <= Date.now(), "first seen is the login");
     assert.ok(stamp("Expires") > Date.now() + 20 * 86400_000, "expires with its FAST token (21 days)");
-    assert.match(row, /<a class="button danger" id="c-[0-9a-f]{16}" href="\/account\/revoke\?id=client%2Flist-phone">Revoke<span class="vh"> Phone App 2\.1 on Pixel 8<\/span>…<\/a>/);
+    assert.match(
+      row,
+      /<a class="button danger" id="c-[0-9a-f]{16}" href="\/account\/revoke\?id=client%2Flist-phone">Revoke<span class="vh"> Phone App 2\.1 on Pixel 8<\/span>…<\/a>/,
+    );
     // This browser's own sign-in, marked, with a sign-out button instead of revoke.
     const mine = listed(page).filter((s) => s.startsWith("web/"));
     assert.equal(mine.length, 1);
@@ -212,8 +234,10 @@ describe("signed in", () => {
     ];
     for (const [path, form] of forms) {
       for (const [what, extra, headers] of [
-        ["no token", {}, {}], ["a wrong token", { csrf: wrong }, {}],
-        ["another origin", { csrf }, { origin: "http://evil.example" }], ["cross-site", { csrf }, { "sec-fetch-site": "cross-site" }],
+        ["no token", {}, {}],
+        ["a wrong token", { csrf: wrong }, {}],
+        ["another origin", { csrf }, { origin: "http://evil.example" }],
+        ["cross-site", { csrf }, { "sec-fetch-site": "cross-site" }],
       ] as Array<[string, Record<string, string>, Record<string, string>]>) {
         const r = await b.post(path, { ...form, ...extra }, headers);
         assert.equal(r.status, 403, `${path} with ${what}: ${r.status} ${r.location ?? ""}`);
@@ -286,11 +310,14 @@ describe("signed in", () => {
 
   test("another browser's sign-in can be revoked too (password again); that browser is signed out", async () => {
     const user = await newUser("webrev");
-    const a = web(), other = new WebClient(`http://127.0.0.1:${server.httpPort}`, "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36");
+    const a = web(),
+      other = new WebClient(`http://127.0.0.1:${server.httpPort}`, "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36");
     await other.signIn(user.username, user.password);
     await a.signIn(user.username, user.password);
     const page = await a.account();
-    const otherRow = listed(page).map((s) => [s, rowOf(page, s)!] as const).find(([s, r]) => s.startsWith("web/") && !r.includes("aria-current"));
+    const otherRow = listed(page)
+      .map((s) => [s, rowOf(page, s)!] as const)
+      .find(([s, r]) => s.startsWith("web/") && !r.includes("aria-current"));
     assert.ok(otherRow, "the other browser is listed");
     assert.equal(cell(otherRow[1], "Client"), "Chrome on Android");
     const r = await a.post("/account/revoke", { csrf: csrfOf(page), id: otherRow[0], password: user.password });
@@ -311,13 +338,23 @@ describe("signed in", () => {
     const page = await b.account();
     const csrf = csrfOf(page);
 
-    const mismatch = await b.post("/account/password", { csrf, current_password: user.password, new_password: "first-new-password", confirm_password: "other-new-password" });
+    const mismatch = await b.post("/account/password", {
+      csrf,
+      current_password: user.password,
+      new_password: "first-new-password",
+      confirm_password: "other-new-password",
+    });
     assert.equal(mismatch.status, 400);
     assert.match(flashOf(mismatch.text)!.text, /different\. Nothing was changed/);
     const short = await b.post("/account/password", { csrf, current_password: user.password, new_password: "short", confirm_password: "short" });
     assert.equal(short.status, 400);
     assert.match(flashOf(short.text)!.text, /at least 12 characters/);
-    const wrongCurrent = await b.post("/account/password", { csrf, current_password: "wrong-current-password", new_password: "first-new-password", confirm_password: "first-new-password" });
+    const wrongCurrent = await b.post("/account/password", {
+      csrf,
+      current_password: "wrong-current-password",
+      new_password: "first-new-password",
+      confirm_password: "first-new-password",
+    });
     assert.equal(wrongCurrent.status, 403);
     assert.match(flashOf(wrongCurrent.text)!.text, /current password is wrong/);
     await ping(phone.c);
@@ -345,15 +382,24 @@ describe("signed in", () => {
     const shown = await b.account();
     const flash = flashOf(shown)!;
     assert.equal(flash.kind, "ok");
-    assert.equal(flash.text, "Your password was changed. 2 XMPP connections were closed and 1 other browser was signed out; 1 token or app authorization from before the change no longer works. Sign in again on your devices with the new password.");
+    assert.equal(
+      flash.text,
+      "Your password was changed. 2 XMPP connections were closed and 1 other browser was signed out; 1 token or app authorization from before the change no longer works. Sign in again on your devices with the new password.",
+    );
     const h = historyOf(shown);
-    assert.deepEqual(h.slice(0, 2).map((e) => e.what), [
-      "1 failed login by an XMPP client from 127.0.0.1", // the old password, tried above; the stale FAST token is not a password guess
-      "Password changed on the account page",
-    ]);
+    assert.deepEqual(
+      h.slice(0, 2).map((e) => e.what),
+      [
+        "1 failed login by an XMPP client from 127.0.0.1", // the old password, tried above; the stale FAST token is not a password guess
+        "Password changed on the account page",
+      ],
+    );
     assert.equal(h[1]!.ip, "127.0.0.1");
     // The clients are no longer connected and hold nothing: gone from the list.
-    assert.deepEqual(listed(shown).filter((s) => !s.startsWith("web/")), []);
+    assert.deepEqual(
+      listed(shown).filter((s) => !s.startsWith("web/")),
+      [],
+    );
     const again = await xmppClient({ username: user.username, password: next }, "pw-phone", "Phone", "P");
     again.c.close();
   });
@@ -378,7 +424,10 @@ describe("signed in", () => {
     assert.match(show(err), /Signed out from the account page/);
     assert.equal((await other.get("/account")).status, 303);
     const page = await b.account();
-    assert.match(flashOf(page)!.text, /^Signed out everywhere else: 1 XMPP connection closed, 1 other browser signed out, 1 token or app authorization cancelled\./);
+    assert.match(
+      flashOf(page)!.text,
+      /^Signed out everywhere else: 1 XMPP connection closed, 1 other browser signed out, 1 token or app authorization cancelled\./,
+    );
     const f = await fastLogin(server.c2sPort, user.username, phone.token!, { id: "soe-phone" });
     assert.equal(f.result.name, "failure", "its FAST token is gone");
     f.c.close();
@@ -448,7 +497,10 @@ describe("signed in", () => {
     assert.match(bad.text, /Wrong username or password/);
     await b.signIn(user.username, user.password);
     const h = historyOf(await b.account());
-    assert.deepEqual(h.map((e) => e.kind), ["account-login", "login-failed", "login-failed", "new-client"]);
+    assert.deepEqual(
+      h.map((e) => e.kind),
+      ["account-login", "login-failed", "login-failed", "new-client"],
+    );
     assert.equal(h[0]!.what, "Signed in to the account page (Firefox on Linux)");
     assert.equal(h[1]!.what, "1 failed login on the account page from 127.0.0.1");
     assert.equal(h[2]!.what, "3 failed logins by an XMPP client, the last one from 127.0.0.1");
@@ -470,8 +522,10 @@ describe("signed in", () => {
     const when = /at (\d{4}-\d\d-\d\d \d\d:\d\d) UTC\./.exec(body);
     assert.ok(when, body);
     assert.ok(Date.parse(when[1]!.replace(" ", "T") + ":00Z") >= Math.floor(t0 / 60_000) * 60_000);
-    assert.equal(body.replace(when[1]!, "TIME"),
-      `A new client signed in to your account with your password: "Strange App" on "Unknown Phone" from 127.0.0.1 at TIME UTC. If this was not you, change your password and revoke the client at https://localhost:${server.httpsPort}/account`);
+    assert.equal(
+      body.replace(when[1]!, "TIME"),
+      `A new client signed in to your account with your password: "Strange App" on "Unknown Phone" from 127.0.0.1 at TIME UTC. If this was not you, change your password and revoke the client at https://localhost:${server.httpsPort}/account`,
+    );
     assert.equal(notices(intruder.c).length, 0, "the new client itself is not told");
     intruder.c.close();
     // The same client again: no notice. A different new client afterwards: exactly one more.
@@ -494,7 +548,9 @@ describe("rate limiting and the notice switched off", () => {
     await s.addUser("bystander", "bystander-password");
     await s.addUser("quiet", "quiet-password-1");
   });
-  after(async () => { await s?.stop(); });
+  after(async () => {
+    await s?.stop();
+  });
 
   test("login throttling shared with XMPP: after 3 wrong passwords the account answers 429 even to the right one, on the page and over XMPP; another account is not affected", async () => {
     const b = web(s);
@@ -519,7 +575,8 @@ describe("rate limiting and the notice switched off", () => {
     let limited: import("../helpers/account-web.js").WebResponse | undefined;
     for (let i = 0; i < 30 && !limited; i++) {
       const r = await b.post("/account/login", { username: "bystander", password: "x" });
-      if (r.status === 429) limited = r; else assert.equal(r.status, 403);
+      if (r.status === 429) limited = r;
+      else assert.equal(r.status, 403);
     }
     assert.ok(limited, "a 429 within 30 posts");
     assert.match(limited.headers.get("retry-after") ?? "", /^\d+$/);

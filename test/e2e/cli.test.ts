@@ -14,7 +14,10 @@ function expectExit(r: CliResult, code: number, what: string): void {
 }
 
 function listed(r: CliResult): string[] {
-  return r.stdout.split("\n").filter((l) => l !== "").sort();
+  return r.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .sort();
 }
 
 describe("warden user (no server running)", () => {
@@ -94,7 +97,11 @@ describe("warden configuration errors: exit 78", () => {
   const ts = new TestServer();
   const dir = join(ts.dataDir, "configs");
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
 
   test("a config file that does not exist: exit 78 naming the file", async () => {
     const path = join(dir, "missing.yaml");
@@ -109,13 +116,17 @@ describe("warden configuration errors: exit 78", () => {
     assert.ok(r.stderr.includes(dir), `the message does not name ${dir}: ${r.stderr}`);
   });
 
-  test("a config file without read permission: exit 78 naming the file", { skip: process.getuid?.() === 0 ? "running as root: permissions do not stop reads" : false }, async () => {
-    const path = write("secret.yaml", "domain: localhost\n");
-    chmodSync(path, 0o000);
-    const r = await runCli(["user", "list", "--config", path]);
-    expectExit(r, 78, "unreadable config");
-    assert.ok(r.stderr.includes(path), `the message does not name ${path}: ${r.stderr}`);
-  });
+  test(
+    "a config file without read permission: exit 78 naming the file",
+    { skip: process.getuid?.() === 0 ? "running as root: permissions do not stop reads" : false },
+    async () => {
+      const path = write("secret.yaml", "domain: localhost\n");
+      chmodSync(path, 0o000);
+      const r = await runCli(["user", "list", "--config", path]);
+      expectExit(r, 78, "unreadable config");
+      assert.ok(r.stderr.includes(path), `the message does not name ${path}: ${r.stderr}`);
+    },
+  );
 
   test("WARDEN_CONFIG naming a missing file: exit 78 naming it", async () => {
     const path = join(dir, "env-missing.yaml");
@@ -151,7 +162,10 @@ describe("warden configuration errors: exit 78", () => {
   });
 
   test("a config error stops `warden start` too (exit 78, nothing listening)", async () => {
-    const path = write("start-bad.yaml", `domain: localhost\ndata_path: ${JSON.stringify(join(ts.dataDir, "d2"))}\nc2s_ports: [0]\nc2s_direct_tls_ports: []\nc2s_interfaces: ['127.0.0.1']\nlogin_failure_limit: -1\n`);
+    const path = write(
+      "start-bad.yaml",
+      `domain: localhost\ndata_path: ${JSON.stringify(join(ts.dataDir, "d2"))}\nc2s_ports: [0]\nc2s_direct_tls_ports: []\nc2s_interfaces: ['127.0.0.1']\nlogin_failure_limit: -1\n`,
+    );
     const r = await runCli(["start", "--config", path]);
     expectExit(r, 78, "start with a bad config");
     assert.match(r.stderr, /login_failure_limit/);
@@ -161,7 +175,11 @@ describe("warden configuration errors: exit 78", () => {
 describe("warden user with the server running", () => {
   let server: TestServer;
   const clients: RawClient[] = [];
-  const connect = async () => { const c = await RawClient.connect(server.c2sPort); clients.push(c); return c; };
+  const connect = async () => {
+    const c = await RawClient.connect(server.c2sPort);
+    clients.push(c);
+    return c;
+  };
   /** A TLS stream ready for <auth/>. */
   const readyForAuth = async () => {
     const c = await connect();
@@ -171,12 +189,17 @@ describe("warden user with the server running", () => {
     c.clear();
     return c;
   };
-  const plain = (user: string, pw: string) =>
-    `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${pw}`).toString("base64")}</auth>`;
+  const plain = (user: string, pw: string) => `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${pw}`).toString("base64")}</auth>`;
 
-  before(async () => { server = await startServer(); });
-  afterEach(() => { for (const c of clients.splice(0)) c.close(); });
-  after(async () => { await server?.stop(); });
+  before(async () => {
+    server = await startServer();
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("an account added while the server runs can log in at once", async () => {
     expectExit(await server.cli(["user", "add", "newbie"], "newbie-secret\n"), 0, "user add");

@@ -48,7 +48,9 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
   let stop = false;
   let killed = false;
   let reachedKillPoint: () => void = () => {};
-  const killPoint = new Promise<void>((res) => { reachedKillPoint = res; });
+  const killPoint = new Promise<void>((res) => {
+    reachedKillPoint = res;
+  });
   const addsOk: string[] = [];
   const addsFailed: Array<{ user: string; code: number; stderr: string }> = [];
   const addsDone = () => addsOk.length + addsFailed.length;
@@ -57,7 +59,10 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
   const sender = (async () => {
     while (!stop && sent < MAX_MESSAGES) {
       // Keep pace with the user adds, so that both loads are still running at the kill.
-      while (sent >= MESSAGES_PER_ADD * (addsDone() + 1) && !stop) await new Promise<void>((r) => { wakeSender = r; });
+      while (sent >= MESSAGES_PER_ADD * (addsDone() + 1) && !stop)
+        await new Promise<void>((r) => {
+          wakeSender = r;
+        });
       if (stop) return;
       let xml = "";
       for (let k = 0; k < BATCH; k++, sent++) {
@@ -82,7 +87,10 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
     reachedKillPoint(); // ran out of messages: kill anyway
   })();
   let senderError: Error | undefined;
-  const senderDone = sender.catch((err: unknown) => { senderError = err as Error; reachedKillPoint(); });
+  const senderDone = sender.catch((err: unknown) => {
+    senderError = err as Error;
+    reachedKillPoint();
+  });
 
   // --- load: `warden user add` in a loop, several at once -----------------------------
   let nextUser = 0;
@@ -90,7 +98,8 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
     while (!stop) {
       const user = `crash${nextUser++}`;
       const r = await srv.cli(["user", "add", user], `${user}-secret\n`);
-      if (r.code === 0) addsOk.push(user); else addsFailed.push({ user, code: r.code, stderr: r.stderr });
+      if (r.code === 0) addsOk.push(user);
+      else addsFailed.push({ user, code: r.code, stderr: r.stderr });
       wakeSender?.();
     }
   });
@@ -141,11 +150,14 @@ test("kill -9 during concurrent `user add` and offline storage: every acknowledg
   await sleeper.login("sleeper", "sleeper-secret", "bed");
   sleeper.send("<presence/>");
   const messagesIn = (text: string) => elementsOf(text).filter((el) => el.name === "message");
-  await sleeper.waitUntil((text) => (messagesIn(text).length >= stored ? true : undefined),
-    `${stored} offline messages after initial presence`, 30_000).catch((err: Error) => {
-    throw new Error(`${stored} offline messages are stored, but only ${messagesIn(sleeper.received).length} were delivered after <presence/> ` +
-      `(is initial presence handled? offline.ts delivers on the 'initial-presence' event): ${err.message.slice(0, 300)}`);
-  });
+  await sleeper
+    .waitUntil((text) => (messagesIn(text).length >= stored ? true : undefined), `${stored} offline messages after initial presence`, 30_000)
+    .catch((err: Error) => {
+      throw new Error(
+        `${stored} offline messages are stored, but only ${messagesIn(sleeper.received).length} were delivered after <presence/> ` +
+          `(is initial presence handled? offline.ts delivers on the 'initial-presence' event): ${err.message.slice(0, 300)}`,
+      );
+    });
   await ping(sleeper); // anything still on its way has arrived by now
   const delivered: XmlEl[] = messagesIn(sleeper.received);
 

@@ -10,25 +10,44 @@ import { startServer, TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { NS_SASL, NS_STREAM, NS_STREAMS, child, parseServerOutput, show, type XmlEl } from "../helpers/xml.js";
 import { expectStreamError, ping, waitForElement } from "../helpers/xmpp-assert.js";
+import { NS_SASL2, assertSasl2Failure, authenticateXml, expectSasl2Success, plain2, plainInitialResponse, sasl2Stream } from "../helpers/sasl2-client.js";
 import {
-  NS_SASL2, assertSasl2Failure, authenticateXml, expectSasl2Success, plain2, plainInitialResponse, sasl2Stream,
-} from "../helpers/sasl2-client.js";
-import {
-  NS_CAM, NS_MANAGE, assertClientNotFound, assertPasswordResetRequired, assertStamp, assertStanzaError, byId, fastLogin,
-  getById, iq, legacyLogin, listClients, nextId, passwd, revokeClient, sasl2Login, sasl2LoginFails, type ListedClient,
+  NS_CAM,
+  NS_MANAGE,
+  assertClientNotFound,
+  assertPasswordResetRequired,
+  assertStamp,
+  assertStanzaError,
+  byId,
+  fastLogin,
+  getById,
+  iq,
+  legacyLogin,
+  listClients,
+  nextId,
+  passwd,
+  revokeClient,
+  sasl2Login,
+  sasl2LoginFails,
+  type ListedClient,
 } from "../helpers/manage-clients.js";
 
 let server: TestServer;
 const open: RawClient[] = [];
 let users = 0;
 
-before(async () => { server = await startServer(); });
+before(async () => {
+  server = await startServer();
+});
 after(async () => {
   for (const c of open) c.close();
   await server?.stop();
 });
 
-function keep<T extends { c: RawClient }>(x: T): T { open.push(x.c); return x; }
+function keep<T extends { c: RawClient }>(x: T): T {
+  open.push(x.c);
+  return x;
+}
 
 async function newUser(prefix: string): Promise<{ name: string; pw: string; jid: string }> {
   const name = `${prefix}${++users}`;
@@ -51,7 +70,9 @@ function streamErrorText(err: XmlEl): string | undefined {
 
 /** A revoked client's stream ends with not-authorized and a text naming it (`label`). */
 async function expectRevokedStream(c: RawClient, what: string, label: string): Promise<void> {
-  const err = await expectStreamError(c, "not-authorized").catch((e: Error) => { throw new Error(`${what}: ${e.message}`); });
+  const err = await expectStreamError(c, "not-authorized").catch((e: Error) => {
+    throw new Error(`${what}: ${e.message}`);
+  });
   assert.equal(streamErrorText(err), `Access for ${label} was revoked by a client of your account`, `${what}: the stream error text: ${show(err)}`);
 }
 
@@ -76,9 +97,15 @@ describe("listing", () => {
     // Serialisation: <clients xmlns=…>, then <client id connected type> with exactly these
     // attributes in this order and no xmlns of its own; the children inherit the namespace.
     assert.match(raw, new RegExp(`<clients xmlns=(['"])${reEsc(NS_MANAGE)}\\1>`), raw);
-    assert.match(raw, new RegExp(`<client id=(['"])${reEsc(cl.id)}\\1 connected=(['"])true\\2 type=(['"])session\\3>`
-      + `<first-seen>${reEsc(cl.firstSeen)}</first-seen><last-seen>${reEsc(cl.lastSeen)}</last-seen>`
-      + `<auth><password/></auth><user-agent(/>|></user-agent>)</client>`), `exact <client/> serialisation: ${raw}`);
+    assert.match(
+      raw,
+      new RegExp(
+        `<client id=(['"])${reEsc(cl.id)}\\1 connected=(['"])true\\2 type=(['"])session\\3>` +
+          `<first-seen>${reEsc(cl.firstSeen)}</first-seen><last-seen>${reEsc(cl.lastSeen)}</last-seen>` +
+          `<auth><password/></auth><user-agent(/>|></user-agent>)</client>`,
+      ),
+      `exact <client/> serialisation: ${raw}`,
+    );
     // Addressed to the account's own bare JID: the same answer.
     const again = await listClients(c, NS_MANAGE, u.jid);
     assert.deepEqual(ids(again.clients), [cl.id]);
@@ -178,7 +205,11 @@ describe("listing", () => {
     for (const cl of clients) assert.equal(cl.connected, "true", `${cl.id} is connected: ${raw}`);
     assert.deepEqual(getById(clients, "client/client-a").auth, ["password", "fast"]);
     const stamps = clients.map((c) => Date.parse(c.lastSeen));
-    assert.deepEqual(stamps, [...stamps].sort((x, y) => x - y), `ordered by last-seen, ascending: ${raw}`);
+    assert.deepEqual(
+      stamps,
+      [...stamps].sort((x, y) => x - y),
+      `ordered by last-seen, ascending: ${raw}`,
+    );
   });
 
   test("XEP-0494 (urn:xmpp:cam:0): the same clients, each with <permission status='unrestricted'/>", async () => {
@@ -191,10 +222,17 @@ describe("listing", () => {
     assert.match(raw, new RegExp(`<clients xmlns=(['"])${reEsc(NS_CAM)}\\1>`), raw);
     for (const cl of clients) {
       assert.equal(cl.permission, "unrestricted", `${cl.id}: <permission status='unrestricted'/>: ${raw}`);
-      assert.deepEqual(cl.children.filter((n) => n !== "permission"), ["first-seen", "last-seen", "auth", "user-agent"], raw);
+      assert.deepEqual(
+        cl.children.filter((n) => n !== "permission"),
+        ["first-seen", "last-seen", "auth", "user-agent"],
+        raw,
+      );
       assert.equal(cl.children.filter((n) => n === "permission").length, 1, raw);
       const m = manage.clients.find((x) => x.id === cl.id)!;
-      assert.deepEqual([cl.connected, cl.type, cl.auth, cl.software, cl.device, cl.firstSeen], [m.connected, m.type, m.auth, m.software, m.device, m.firstSeen]);
+      assert.deepEqual(
+        [cl.connected, cl.type, cl.auth, cl.software, cl.device, cl.firstSeen],
+        [m.connected, m.type, m.auth, m.software, m.device, m.firstSeen],
+      );
     }
     for (const m of manage.clients) assert.equal(m.permission, undefined, "no <permission/> in the Prosody namespace");
     assert.deepEqual(getById(clients, "client/cam-client").auth, ["password", "fast"]);
@@ -220,7 +258,11 @@ describe("listing", () => {
       const id = nextId("other");
       const { reply } = await iq(c, id, `<iq type='get' id='${id}' to='${v.jid}'><list xmlns='${ns}'/></iq>`);
       assertStanzaError(reply, "cancel", "service-unavailable", `list in ${ns} to another account`);
-      assert.equal(reply.children.some((ch) => ch.name === "clients"), false, `no list of the other account's clients: ${show(reply)}`);
+      assert.equal(
+        reply.children.some((ch) => ch.name === "clients"),
+        false,
+        `no list of the other account's clients: ${show(reply)}`,
+      );
       const r = await revokeClient(c, "client/victim-phone", ns, v.jid);
       assertStanzaError(r.reply, "cancel", "service-unavailable", `revoke in ${ns} to another account`);
     }
@@ -239,7 +281,20 @@ describe("revoking", () => {
   test("unknown ids and malformed selectors: item-not-found with the text 'Client not found', in both namespaces", async () => {
     const u = await newUser("notfound");
     const { c } = keep(await legacyLogin(port(), u.name, u.pw));
-    const selectors = ["client/nope", "foo/bar", "nosslash", undefined, "", "client/", "/client", "grant/nope", "grant/", "software/Nope", "software/", "CLIENT/x"];
+    const selectors = [
+      "client/nope",
+      "foo/bar",
+      "nosslash",
+      undefined,
+      "",
+      "client/",
+      "/client",
+      "grant/nope",
+      "grant/",
+      "software/Nope",
+      "software/",
+      "CLIENT/x",
+    ];
     for (const ns of [NS_MANAGE, NS_CAM]) {
       for (const sel of selectors) {
         const { reply } = await revokeClient(c, sel, ns);
@@ -256,7 +311,11 @@ describe("revoking", () => {
   test("revoking a connected SASL2 client: its stream ends with not-authorized, its FAST token is refused, the answer is password-reset-required; its id stays out until the password changes", async () => {
     const u = await newUser("revoke");
     const t0 = Date.now();
-    const phone = await sasl2Login(port(), u.name, u.pw, { userAgent: { id: "phone", software: "Conversations", device: "Pixel" }, bind: "phone", requestToken: true });
+    const phone = await sasl2Login(port(), u.name, u.pw, {
+      userAgent: { id: "phone", software: "Conversations", device: "Pixel" },
+      bind: "phone",
+      requestToken: true,
+    });
     const t1 = Date.now();
     assert.ok(phone.token, "the phone holds a FAST token");
     const admin = keep(await legacyLogin(port(), u.name, u.pw, "admin"));
@@ -386,8 +445,12 @@ describe("revoking", () => {
     modern.c.close();
     // Bind2 with <enable/>: the resumption id comes in <bound/>.
     const { c: m } = await sasl2Stream(port());
-    m.send(authenticateXml("PLAIN", plainInitialResponse(u.name, u.pw), { userAgent: { id: "sm-sasl2" },
-      extra: `<bind xmlns='urn:xmpp:bind:0'><tag>sm</tag><enable xmlns='${NS_SM}' resume='true'/></bind>` }));
+    m.send(
+      authenticateXml("PLAIN", plainInitialResponse(u.name, u.pw), {
+        userAgent: { id: "sm-sasl2" },
+        extra: `<bind xmlns='urn:xmpp:bind:0'><tag>sm</tag><enable xmlns='${NS_SM}' resume='true'/></bind>`,
+      }),
+    );
     const { success } = await expectSasl2Success(m);
     const bound = success.children.find((ch) => ch.name === "bound")!;
     const sasl2Previd = bound?.children.find((ch) => ch.name === "enabled" && ch.ns === NS_SM)?.attrs.id;
@@ -434,11 +497,22 @@ describe("revoking", () => {
     // Resuming the SASL2 session from another client id: refused too (the session is gone).
     const { c: m2 } = await sasl2Stream(port());
     open.push(m2);
-    m2.send(authenticateXml("PLAIN", plainInitialResponse(u.name, u.pw), { userAgent: { id: "sm-thief" },
-      extra: `<resume xmlns='${NS_SM}' h='0' previd='${sasl2Previd}'/>` }));
+    m2.send(
+      authenticateXml("PLAIN", plainInitialResponse(u.name, u.pw), {
+        userAgent: { id: "sm-thief" },
+        extra: `<resume xmlns='${NS_SM}' h='0' previd='${sasl2Previd}'/>`,
+      }),
+    );
     const s2 = await expectSasl2Success(m2);
-    assert.equal(s2.success.children.some((ch) => ch.name === "resumed"), false, `the revoked SASL2 session was resumed: ${show(s2.success)}`);
-    assert.ok(s2.success.children.some((ch) => ch.name === "failed" && ch.ns === NS_SM), `<failed/> in <success/>: ${show(s2.success)}`);
+    assert.equal(
+      s2.success.children.some((ch) => ch.name === "resumed"),
+      false,
+      `the revoked SASL2 session was resumed: ${show(s2.success)}`,
+    );
+    assert.ok(
+      s2.success.children.some((ch) => ch.name === "failed" && ch.ns === NS_SM),
+      `<failed/> in <success/>: ${show(s2.success)}`,
+    );
   });
 
   test("a session that revokes its own client is closed with not-authorized", async () => {
@@ -461,7 +535,10 @@ describe("restart", () => {
     assertPasswordResetRequired((await revokeClient(lister.c, "client/doomed")).reply, NS_MANAGE, "revoke before the restart");
     await expectRevokedStream(doomed.c, "doomed", "Doomed");
     const beforeList = (await listClients(lister.c)).clients;
-    assert.deepEqual([...ids(beforeList)].sort(), ["client/lister", "client/persist-phone", beforeList.find((c) => /^client\/[A-Za-z0-9_-]{12}$/.test(c.id))?.id].sort());
+    assert.deepEqual(
+      [...ids(beforeList)].sort(),
+      ["client/lister", "client/persist-phone", beforeList.find((c) => /^client\/[A-Za-z0-9_-]{12}$/.test(c.id))?.id].sort(),
+    );
 
     await server.restart();
     for (const c of [legacy.c, phone.c, lister.c]) await c.waitClosed(10_000);
@@ -471,9 +548,16 @@ describe("restart", () => {
     assert.deepEqual([...ids(clients)].sort(), [...ids(beforeList)].sort(), `the same clients after the restart: ${raw}`);
     for (const b of beforeList) {
       const a = getById(clients, b.id);
-      if (b.id === "client/lister") { assert.equal(a.connected, "true"); continue; }
+      if (b.id === "client/lister") {
+        assert.equal(a.connected, "true");
+        continue;
+      }
       assert.equal(a.connected, "false", `${b.id} is not connected after the restart`);
-      assert.deepEqual([a.type, a.firstSeen, a.lastSeen, a.auth, a.software, a.device], [b.type, b.firstSeen, b.lastSeen, b.auth, b.software, b.device], `${b.id} unchanged: ${raw}`);
+      assert.deepEqual(
+        [a.type, a.firstSeen, a.lastSeen, a.auth, a.software, a.device],
+        [b.type, b.firstSeen, b.lastSeen, b.auth, b.software, b.device],
+        `${b.id} unchanged: ${raw}`,
+      );
     }
     assert.deepEqual(getById(clients, "client/persist-phone").auth, ["password", "fast"]);
     // The revoked client stays out.
@@ -493,8 +577,14 @@ describe("restart", () => {
 describe("enforce_client_ids", () => {
   let s: TestServer;
   const clients: RawClient[] = [];
-  before(async () => { s = await startServer(); await s.addUser("eve", "eve-secret"); });
-  after(async () => { for (const c of clients) c.close(); await s?.stop(); });
+  before(async () => {
+    s = await startServer();
+    await s.addUser("eve", "eve-secret");
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await s?.stop();
+  });
 
   async function features(): Promise<{ c: RawClient; features: XmlEl }> {
     const r = await sasl2Stream(s.c2sPort);
@@ -529,7 +619,12 @@ describe("enforce_client_ids", () => {
     assertSasl2Failure(failure, "malformed-request", "Client identifier required but not supplied");
     // On the same stream, with a client id: success.
     c.clear();
-    c.send(authenticateXml("PLAIN", plainInitialResponse("eve", "eve-secret"), { userAgent: { id: "eve-phone", software: "EvePhone" }, extra: "<bind xmlns='urn:xmpp:bind:0'><tag>p</tag></bind>" }));
+    c.send(
+      authenticateXml("PLAIN", plainInitialResponse("eve", "eve-secret"), {
+        userAgent: { id: "eve-phone", software: "EvePhone" },
+        extra: "<bind xmlns='urn:xmpp:bind:0'><tag>p</tag></bind>",
+      }),
+    );
     await expectSasl2Success(c);
     const { clients: listed } = await listClients(c);
     assert.ok(byId(listed, "client/eve-phone"), `tracked: ${JSON.stringify(ids(listed))}`);
@@ -543,7 +638,10 @@ describe("enforce_client_ids", () => {
     // Legacy <auth/>: a SASL2-namespaced failure (as the reference does).
     const { c: c2 } = await features();
     c2.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from("\0eve\0eve-secret").toString("base64")}</auth>`);
-    const el = await c2.waitUntil((t) => parseServerOutput(t).flatMap((i) => (i.kind === "element" && (i.el.name === "failure" || i.el.name === "success") ? [i.el] : []))[0], "the answer to <auth/>");
+    const el = await c2.waitUntil(
+      (t) => parseServerOutput(t).flatMap((i) => (i.kind === "element" && (i.el.name === "failure" || i.el.name === "success") ? [i.el] : []))[0],
+      "the answer to <auth/>",
+    );
     assert.equal(el.name, "failure", show(el));
     assert.equal(el.ns, NS_SASL2, `the failure is in ${NS_SASL2}: ${show(el)}`);
     assertSasl2Failure(el, "malformed-request", "Legacy SASL authentication is not available on this server");
@@ -561,4 +659,3 @@ describe("enforce_client_ids", () => {
     assert.equal(getById(listed, "client/eve-phone").software, "EvePhone");
   });
 });
-

@@ -27,7 +27,11 @@ const sockets: RawClient[] = [];
 let seq = 0;
 const nextId = (p = "q") => `${p}${++seq}`;
 
-interface User { name: string; password: string; jid: string }
+interface User {
+  name: string;
+  password: string;
+  jid: string;
+}
 let alice: User, bob: User, carol: User, dave: User, erin: User;
 
 async function newUser(name: string, srv = server): Promise<User> {
@@ -63,19 +67,24 @@ type Reg = oauth.OmitSymbolProperties<oauth.Client> & { client_secret?: string }
 
 async function register(meta: Record<string, unknown>, authServer = as): Promise<Reg> {
   const res = await oauth.dynamicClientRegistrationRequest(authServer, meta as Partial<oauth.Client>, insecure);
-  return (await oauth.processDynamicClientRegistrationResponse(res));
+  return await oauth.processDynamicClientRegistrationResponse(res);
 }
 
 async function registerError(meta: Record<string, unknown>): Promise<{ status: number; body: Record<string, string> }> {
   const res = await fetch(as.registration_endpoint!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(meta) });
-  return { status: res.status, body: await res.json() as Record<string, string> };
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
 function webApp(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    client_name: name, client_uri: "https://app.example.org/", redirect_uris: [REDIRECT],
-    grant_types: ["authorization_code", "refresh_token"], scope: "xmpp xmpp:user offline_access",
-    software_id: "0f0c2a3e-52a1-4f3c-9a3b-2d6f1c0e8b11", software_version: "1.2.3", ...extra,
+    client_name: name,
+    client_uri: "https://app.example.org/",
+    redirect_uris: [REDIRECT],
+    grant_types: ["authorization_code", "refresh_token"],
+    scope: "xmpp xmpp:user offline_access",
+    software_id: "0f0c2a3e-52a1-4f3c-9a3b-2d6f1c0e8b11",
+    software_version: "1.2.3",
+    ...extra,
   };
 }
 
@@ -85,7 +94,12 @@ function clientAuth(reg: Reg): oauth.ClientAuth {
 
 // --- a browser ---------------------------------------------------------------------------------
 
-interface Page { status: number; html: string; location?: string; headers: Headers }
+interface Page {
+  status: number;
+  html: string;
+  location?: string;
+  headers: Headers;
+}
 class Browser {
   readonly cookies = new Map<string, string>();
   constructor(readonly origin: string) {}
@@ -98,7 +112,9 @@ class Browser {
     }
   }
 
-  private cookieHeader(): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "); }
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
 
   private async page(res: Response): Promise<Page> {
     this.keep(res);
@@ -115,14 +131,26 @@ class Browser {
     for (const [k, v] of form.fields) if (!(k in fields)) body.append(k, v);
     for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one);
     const res = await fetch(new URL(form.action, this.origin), {
-      method: "POST", redirect: "manual", body,
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader(), origin: this.origin, "sec-fetch-site": "same-origin", ...headers },
+      method: "POST",
+      redirect: "manual",
+      body,
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: this.cookieHeader(),
+        origin: this.origin,
+        "sec-fetch-site": "same-origin",
+        ...headers,
+      },
     });
     return this.page(res);
   }
 }
 
-interface Pkce { verifier: string; challenge: string; state: string }
+interface Pkce {
+  verifier: string;
+  challenge: string;
+  state: string;
+}
 
 async function pkce(): Promise<Pkce> {
   const verifier = oauth.generateRandomCodeVerifier();
@@ -132,8 +160,14 @@ async function pkce(): Promise<Pkce> {
 function authorizationUrl(reg: Reg, p: Pkce, params: Record<string, string | undefined> = {}, authServer = as): URL {
   const url = new URL(authServer.authorization_endpoint!);
   const all: Record<string, string | undefined> = {
-    client_id: reg.client_id, redirect_uri: REDIRECT, response_type: "code", scope: "xmpp offline_access",
-    state: p.state, code_challenge: p.challenge, code_challenge_method: "S256", ...params,
+    client_id: reg.client_id,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    scope: "xmpp offline_access",
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: "S256",
+    ...params,
   };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) url.searchParams.set(k, v);
   return url;
@@ -184,9 +218,16 @@ async function oauthError(p: Promise<unknown>, code: string, description?: RegEx
 
 // --- the REST API ------------------------------------------------------------------------------
 
-function restUrl(path: string): string { return `http://127.0.0.1:${server.httpPort}${path}`; }
+function restUrl(path: string): string {
+  return `http://127.0.0.1:${server.httpPort}${path}`;
+}
 
-async function rest(token: string, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> | undefined; headers: Headers }> {
+async function rest(
+  token: string,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> | undefined; headers: Headers }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(restUrl(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -237,7 +278,12 @@ async function passwordSession(user: User): Promise<RawClient> {
 async function iq(c: RawClient, xml: (id: string) => string): Promise<XmlEl> {
   const id = nextId("iq");
   c.send(xml(id));
-  return waitForElement(c, (el) => el.name === "iq" && el.attrs.id === id && (el.attrs.type === "result" || el.attrs.type === "error"), `the reply to ${id}`, 10_000);
+  return waitForElement(
+    c,
+    (el) => el.name === "iq" && el.attrs.id === id && (el.attrs.type === "result" || el.attrs.type === "error"),
+    `the reply to ${id}`,
+    10_000,
+  );
 }
 
 async function listClients(c: RawClient): Promise<XmlEl[]> {
@@ -278,8 +324,11 @@ describe("the authorization code flow, end to end", () => {
     assert.equal(page.status, 303);
     const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
     assert.equal(new URL(page.location!).searchParams.get("iss"), as.issuer, "RFC 9207 iss");
-    const tokens = await oauth.processAuthorizationCodeResponse(as, reg,
-      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure));
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      reg,
+      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure),
+    );
     issued.push(tokens.access_token, tokens.refresh_token!);
     assert.equal(tokens.token_type, "bearer");
     assert.equal(tokens.expires_in, 3600);
@@ -289,7 +338,10 @@ describe("the authorization code flow, end to end", () => {
 
     // The REST API with the bearer token.
     const pw = await passwordSession(alice);
-    const set = await iq(pw, (id) => `<iq type='set' id='${id}'><query xmlns='jabber:iq:roster'><item jid='${bob.jid}' name='Bob'><group>Friends</group></item></query></iq>`);
+    const set = await iq(
+      pw,
+      (id) => `<iq type='set' id='${id}'><query xmlns='jabber:iq:roster'><item jid='${bob.jid}' name='Bob'><group>Friends</group></item></query></iq>`,
+    );
     assert.equal(set.attrs.type, "result");
     const roster = await rest(tokens.access_token, "GET", "/rest/roster");
     assert.equal(roster.status, 200);
@@ -310,8 +362,11 @@ describe("the authorization code flow, end to end", () => {
     assert.equal((await rest(refreshed.access_token, "GET", "/rest/roster")).status, 200);
 
     // Introspection, for the client the token belongs to.
-    const intro = await oauth.processIntrospectionResponse(as, reg,
-      await oauth.introspectionRequest(as, reg, clientAuth(reg), refreshed.access_token, insecure));
+    const intro = await oauth.processIntrospectionResponse(
+      as,
+      reg,
+      await oauth.introspectionRequest(as, reg, clientAuth(reg), refreshed.access_token, insecure),
+    );
     assert.equal(intro.active, true);
     assert.equal(intro.username, alice.jid);
     assert.equal(intro.scope, "xmpp offline_access");
@@ -323,7 +378,10 @@ describe("the authorization code flow, end to end", () => {
     assert.match(entry.attrs.id!, /^grant\/[A-Za-z0-9_-]{12}$/);
     assert.equal(entry.attrs.type, "access");
     assert.equal(entry.attrs.connected, "false");
-    assert.deepEqual(child(entry, "auth")!.children.map((ch) => ch.name), ["grant"]);
+    assert.deepEqual(
+      child(entry, "auth")!.children.map((ch) => ch.name),
+      ["grant"],
+    );
     assert.deepEqual(softwareOf(entry)!.attrs, { id: "0f0c2a3e-52a1-4f3c-9a3b-2d6f1c0e8b11", version: "1.2.3" });
     assert.equal(child(child(entry, "user-agent")!, "uri")!.text, "https://app.example.org/");
     const grantId = entry.attrs.id!.slice("grant/".length);
@@ -349,8 +407,11 @@ describe("the authorization code flow, end to end", () => {
     assert.equal(after.json?.error, "invalid_token");
     assert.match(after.headers.get("www-authenticate")!, /^Bearer realm="localhost", error="invalid_token"/);
     await oauthError(refresh(reg, refreshed.refresh_token!), "invalid_grant");
-    const intro2 = await oauth.processIntrospectionResponse(as, reg,
-      await oauth.introspectionRequest(as, reg, clientAuth(reg), refreshed.access_token, insecure));
+    const intro2 = await oauth.processIntrospectionResponse(
+      as,
+      reg,
+      await oauth.introspectionRequest(as, reg, clientAuth(reg), refreshed.access_token, insecure),
+    );
     assert.equal(intro2.active, false);
     assert.ok(!(await listClients(pw)).some((e) => e.attrs.id === `grant/${grantId}`), "gone from the list");
   });
@@ -363,7 +424,10 @@ describe("the authorization code flow, end to end", () => {
     const entry = (await listClients(pw)).find((e) => softwareOf(e)?.text === "Listed While Connected");
     assert.ok(entry, "listed while connected");
     assert.equal(entry.attrs.connected, "true");
-    assert.ok(child(entry, "auth")!.children.some((ch) => ch.name === "grant"), show(entry));
+    assert.ok(
+      child(entry, "auth")!.children.some((ch) => ch.name === "grant"),
+      show(entry),
+    );
     app.close();
   });
 
@@ -430,8 +494,10 @@ describe("the authorization code flow, end to end", () => {
     const p = await pkce();
     const { page } = await consent(authorizationUrl(reg, p), bob, { decision: "deny" });
     assert.equal(page.status, 303);
-    assert.throws(() => oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state),
-      (err: unknown) => err instanceof oauth.AuthorizationResponseError && err.error === "access_denied");
+    assert.throws(
+      () => oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state),
+      (err: unknown) => err instanceof oauth.AuthorizationResponseError && err.error === "access_denied",
+    );
   });
 });
 
@@ -462,18 +528,32 @@ describe("refresh tokens and codes", () => {
     const p = await pkce();
     const { page } = await consent(authorizationUrl(reg, p), carol);
     const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
-    const tokens = await oauth.processAuthorizationCodeResponse(as, reg,
-      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure));
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      reg,
+      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure),
+    );
     issued.push(tokens.access_token, tokens.refresh_token!);
-    await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
-      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure)), "invalid_grant");
+    await oauthError(
+      oauth.processAuthorizationCodeResponse(
+        as,
+        reg,
+        await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure),
+      ),
+      "invalid_grant",
+    );
     assert.equal((await rest(tokens.access_token, "GET", "/rest/roster")).status, 401);
   });
 
   test("PKCE: required at the authorization endpoint, S256 only", async () => {
     const reg = await register(webApp("PKCE Required"));
     const p = await pkce();
-    for (const params of [{ code_challenge: undefined, code_challenge_method: undefined }, { code_challenge_method: "plain" }, { code_challenge_method: undefined }, { code_challenge: "short" }]) {
+    for (const params of [
+      { code_challenge: undefined, code_challenge_method: undefined },
+      { code_challenge_method: "plain" },
+      { code_challenge_method: undefined },
+      { code_challenge: "short" },
+    ]) {
       const res = await new Browser("").get(authorizationUrl(reg, p, params));
       assert.equal(res.status, 303, `an error redirect for ${JSON.stringify(params)}`);
       const loc = new URL(res.location!);
@@ -490,12 +570,24 @@ describe("refresh tokens and codes", () => {
       const p = await pkce();
       const { page } = await consent(authorizationUrl(reg, p), carol);
       const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
-      await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
-        await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, verifier, insecure)),
-      verifier === oauth.nopkce ? "invalid_request" : "invalid_grant", /PKCE/);
+      await oauthError(
+        oauth.processAuthorizationCodeResponse(
+          as,
+          reg,
+          await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, verifier, insecure),
+        ),
+        verifier === oauth.nopkce ? "invalid_request" : "invalid_grant",
+        /PKCE/,
+      );
       // The code is spent even so: the right verifier no longer helps.
-      await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
-        await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure)), "invalid_grant");
+      await oauthError(
+        oauth.processAuthorizationCodeResponse(
+          as,
+          reg,
+          await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, REDIRECT, p.verifier, insecure),
+        ),
+        "invalid_grant",
+      );
     }
   });
 
@@ -504,8 +596,14 @@ describe("refresh tokens and codes", () => {
     const p = await pkce();
     const { page } = await consent(authorizationUrl(reg, p), carol);
     const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
-    await oauthError(oauth.processAuthorizationCodeResponse(as, reg,
-      await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, "https://app.example.org/other", p.verifier, insecure)), "invalid_grant");
+    await oauthError(
+      oauth.processAuthorizationCodeResponse(
+        as,
+        reg,
+        await oauth.authorizationCodeGrantRequest(as, reg, clientAuth(reg), params, "https://app.example.org/other", p.verifier, insecure),
+      ),
+      "invalid_grant",
+    );
   });
 });
 
@@ -542,7 +640,10 @@ describe("client registration and redirect URIs", () => {
 
   test("native apps: loopback (any port), private-use schemes and out-of-band", async () => {
     const reg = await register({
-      client_name: "Native App", client_uri: "https://native.example.org/", application_type: "native", token_endpoint_auth_method: "none",
+      client_name: "Native App",
+      client_uri: "https://native.example.org/",
+      application_type: "native",
+      token_endpoint_auth_method: "none",
       redirect_uris: ["http://127.0.0.1/cb", "org.example.native:/cb", "urn:ietf:wg:oauth:2.0:oob"],
     });
     assert.equal(reg.client_secret, undefined, "a public client has no secret");
@@ -554,8 +655,11 @@ describe("client registration and redirect URIs", () => {
     assert.equal(page.status, 303);
     assert.equal(new URL(page.location!).origin, "http://127.0.0.1:49152");
     const params = oauth.validateAuthResponse(as, reg, new URL(page.location!), p.state);
-    const tokens = await oauth.processAuthorizationCodeResponse(as, reg,
-      await oauth.authorizationCodeGrantRequest(as, reg, oauth.None(), params, "http://127.0.0.1:49152/cb", p.verifier, insecure));
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      reg,
+      await oauth.authorizationCodeGrantRequest(as, reg, oauth.None(), params, "http://127.0.0.1:49152/cb", p.verifier, insecure),
+    );
     issued.push(tokens.access_token);
     assert.equal((await rest(tokens.access_token, "GET", "/rest/roster")).status, 200);
   });
@@ -581,12 +685,19 @@ describe("client registration and redirect URIs", () => {
 describe("the device authorization grant", () => {
   test("device flow end to end", async () => {
     const reg = await register({
-      client_name: "Smart Fridge", client_uri: "https://fridge.example.org/", application_type: "native", token_endpoint_auth_method: "none",
+      client_name: "Smart Fridge",
+      client_uri: "https://fridge.example.org/",
+      application_type: "native",
+      token_endpoint_auth_method: "none",
       grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
-      software_id: "7d4e5c3b-2a19-4c6e-8f0d-1b2a3c4d5e6f", software_version: "2.0",
+      software_id: "7d4e5c3b-2a19-4c6e-8f0d-1b2a3c4d5e6f",
+      software_version: "2.0",
     });
-    const da = await oauth.processDeviceAuthorizationResponse(as, reg,
-      await oauth.deviceAuthorizationRequest(as, reg, oauth.None(), { scope: "xmpp offline_access" }, insecure));
+    const da = await oauth.processDeviceAuthorizationResponse(
+      as,
+      reg,
+      await oauth.deviceAuthorizationRequest(as, reg, oauth.None(), { scope: "xmpp offline_access" }, insecure),
+    );
     assert.match(da.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
     assert.equal(da.verification_uri, `${as.issuer}/oauth2/device`);
     assert.equal(da.interval, 1);
@@ -628,20 +739,33 @@ describe("the device authorization grant", () => {
 
   test("a denied device gets access_denied", async () => {
     const reg = await register({
-      client_name: "Denied Device", client_uri: "https://tv.example.org/", application_type: "native", token_endpoint_auth_method: "none",
+      client_name: "Denied Device",
+      client_uri: "https://tv.example.org/",
+      application_type: "native",
+      token_endpoint_auth_method: "none",
       grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
     });
     const da = await oauth.processDeviceAuthorizationResponse(as, reg, await oauth.deviceAuthorizationRequest(as, reg, oauth.None(), {}, insecure));
     const browser = new Browser(new URL(as.issuer).origin);
-    const consentPage = await browser.submit(formOf(await browser.get(da.verification_uri)), { action: "login", user_code: da.user_code, username: bob.name, password: bob.password });
+    const consentPage = await browser.submit(formOf(await browser.get(da.verification_uri)), {
+      action: "login",
+      user_code: da.user_code,
+      username: bob.name,
+      password: bob.password,
+    });
     await browser.submit(formOf(consentPage), { decision: "deny" });
-    await oauthError(oauth.processDeviceCodeResponse(as, reg, await oauth.deviceCodeGrantRequest(as, reg, oauth.None(), da.device_code, insecure)), "access_denied");
+    await oauthError(
+      oauth.processDeviceCodeResponse(as, reg, await oauth.deviceCodeGrantRequest(as, reg, oauth.None(), da.device_code, insecure)),
+      "access_denied",
+    );
   });
 
   test("only clients registered for the device grant may start it", async () => {
     const reg = await register(webApp("No Device Grant"));
-    await oauthError(oauth.processDeviceAuthorizationResponse(as, reg,
-      await oauth.deviceAuthorizationRequest(as, reg, clientAuth(reg), {}, insecure)), "unauthorized_client");
+    await oauthError(
+      oauth.processDeviceAuthorizationResponse(as, reg, await oauth.deviceAuthorizationRequest(as, reg, clientAuth(reg), {}, insecure)),
+      "unauthorized_client",
+    );
   });
 });
 
@@ -664,7 +788,9 @@ describe("SASL OAUTHBEARER", () => {
     // A bad token first.
     const bad = await tlsStream();
     assert.match(bad.features, /<authentication xmlns=['"]urn:xmpp:sasl:2['"]>[\s\S]*<mechanism>OAUTHBEARER<\/mechanism>/);
-    bad.c.send(`<authenticate xmlns='${NS_SASL2}' mechanism='OAUTHBEARER'><initial-response>${gs2Bearer(dave, tokens.access_token + "x")}</initial-response></authenticate>`);
+    bad.c.send(
+      `<authenticate xmlns='${NS_SASL2}' mechanism='OAUTHBEARER'><initial-response>${gs2Bearer(dave, tokens.access_token + "x")}</initial-response></authenticate>`,
+    );
     const ch = await waitForElement(bad.c, (el) => el.name === "challenge" && el.ns === NS_SASL2, "the SASL2 error challenge");
     assert.equal((JSON.parse(Buffer.from(ch.text, "base64").toString()) as { status?: unknown }).status, "invalid_token");
     bad.c.send(`<response xmlns='${NS_SASL2}'>AQ==</response>`);
@@ -673,9 +799,11 @@ describe("SASL OAUTHBEARER", () => {
 
     // The good token, with a FAST token request that is ignored (it would outlive the grant).
     const { c } = await tlsStream();
-    c.send(`<authenticate xmlns='${NS_SASL2}' mechanism='OAUTHBEARER'><initial-response>${gs2Bearer(undefined, tokens.access_token)}</initial-response>`
-      + `<user-agent id='5a6b7c8d-0000-4000-8000-000000000001'><software>SASL2 App</software></user-agent>`
-      + `<bind xmlns='urn:xmpp:bind:0'><tag>app</tag></bind><request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-NONE'/></authenticate>`);
+    c.send(
+      `<authenticate xmlns='${NS_SASL2}' mechanism='OAUTHBEARER'><initial-response>${gs2Bearer(undefined, tokens.access_token)}</initial-response>` +
+        `<user-agent id='5a6b7c8d-0000-4000-8000-000000000001'><software>SASL2 App</software></user-agent>` +
+        `<bind xmlns='urn:xmpp:bind:0'><tag>app</tag></bind><request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-NONE'/></authenticate>`,
+    );
     const success = await waitForElement(c, (el) => (el.name === "success" || el.name === "failure") && el.ns === NS_SASL2, "SASL2 success");
     assert.equal(success.name, "success", show(success));
     assert.equal(child(success, "token", "urn:xmpp:fast:0"), undefined, "no FAST token for a token login");
@@ -704,7 +832,7 @@ describe("the HTTP service", () => {
   test("security headers, JSON errors, limits", async () => {
     const meta = await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/oauth-authorization-server`);
     for (const h of ["x-content-type-options", "referrer-policy", "x-frame-options", "content-security-policy"]) assert.ok(meta.headers.get(h), `${h} is set`);
-    const m = await meta.json() as Record<string, unknown>;
+    const m = (await meta.json()) as Record<string, unknown>;
     assert.deepEqual(m.code_challenge_methods_supported, ["S256"]);
     assert.deepEqual(m.scopes_supported, ["xmpp", "xmpp:user", "offline_access"]);
 
@@ -713,30 +841,55 @@ describe("the HTTP service", () => {
     assert.deepEqual(await missing.json(), { error: "not_found", error_description: "No such endpoint" });
     const wrongMethod = await fetch(as.token_endpoint!, { method: "GET" });
     assert.equal(wrongMethod.status, 405);
-    assert.equal((await wrongMethod.json() as Record<string, string>).error, "invalid_request");
+    assert.equal(((await wrongMethod.json()) as Record<string, string>).error, "invalid_request");
 
-    const big = await fetch(as.registration_endpoint!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client_name: "x".repeat(70 * 1024) }) });
+    const big = await fetch(as.registration_endpoint!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_name: "x".repeat(70 * 1024) }),
+    });
     assert.equal(big.status, 413);
-    assert.equal((await big.json() as Record<string, string>).error, "invalid_request");
+    assert.equal(((await big.json()) as Record<string, string>).error, "invalid_request");
 
     const noToken = await fetch(restUrl("/rest/roster"));
     assert.equal(noToken.status, 401);
     assert.equal(noToken.headers.get("www-authenticate"), 'Bearer realm="localhost"');
 
-    const badClient = await fetch(as.token_endpoint!, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from("nobody:secret").toString("base64") }, body: "grant_type=refresh_token&refresh_token=x" });
+    const badClient = await fetch(as.token_endpoint!, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from("nobody:secret").toString("base64") },
+      body: "grant_type=refresh_token&refresh_token=x",
+    });
     assert.equal(badClient.status, 401);
-    assert.equal((await badClient.json() as Record<string, string>).error, "invalid_client");
+    assert.equal(((await badClient.json()) as Record<string, string>).error, "invalid_client");
 
-    const https = await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/oauth-authorization-server`, { method: "OPTIONS", headers: { origin: "https://app.example.org", "access-control-request-method": "GET" } });
+    const https = await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/oauth-authorization-server`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.org", "access-control-request-method": "GET" },
+    });
     assert.equal(https.status, 204);
     assert.equal(https.headers.get("access-control-allow-origin"), "*");
     // The TLS listener, with the server's certificate, adds HSTS.
     const tlsMeta = await new Promise<{ status: number; hsts: string | undefined; issuer: string }>((resolve, reject) => {
-      const r = httpsRequest({ host: "127.0.0.1", port: server.httpsPort, servername: "localhost", ca: server.caCert, path: "/.well-known/oauth-authorization-server", headers: { host: `localhost:${server.httpsPort}` } }, (res) => {
-        let t = "";
-        res.on("data", (d) => { t += d; });
-        res.on("end", () => resolve({ status: res.statusCode!, hsts: res.headers["strict-transport-security"], issuer: (JSON.parse(t) as { issuer: string }).issuer }));
-      });
+      const r = httpsRequest(
+        {
+          host: "127.0.0.1",
+          port: server.httpsPort,
+          servername: "localhost",
+          ca: server.caCert,
+          path: "/.well-known/oauth-authorization-server",
+          headers: { host: `localhost:${server.httpsPort}` },
+        },
+        (res) => {
+          let t = "";
+          res.on("data", (d) => {
+            t += d;
+          });
+          res.on("end", () =>
+            resolve({ status: res.statusCode!, hsts: res.headers["strict-transport-security"], issuer: (JSON.parse(t) as { issuer: string }).issuer }),
+          );
+        },
+      );
       r.on("error", reject);
       r.end();
     });
@@ -750,7 +903,11 @@ describe("the HTTP service", () => {
     assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: "someone@elsewhere.example", body: "hi" })).status, 400);
     assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: bob.jid })).status, 400);
     assert.equal((await rest(tokens.access_token, "POST", "/rest/message", { to: bob.jid, body: "hi", type: "groupchat" })).status, 400);
-    const form = await fetch(restUrl("/rest/message"), { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ to: alice.jid, body: "from a form" }) });
+    const form = await fetch(restUrl("/rest/message"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ to: alice.jid, body: "from a form" }),
+    });
     assert.equal(form.status, 202);
   });
 
@@ -766,8 +923,14 @@ describe("the HTTP service", () => {
     // Without the cookie (another browser), or from another site, or with a forged field.
     const stranger = new Browser(url.origin);
     assert.equal((await stranger.submit(form, { action: "login", username: alice.name, password: alice.password })).status, 403);
-    assert.equal((await browser.submit(form, { action: "login", username: alice.name, password: alice.password }, { origin: "https://evil.example.net" })).status, 403);
-    assert.equal((await browser.submit(form, { action: "login", username: alice.name, password: alice.password }, { "sec-fetch-site": "cross-site" })).status, 403);
+    assert.equal(
+      (await browser.submit(form, { action: "login", username: alice.name, password: alice.password }, { origin: "https://evil.example.net" })).status,
+      403,
+    );
+    assert.equal(
+      (await browser.submit(form, { action: "login", username: alice.name, password: alice.password }, { "sec-fetch-site": "cross-site" })).status,
+      403,
+    );
     assert.equal((await browser.submit(form, { action: "login", csrf: "forged", username: alice.name, password: alice.password })).status, 403);
     const wrong = await browser.submit(form, { action: "login", username: alice.name, password: "wrong" });
     assert.equal(wrong.status, 403);
@@ -777,7 +940,15 @@ describe("the HTTP service", () => {
     assert.equal(consentPage.status, 200);
     const thief = new Browser(url.origin);
     await thief.get(url);
-    const stolen = await thief.submit({ ...formOf(consentPage), fields: formOf(consentPage).fields.filter(([k]) => k !== "csrf").concat([["csrf", formOf(await thief.get(url)).fields.find(([k]) => k === "csrf")![1]]]) }, { decision: "allow" });
+    const stolen = await thief.submit(
+      {
+        ...formOf(consentPage),
+        fields: formOf(consentPage)
+          .fields.filter(([k]) => k !== "csrf")
+          .concat([["csrf", formOf(await thief.get(url)).fields.find(([k]) => k === "csrf")![1]]]),
+      },
+      { decision: "allow" },
+    );
     assert.equal(stolen.status, 400);
     assert.equal(stolen.location, undefined);
   });
@@ -799,7 +970,9 @@ describe("short-lived codes and rate limits", () => {
     short = await startServer({ oauth2_code_ttl: 1, oauth2_rate_limit: 8 });
     shortAs = await discover(short);
   });
-  after(async () => { await short?.stop(); });
+  after(async () => {
+    await short?.stop();
+  });
 
   test("an expired code is refused", async () => {
     const user = await newUser("frank", short);
@@ -808,18 +981,30 @@ describe("short-lived codes and rate limits", () => {
     const { page } = await consent(authorizationUrl(reg, p, {}, shortAs), user);
     const params = oauth.validateAuthResponse(shortAs, reg, new URL(page.location!), p.state);
     await new Promise((r) => setTimeout(r, 1200));
-    await oauthError(oauth.processAuthorizationCodeResponse(shortAs, reg,
-      await oauth.authorizationCodeGrantRequest(shortAs, reg, clientAuth(reg), params, REDIRECT, p.verifier, { ...insecure })), "invalid_grant", /expired/);
+    await oauthError(
+      oauth.processAuthorizationCodeResponse(
+        shortAs,
+        reg,
+        await oauth.authorizationCodeGrantRequest(shortAs, reg, clientAuth(reg), params, REDIRECT, p.verifier, { ...insecure }),
+      ),
+      "invalid_grant",
+      /expired/,
+    );
   });
 
   test("the token endpoint is rate-limited per IP", async () => {
     let limited: Response | undefined;
     for (let i = 0; i < 12 && !limited; i++) {
-      const r = await fetch(shortAs.token_endpoint!, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=authorization_code&client_id=nobody" });
-      if (r.status === 429) limited = r; else await r.body?.cancel();
+      const r = await fetch(shortAs.token_endpoint!, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "grant_type=authorization_code&client_id=nobody",
+      });
+      if (r.status === 429) limited = r;
+      else await r.body?.cancel();
     }
     assert.ok(limited, "429 after oauth2_rate_limit requests in a minute");
     assert.ok(Number(limited.headers.get("retry-after")) > 0);
-    assert.equal((await limited.json() as Record<string, string>).error, "slow_down");
+    assert.equal(((await limited.json()) as Record<string, string>).error, "slow_down");
   });
 });

@@ -25,7 +25,11 @@ after(async () => {
   await server?.stop();
 });
 
-interface User { username: string; password: string; jid: string }
+interface User {
+  username: string;
+  password: string;
+  jid: string;
+}
 
 async function newUser(prefix: string): Promise<User> {
   const username = `${prefix}${++userCount}`;

@@ -24,7 +24,11 @@ after(async () => {
   await server?.stop();
 });
 
-interface User { username: string; password: string; bare: string }
+interface User {
+  username: string;
+  password: string;
+  bare: string;
+}
 
 async function newUser(prefix: string): Promise<User> {
   const username = `${prefix}${++userCount}`;
@@ -33,7 +37,11 @@ async function newUser(prefix: string): Promise<User> {
   return { username, password, bare: `${username}@localhost` };
 }
 
-interface Client { c: RawClient; jid: string; bare: string }
+interface Client {
+  c: RawClient;
+  jid: string;
+  bare: string;
+}
 
 /** Logs in; by default fetches the roster and sends initial presence, like real clients. */
 async function online(user: User, resource: string, opts: { roster?: boolean; presence?: boolean } = {}): Promise<Client> {
@@ -83,8 +91,11 @@ async function waitPush(cl: Client, jid: string, pred: (item: XmlEl) => boolean 
 }
 
 function presenceFrom(cl: Client, from: string, type?: string, what?: string): Promise<XmlEl> {
-  return waitForElement(cl.c, (el) => el.name === "presence" && el.attrs.from === from && el.attrs.type === type,
-    what ?? `presence type=${type ?? "available"} from ${from}`);
+  return waitForElement(
+    cl.c,
+    (el) => el.name === "presence" && el.attrs.from === from && el.attrs.type === type,
+    what ?? `presence type=${type ?? "available"} from ${from}`,
+  );
 }
 
 /** Everything received since the last clear, after a round trip proved the server is done. */
@@ -95,7 +106,10 @@ async function settled(cl: Client): Promise<XmlEl[]> {
 
 /** Full mutual subscription between two online clients. */
 async function subscribeBoth(a: Client, b: Client): Promise<void> {
-  for (const [x, y] of [[a, b], [b, a]] as const) {
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     x.c.send(`<presence to='${y.bare}' type='subscribe'/>`);
     await presenceFrom(y, x.bare, "subscribe");
     y.c.send(`<presence to='${x.bare}' type='subscribed'/>`);
@@ -123,7 +137,10 @@ test("roster versioning: ver on results and pushes, empty result when up to date
   assert.ok(pushVer !== undefined && pushVer !== first.attrs.ver, `the push carries the new ver: ${show(push)}`);
   const item = child(push, "query", NS_ROSTER)!.children[0]!;
   assert.deepEqual([item.attrs.name, item.attrs.subscription, item.attrs.ask], ["Pal", "none", undefined]);
-  assert.deepEqual(item.children.map((g) => g.text), ["Friends", "Work"]);
+  assert.deepEqual(
+    item.children.map((g) => g.text),
+    ["Friends", "Work"],
+  );
 
   // Up to date: an empty result (no <query/>), RFC 6121 §2.6.3.
   const same = await getRoster(a, pushVer);
@@ -131,7 +148,10 @@ test("roster versioning: ver on results and pushes, empty result when up to date
   // Stale: the whole roster with the current ver.
   const stale = child(await getRoster(a, first.attrs.ver), "query", NS_ROSTER)!;
   assert.equal(stale.attrs.ver, pushVer);
-  assert.deepEqual(stale.children.map((i) => i.attrs.jid), [contact]);
+  assert.deepEqual(
+    stale.children.map((i) => i.attrs.jid),
+    [contact],
+  );
 
   // Update: name and groups replaced; another interested resource gets the push too.
   const b = await online(u, "two", { presence: false });
@@ -140,7 +160,10 @@ test("roster versioning: ver on results and pushes, empty result when up to date
   for (const cl of [a, b]) {
     const it = await waitPush(cl, contact, (i) => i.children.length === 1);
     assert.equal(it.attrs.name, undefined);
-    assert.deepEqual(it.children.map((g) => g.text), ["Work"]);
+    assert.deepEqual(
+      it.children.map((g) => g.text),
+      ["Work"],
+    );
   }
 
   // Remove: a push with subscription='remove', and the roster is empty again.

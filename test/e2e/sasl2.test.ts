@@ -15,9 +15,27 @@ import { RawClient } from "../helpers/raw-client.js";
 import { child, NS_SASL, NS_STREAM, show, type XmlEl } from "../helpers/xml.js";
 import { expectStreamError, ping, waitForElement } from "../helpers/xmpp-assert.js";
 import {
-  NS_BIND2, NS_CARBONS, NS_FAST, NS_SASL2, assertSasl2Failure, authenticateOnce, authenticateXml, authzIdOf, bindXml,
-  expectSasl2Failure, expectSasl2Success, ht2, htInitialResponse, htResponderProof, plain2, plainInitialResponse, requestTokenXml, sasl2Result,
-  sasl2Stream, scram2, tokenOf,
+  NS_BIND2,
+  NS_CARBONS,
+  NS_FAST,
+  NS_SASL2,
+  assertSasl2Failure,
+  authenticateOnce,
+  authenticateXml,
+  authzIdOf,
+  bindXml,
+  expectSasl2Failure,
+  expectSasl2Success,
+  ht2,
+  htInitialResponse,
+  htResponderProof,
+  plain2,
+  plainInitialResponse,
+  requestTokenXml,
+  sasl2Result,
+  sasl2Stream,
+  scram2,
+  tokenOf,
 } from "../helpers/sasl2-client.js";
 
 const DAY = 86400_000;
@@ -41,7 +59,11 @@ after(async () => {
   await server?.stop();
 });
 
-interface User { username: string; password: string; jid: string }
+interface User {
+  username: string;
+  password: string;
+  jid: string;
+}
 
 async function newUser(prefix: string, srv: TestServer = server): Promise<User> {
   const username = `${prefix}${++userCount}`;
@@ -95,7 +117,14 @@ async function expectFastOk(user: User, clientId: string, token: string, opts: P
   return result;
 }
 
-async function expectFastFails(user: User, clientId: string, token: string, condition: string, opts: Parameters<typeof ht2>[3] = {}, what = "FAST login"): Promise<XmlEl> {
+async function expectFastFails(
+  user: User,
+  clientId: string,
+  token: string,
+  condition: string,
+  opts: Parameters<typeof ht2>[3] = {},
+  what = "FAST login",
+): Promise<XmlEl> {
   const { c, result } = await fastLogin(user, clientId, token, opts);
   assert.equal(result.name, "failure", `${what}: expected <${condition}/>, got ${show(result)}`);
   assertSasl2Failure(result, condition);
@@ -190,7 +219,10 @@ describe("SASL2 (XEP-0388)", () => {
   test("Bind2 inline carbons enable gives <enabled xmlns='urn:xmpp:carbons:2'/> in <bound/> (item 43)", async () => {
     const user = await newUser("carbons");
     const { c } = await stream();
-    const result = await scram2(c, user.username, user.password, { userAgent: { id: newClientId() }, extra: bindXml("phone", `<enable xmlns='${NS_CARBONS}'/>`) });
+    const result = await scram2(c, user.username, user.password, {
+      userAgent: { id: newClientId() },
+      extra: bindXml("phone", `<enable xmlns='${NS_CARBONS}'/>`),
+    });
     assert.equal(result.name, "success", show(result));
     const bound = child(result, "bound", NS_BIND2);
     assert.ok(bound, `no <bound/>: ${show(result)}`);
@@ -227,7 +259,9 @@ describe("SASL2 (XEP-0388)", () => {
     assertSasl2Failure(await authenticateOnce(c, "PLAIN", { raw: "not*base64!" }, ua), "incorrect-encoding");
     assertSasl2Failure(await authenticateOnce(c, "X-NO-SUCH-MECH", plainInitialResponse(user.username, user.password), ua), "invalid-mechanism");
     c.clear();
-    c.send(`<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><user-agent id='${newClientId()}'/><initial-response>${plainInitialResponse(user.username, user.password).toString("base64")}</initial-response></authenticate>`);
+    c.send(
+      `<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><user-agent id='${newClientId()}'/><initial-response>${plainInitialResponse(user.username, user.password).toString("base64")}</initial-response></authenticate>`,
+    );
     assertSasl2Failure(await sasl2Result(c), "malformed-request");
     // None of these closed the stream, which still accepts a proper login.
     const ok = await plain2(c, user.username, user.password, ua);
@@ -307,7 +341,10 @@ describe("FAST (XEP-0484)", () => {
 
   test("HT-SHA-256-EXPR binds the token to the TLS connection (tls-exporter); a token is bound to its mechanism (item 51)", async (t) => {
     const { features } = await stream();
-    if (!fastMechanismsOf(features)!.includes("HT-SHA-256-EXPR")) { t.skip("tls-exporter is not available on this TLS connection"); return; }
+    if (!fastMechanismsOf(features)!.includes("HT-SHA-256-EXPR")) {
+      t.skip("tls-exporter is not available on this TLS connection");
+      return;
+    }
     const user = await newUser("expr");
     const clientId = newClientId();
     const { token } = await issueToken(user, clientId, "HT-SHA-256-EXPR");
@@ -327,7 +364,10 @@ describe("FAST (XEP-0484)", () => {
     const clientId = newClientId();
     const { token } = await issueToken(user, clientId);
     const { c } = await stream();
-    assertSasl2Failure(await authenticateOnce(c, "HT-SHA-256-NONE", htInitialResponse(user.username, token), { userAgent: { id: clientId } }), "invalid-mechanism");
+    assertSasl2Failure(
+      await authenticateOnce(c, "HT-SHA-256-NONE", htInitialResponse(user.username, token), { userAgent: { id: clientId } }),
+      "invalid-mechanism",
+    );
     // The same stream may then use FAST properly.
     const ok = await ht2(c, user.username, token, { userAgent: { id: clientId } });
     assert.equal(ok.name, "success", show(ok));
@@ -429,7 +469,13 @@ describe("FAST (XEP-0484)", () => {
     const b = (await issueToken(user, clientId)).token;
     const needles = [a, b].flatMap((t) => {
       const secret = t.slice("secret-token:fast-".length);
-      return [Buffer.from(t), Buffer.from(secret), Buffer.from(secret, "base64url"), Buffer.from(Buffer.from(secret, "base64url").toString("base64")), Buffer.from(Buffer.from(secret, "base64url").toString("hex"))];
+      return [
+        Buffer.from(t),
+        Buffer.from(secret),
+        Buffer.from(secret, "base64url"),
+        Buffer.from(Buffer.from(secret, "base64url").toString("base64")),
+        Buffer.from(Buffer.from(secret, "base64url").toString("hex")),
+      ];
     });
     const dataDir = join(server.dataDir, "data");
     const db = new Database(join(dataDir, "warden.sqlite"), { readonly: true, fileMustExist: true });
@@ -506,7 +552,9 @@ describe("request-token for a channel-binding mechanism that is not offered", ()
   before(async () => {
     plainServer = await startServer({ login_failure_window: 1, sasl_channel_binding: false });
   });
-  after(async () => { await plainServer?.stop(); });
+  after(async () => {
+    await plainServer?.stop();
+  });
 
   test("without channel binding only HT-SHA-256-NONE is offered; <request-token mechanism='HT-SHA-256-ENDP'/> yields no token, and ENDP fails", async () => {
     const user = await newUser("endp", plainServer);
@@ -533,14 +581,17 @@ describe("token rotation (sasl2_fast_token_min_ttl: 1 s)", () => {
   before(async () => {
     rotServer = await startServer({ login_failure_window: 1, sasl2_fast_token_min_ttl: 1, sasl2_fast_token_ttl: 3600 });
   });
-  after(async () => { await rotServer?.stop(); });
+  after(async () => {
+    await rotServer?.stop();
+  });
 
   test("a token older than min_ttl brings a new <token/> for the mechanism used, without <request-token/> (item 52)", async () => {
     const user = await newUser("rot", rotServer);
     const clientId = newClientId();
     const { c: c0, features } = await stream({ srv: rotServer });
     const mechanism = fastMechanismsOf(features)!.includes("HT-SHA-256-EXPR") ? "HT-SHA-256-EXPR" : "HT-SHA-256-NONE";
-    const cbOf = (c: RawClient) => mechanism === "HT-SHA-256-EXPR" ? (c.socket as tls.TLSSocket).exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)) : undefined;
+    const cbOf = (c: RawClient) =>
+      mechanism === "HT-SHA-256-EXPR" ? (c.socket as tls.TLSSocket).exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)) : undefined;
     const r0 = await scram2(c0, user.username, user.password, { userAgent: { id: clientId }, extra: requestTokenXml(mechanism) });
     const old = tokenOf(r0);
     assert.ok(old, show(r0));

@@ -14,8 +14,18 @@ import { assertSasl2Failure } from "../helpers/sasl2-client.js";
 import { fastLogin, legacyLogin, listClients, sasl2Login } from "../helpers/manage-clients.js";
 
 interface Row {
-  id: string; type: string; connected: boolean; software?: string; version?: string; device?: string; uri?: string;
-  firstSeen: number; lastSeen: number; expires?: number; auth: string[]; ip?: string;
+  id: string;
+  type: string;
+  connected: boolean;
+  software?: string;
+  version?: string;
+  device?: string;
+  uri?: string;
+  firstSeen: number;
+  lastSeen: number;
+  expires?: number;
+  auth: string[];
+  ip?: string;
 }
 
 function expectExit(r: CliResult, code: number, what: string): void {
@@ -26,7 +36,9 @@ let server: TestServer;
 const open: RawClient[] = [];
 let users = 0;
 
-before(async () => { server = await startServer(); });
+before(async () => {
+  server = await startServer();
+});
 after(async () => {
   for (const c of open) c.close();
   await server?.stop();
@@ -39,7 +51,10 @@ async function newUser(prefix: string): Promise<{ name: string; pw: string; jid:
   return { name, pw, jid: `${name}@localhost` };
 }
 
-const keep = <T extends { c: RawClient }>(x: T): T => { open.push(x.c); return x; };
+const keep = <T extends { c: RawClient }>(x: T): T => {
+  open.push(x.c);
+  return x;
+};
 
 async function clientsJson(jid: string, s = server): Promise<Row[]> {
   const r = await s.cli(["shell", "user", "clients", jid, "--json"]);
@@ -91,14 +106,22 @@ describe("warden shell user clients", () => {
     const legacy = keep(await legacyLogin(server.c2sPort, u.name, u.pw, "desk"));
     const phone = await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "shell-phone", software: "Shelly", device: "Pixel" }, requestToken: true });
     phone.c.close();
-    keep(await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "a-rather-long-client-identifier-for-the-id-column", software: "Some Considerably Longer Software Name" } }));
+    keep(
+      await sasl2Login(server.c2sPort, u.name, u.pw, {
+        userAgent: { id: "a-rather-long-client-identifier-for-the-id-column", software: "Some Considerably Longer Software Name" },
+      }),
+    );
     const rows = await untilDisconnected(u.jid, "client/shell-phone");
     const r = await server.cli(["shell", "user", "clients", u.jid]);
     const now = Date.now();
     expectExit(r, 0, "shell user clients");
     assert.equal(r.stderr, "");
     // The XML list from a session of the account has the same clients in the same order.
-    assert.deepEqual(rows.map((x) => x.id), (await listClients(legacy.c)).clients.map((c) => c.id), "the table lists what the XML list lists");
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      (await listClients(legacy.c)).clients.map((c) => c.id),
+      "the table lists what the XML list lists",
+    );
     assert.equal(rows.length, 3);
 
     assert.ok(r.stdout.endsWith("\n"), "ends with a newline");
@@ -110,7 +133,11 @@ describe("warden shell user clients", () => {
     assert.equal(lines[n + 3], `${n} clients`);
     const titles = ["ID", "Software", "First seen", "Last seen", "Expires", "Authentication"];
     const headerCells = header!.split(" | ");
-    assert.deepEqual(headerCells.map((c) => c.trim()), titles, `header: ${header}`);
+    assert.deepEqual(
+      headerCells.map((c) => c.trim()),
+      titles,
+      `header: ${header}`,
+    );
     assert.equal(header!.replace(/ +\| +| +\|/g, " | ").replace(/\s+$/, ""), "ID | Software | First seen | Last seen | Expires | Authentication");
     // Date columns are right-aligned, at least max(title + 1, 10) wide.
     for (const i of [2, 3, 4]) {
@@ -172,7 +199,10 @@ describe("warden shell user clients", () => {
   });
 
   test("a JID on an unknown host: 'Unknown host: other.example', exit 65; for revoke_client too", async () => {
-    for (const args of [["clients", "x@other.example"], ["revoke_client", "x@other.example", "client/x"]]) {
+    for (const args of [
+      ["clients", "x@other.example"],
+      ["revoke_client", "x@other.example", "client/x"],
+    ]) {
       const r = await server.cli(["shell", "user", ...args]);
       expectExit(r, 65, `shell user ${args.join(" ")}`);
       assert.match(r.stderr, /Unknown host: other\.example/, r.stderr);
@@ -213,7 +243,11 @@ describe("warden shell user revoke_client", () => {
     const err = await expectStreamError(victim.c, "not-authorized");
     assert.equal(err.children.find((c) => c.name === "text")?.text, "Access for Victim was revoked by the server administrator", show(err));
     await ping(bystander.c);
-    assert.equal((await clientsJson(u.jid)).some((x) => x.id === "client/victim"), false, "no longer listed");
+    assert.equal(
+      (await clientsJson(u.jid)).some((x) => x.id === "client/victim"),
+      false,
+      "no longer listed",
+    );
     const f = keep(await fastLogin(server.c2sPort, u.name, victim.token!, { id: "victim" }));
     assertSasl2Failure(f.result, "not-authorized");
     // Again: the record is stale now.
@@ -270,7 +304,10 @@ describe("client_ip_tracking: false", () => {
     const u = await newUser("noip");
     const a = await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "before-off" } });
     const b = await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "relogs" } });
-    assert.deepEqual((await clientsJson(u.jid)).map((x) => x.ip), ["127.0.0.1", "127.0.0.1"]);
+    assert.deepEqual(
+      (await clientsJson(u.jid)).map((x) => x.ip),
+      ["127.0.0.1", "127.0.0.1"],
+    );
     a.c.close();
     b.c.close();
     server.configure({ client_ip_tracking: false });
@@ -288,7 +325,12 @@ describe("client_ip_tracking: false", () => {
 describe("warden shell without a running server", () => {
   test("exit 69 with a clear message", async () => {
     const ts = new TestServer();
-    for (const args of [["clients", "a@localhost"], ["revoke_client", "a@localhost", "client/x"], ["allow_client", "a@localhost", "client/x"], ["reset_password", "a@localhost"]]) {
+    for (const args of [
+      ["clients", "a@localhost"],
+      ["revoke_client", "a@localhost", "client/x"],
+      ["allow_client", "a@localhost", "client/x"],
+      ["reset_password", "a@localhost"],
+    ]) {
       // reset_password says so before it asks for (or reads) a password.
       const r = await ts.cli(["shell", "user", ...args], "some-new-password\n");
       expectExit(r, 69, `shell user ${args[0]} with no server`);

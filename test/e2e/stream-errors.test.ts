@@ -10,8 +10,7 @@ import { expectHeaderFirst, expectSaslFailure, expectStanzaError, expectStreamEr
 import { scramAuth } from "../helpers/scram-client.js";
 
 const HEADER_ATTRS = "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'";
-const plain = (user: string, pw: string) =>
-  `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${pw}`).toString("base64")}</auth>`;
+const plain = (user: string, pw: string) => `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${pw}`).toString("base64")}</auth>`;
 
 let server: TestServer;
 const clients: RawClient[] = [];
@@ -218,8 +217,10 @@ describe("stream-level errors", () => {
     try {
       const a = await RawClient.connect(capped.c2sPort);
       const b = await RawClient.connect(capped.c2sPort);
-      a.openStream(); b.openStream();
-      await a.waitFor(/<\/stream:features>/); await b.waitFor(/<\/stream:features>/);
+      a.openStream();
+      b.openStream();
+      await a.waitFor(/<\/stream:features>/);
+      await b.waitFor(/<\/stream:features>/);
       const over = await RawClient.connect(capped.c2sPort);
       await expectStreamError(over, "resource-constraint");
       a.close();
@@ -339,7 +340,11 @@ describe("stream-level errors", () => {
     c.send("</stream:stream>");
     await c.waitClosed();
     const items = parseServerOutput(c.received);
-    assert.deepEqual(items.map((i) => i.kind), ["close"], `unexpected output: ${c.received}`);
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      ["close"],
+      `unexpected output: ${c.received}`,
+    );
   });
 
   test("a message before authentication: <not-authorized/>", async () => {

@@ -28,7 +28,12 @@ after(async () => {
   await Promise.all([server?.stop(), shortServer?.stop()]);
 });
 
-interface User { username: string; password: string; bare: string; srv: TestServer }
+interface User {
+  username: string;
+  password: string;
+  bare: string;
+  srv: TestServer;
+}
 
 async function newUser(prefix: string, srv = server): Promise<User> {
   const username = `${prefix}${++userCount}`;
@@ -342,8 +347,10 @@ async function sasl2Connect(user: User): Promise<{ c: RawClient; features: XmlEl
 
 async function sasl2Auth(c: RawClient, user: User, inner: string): Promise<XmlEl> {
   const ir = Buffer.from(`\0${user.username}\0${user.password}`).toString("base64");
-  c.send(`<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><initial-response>${ir}</initial-response>`
-    + `<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'><software>sm-test</software></user-agent>${inner}</authenticate>`);
+  c.send(
+    `<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><initial-response>${ir}</initial-response>` +
+      `<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'><software>sm-test</software></user-agent>${inner}</authenticate>`,
+  );
   const el = await waitForElement(c, (e) => e.ns === NS_SASL2 && (e.name === "success" || e.name === "failure"), "the SASL2 outcome");
   assert.equal(el.name, "success", `SASL2 failed: ${show(el)}`);
   return el;
@@ -359,7 +366,10 @@ test("SASL2: SM is offered inline, Bind2 enables it, and a resume in <authentica
   const inline = child(child(features, "authentication", NS_SASL2)!, "inline", NS_SASL2);
   assert.ok(inline && child(inline, "sm", NS_SM), `no <sm/> in the SASL2 inline features: ${show(features)}`);
   const bindInline = child(child(inline, "bind", NS_BIND2)!, "inline", NS_BIND2);
-  assert.ok(bindInline?.children.some((f) => f.name === "feature" && f.attrs.var === NS_SM), `no SM in the Bind2 inline features: ${show(features)}`);
+  assert.ok(
+    bindInline?.children.some((f) => f.name === "feature" && f.attrs.var === NS_SM),
+    `no SM in the Bind2 inline features: ${show(features)}`,
+  );
 
   const success = await sasl2Auth(c, alice, BIND2_ENABLE);
   const enabled = child(child(success, "bound", NS_BIND2)!, "enabled", NS_SM);

@@ -39,7 +39,11 @@ export interface Outcome {
 
 /** Something that broke: thrown by the checks, with the case that shows it. */
 export class Finding extends Error {
-  constructor(readonly kind: "crash" | "internal" | "after-error" | "split" | "oracle" | "slow", message: string, readonly case_?: ParserCase) {
+  constructor(
+    readonly kind: "crash" | "internal" | "after-error" | "split" | "oracle" | "slow",
+    message: string,
+    readonly case_?: ParserCase,
+  ) {
     super(`${kind}: ${message}`);
   }
 }
@@ -47,12 +51,22 @@ export class Finding extends Error {
 /** A canonical form of an element, independent of how prefixes and xmlns were written. */
 export function canon(el: Element, parentNs = ""): string {
   const ns = el.getNS() ?? parentNs;
-  const attrs = Object.keys(el.attrs).filter((k) => k !== "xmlns").sort().map((k) => `${k}=${JSON.stringify(el.attrs[k])}`).join(" ");
+  const attrs = Object.keys(el.attrs)
+    .filter((k) => k !== "xmlns")
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(el.attrs[k])}`)
+    .join(" ");
   let s = `{${ns}}${el.name}[${attrs}](`;
   let text = "";
   for (const c of el.children) {
-    if (typeof c === "string") { text += c; continue; }
-    if (text) { s += JSON.stringify(text); text = ""; }
+    if (typeof c === "string") {
+      text += c;
+      continue;
+    }
+    if (text) {
+      s += JSON.stringify(text);
+      text = "";
+    }
     s += canon(c, ns);
   }
   if (text) s += JSON.stringify(text);
@@ -63,18 +77,32 @@ export function canon(el: Element, parentNs = ""): string {
 export function runParser(c: ParserCase): Outcome {
   const events: string[] = [];
   let error: ParseErrorKind | undefined;
-  const after = () => { if (error) throw new Finding("after-error", `an event after the error ${error}: ${events.slice(-2).join(" ")}`, c); };
-  const p = new StreamParser({
-    onStreamStart(name, ns, attrs) { after(); events.push(`start {${ns}}${name} ${JSON.stringify(attrs)}`); },
-    onStanza(el) { after(); events.push(canon(el)); },
-    onStreamEnd() { after(); events.push("end"); },
-    onError(kind, message) {
-      after();
-      if (kind === "internal") throw new Finding("internal", `the parser reported an internal error: ${message}`, c);
-      error = kind;
-      events.push(`error ${kind}`);
+  const after = () => {
+    if (error) throw new Finding("after-error", `an event after the error ${error}: ${events.slice(-2).join(" ")}`, c);
+  };
+  const p = new StreamParser(
+    {
+      onStreamStart(name, ns, attrs) {
+        after();
+        events.push(`start {${ns}}${name} ${JSON.stringify(attrs)}`);
+      },
+      onStanza(el) {
+        after();
+        events.push(canon(el));
+      },
+      onStreamEnd() {
+        after();
+        events.push("end");
+      },
+      onError(kind, message) {
+        after();
+        if (kind === "internal") throw new Finding("internal", `the parser reported an internal error: ${message}`, c);
+        error = kind;
+        events.push(`error ${kind}`);
+      },
     },
-  }, { maxStanzaSize: c.maxStanzaSize, maxDepth: c.maxDepth, framed: c.framed });
+    { maxStanzaSize: c.maxStanzaSize, maxDepth: c.maxDepth, framed: c.framed },
+  );
   const t0 = performance.now();
   let at = 0;
   try {
@@ -96,7 +124,11 @@ export function checkCase(c: ParserCase, slowMs = 1000): Outcome {
   const chunked = c.cuts.length ? runParser(c) : whole;
   if (whole.events.length !== chunked.events.length || whole.events.some((e, i) => e !== chunked.events[i])) {
     const i = whole.events.findIndex((e, k) => e !== chunked.events[k]);
-    throw new Finding("split", `cutting the input changed event ${i}: whole ${JSON.stringify(whole.events[i])}, chunked ${JSON.stringify(chunked.events[i])}`, c);
+    throw new Finding(
+      "split",
+      `cutting the input changed event ${i}: whole ${JSON.stringify(whole.events[i])}, chunked ${JSON.stringify(chunked.events[i])}`,
+      c,
+    );
   }
   const ms = Math.max(whole.ms, chunked.ms);
   if (ms > slowMs) throw new Finding("slow", `${Math.round(ms)} ms for ${c.input.length} code units`, c);
@@ -106,13 +138,77 @@ export function checkCase(c: ParserCase, slowMs = 1000): Outcome {
 // --- soup: anything at all -------------------------------------------------------------------
 
 const TOKENS = [
-  "<", ">", "</", "/>", "<a", "<a>", "</a>", "<b/>", "<message", "<message>", "</message>", "<iq type='get'>", "</iq>",
-  "<stream:stream", "</stream:stream>", HEADER, OPEN, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
-  " xmlns='jabber:client'", " xmlns='urn:x'", " xmlns=''", " xmlns:p='urn:p'", " xmlns:stream='http://etherx.jabber.org/streams'",
-  "<p:a", "</p:a>", "<q:a", " p:x='1'", " x='1'", " x='1' x='2'", " x=\"", "='", "'", "\"", "=",
-  "&amp;", "&lt;", "&#x41;", "&#65;", "&#0;", "&#xD800;", "&bogus;", "&", ";",
-  "<![CDATA[", "]]>", "]]", "<!--", "-->", "<?", "?>", "<?xml version='1.0'?>", "<!DOCTYPE a>", "<!ENTITY x 'y'>", "<!",
-  " ", "  ", "\n", "\r", "\r\n", "\t", "é", "€", "😀", "\uD800", "\uDC00", "\u0000", "\u0001", "\uFFFE", "\uFFFF", "x", "text",
+  "<",
+  ">",
+  "</",
+  "/>",
+  "<a",
+  "<a>",
+  "</a>",
+  "<b/>",
+  "<message",
+  "<message>",
+  "</message>",
+  "<iq type='get'>",
+  "</iq>",
+  "<stream:stream",
+  "</stream:stream>",
+  HEADER,
+  OPEN,
+  "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+  " xmlns='jabber:client'",
+  " xmlns='urn:x'",
+  " xmlns=''",
+  " xmlns:p='urn:p'",
+  " xmlns:stream='http://etherx.jabber.org/streams'",
+  "<p:a",
+  "</p:a>",
+  "<q:a",
+  " p:x='1'",
+  " x='1'",
+  " x='1' x='2'",
+  ' x="',
+  "='",
+  "'",
+  '"',
+  "=",
+  "&amp;",
+  "&lt;",
+  "&#x41;",
+  "&#65;",
+  "&#0;",
+  "&#xD800;",
+  "&bogus;",
+  "&",
+  ";",
+  "<![CDATA[",
+  "]]>",
+  "]]",
+  "<!--",
+  "-->",
+  "<?",
+  "?>",
+  "<?xml version='1.0'?>",
+  "<!DOCTYPE a>",
+  "<!ENTITY x 'y'>",
+  "<!",
+  " ",
+  "  ",
+  "\n",
+  "\r",
+  "\r\n",
+  "\t",
+  "é",
+  "€",
+  "😀",
+  "\uD800",
+  "\uDC00",
+  "\u0000",
+  "\u0001",
+  "\uFFFE",
+  "\uFFFF",
+  "x",
+  "text",
 ];
 
 const token = fc.oneof(
@@ -123,7 +219,8 @@ const token = fc.oneof(
 
 /** A string that is mostly XML-like: a header (usually), then tokens. */
 const SHORT_HEADER = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
-export const soupInput = fc.tuple(fc.constantFrom(HEADER, SHORT_HEADER, SHORT_HEADER, "", OPEN), fc.array(token, { maxLength: 40 }))
+export const soupInput = fc
+  .tuple(fc.constantFrom(HEADER, SHORT_HEADER, SHORT_HEADER, "", OPEN), fc.array(token, { maxLength: 40 }))
   .map(([h, toks]) => h + toks.join(""));
 
 /**
@@ -135,18 +232,26 @@ export function wellFormed(s: string): string {
 }
 function cutsFor(input: string): fc.Arbitrary<number[]> {
   const n = input.length;
-  return fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, n - 1) }), { maxLength: 12 })
+  return fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, n - 1) }), { maxLength: 12 })
     .map((a) => a.filter((i) => !(input.charCodeAt(i) >= 0xdc00 && input.charCodeAt(i) <= 0xdfff)).sort((x, y) => x - y));
 }
 
 // --- oracle: generated well-formed stanzas -----------------------------------------------------
 
-interface Gen { name: string; prefix?: string; ns?: string; attrs: Array<[string, string]>; children: Array<Gen | string>; cdata?: boolean }
+interface Gen {
+  name: string;
+  prefix?: string;
+  ns?: string;
+  attrs: Array<[string, string]>;
+  children: Array<Gen | string>;
+  cdata?: boolean;
+}
 
 const nameArb = fc.constantFrom("message", "body", "a", "b", "item", "query", "x", "ping", "z9", "é", "n-a.m_e");
 const nsArb = fc.constantFrom("urn:example:a", "urn:example:b", "jabber:client", "http://etherx.jabber.org/streams", "urn:é");
 const textArb = fc.oneof(
-  fc.constantFrom("hi", "a & b", "<tag>", "x > y", "it's \"quoted\"", "é😀€", "]]", "  spaced  ", "line\nbreak", "tab\there"),
+  fc.constantFrom("hi", "a & b", "<tag>", "x > y", 'it\'s "quoted"', "é😀€", "]]", "  spaced  ", "line\nbreak", "tab\there"),
   fc.string({ maxLength: 20 }).map((s) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\r]/g, "").replace(/[\ud800-\udfff]/g, "")),
 );
 const attrArb = fc.tuple(fc.constantFrom("id", "type", "to", "from", "x", "xml:lang", "a-b", "é"), textArb);
@@ -190,18 +295,22 @@ function depthOf(g: Gen): number {
   return d + 1;
 }
 
-export interface OracleCase extends ParserCase { stanzas: string[] }
+export interface OracleCase extends ParserCase {
+  stanzas: string[];
+}
 
-export const oracleCase: fc.Arbitrary<OracleCase> = fc.tuple(
-  fc.array(fc.tuple(genTree, fc.constantFrom("", " ", "\n", "  \r\n\t", " ".repeat(300))), { minLength: 1, maxLength: 6 }),
-  fc.integer({ min: 200, max: 1500 }),
-  fc.integer({ min: 1, max: 8 }),
-  fc.boolean(),
-).chain(([items, maxStanzaSize, maxDepth, framed]) => {
-  const stanzas = items.map(([g]) => serialise(g, true));
-  const input = (framed ? OPEN : HEADER) + items.map(([, ws], i) => ws + stanzas[i]).join("");
-  return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed, stanzas, depths: items.map(([g]) => depthOf(g)) }));
-});
+export const oracleCase: fc.Arbitrary<OracleCase> = fc
+  .tuple(
+    fc.array(fc.tuple(genTree, fc.constantFrom("", " ", "\n", "  \r\n\t", " ".repeat(300))), { minLength: 1, maxLength: 6 }),
+    fc.integer({ min: 200, max: 1500 }),
+    fc.integer({ min: 1, max: 8 }),
+    fc.boolean(),
+  )
+  .chain(([items, maxStanzaSize, maxDepth, framed]) => {
+    const stanzas = items.map(([g]) => serialise(g, true));
+    const input = (framed ? OPEN : HEADER) + items.map(([, ws], i) => ws + stanzas[i]).join("");
+    return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed, stanzas, depths: items.map(([g]) => depthOf(g)) }));
+  });
 
 /** The expected events for generated stanzas, from an independent parse of each. */
 export function checkOracle(c: OracleCase & { depths?: number[] }, slowMs = 1000): void {
@@ -211,8 +320,12 @@ export function checkOracle(c: OracleCase & { depths?: number[] }, slowMs = 1000
   let expectedError: ParseErrorKind[] | undefined;
   for (let i = 0; i < c.stanzas.length; i++) {
     const s = c.stanzas[i]!;
-    const big = Buffer.byteLength(s) > c.maxStanzaSize, deep = (depths[i] ?? 0) > c.maxDepth;
-    if (big || deep) { expectedError = big && deep ? ["policy-violation", "too-deep"] : big ? ["policy-violation"] : ["too-deep"]; break; }
+    const big = Buffer.byteLength(s) > c.maxStanzaSize,
+      deep = (depths[i] ?? 0) > c.maxDepth;
+    if (big || deep) {
+      expectedError = big && deep ? ["policy-violation", "too-deep"] : big ? ["policy-violation"] : ["too-deep"];
+      break;
+    }
     expected.push(canonOf(s));
   }
   const got = out.events.filter((e) => !e.startsWith("start ") && !e.startsWith("error "));
@@ -226,11 +339,19 @@ export function checkOracle(c: OracleCase & { depths?: number[] }, slowMs = 1000
 /** Canonical form of one serialised stanza, parsed alone by a parser without bounds. */
 function canonOf(xml: string): string {
   let got = "";
-  const p = new StreamParser({
-    onStreamStart() {}, onStreamEnd() {},
-    onStanza(el) { got = canon(el); },
-    onError(kind, m) { throw new Error(`oracle stanza does not parse (${kind}: ${m}): ${xml}`); },
-  }, { maxStanzaSize: 1 << 30, maxDepth: 1 << 20, framed: true });
+  const p = new StreamParser(
+    {
+      onStreamStart() {},
+      onStreamEnd() {},
+      onStanza(el) {
+        got = canon(el);
+      },
+      onError(kind, m) {
+        throw new Error(`oracle stanza does not parse (${kind}: ${m}): ${xml}`);
+      },
+    },
+    { maxStanzaSize: 1 << 30, maxDepth: 1 << 20, framed: true },
+  );
   p.write(xml);
   return got;
 }
@@ -239,39 +360,59 @@ function canonOf(xml: string): string {
 
 /** A well-formed stream with one to three random edits: the inputs closest to real ones. */
 function mutated(): fc.Arbitrary<string> {
-  return fc.tuple(
-    genTree.map((g) => HEADER + serialise(g, true)),
-    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.constantFrom("delete", "duplicate", "insert", "replace"), fc.constantFrom(...TOKENS)), { minLength: 1, maxLength: 3 }),
-  ).map(([s, edits]) => {
-    for (const [pos, len, op, tok] of edits) {
-      const i = pos % (s.length + 1);
-      if (op === "delete") s = s.slice(0, i) + s.slice(i + len);
-      else if (op === "duplicate") s = s.slice(0, i + len) + s.slice(i, i + len) + s.slice(i + len);
-      else if (op === "insert") s = s.slice(0, i) + tok + s.slice(i);
-      else s = s.slice(0, i) + tok + s.slice(i + tok.length);
-    }
-    return s;
-  });
+  return fc
+    .tuple(
+      genTree.map((g) => HEADER + serialise(g, true)),
+      fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.constantFrom("delete", "duplicate", "insert", "replace"), fc.constantFrom(...TOKENS)), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    )
+    .map(([s, edits]) => {
+      for (const [pos, len, op, tok] of edits) {
+        const i = pos % (s.length + 1);
+        if (op === "delete") s = s.slice(0, i) + s.slice(i + len);
+        else if (op === "duplicate") s = s.slice(0, i + len) + s.slice(i, i + len) + s.slice(i + len);
+        else if (op === "insert") s = s.slice(0, i) + tok + s.slice(i);
+        else s = s.slice(0, i) + tok + s.slice(i + tok.length);
+      }
+      return s;
+    });
 }
 
-export const soupCase: fc.Arbitrary<ParserCase> = fc.tuple(
-  fc.oneof(soupInput, mutated()),
-  fc.integer({ min: 16, max: 2048 }),
-  fc.integer({ min: 1, max: 12 }),
-  fc.boolean(),
-).chain(([raw, maxStanzaSize, maxDepth, framed]) => { const input = wellFormed(raw); return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed })); });
+export const soupCase: fc.Arbitrary<ParserCase> = fc
+  .tuple(fc.oneof(soupInput, mutated()), fc.integer({ min: 16, max: 2048 }), fc.integer({ min: 1, max: 12 }), fc.boolean())
+  .chain(([raw, maxStanzaSize, maxDepth, framed]) => {
+    const input = wellFormed(raw);
+    return cutsFor(input).map((cuts) => ({ input, cuts, maxStanzaSize, maxDepth, framed }));
+  });
 
 /** Runs both properties for `ms` milliseconds (or `runs` inputs); returns the count and the first finding. */
-export function fuzzParser(opts: { ms?: number; runs?: number; seed?: number; onProgress?: (n: number) => void }): { runs: number; finding?: { message: string; seed: number; path?: string; counterexample?: unknown } } {
+export function fuzzParser(opts: { ms?: number; runs?: number; seed?: number; onProgress?: (n: number) => void }): {
+  runs: number;
+  finding?: { message: string; seed: number; path?: string; counterexample?: unknown };
+} {
   const seed = opts.seed ?? Date.now() ^ (Math.random() * 2 ** 31);
   let runs = 0;
-  const prop = fc.property(fc.oneof({ weight: 3, arbitrary: soupCase.map((c) => ({ c, oracle: false })) }, { weight: 1, arbitrary: oracleCase.map((c) => ({ c, oracle: true })) }), ({ c, oracle }) => {
-    runs++;
-    if ((runs & 4095) === 0) opts.onProgress?.(runs);
-    if (oracle) checkOracle(c as OracleCase); else checkCase(c);
-  });
+  const prop = fc.property(
+    fc.oneof({ weight: 3, arbitrary: soupCase.map((c) => ({ c, oracle: false })) }, { weight: 1, arbitrary: oracleCase.map((c) => ({ c, oracle: true })) }),
+    ({ c, oracle }) => {
+      runs++;
+      if ((runs & 4095) === 0) opts.onProgress?.(runs);
+      if (oracle) checkOracle(c as OracleCase);
+      else checkCase(c);
+    },
+  );
   const r = fc.check(prop, { seed, numRuns: opts.runs ?? Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: opts.ms, markInterruptAsFailure: false });
   if (!r.failed) return { runs };
   const err = r.errorInstance as Error | undefined;
-  return { runs, finding: { message: err?.message ?? String(r.errorInstance), seed: r.seed, path: r.counterexamplePath ?? undefined, counterexample: (r.counterexample as unknown[] | null)?.[0] } };
+  return {
+    runs,
+    finding: {
+      message: err?.message ?? String(r.errorInstance),
+      seed: r.seed,
+      path: r.counterexamplePath ?? undefined,
+      counterexample: (r.counterexample as unknown[] | null)?.[0],
+    },
+  };
 }

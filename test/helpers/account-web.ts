@@ -2,12 +2,21 @@
 // redirects left to the test, and the bits of the page the tests read (CSRF tokens, rows).
 import assert from "node:assert/strict";
 
-export interface WebResponse { status: number; headers: Headers; text: string; location: string | null; cookies: string[] }
+export interface WebResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  location: string | null;
+  cookies: string[];
+}
 
 export class WebClient {
   readonly jar = new Map<string, string>();
 
-  constructor(readonly base: string, readonly userAgent = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0") {}
+  constructor(
+    readonly base: string,
+    readonly userAgent = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+  ) {}
 
   private cookieHeader(): string | undefined {
     return this.jar.size === 0 ? undefined : [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -18,13 +27,19 @@ export class WebClient {
     for (const c of set) {
       const [pair, ...attrs] = c.split(";");
       const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq).trim(), value = pair!.slice(eq + 1).trim();
-      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.jar.delete(name); else this.jar.set(name, value);
+      const name = pair!.slice(0, eq).trim(),
+        value = pair!.slice(eq + 1).trim();
+      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.jar.delete(name);
+      else this.jar.set(name, value);
     }
     return set;
   }
 
-  async request(method: string, path: string, opts: { form?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string } = {}): Promise<WebResponse> {
+  async request(
+    method: string,
+    path: string,
+    opts: { form?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<WebResponse> {
     const headers: Record<string, string> = { "user-agent": this.userAgent, ...(opts.headers ?? {}) };
     const cookie = this.cookieHeader();
     if (cookie && !("cookie" in headers)) headers.cookie = cookie;
@@ -40,7 +55,9 @@ export class WebClient {
     return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get("location"), cookies };
   }
 
-  get(path: string, headers?: Record<string, string>): Promise<WebResponse> { return this.request("GET", path, { headers }); }
+  get(path: string, headers?: Record<string, string>): Promise<WebResponse> {
+    return this.request("GET", path, { headers });
+  }
 
   post(path: string, form: Record<string, string | string[]>, headers?: Record<string, string>): Promise<WebResponse> {
     return this.request("POST", path, { form, headers });
@@ -80,24 +97,46 @@ export function rowOf(html: string, selector: string): string | undefined {
 
 /** Every selector listed in the clients table, in order. */
 export function listed(html: string): string[] {
-  return [...html.matchAll(/data-client="([^"]+)"/g)].map((m) => m[1]!.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&amp;/g, "&"));
+  return [...html.matchAll(/data-client="([^"]+)"/g)].map((m) =>
+    m[1]!
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, "<")
+      .replace(/&amp;/g, "&"),
+  );
 }
 
 /** A cell of a row by its data-label, tags stripped. */
 export function cell(row: string, label: string): string {
   const m = new RegExp(`<t[dh][^>]*data-label="${label}"[^>]*>([\\s\\S]*?)</t[dh]>`).exec(row);
   assert.ok(m, `no '${label}' cell in ${row}`);
-  return m[1]!.replace(/<[^>]+>/g, "").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").trim();
+  return m[1]!
+    .replace(/<[^>]+>/g, "")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .trim();
 }
 
 /** The flash message of a page, if any. */
 export function flashOf(html: string): { kind: string; text: string } | undefined {
   const m = /<div class="flash (ok|error)" role="[a-z]+">([\s\S]*?)<\/div>/.exec(html);
-  return m ? { kind: m[1]!, text: m[2]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&") } : undefined;
+  return m
+    ? {
+        kind: m[1]!,
+        text: m[2]!
+          .replace(/&#39;/g, "'")
+          .replace(/&quot;/g, '"')
+          .replace(/&amp;/g, "&"),
+      }
+    : undefined;
 }
 
 /** The rows of the security history as [what, ip] pairs. */
 export function historyOf(html: string): Array<{ kind: string; what: string; ip: string }> {
   const table = html.slice(html.indexOf(`id="history-table"`));
-  return [...table.matchAll(/<tr data-kind="([^"]+)">([\s\S]*?)<\/tr>/g)].map((m) => ({ kind: m[1]!, what: cell(m[2]!, "What"), ip: cell(m[2]!, "IP address") }));
+  return [...table.matchAll(/<tr data-kind="([^"]+)">([\s\S]*?)<\/tr>/g)].map((m) => ({
+    kind: m[1]!,
+    what: cell(m[2]!, "What"),
+    ip: cell(m[2]!, "IP address"),
+  }));
 }

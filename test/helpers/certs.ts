@@ -6,15 +6,21 @@ import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-export interface TestCert { cert: string; key: string; fingerprint: string }
+export interface TestCert {
+  cert: string;
+  key: string;
+  fingerprint: string;
+}
 
 export async function makeCert(opts: { names?: string[]; notBefore?: Date; notAfter?: Date } = {}): Promise<TestCert> {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const names = opts.names ?? ["localhost"];
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString("hex").replace(/^./, "1"),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8)))
+      .toString("hex")
+      .replace(/^./, "1"),
     name: `CN=${names[0]}`,
     notBefore: opts.notBefore ?? new Date(now - 60_000),
     notAfter: opts.notAfter ?? new Date(now + 365 * 86400_000),

@@ -6,7 +6,8 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { RawClient } from "./raw-client.js";
 
-export const STREAM_HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
+export const STREAM_HEADER =
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
 
 /** The hostile shapes, each as (prefix, repeated unit): the bench and the tests share them. */
 export const SHAPES = {
@@ -29,7 +30,11 @@ export function hostile(shape: Shape, bytes: number): string {
   if (shape === "attributes") {
     const parts: string[] = [prefix];
     let n = prefix.length;
-    for (let i = 0; n < bytes; i++) { const a = ` b${i}=''`; parts.push(a); n += a.length; }
+    for (let i = 0; n < bytes; i++) {
+      const a = ` b${i}=''`;
+      parts.push(a);
+      n += a.length;
+    }
     return parts.join("");
   }
   return prefix + unit.repeat(Math.max(0, Math.ceil((bytes - prefix.length) / unit.length)));
@@ -50,12 +55,19 @@ export interface FloodResult {
 export async function flood(c: RawClient, prefix: string, unit: string, max: number): Promise<FloodResult> {
   const piece = unit.repeat(Math.max(1, Math.floor(65536 / Math.max(1, unit.length))));
   const errorSeen = () => c.received.includes("<stream:error");
-  let written = 0, writtenAtError = -1;
+  let written = 0,
+    writtenAtError = -1;
   const sock = c.socket;
-  const out = (s: string) => { written += Buffer.byteLength(s); return sock.write(s); };
+  const out = (s: string) => {
+    written += Buffer.byteLength(s);
+    return sock.write(s);
+  };
   if (prefix) out(prefix);
   while (written < max && !c.closed && !sock.destroyed) {
-    if (errorSeen()) { writtenAtError = written; break; }
+    if (errorSeen()) {
+      writtenAtError = written;
+      break;
+    }
     if (!out(piece)) {
       // Wait for room, or for the server to answer or close, whichever comes first.
       await Promise.race([once(sock, "drain"), once(sock, "close"), new Promise((r) => setTimeout(r, 50))]).catch(() => {});
@@ -88,7 +100,13 @@ export function pinger(c: RawClient, timeoutMs = 10_000): { stop(): Promise<numb
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  return { async stop() { running = false; await loop; return rtts; } };
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return rtts;
+    },
+  };
 }
 
 /** Resident memory of a process in KB (VmRSS from /proc/<pid>/status). */

@@ -46,7 +46,14 @@ function saslOutcome(el: XmlEl): string {
 }
 
 /** The SCRAM client, up to the server's final answer; works for legacy SASL and SASL2 (`ns`). */
-async function scramExchange(send: (xml: string) => void, next: () => Promise<XmlEl>, ns: string, user: string, password: string, hash: Hash): Promise<{ result: XmlEl; scram?: Answer["scram"] }> {
+async function scramExchange(
+  send: (xml: string) => void,
+  next: () => Promise<XmlEl>,
+  ns: string,
+  user: string,
+  password: string,
+  hash: Hash,
+): Promise<{ result: XmlEl; scram?: Answer["scram"] }> {
   const cnonce = randomBytes(18).toString("base64");
   const gs2 = "n,,";
   const bare = `n=${user},r=${cnonce}`;
@@ -74,7 +81,10 @@ async function legacyStream(server: TestServer): Promise<RawClient> {
   const c = await RawClient.connect(server.c2sPort);
   await c.startTls();
   c.openStream();
-  await c.waitUntil((t) => parseServerOutput(t).some((i) => i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM) || undefined, "the features");
+  await c.waitUntil(
+    (t) => parseServerOutput(t).some((i) => i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM) || undefined,
+    "the features",
+  );
   c.clear();
   return c;
 }
@@ -82,7 +92,14 @@ async function legacyStream(server: TestServer): Promise<RawClient> {
 /** The next SASL element in `ns` after what was already taken (the buffer is cleared as it goes). */
 function nextSasl(c: RawClient, ns: string): () => Promise<XmlEl> {
   return async () => {
-    const el = await c.waitUntil((t) => parseServerOutput(t).flatMap((i) => (i.kind === "element" && i.el.ns === ns && ["challenge", "success", "failure"].includes(i.el.name) ? [i.el] : []))[0], "a SASL answer", 20_000);
+    const el = await c.waitUntil(
+      (t) =>
+        parseServerOutput(t).flatMap((i) =>
+          i.kind === "element" && i.el.ns === ns && ["challenge", "success", "failure"].includes(i.el.name) ? [i.el] : [],
+        )[0],
+      "a SASL answer",
+      20_000,
+    );
     c.clear();
     return el;
   };
@@ -90,7 +107,9 @@ function nextSasl(c: RawClient, ns: string): () => Promise<XmlEl> {
 
 function legacyPlain(server: TestServer): LoginPath {
   return {
-    name: "legacy SASL PLAIN", web: false, scram: false,
+    name: "legacy SASL PLAIN",
+    web: false,
+    scram: false,
     async attempt(user, password) {
       const c = await legacyStream(server);
       try {
@@ -98,28 +117,36 @@ function legacyPlain(server: TestServer): LoginPath {
         c.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plainInitialResponse(user, password).toString("base64")}</auth>`);
         const el = await nextSasl(c, NS_SASL)();
         return { outcome: saslOutcome(el), ms: performance.now() - t0 };
-      } finally { c.close(); }
+      } finally {
+        c.close();
+      }
     },
   };
 }
 
 function legacyScram(server: TestServer, hash: Hash): LoginPath {
   return {
-    name: `legacy SASL SCRAM-${hash}`, web: false, scram: true,
+    name: `legacy SASL SCRAM-${hash}`,
+    web: false,
+    scram: true,
     async attempt(user, password) {
       const c = await legacyStream(server);
       try {
         const t0 = performance.now();
         const { result, scram } = await scramExchange((x) => c.send(x), nextSasl(c, NS_SASL), NS_SASL, user, password, hash);
         return { outcome: saslOutcome(result), ms: performance.now() - t0, scram };
-      } finally { c.close(); }
+      } finally {
+        c.close();
+      }
     },
   };
 }
 
 function sasl2Plain(server: TestServer): LoginPath {
   return {
-    name: "SASL2 PLAIN", web: false, scram: false,
+    name: "SASL2 PLAIN",
+    web: false,
+    scram: false,
     async attempt(user, password) {
       const { c } = await sasl2Stream(server.c2sPort);
       try {
@@ -127,28 +154,36 @@ function sasl2Plain(server: TestServer): LoginPath {
         c.send(authenticateXml("PLAIN", plainInitialResponse(user, password), { userAgent: { id: "brute-force-test", software: "Guesser" } }));
         const el = await sasl2Result(c, 20_000);
         return { outcome: saslOutcome(el), ms: performance.now() - t0 };
-      } finally { c.close(); }
+      } finally {
+        c.close();
+      }
     },
   };
 }
 
 function sasl2Scram(server: TestServer): LoginPath {
   return {
-    name: "SASL2 SCRAM-SHA-256", web: false, scram: true,
+    name: "SASL2 SCRAM-SHA-256",
+    web: false,
+    scram: true,
     async attempt(user, password) {
       const { c } = await sasl2Stream(server.c2sPort);
       try {
         const t0 = performance.now();
         const { result, scram } = await scramExchange((x) => c.send(x), nextSasl(c, NS_SASL2), NS_SASL2, user, password, "SHA-256");
         return { outcome: saslOutcome(result), ms: performance.now() - t0, scram };
-      } finally { c.close(); }
+      } finally {
+        c.close();
+      }
     },
   };
 }
 
 function websocketPlain(server: TestServer): LoginPath {
   return {
-    name: "WebSocket (wss://) SASL2 PLAIN", web: false, scram: false,
+    name: "WebSocket (wss://) SASL2 PLAIN",
+    web: false,
+    scram: false,
     async attempt(user, password, opts = {}) {
       const ws = await rawWs(`wss://127.0.0.1:${server.httpsPort}/xmpp-websocket`, opts.xff ? { "X-Forwarded-For": opts.xff } : {});
       try {
@@ -158,7 +193,9 @@ function websocketPlain(server: TestServer): LoginPath {
         ws.ws.send(authenticateXml("PLAIN", plainInitialResponse(user, password)));
         const frame = await ws.next("the SASL2 result", /^<(success|failure) xmlns='urn:xmpp:sasl:2'/, 20_000);
         return { outcome: saslOutcome(elementsOf(frame)[0]!), ms: performance.now() - t0 };
-      } finally { ws.ws.close(); }
+      } finally {
+        ws.ws.close();
+      }
     },
   };
 }
@@ -174,7 +211,9 @@ export class Jar {
       this.cookies.set(nv.slice(0, eq).trim(), nv.slice(eq + 1).trim());
     }
   }
-  get header(): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "); }
+  get header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
 }
 
 export function hiddenFields(html: string): Array<[string, string]> {
@@ -183,7 +222,16 @@ export function hiddenFields(html: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const tag of form[1]!.matchAll(/<input\b([^>]*)>/g)) {
     const attr = (n: string) => new RegExp(`\\b${n}="([^"]*)"`).exec(tag[1]!)?.[1];
-    if (attr("type") === "hidden" && attr("name")) out.push([attr("name")!, (attr("value") ?? "").replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">")]);
+    if (attr("type") === "hidden" && attr("name"))
+      out.push([
+        attr("name")!,
+        (attr("value") ?? "")
+          .replace(/&amp;/g, "&")
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&lt;/g, "<")
+          .replace(/&gt;/g, ">"),
+      ]);
   }
   return out;
 }
@@ -194,10 +242,26 @@ function pageError(html: string): string {
   return m ? m[1]!.replace(/<[^>]+>/g, "").trim() : "";
 }
 
-export async function postForm(url: string, jar: Jar, fields: Array<[string, string]>, headers: Record<string, string>): Promise<{ res: Response; html: string; ms: number }> {
+export async function postForm(
+  url: string,
+  jar: Jar,
+  fields: Array<[string, string]>,
+  headers: Record<string, string>,
+): Promise<{ res: Response; html: string; ms: number }> {
   const body = new URLSearchParams(fields);
   const t0 = performance.now();
-  const res = await fetch(url, { method: "POST", redirect: "manual", body, headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar.header, origin: new URL(url).origin, "sec-fetch-site": "same-origin", ...headers } });
+  const res = await fetch(url, {
+    method: "POST",
+    redirect: "manual",
+    body,
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      cookie: jar.header,
+      origin: new URL(url).origin,
+      "sec-fetch-site": "same-origin",
+      ...headers,
+    },
+  });
   const html = await res.text();
   const ms = performance.now() - t0;
   jar.keep(res);
@@ -207,7 +271,9 @@ export async function postForm(url: string, jar: Jar, fields: Array<[string, str
 function accountLogin(server: TestServer): LoginPath {
   const base = () => `http://127.0.0.1:${server.httpPort}`;
   return {
-    name: "account page sign-in (/account/login)", web: true, scram: false,
+    name: "account page sign-in (/account/login)",
+    web: true,
+    scram: false,
     async attempt(user, password, opts = {}) {
       const headers: Record<string, string> = opts.xff ? { "x-forwarded-for": opts.xff } : {};
       const jar = new Jar();
@@ -231,10 +297,17 @@ function oauthLogin(server: TestServer): LoginPath {
     if (!p) {
       p = (async () => {
         const res = await fetch(`${base()}/oauth2/register`, {
-          method: "POST", headers: { "content-type": "application/json" },
-          body: JSON.stringify({ client_name: "Guess App", client_uri: "https://app.example.org/", redirect_uris: [REDIRECT], grant_types: ["authorization_code"], scope: "xmpp" }),
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            client_name: "Guess App",
+            client_uri: "https://app.example.org/",
+            redirect_uris: [REDIRECT],
+            grant_types: ["authorization_code"],
+            scope: "xmpp",
+          }),
         });
-        const body = await res.json() as { client_id?: string };
+        const body = (await res.json()) as { client_id?: string };
         assert.equal(res.status, 201, JSON.stringify(body));
         return body.client_id!;
       })();
@@ -243,12 +316,23 @@ function oauthLogin(server: TestServer): LoginPath {
     return p;
   };
   return {
-    name: "OAuth login form (/oauth2/authorize)", web: true, scram: false,
+    name: "OAuth login form (/oauth2/authorize)",
+    web: true,
+    scram: false,
     async attempt(user, password, opts = {}) {
       const headers: Record<string, string> = opts.xff ? { "x-forwarded-for": opts.xff } : {};
       const verifier = randomBytes(32).toString("base64url");
       const url = new URL(`${base()}/oauth2/authorize`);
-      for (const [k, v] of Object.entries({ client_id: await clientId(), redirect_uri: REDIRECT, response_type: "code", scope: "xmpp", state: "s", code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256" })) url.searchParams.set(k, v);
+      for (const [k, v] of Object.entries({
+        client_id: await clientId(),
+        redirect_uri: REDIRECT,
+        response_type: "code",
+        scope: "xmpp",
+        state: "s",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        code_challenge_method: "S256",
+      }))
+        url.searchParams.set(k, v);
       const jar = new Jar();
       const page = await fetch(url, { headers });
       jar.keep(page);
@@ -265,9 +349,14 @@ function oauthLogin(server: TestServer): LoginPath {
 /** Every login path of this server. */
 export function loginPaths(server: TestServer): LoginPath[] {
   return [
-    legacyPlain(server), legacyScram(server, "SHA-1"), legacyScram(server, "SHA-256"),
-    sasl2Plain(server), sasl2Scram(server), websocketPlain(server),
-    accountLogin(server), oauthLogin(server),
+    legacyPlain(server),
+    legacyScram(server, "SHA-1"),
+    legacyScram(server, "SHA-256"),
+    sasl2Plain(server),
+    sasl2Scram(server),
+    websocketPlain(server),
+    accountLogin(server),
+    oauthLogin(server),
   ];
 }
 
@@ -276,4 +365,3 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
-

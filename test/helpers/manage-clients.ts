@@ -7,7 +7,15 @@ import { RawClient } from "./raw-client.js";
 import { NS_STANZAS, child, show, type XmlEl } from "./xml.js";
 import { waitForElement } from "./xmpp-assert.js";
 import {
-  authenticateXml, bindXml, expectSasl2Success, ht2, plain2, plainInitialResponse, requestTokenXml, sasl2Stream, tokenOf,
+  authenticateXml,
+  bindXml,
+  expectSasl2Success,
+  ht2,
+  plain2,
+  plainInitialResponse,
+  requestTokenXml,
+  sasl2Stream,
+  tokenOf,
   type UserAgent,
 } from "./sasl2-client.js";
 import type { TestServer } from "./server.js";
@@ -50,8 +58,12 @@ export function rawIq(c: RawClient, id: string): string {
 /** Sends an IQ (its `id` must be `id`) and waits for the reply; returns it parsed and raw. */
 export async function iq(c: RawClient, id: string, xml: string, timeoutMs = 10_000): Promise<{ reply: XmlEl; raw: string }> {
   c.send(xml);
-  const reply = await waitForElement(c, (el) => el.name === "iq" && el.attrs.id === id && (el.attrs.type === "result" || el.attrs.type === "error"),
-    `the reply to <iq id='${id}'>`, timeoutMs);
+  const reply = await waitForElement(
+    c,
+    (el) => el.name === "iq" && el.attrs.id === id && (el.attrs.type === "result" || el.attrs.type === "error"),
+    `the reply to <iq id='${id}'>`,
+    timeoutMs,
+  );
   return { reply, raw: rawIq(c, id) };
 }
 
@@ -70,8 +82,15 @@ export function parseClient(el: XmlEl, ns: string): ListedClient {
   assert.ok(ua, `<client/> without <user-agent/>: ${show(el)}`);
   const sw = child(ua, "software", ns);
   const out: ListedClient = {
-    id: el.attrs.id!, connected: el.attrs.connected, type: el.attrs.type, firstSeen: text("first-seen"), lastSeen: text("last-seen"),
-    auth: auth.children.map((c) => c.name), children: el.children.map((c) => c.name), uaChildren: ua.children.map((c) => c.name), el,
+    id: el.attrs.id!,
+    connected: el.attrs.connected,
+    type: el.attrs.type,
+    firstSeen: text("first-seen"),
+    lastSeen: text("last-seen"),
+    auth: auth.children.map((c) => c.name),
+    children: el.children.map((c) => c.name),
+    uaChildren: ua.children.map((c) => c.name),
+    el,
   };
   for (const a of auth.children) {
     assert.equal(a.ns, ns, `<auth/> children are in ${ns}: ${show(auth)}`);
@@ -79,7 +98,10 @@ export function parseClient(el: XmlEl, ns: string): ListedClient {
   }
   const perm = child(el, "permission", ns);
   if (perm) out.permission = perm.attrs.status;
-  if (sw) { out.software = sw.text; out.softwareAttrs = sw.attrs; }
+  if (sw) {
+    out.software = sw.text;
+    out.softwareAttrs = sw.attrs;
+  }
   const dev = child(ua, "device", ns);
   if (dev) out.device = dev.text;
   const uri = child(ua, "uri", ns);
@@ -118,7 +140,14 @@ export function stanzaError(reply: XmlEl): { type: string | undefined; children:
 export function assertClientNotFound(reply: XmlEl, what: string): void {
   const e = stanzaError(reply);
   assert.equal(e.type, "cancel", `${what}: error type: ${show(reply)}`);
-  assert.deepEqual(e.children, [{ name: "item-not-found", ns: NS_STANZAS }, { name: "text", ns: NS_STANZAS }], `${what}: error children: ${show(reply)}`);
+  assert.deepEqual(
+    e.children,
+    [
+      { name: "item-not-found", ns: NS_STANZAS },
+      { name: "text", ns: NS_STANZAS },
+    ],
+    `${what}: error children: ${show(reply)}`,
+  );
   assert.equal(e.text, "Client not found", `${what}: error text: ${show(reply)}`);
 }
 
@@ -126,9 +155,15 @@ export function assertClientNotFound(reply: XmlEl, what: string): void {
 export function assertPasswordResetRequired(reply: XmlEl, ns: string, what: string): void {
   const e = stanzaError(reply);
   assert.equal(e.type, "cancel", `${what}: error type: ${show(reply)}`);
-  assert.deepEqual(e.children, [
-    { name: "service-unavailable", ns: NS_STANZAS }, { name: "text", ns: NS_STANZAS }, { name: "password-reset-required", ns },
-  ], `${what}: the error is service-unavailable, then <text/>, then <password-reset-required xmlns='${ns}'/>: ${show(reply)}`);
+  assert.deepEqual(
+    e.children,
+    [
+      { name: "service-unavailable", ns: NS_STANZAS },
+      { name: "text", ns: NS_STANZAS },
+      { name: "password-reset-required", ns },
+    ],
+    `${what}: the error is service-unavailable, then <text/>, then <password-reset-required xmlns='${ns}'/>: ${show(reply)}`,
+  );
   assert.equal(e.text, "Password reset required", `${what}: error text: ${show(reply)}`);
 }
 
@@ -137,7 +172,11 @@ export function assertStanzaError(reply: XmlEl, type: string, condition: string,
   const e = stanzaError(reply);
   assert.equal(e.type, type, `${what}: error type: ${show(reply)}`);
   const conds = e.children.filter((c) => c.ns === NS_STANZAS && c.name !== "text");
-  assert.deepEqual(conds.map((c) => c.name), [condition], `${what}: condition: ${show(reply)}`);
+  assert.deepEqual(
+    conds.map((c) => c.name),
+    [condition],
+    `${what}: condition: ${show(reply)}`,
+  );
 }
 
 // ---- logins -------------------------------------------------------------------------------
@@ -162,7 +201,12 @@ export interface Sasl2LoginOptions {
   requestToken?: boolean;
 }
 
-export interface Sasl2Login { c: RawClient; success: XmlEl; jid: string | undefined; token: string | undefined }
+export interface Sasl2Login {
+  c: RawClient;
+  success: XmlEl;
+  jid: string | undefined;
+  token: string | undefined;
+}
 
 async function bindTheOldWay(c: RawClient, resource?: string): Promise<string> {
   const id = nextId("bind");
@@ -209,7 +253,13 @@ export async function sasl2LoginFails(port: number, user: string, password: stri
 }
 
 /** FAST (HT-SHA-256-NONE) login with a token; returns the final element (the caller checks it) and the stream. */
-export async function fastLogin(port: number, user: string, token: string, userAgent: UserAgent, opts: { bind?: string | false; requestToken?: boolean } = {}): Promise<{ c: RawClient; result: XmlEl }> {
+export async function fastLogin(
+  port: number,
+  user: string,
+  token: string,
+  userAgent: UserAgent,
+  opts: { bind?: string | false; requestToken?: boolean } = {},
+): Promise<{ c: RawClient; result: XmlEl }> {
   const { c } = await sasl2Stream(port);
   const extra = (opts.bind === false ? "" : bindXml(opts.bind ?? "warden-test")) + (opts.requestToken ? requestTokenXml("HT-SHA-256-NONE") : "");
   const result = await ht2(c, user, token, { userAgent, extra });

@@ -7,23 +7,35 @@ import type { TestServer } from "./server.js";
 
 export const REDIRECT = "https://app.example.org/callback";
 
-export interface Reg { client_id: string; client_secret?: string; [k: string]: unknown }
+export interface Reg {
+  client_id: string;
+  client_secret?: string;
+  [k: string]: unknown;
+}
 
 export function webApp(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    client_name: name, client_uri: "https://app.example.org/", redirect_uris: [REDIRECT],
-    grant_types: ["authorization_code", "refresh_token"], scope: "xmpp xmpp:user offline_access", ...extra,
+    client_name: name,
+    client_uri: "https://app.example.org/",
+    redirect_uris: [REDIRECT],
+    grant_types: ["authorization_code", "refresh_token"],
+    scope: "xmpp xmpp:user offline_access",
+    ...extra,
   };
 }
 
 export async function register(base: string, meta: Record<string, unknown>): Promise<Reg> {
   const res = await fetch(`${base}/oauth2/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(meta) });
-  const body = await res.json() as Reg;
+  const body = (await res.json()) as Reg;
   assert.equal(res.status, 201, `registration: ${res.status} ${JSON.stringify(body)}`);
   return body;
 }
 
-export interface Pkce { verifier: string; challenge: string; state: string }
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+  state: string;
+}
 
 export function pkce(): Pkce {
   const verifier = randomBytes(32).toString("base64url");
@@ -33,15 +45,30 @@ export function pkce(): Pkce {
 export function authorizationUrl(base: string, reg: Reg, p: Pkce, params: Record<string, string | undefined> = {}): URL {
   const url = new URL(`${base}/oauth2/authorize`);
   const all: Record<string, string | undefined> = {
-    client_id: reg.client_id, redirect_uri: REDIRECT, response_type: "code", scope: "xmpp offline_access",
-    state: p.state, code_challenge: p.challenge, code_challenge_method: "S256", ...params,
+    client_id: reg.client_id,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    scope: "xmpp offline_access",
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: "S256",
+    ...params,
   };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) url.searchParams.set(k, v);
   return url;
 }
 
-export interface Page { status: number; html: string; location?: string; headers: Headers; cookies: string[] }
-export interface Form { action: string; fields: Array<[string, string]> }
+export interface Page {
+  status: number;
+  html: string;
+  location?: string;
+  headers: Headers;
+  cookies: string[];
+}
+export interface Form {
+  action: string;
+  fields: Array<[string, string]>;
+}
 
 function unescapeHtml(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e]!);
@@ -53,8 +80,13 @@ export function formOf(p: Pick<Page, "status" | "html">): Form {
   assert.ok(m, `no form in the page (status ${p.status}): ${p.html}`);
   const fields: Array<[string, string]> = [];
   for (const tag of m[2]!.matchAll(/<input\b([^>]*)>/g)) {
-    const attr = (n: string) => { const a = new RegExp(`\\b${n}="([^"]*)"`).exec(tag[1]!); return a ? unescapeHtml(a[1]!) : undefined; };
-    const type = attr("type"), name = attr("name"), value = attr("value") ?? "";
+    const attr = (n: string) => {
+      const a = new RegExp(`\\b${n}="([^"]*)"`).exec(tag[1]!);
+      return a ? unescapeHtml(a[1]!) : undefined;
+    };
+    const type = attr("type"),
+      name = attr("name"),
+      value = attr("value") ?? "";
     if (!name) continue;
     if (type === "hidden" || (type === "checkbox" && /\bchecked\b/.test(tag[1]!))) fields.push([name, value]);
   }
@@ -76,7 +108,9 @@ export class OAuthBrowser {
     return { status: res.status, html: await res.text(), location: res.headers.get("location") ?? undefined, headers: res.headers, cookies };
   }
 
-  cookieHeader(): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "); }
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
 
   async get(url: string | URL): Promise<Page> {
     return this.page(await fetch(url, { redirect: "manual", headers: { cookie: this.cookieHeader() } }));
@@ -88,8 +122,16 @@ export class OAuthBrowser {
     for (const [k, v] of form.fields) if (!(k in fields)) body.append(k, v);
     for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one);
     const res = await fetch(new URL(form.action, this.origin), {
-      method: "POST", redirect: "manual", body,
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader(), origin: this.origin, "sec-fetch-site": "same-origin", ...headers },
+      method: "POST",
+      redirect: "manual",
+      body,
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: this.cookieHeader(),
+        origin: this.origin,
+        "sec-fetch-site": "same-origin",
+        ...headers,
+      },
     });
     return this.page(res);
   }
@@ -115,15 +157,19 @@ export function codeOf(page: Page): string {
   return code;
 }
 
-export interface TokenReply { status: number; body: Record<string, string> }
+export interface TokenReply {
+  status: number;
+  body: Record<string, string>;
+}
 
 export async function tokenRequest(base: string, reg: Reg, params: Record<string, string>): Promise<TokenReply> {
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
   const body = new URLSearchParams(params);
-  if (reg.client_secret) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(reg.client_id)}:${encodeURIComponent(reg.client_secret)}`).toString("base64")}`;
+  if (reg.client_secret)
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(reg.client_id)}:${encodeURIComponent(reg.client_secret)}`).toString("base64")}`;
   else body.set("client_id", reg.client_id);
   const res = await fetch(`${base}/oauth2/token`, { method: "POST", headers, body });
-  return { status: res.status, body: await res.json() as Record<string, string> };
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
 export function exchangeCode(base: string, reg: Reg, code: string, verifier: string): Promise<TokenReply> {

@@ -17,8 +17,15 @@ export class RawClient {
 
   private attach(s: net.Socket): void {
     s.setEncoding("utf8");
-    s.on("data", (d: string) => { this.received += d; this.wake(); });
-    s.on("close", () => { this.closed = true; this.closedAt = Date.now(); this.wake(); });
+    s.on("data", (d: string) => {
+      this.received += d;
+      this.wake();
+    });
+    s.on("close", () => {
+      this.closed = true;
+      this.closedAt = Date.now();
+      this.wake();
+    });
     s.on("error", () => {});
   }
 
@@ -31,13 +38,23 @@ export class RawClient {
   /** `localAddress`: another loopback address (127.0.0.2 …) to come from, as a second client IP. */
   static async connect(port: number, opts: { directTls?: boolean; ca?: string; localAddress?: string } = {}): Promise<RawClient> {
     const socket = opts.directTls
-      ? tls.connect({ socket: net.connect({ port, host: "127.0.0.1", localAddress: opts.localAddress }), servername: "localhost", ca: opts.ca, rejectUnauthorized: !!opts.ca })
+      ? tls.connect({
+          socket: net.connect({ port, host: "127.0.0.1", localAddress: opts.localAddress }),
+          servername: "localhost",
+          ca: opts.ca,
+          rejectUnauthorized: !!opts.ca,
+        })
       : net.connect({ port, host: "127.0.0.1", localAddress: opts.localAddress });
-    await new Promise<void>((res, rej) => { socket.once(opts.directTls ? "secureConnect" : "connect", () => res()); socket.once("error", rej); });
+    await new Promise<void>((res, rej) => {
+      socket.once(opts.directTls ? "secureConnect" : "connect", () => res());
+      socket.once("error", rej);
+    });
     return new RawClient(socket);
   }
 
-  send(data: string): void { this.socket.write(data); }
+  send(data: string): void {
+    this.socket.write(data);
+  }
 
   /** Waits until the received text matches; returns the match. Consumes nothing. */
   async waitFor(re: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> {
@@ -56,19 +73,33 @@ export class RawClient {
       if (this.closed) throw new Error(`closed before ${what} arrived; got: ${this.received}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}; got: ${this.received}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
   }
 
   /** Forgets what was received so far (so the next waitFor looks only at new data). */
-  clear(): void { this.received = ""; }
+  clear(): void {
+    this.received = "";
+  }
 
   async waitClosed(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`socket still open; got: ${this.received}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
   }
 
@@ -90,7 +121,10 @@ export class RawClient {
     this.socket.removeAllListeners("data");
     this.socket.removeAllListeners("close");
     const secure = tls.connect({ socket: this.socket, servername: "localhost", ca, rejectUnauthorized: !!ca });
-    await new Promise<void>((res, rej) => { secure.once("secureConnect", () => res()); secure.once("error", rej); });
+    await new Promise<void>((res, rej) => {
+      secure.once("secureConnect", () => res());
+      secure.once("error", rej);
+    });
     this.socket = secure;
     this.attach(secure);
     this.clear();
@@ -120,5 +154,7 @@ export class RawClient {
     return m[1]!;
   }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 }

@@ -17,9 +17,20 @@ export async function rawWs(url: string, headers: Record<string, string> = {}): 
   const ws = new WebSocket(url, ["xmpp"], { headers, rejectUnauthorized: false });
   const frames: string[] = [];
   let wake: (() => void) | undefined;
-  ws.on("message", (d) => { frames.push((d as Buffer).toString()); wake?.(); });
-  const closed = new Promise<number>((res) => ws.on("close", (code) => { res(code); wake?.(); }));
-  await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
+  ws.on("message", (d) => {
+    frames.push((d as Buffer).toString());
+    wake?.();
+  });
+  const closed = new Promise<number>((res) =>
+    ws.on("close", (code) => {
+      res(code);
+      wake?.();
+    }),
+  );
+  await new Promise<void>((res, rej) => {
+    ws.once("open", () => res());
+    ws.once("error", rej);
+  });
   const next = async (what: string, re: RegExp, timeoutMs = 5000): Promise<string> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -28,7 +39,13 @@ export async function rawWs(url: string, headers: Record<string, string> = {}): 
       if (ws.readyState !== ws.OPEN) throw new Error(`closed before ${what}; frames: ${frames.join("\n")}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}; frames: ${frames.join("\n")}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); wake = () => { clearTimeout(t); res(); }; });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
     }
   };
   return { ws, frames, closed, next };

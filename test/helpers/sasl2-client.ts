@@ -12,7 +12,11 @@ export const NS_BIND2 = "urn:xmpp:bind:0";
 export const NS_FAST = "urn:xmpp:fast:0";
 export const NS_CARBONS = "urn:xmpp:carbons:2";
 
-export interface UserAgent { id?: string; software?: string; device?: string }
+export interface UserAgent {
+  id?: string;
+  software?: string;
+  device?: string;
+}
 
 export interface AuthOptions {
   userAgent?: UserAgent;
@@ -33,7 +37,10 @@ export function userAgentXml(ua: UserAgent | undefined): string {
 /** An <authenticate/>; `initial` is raw bytes (base64-encoded here) or already-encoded text. */
 export function authenticateXml(mechanism: string | undefined, initial: Buffer | { raw: string } | undefined, opts: AuthOptions = {}): string {
   const mech = mechanism === undefined ? "" : ` mechanism='${esc(mechanism)}'`;
-  const ir = initial === undefined ? "" : `<initial-response>${Buffer.isBuffer(initial) ? (initial.length === 0 ? "=" : initial.toString("base64")) : initial.raw}</initial-response>`;
+  const ir =
+    initial === undefined
+      ? ""
+      : `<initial-response>${Buffer.isBuffer(initial) ? (initial.length === 0 ? "=" : initial.toString("base64")) : initial.raw}</initial-response>`;
   return `<authenticate xmlns='${NS_SASL2}'${mech}>${ir}${userAgentXml(opts.userAgent)}${opts.extra ?? ""}</authenticate>`;
 }
 
@@ -47,18 +54,25 @@ export function requestTokenXml(mechanism = "HT-SHA-256-NONE"): string {
 }
 
 export function fastXml(attrs: { count?: number | string; invalidate?: string } = {}): string {
-  const a = Object.entries(attrs).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}='${esc(String(v))}'`).join("");
+  const a = Object.entries(attrs)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}='${esc(String(v))}'`)
+    .join("");
   return `<fast xmlns='${NS_FAST}'${a}/>`;
 }
 
 /** HMAC-SHA-256(key = token, "Initiator" || cb): the client's HT proof. */
 export function htInitiatorProof(token: string, cb: Buffer = Buffer.alloc(0)): Buffer {
-  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Initiator"), cb])).digest();
+  return createHmac("sha256", token)
+    .update(Buffer.concat([Buffer.from("Initiator"), cb]))
+    .digest();
 }
 
 /** HMAC-SHA-256(key = token, "Responder" || cb): the server's HT proof. */
 export function htResponderProof(token: string, cb: Buffer = Buffer.alloc(0)): Buffer {
-  return createHmac("sha256", token).update(Buffer.concat([Buffer.from("Responder"), cb])).digest();
+  return createHmac("sha256", token)
+    .update(Buffer.concat([Buffer.from("Responder"), cb]))
+    .digest();
 }
 
 /** The HT initial response: authcid NUL initiator-HMAC. */
@@ -82,7 +96,10 @@ export async function sasl2Stream(port: number, opts: { from?: string; tls?: boo
     if (opts.tls !== false) await c.startTls();
     const from = opts.from !== undefined ? ` from='${esc(opts.from)}'` : "";
     c.send(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='${NS_STREAM}' to='localhost'${from} version='1.0'>`);
-    const features = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM ? [i.el] : []))[0], "the stream features");
+    const features = await c.waitUntil(
+      (text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM ? [i.el] : []))[0],
+      "the stream features",
+    );
     c.clear();
     return { c, features };
   } catch (err) {
@@ -132,26 +149,38 @@ export interface Sasl2Success {
  * header in between), asserts that shape, clears the buffer and returns both.
  */
 export async function expectSasl2Success(c: RawClient): Promise<Sasl2Success> {
-  const items = await c.waitUntil((text) => {
-    const items = parseServerOutput(text);
-    const i = items.findIndex((it) => it.kind === "element" && it.el.ns === NS_SASL2 && (it.el.name === "success" || it.el.name === "failure"));
-    if (i < 0) return undefined;
-    const el = (items[i] as { el: XmlEl }).el;
-    if (el.name === "failure") return items.slice(i);
-    const f = items.findIndex((it, j) => j > i && it.kind === "element" && it.el.name === "features" && it.el.ns === NS_STREAM);
-    return f < 0 ? undefined : items.slice(i, f + 1);
-  }, "a SASL2 <success/> and then <stream:features/>", 15_000);
+  const items = await c.waitUntil(
+    (text) => {
+      const items = parseServerOutput(text);
+      const i = items.findIndex((it) => it.kind === "element" && it.el.ns === NS_SASL2 && (it.el.name === "success" || it.el.name === "failure"));
+      if (i < 0) return undefined;
+      const el = (items[i] as { el: XmlEl }).el;
+      if (el.name === "failure") return items.slice(i);
+      const f = items.findIndex((it, j) => j > i && it.kind === "element" && it.el.name === "features" && it.el.ns === NS_STREAM);
+      return f < 0 ? undefined : items.slice(i, f + 1);
+    },
+    "a SASL2 <success/> and then <stream:features/>",
+    15_000,
+  );
   const success = (items[0] as { el: XmlEl }).el;
   assert.equal(success.name, "success", `expected a SASL2 <success/>, got ${show(success)}`);
-  assert.deepEqual(items.map((i) => (i.kind === "element" ? `${i.el.name}` : i.kind)), ["success", "features"],
-    `expected <success/> followed straight by <stream:features/> (no restart), got ${JSON.stringify(items)}`);
+  assert.deepEqual(
+    items.map((i) => (i.kind === "element" ? `${i.el.name}` : i.kind)),
+    ["success", "features"],
+    `expected <success/> followed straight by <stream:features/> (no restart), got ${JSON.stringify(items)}`,
+  );
   const features = (items[1] as { el: XmlEl }).el;
   c.clear();
   return { success, features, items };
 }
 
 /** Sends an <authenticate/> with the given mechanism and initial response and waits for the final answer (no challenges). */
-export async function authenticateOnce(c: RawClient, mechanism: string | undefined, initial: Buffer | { raw: string } | undefined, opts: AuthOptions = {}): Promise<XmlEl> {
+export async function authenticateOnce(
+  c: RawClient,
+  mechanism: string | undefined,
+  initial: Buffer | { raw: string } | undefined,
+  opts: AuthOptions = {},
+): Promise<XmlEl> {
   c.clear();
   c.send(authenticateXml(mechanism, initial, opts));
   return sasl2Result(c);
@@ -200,7 +229,12 @@ export function plain2(c: RawClient, username: string, password: string, opts: A
 }
 
 /** HT-SHA-256-* with <fast/> in SASL2; returns the final element. */
-export function ht2(c: RawClient, username: string, token: string, opts: AuthOptions & { mechanism?: string; fast?: { count?: number | string; invalidate?: string }; cb?: Buffer } = {}): Promise<XmlEl> {
+export function ht2(
+  c: RawClient,
+  username: string,
+  token: string,
+  opts: AuthOptions & { mechanism?: string; fast?: { count?: number | string; invalidate?: string }; cb?: Buffer } = {},
+): Promise<XmlEl> {
   const extra = fastXml(opts.fast) + (opts.extra ?? "");
   return authenticateOnce(c, opts.mechanism ?? "HT-SHA-256-NONE", htInitialResponse(username, token, opts.cb), { userAgent: opts.userAgent, extra });
 }
@@ -214,6 +248,9 @@ export function tokenOf(success: XmlEl): { token: string; expiry: string } | und
 /** The last child of a <success/>: <authorization-identifier/> text. */
 export function authzIdOf(success: XmlEl): string {
   const last = success.children[success.children.length - 1];
-  assert.ok(last && last.name === "authorization-identifier" && last.ns === NS_SASL2, `the last child of <success/> must be <authorization-identifier/>: ${show(success)}`);
+  assert.ok(
+    last && last.name === "authorization-identifier" && last.ns === NS_SASL2,
+    `the last child of <success/> must be <authorization-identifier/>: ${show(success)}`,
+  );
   return last.text;
 }

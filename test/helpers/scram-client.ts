@@ -14,13 +14,24 @@ const len = (h: Hash) => (h === "SHA-1" ? 20 : 32);
  * sent the challenge and the final message is on its way; the caller then waits for the
  * server's <success/> or <failure/> (e.g. with expectSaslFailure).
  */
-export async function scramAuth(c: RawClient, username: string, password: string, hash: Hash = "SHA-256", plus?: { type: string; data: Buffer }): Promise<void> {
+export async function scramAuth(
+  c: RawClient,
+  username: string,
+  password: string,
+  hash: Hash = "SHA-256",
+  plus?: { type: string; data: Buffer },
+): Promise<void> {
   const cnonce = randomBytes(18).toString("base64");
   const gs2 = plus ? `p=${plus.type},,` : "n,,";
   const bare = `n=${username.replace(/=/g, "=3D").replace(/,/g, "=2C")},r=${cnonce}`;
   c.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-${hash}${plus ? "-PLUS" : ""}'>${Buffer.from(gs2 + bare).toString("base64")}</auth>`);
-  const challenge = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) =>
-    i.kind === "element" && i.el.ns === NS_SASL && ["challenge", "failure", "success"].includes(i.el.name) ? [i.el] : [])[0], "the SCRAM challenge");
+  const challenge = await c.waitUntil(
+    (text) =>
+      parseServerOutput(text).flatMap((i) =>
+        i.kind === "element" && i.el.ns === NS_SASL && ["challenge", "failure", "success"].includes(i.el.name) ? [i.el] : [],
+      )[0],
+    "the SCRAM challenge",
+  );
   if (challenge.name !== "challenge") throw new Error(`expected a SCRAM challenge, got ${show(challenge)}`);
   c.clear();
   const serverFirst = Buffer.from(challenge.text, "base64").toString();

@@ -19,7 +19,11 @@ process.on("exit", () => {
   for (const d of made) rmSync(d, { recursive: true, force: true });
 });
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export class TestServer {
   proc: ChildProcess | undefined;
@@ -79,7 +83,9 @@ export class TestServer {
     running.add(proc);
     proc.once("exit", () => running.delete(proc));
     let stderr = "";
-    proc.stderr.on("data", (d) => { stderr += d; });
+    proc.stderr.on("data", (d) => {
+      stderr += d;
+    });
     let buf = "";
     const ready = new Promise<void>((resolveReady, reject) => {
       proc.stdout.on("data", (d: Buffer) => {
@@ -90,13 +96,19 @@ export class TestServer {
           buf = buf.slice(nl + 1);
           this.lines.push(line);
           let rec: Record<string, unknown>;
-          try { rec = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
+          try {
+            rec = JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            continue;
+          }
           this.logs.push(rec);
           if (rec.msg === "c2s listening") {
-            if (rec.tls === "direct") this.tlsPort = rec.port as number; else this.c2sPort = rec.port as number;
+            if (rec.tls === "direct") this.tlsPort = rec.port as number;
+            else this.c2sPort = rec.port as number;
           }
           if (rec.msg === "http listening") {
-            if (rec.tls === "tls") this.httpsPort = rec.port as number; else this.httpPort = rec.port as number;
+            if (rec.tls === "tls") this.httpsPort = rec.port as number;
+            else this.httpPort = rec.port as number;
           }
           if (rec.msg === "Warden is ready") resolveReady();
         }
@@ -104,7 +116,11 @@ export class TestServer {
       proc.once("exit", (code) => reject(new Error(`server exited with ${code} before it was ready: ${stderr}`)));
     });
     const timeout = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-    try { await ready; } finally { clearTimeout(timeout); }
+    try {
+      await ready;
+    } finally {
+      clearTimeout(timeout);
+    }
     // Keep the same ports across restarts.
     this.configure({ c2s_ports: [this.c2sPort], c2s_direct_tls_ports: [this.tlsPort] });
     if (this.httpPort) this.configure({ http_ports: [this.httpPort] });
@@ -148,9 +164,14 @@ export class TestServer {
 export function runCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [CLI, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d) => { stdout += d; });
-    p.stderr.on("data", (d) => { stderr += d; });
+    let stdout = "",
+      stderr = "";
+    p.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    p.stderr.on("data", (d) => {
+      stderr += d;
+    });
     p.on("exit", (code) => res({ code: code ?? -1, stdout, stderr }));
     p.stdin.end(stdin ?? "");
   });

@@ -17,7 +17,11 @@ export function stanzaPick(offered: string[]): string | undefined {
   return (client.sasl.createMechanism(offered) as { name?: string } | null)?.name;
 }
 
-export interface StanzaLogin { jid: string; outgoing: string[]; incoming: string[] }
+export interface StanzaLogin {
+  jid: string;
+  outgoing: string[];
+  incoming: string[];
+}
 
 /** Logs in with StanzaJS over WebSocket and disconnects; rejects on an auth failure, a close or after `timeoutMs`. */
 export function stanzaLogin(url: string, jid: string, password: string, timeoutMs = 15_000): Promise<StanzaLogin> {
@@ -28,9 +32,16 @@ export function stanzaLogin(url: string, jid: string, password: string, timeoutM
   client.on("raw:incoming", (d: string) => incoming.push(d));
   return new Promise<StanzaLogin>((resolve, reject) => {
     const wire = () => `\nsent:\n${outgoing.join("\n")}\nreceived:\n${incoming.join("\n")}`;
-    const timer = setTimeout(() => { client.disconnect(); reject(new Error(`StanzaJS: no session within ${timeoutMs} ms${wire()}`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      client.disconnect();
+      reject(new Error(`StanzaJS: no session within ${timeoutMs} ms${wire()}`));
+    }, timeoutMs);
     let started = false;
-    client.on("auth:failed", () => { clearTimeout(timer); client.disconnect(); reject(new Error(`StanzaJS: authentication failed${wire()}`)); });
+    client.on("auth:failed", () => {
+      clearTimeout(timer);
+      client.disconnect();
+      reject(new Error(`StanzaJS: authentication failed${wire()}`));
+    });
     client.on("session:started", () => {
       started = true;
       clearTimeout(timer);
@@ -38,7 +49,12 @@ export function stanzaLogin(url: string, jid: string, password: string, timeoutM
       client.on("disconnected", () => resolve({ jid: bound, outgoing, incoming }));
       client.disconnect();
     });
-    client.on("disconnected", () => { if (!started) { clearTimeout(timer); reject(new Error(`StanzaJS: disconnected before the session started${wire()}`)); } });
+    client.on("disconnected", () => {
+      if (!started) {
+        clearTimeout(timer);
+        reject(new Error(`StanzaJS: disconnected before the session started${wire()}`));
+      }
+    });
     client.connect();
   });
 }
@@ -66,12 +82,22 @@ export async function tlsWebSocketProxy(server: TestServer, headers: Record<stri
     sockets.add(socket).add(up);
     up.on("error", () => socket.destroy());
     socket.on("error", () => up.destroy());
-    up.on("close", () => { socket.destroy(); sockets.delete(up); });
-    socket.on("close", () => { up.destroy(); sockets.delete(socket); });
+    up.on("close", () => {
+      socket.destroy();
+      sockets.delete(up);
+    });
+    socket.on("close", () => {
+      up.destroy();
+      sockets.delete(socket);
+    });
   });
   await new Promise<void>((res) => proxy.listen(0, "127.0.0.1", () => res()));
   return {
     port: (proxy.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((res) => { for (const s of sockets) s.destroy(); proxy.close(() => res()); }),
+    close: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        proxy.close(() => res());
+      }),
   };
 }

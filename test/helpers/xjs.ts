@@ -14,8 +14,14 @@ import { fixOpenRace, type XmlElement } from "../interop/xmppjs-client.js";
 export { xml };
 export type { XmlElement };
 
-export interface StoredToken { mechanism: string; token: string; expiry: string }
-export interface TokenStore { token?: StoredToken }
+export interface StoredToken {
+  mechanism: string;
+  token: string;
+  expiry: string;
+}
+export interface TokenStore {
+  token?: StoredToken;
+}
 
 export interface XjsOptions {
   service: string;
@@ -42,27 +48,54 @@ export class XjsClient {
     if (opts.software !== undefined) ua.push(xml("software", {}, opts.software));
     if (opts.device !== undefined) ua.push(xml("device", {}, opts.device));
     const userAgent = xml("user-agent", opts.id !== undefined ? { id: opts.id } : {}, ...ua);
-    const credentials = async (authenticate: (c: unknown, m: string, ua: unknown) => Promise<void>, mechanisms: string[], fast: { fetch(): Promise<StoredToken | undefined> } | null) => {
+    const credentials = async (
+      authenticate: (c: unknown, m: string, ua: unknown) => Promise<void>,
+      mechanisms: string[],
+      fast: { fetch(): Promise<StoredToken | undefined> } | null,
+    ) => {
       const token = fast ? await fast.fetch() : undefined;
       return authenticate({ username: opts.username, password: opts.password, token }, mechanisms.includes("PLAIN") ? "PLAIN" : mechanisms[0]!, userAgent);
     };
     this.xmpp = client({
-      service: opts.service, domain: "localhost", username: opts.username, password: opts.password,
-      resource: opts.resource, credentials, userAgent, timeout: 20_000,
+      service: opts.service,
+      domain: "localhost",
+      username: opts.username,
+      password: opts.password,
+      resource: opts.resource,
+      credentials,
+      userAgent,
+      timeout: 20_000,
     });
     fixOpenRace(this.xmpp);
     this.xmpp.reconnect.stop();
     if (opts.store) {
       const store = opts.store;
       this.xmpp.fast.fetchToken = async () => store.token;
-      this.xmpp.fast.saveToken = async (t: StoredToken) => { store.token = t; };
-      this.xmpp.fast.deleteToken = async () => { delete store.token; };
+      this.xmpp.fast.saveToken = async (t: StoredToken) => {
+        store.token = t;
+      };
+      this.xmpp.fast.deleteToken = async () => {
+        delete store.token;
+      };
     }
-    this.xmpp.on("error", (err: Error) => { this.errors.push(err); this.wake(); });
-    this.xmpp.on("status", (s: string) => { this.statuses.push(s); this.wake(); });
-    this.xmpp.on("element", (el: XmlElement) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: XmlElement) => { this.wire.push(`OUT: ${el}`); });
-    this.xmpp.on("stanza", (el: XmlElement) => { this.stanzas.push(el); this.wake(); });
+    this.xmpp.on("error", (err: Error) => {
+      this.errors.push(err);
+      this.wake();
+    });
+    this.xmpp.on("status", (s: string) => {
+      this.statuses.push(s);
+      this.wake();
+    });
+    this.xmpp.on("element", (el: XmlElement) => {
+      this.wire.push(`IN:  ${el}`);
+    });
+    this.xmpp.on("send", (el: XmlElement) => {
+      this.wire.push(`OUT: ${el}`);
+    });
+    this.xmpp.on("stanza", (el: XmlElement) => {
+      this.stanzas.push(el);
+      this.wake();
+    });
     this.xmpp.iqCallee.set("jabber:iq:roster", "query", () => true);
   }
 
@@ -72,26 +105,41 @@ export class XjsClient {
     return c;
   }
 
-  private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
 
-  wireLog(): string { return "--- wire ---\n" + this.wire.join("\n"); }
+  wireLog(): string {
+    return "--- wire ---\n" + this.wire.join("\n");
+  }
 
   async start(): Promise<string> {
     try {
       return String(await this.xmpp.start());
     } catch (err) {
-      if (err instanceof Error) err.message = `${err.message || err.name} (login as ${this.opts.username} at ${this.opts.service}, client id ${this.opts.id})\n${this.wireLog()}`;
+      if (err instanceof Error)
+        err.message = `${err.message || err.name} (login as ${this.opts.username} at ${this.opts.service}, client id ${this.opts.id})\n${this.wireLog()}`;
       throw err;
     }
   }
 
-  get status(): string { return this.xmpp.status; }
-  get jid(): string { return this.xmpp.jid.toString(); }
+  get status(): string {
+    return this.xmpp.status;
+  }
+  get jid(): string {
+    return this.xmpp.jid.toString();
+  }
 
   /** The <authenticate/> elements it sent, in order. */
-  authenticates(): string[] { return this.wire.filter((l) => l.startsWith("OUT:") && l.includes("<authenticate")); }
+  authenticates(): string[] {
+    return this.wire.filter((l) => l.startsWith("OUT:") && l.includes("<authenticate"));
+  }
 
-  send(el: XmlElement): Promise<void> { return this.xmpp.send(el); }
+  send(el: XmlElement): Promise<void> {
+    return this.xmpp.send(el);
+  }
 
   iq(type: "get" | "set", payload: XmlElement): Promise<XmlElement> {
     return this.xmpp.iqCaller.request(xml("iq", { type }, payload), 10_000);
@@ -105,7 +153,13 @@ export class XjsClient {
       if (r !== undefined) return r;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what} (status ${this.status}, errors ${this.errors.map(String).join("; ")})\n${this.wireLog()}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
   }
 

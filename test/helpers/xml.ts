@@ -19,9 +19,7 @@ export interface XmlEl {
 
 /** What a server stream consists of, in order: headers, top-level elements, closing tags. */
 export type StreamItem =
-  | { kind: "header"; attrs: Record<string, string>; ns: string; defaultNs: string | undefined }
-  | { kind: "element"; el: XmlEl }
-  | { kind: "close" };
+  { kind: "header"; attrs: Record<string, string>; ns: string; defaultNs: string | undefined } | { kind: "element"; el: XmlEl } | { kind: "close" };
 
 const SPLIT = /<\?xml[^?]*\?>|<stream:stream\b[^>]*>|<\/stream:stream>/g;
 
@@ -33,12 +31,17 @@ const SPLIT = /<\?xml[^?]*\?>|<stream:stream\b[^>]*>|<\/stream:stream>/g;
 export function parseServerOutput(text: string): StreamItem[] {
   const out: StreamItem[] = [];
   let last = 0;
-  const segment = (s: string) => { for (const el of parseFragment(s)) out.push({ kind: "element", el }); };
+  const segment = (s: string) => {
+    for (const el of parseFragment(s)) out.push({ kind: "element", el });
+  };
   for (const m of text.matchAll(SPLIT)) {
     segment(text.slice(last, m.index));
     last = m.index + m[0].length;
     if (m[0].startsWith("<?xml")) continue;
-    if (m[0] === "</stream:stream>") { out.push({ kind: "close" }); continue; }
+    if (m[0] === "</stream:stream>") {
+      out.push({ kind: "close" });
+      continue;
+    }
     const h = parseHeader(m[0]);
     out.push({ kind: "header", ...h });
   }
@@ -54,7 +57,9 @@ export function elementsOf(text: string): XmlEl[] {
 function parseHeader(tag: string): { attrs: Record<string, string>; ns: string; defaultNs: string | undefined } {
   const p = new SaxesParser({ xmlns: true });
   let res: { attrs: Record<string, string>; ns: string; defaultNs: string | undefined } | undefined;
-  p.on("error", (e) => { throw new Error(`bad stream header ${tag}: ${e.message}`); });
+  p.on("error", (e) => {
+    throw new Error(`bad stream header ${tag}: ${e.message}`);
+  });
   p.on("opentag", (t) => {
     const attrs: Record<string, string> = {};
     let defaultNs: string | undefined;
@@ -74,7 +79,9 @@ function parseFragment(s: string): XmlEl[] {
   const top: XmlEl[] = [];
   const stack: XmlEl[] = [];
   let error: string | undefined;
-  p.on("error", (e) => { error ??= e.message; });
+  p.on("error", (e) => {
+    error ??= e.message;
+  });
   p.on("opentag", (t) => {
     if (error) return;
     const attrs: Record<string, string> = {};
@@ -91,7 +98,10 @@ function parseFragment(s: string): XmlEl[] {
     const el = stack.pop()!;
     if (stack.length === 0) top.push(el);
   });
-  p.on("text", (t) => { const top_ = stack[stack.length - 1]; if (top_ && !error) top_.text += t; });
+  p.on("text", (t) => {
+    const top_ = stack[stack.length - 1];
+    if (top_ && !error) top_.text += t;
+  });
   p.write(s);
   // An element still open at the end is incomplete (still arriving): it is left out. Any other
   // error means the server wrote something that is not XML.
@@ -108,7 +118,9 @@ export function child(el: XmlEl, name?: string, ns?: string): XmlEl | undefined 
 /** Serialises for assertion messages. */
 export function show(el: XmlEl | undefined): string {
   if (!el) return "(none)";
-  const attrs = Object.entries(el.attrs).map(([k, v]) => ` ${k}="${v}"`).join("");
+  const attrs = Object.entries(el.attrs)
+    .map(([k, v]) => ` ${k}="${v}"`)
+    .join("");
   const inner = el.children.map(show).join("") + el.text;
   return `<${el.name} {${el.ns}}${attrs}${inner ? `>${inner}</${el.name}>` : "/>"}`;
 }

@@ -20,19 +20,31 @@ function findStreamError(items: StreamItem[]): number {
  * </stream:stream>, and then closed the connection. Returns the error element.
  */
 export async function expectStreamError(c: RawClient, condition: string, timeoutMs = 5000): Promise<XmlEl> {
-  const items = await c.waitUntil((text) => {
-    const items = parseServerOutput(text);
-    return findStreamError(items) >= 0 ? items : undefined;
-  }, `a stream error (<${condition}/>)`, timeoutMs).catch((err: Error) => {
-    throw new Error(`expected stream error <${condition}/>: ${err.message}`);
-  });
+  const items = await c
+    .waitUntil(
+      (text) => {
+        const items = parseServerOutput(text);
+        return findStreamError(items) >= 0 ? items : undefined;
+      },
+      `a stream error (<${condition}/>)`,
+      timeoutMs,
+    )
+    .catch((err: Error) => {
+      throw new Error(`expected stream error <${condition}/>: ${err.message}`);
+    });
   const i = findStreamError(items);
   const err = (items[i] as { el: XmlEl }).el;
   assert.equal(conditionOf(err, NS_STREAMS), condition, `wrong stream error: ${show(err)}`);
   // Nothing but the closing tag may follow a stream error (RFC 6120 §4.9.1.1).
-  await c.waitClosed(timeoutMs).catch(() => { throw new Error(`the server did not close the connection after the stream error ${show(err)}`); });
+  await c.waitClosed(timeoutMs).catch(() => {
+    throw new Error(`the server did not close the connection after the stream error ${show(err)}`);
+  });
   const after = parseServerOutput(c.received).slice(i + 1);
-  assert.deepEqual(after.map((x) => x.kind), ["close"], `expected only </stream:stream> after the stream error, got ${JSON.stringify(after)}`);
+  assert.deepEqual(
+    after.map((x) => x.kind),
+    ["close"],
+    `expected only </stream:stream> after the stream error, got ${JSON.stringify(after)}`,
+  );
   return err;
 }
 
@@ -47,8 +59,14 @@ export function expectHeaderFirst(c: RawClient): StreamItem & { kind: "header" }
 
 /** Asserts a SASL <failure><CONDITION/></failure>; the stream stays open (RFC 6120 §6.4.5). */
 export async function expectSaslFailure(c: RawClient, condition: string, timeoutMs = 8000): Promise<XmlEl> {
-  const el = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.ns === NS_SASL && (i.el.name === "failure" || i.el.name === "success") ? [i.el] : []))[0],
-    `a SASL <failure/> (<${condition}/>)`, timeoutMs);
+  const el = await c.waitUntil(
+    (text) =>
+      parseServerOutput(text).flatMap((i) =>
+        i.kind === "element" && i.el.ns === NS_SASL && (i.el.name === "failure" || i.el.name === "success") ? [i.el] : [],
+      )[0],
+    `a SASL <failure/> (<${condition}/>)`,
+    timeoutMs,
+  );
   assert.equal(el.name, "failure", `expected a SASL failure <${condition}/>, got ${show(el)}`);
   assert.equal(conditionOf(el, NS_SASL), condition, `wrong SASL failure: ${show(el)}`);
   assert.equal(c.closed, false, "a SASL failure must not close the stream");
@@ -65,10 +83,20 @@ export async function waitForElement(c: RawClient, pred: (el: XmlEl) => boolean,
  * <error type='TYPE'><CONDITION xmlns='...stanzas'/></error>. With `id` undefined, waits for
  * the first error `name` stanza without an id.
  */
-export async function expectStanzaError(c: RawClient, name: "iq" | "message" | "presence", id: string | undefined,
-  type: string, condition: string, timeoutMs = 5000): Promise<XmlEl> {
-  const reply = await waitForElement(c, (el) => el.name === name && el.attrs.id === id && el.attrs.type !== undefined,
-    `the reply to <${name} id=${id}>`, timeoutMs);
+export async function expectStanzaError(
+  c: RawClient,
+  name: "iq" | "message" | "presence",
+  id: string | undefined,
+  type: string,
+  condition: string,
+  timeoutMs = 5000,
+): Promise<XmlEl> {
+  const reply = await waitForElement(
+    c,
+    (el) => el.name === name && el.attrs.id === id && el.attrs.type !== undefined,
+    `the reply to <${name} id=${id}>`,
+    timeoutMs,
+  );
   assert.equal(reply.attrs.type, "error", `expected an error reply, got ${show(reply)}`);
   const err = reply.children.find((ch) => ch.name === "error");
   assert.ok(err, `no <error/> in ${show(reply)}`);

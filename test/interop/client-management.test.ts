@@ -31,11 +31,17 @@ class XClient extends XjsClient {
 }
 
 const summary = (c: El) => ({
-  id: c.attrs.id, connected: c.attrs.connected, type: c.attrs.type,
-  auth: c.getChild("auth")?.getChildElements().map((a) => a.name),
+  id: c.attrs.id,
+  connected: c.attrs.connected,
+  type: c.attrs.type,
+  auth: c
+    .getChild("auth")
+    ?.getChildElements()
+    .map((a) => a.name),
   software: c.getChild("user-agent")?.getChildText("software") ?? undefined,
   device: c.getChild("user-agent")?.getChildText("device") ?? undefined,
-  firstSeen: c.getChildText("first-seen") ?? undefined, lastSeen: c.getChildText("last-seen") ?? undefined,
+  firstSeen: c.getChildText("first-seen") ?? undefined,
+  lastSeen: c.getChildText("last-seen") ?? undefined,
 });
 
 function only(clients: El[], id: string): ReturnType<typeof summary> {
@@ -48,7 +54,9 @@ let server: TestServer;
 const all: XClient[] = [];
 let users = 0;
 
-before(async () => { server = await startServer(); });
+before(async () => {
+  server = await startServer();
+});
 after(async () => {
   await Promise.allSettled(all.map((c) => c.stop()));
   await server?.stop();
@@ -75,7 +83,10 @@ async function online(user: { username: string; password: string }, o: Omit<XOpt
 
 /** Asserts the iq request failed with this stanza error; returns the error. */
 async function iqFails(p: Promise<unknown>, condition: string): Promise<Error & { condition: string; text: string; application?: El }> {
-  const err = await p.then(() => undefined, (e: unknown) => e as XmppError);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as XmppError,
+  );
   assert.ok(err, `expected the ${condition} error, got a result`);
   assert.equal(err.condition, condition, `error condition: ${String(err.element ?? err)}`);
   return err as Error & { condition: string; text: string; application?: El };
@@ -106,7 +117,10 @@ describe("listing", () => {
     assert.equal(first.device, "CI runner");
     const fs = Date.parse(first.firstSeen!);
     assert.ok(fs >= Math.floor(t0 / 1000) * 1000 && fs <= t1, `first-seen ${first.firstSeen} is the login time`);
-    assert.deepEqual(clients[0]!.getChildElements().map((e) => e.name), ["first-seen", "last-seen", "auth", "user-agent"]);
+    assert.deepEqual(
+      clients[0]!.getChildElements().map((e) => e.name),
+      ["first-seen", "last-seen", "auth", "user-agent"],
+    );
 
     // XEP-0494 namespace: the same client, with <permission status='unrestricted'/>.
     const cam = await a.list(NS_CAM);
@@ -184,7 +198,10 @@ describe("revoking", () => {
     f.c.close();
     // The app starting again (token, then password fallback) is refused: this client id is revoked.
     const retry = make(server, user, { id, software: "Phone App", device: "Phone", resource: "phone", store });
-    const e = await retry.start().then(() => undefined, (x: unknown) => x as XmppError);
+    const e = await retry.start().then(
+      () => undefined,
+      (x: unknown) => x as XmppError,
+    );
     assert.ok(e, `the revoked client logged in again: ${retry.wireLog()}`);
     assert.equal(e.condition, "not-authorized", String(e));
     assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page", String(e));
@@ -243,7 +260,10 @@ describe("restart", () => {
 
     // The revoked client stays out.
     const retry = make(server, user, { id: "doomed-app", resource: "d", store: doomedStore });
-    const e = await retry.start().then(() => undefined, (x: unknown) => x as XmppError);
+    const e = await retry.start().then(
+      () => undefined,
+      (x: unknown) => x as XmppError,
+    );
     assert.ok(e, "the revoked client logged in after the restart");
     assert.equal(e.condition, "not-authorized", String(e));
     assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page");
@@ -260,7 +280,9 @@ describe("enforce_client_ids", () => {
     s.configure({ enforce_client_ids: true });
     await s.restart();
   });
-  after(async () => { await s?.stop(); });
+  after(async () => {
+    await s?.stop();
+  });
 
   test("on: xmpp.js with a client id logs in and is tracked; with a <user-agent/> lacking an id it is refused", async () => {
     const user = { username: "ida", password: "ida-secret" };
@@ -270,11 +292,13 @@ describe("enforce_client_ids", () => {
     await c.stop();
 
     const noId = make(s, user, { id: undefined, software: "Anon", resource: "q" });
-    const e = await noId.start().then(() => undefined, (x: unknown) => x as XmppError);
+    const e = await noId.start().then(
+      () => undefined,
+      (x: unknown) => x as XmppError,
+    );
     assert.ok(e, `a client without an id logged in: ${noId.wireLog()}`);
     assert.equal(e.condition, "malformed-request", String(e));
     assert.equal(e.text, "Client identifier required but not supplied");
     await noId.stop();
   });
 });
-

@@ -78,16 +78,32 @@ function runScript<R>(script: string, env: Record<string, string>, onEvent?: (ev
         buf = buf.slice(nl + 1);
         if (!line) continue;
         let obj: Record<string, unknown>;
-        try { obj = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
+        try {
+          obj = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
         if ("result" in obj) run.result = obj.result as R;
-        else { run.events.push(obj); onEvent?.(obj); }
+        else {
+          run.events.push(obj);
+          onEvent?.(obj);
+        }
       }
     });
     p.stderr.setEncoding("utf8");
-    p.stderr.on("data", (d: string) => { run.stderr += d; });
+    p.stderr.on("data", (d: string) => {
+      run.stderr += d;
+    });
     const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-    p.on("error", (err) => { clearTimeout(guard); reject(err); });
-    p.on("exit", (code) => { clearTimeout(guard); run.code = code; resolve(run); });
+    p.on("error", (err) => {
+      clearTimeout(guard);
+      reject(err);
+    });
+    p.on("exit", (code) => {
+      clearTimeout(guard);
+      run.code = code;
+      resolve(run);
+    });
   });
 }
 
@@ -157,8 +173,11 @@ describe("slixmpp, default settings, channel binding advertised: SASL fallback, 
     report = requireResult(run);
     assert.equal(report.tls_version, "TLSv1.3");
     assert.ok(report.client_channel_binding_len, "slixmpp had tls-unique data, so it tries -PLUS");
-    assert.deepEqual(report.offered_mechanisms, [["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]],
-      "one SASL offer (so every attempt was on the same stream), with -PLUS advertised");
+    assert.deepEqual(
+      report.offered_mechanisms,
+      [["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]],
+      "one SASL offer (so every attempt was on the same stream), with -PLUS advertised",
+    );
     const plus = report.sasl.filter((a) => a.mechanism?.endsWith("-PLUS"));
     assert.ok(plus.length > 0, `slixmpp tried no -PLUS mechanism: ${JSON.stringify(report.sasl)}\n${wire(run)}`);
     for (const a of plus) {
@@ -223,7 +242,10 @@ describe("slixmpp, default settings, channel binding advertised: SASL fallback, 
   test("a message from the @xmpp/client user reaches slixmpp at its full JID", () => {
     report = requireResult(run);
     const m = report.received.find((r) => r.id === "js-full");
-    assert.ok(m, `slixmpp did not receive the message to its full JID; received ${JSON.stringify(report.received)}, errors ${JSON.stringify(report.errors)}\n${wire(run)}`);
+    assert.ok(
+      m,
+      `slixmpp did not receive the message to its full JID; received ${JSON.stringify(report.received)}, errors ${JSON.stringify(report.errors)}\n${wire(run)}`,
+    );
     assert.equal(m.from, peer.jid);
     assert.equal(m.to, `${slixBare}/slix`);
     assert.equal(m.type, "chat");
@@ -233,7 +255,10 @@ describe("slixmpp, default settings, channel binding advertised: SASL fallback, 
   test("a message from the @xmpp/client user reaches slixmpp at its bare JID (slixmpp sent initial presence)", () => {
     report = requireResult(run);
     const m = report.received.find((r) => r.id === "js-bare");
-    assert.ok(m, `slixmpp did not receive the message to its bare JID (it is available: it sent initial presence); received ${JSON.stringify(report.received)}, errors ${JSON.stringify(report.errors)}\n${wire(run)}`);
+    assert.ok(
+      m,
+      `slixmpp did not receive the message to its bare JID (it is available: it sent initial presence); received ${JSON.stringify(report.received)}, errors ${JSON.stringify(report.errors)}\n${wire(run)}`,
+    );
     assert.equal(m.from, peer.jid);
     assert.equal(m.body, "Hello slixmpp (bare JID)");
   });
@@ -256,7 +281,9 @@ describe("slixmpp with channel binding switched off on the server", () => {
     await server.restart();
   });
 
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("logs in with SCRAM-SHA-256 on the first attempt (GS2 flag 'y' is accepted when no -PLUS is advertised)", async () => {
     const run = await runScript<LoginReport>("login.py", {

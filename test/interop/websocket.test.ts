@@ -46,7 +46,7 @@ test("XEP-0156: host-meta (XRD) and host-meta.json point at the WebSocket endpoi
   assert.equal(json.status, 200);
   assert.deepEqual(await json.json(), { links: [{ rel: "urn:xmpp:alt-connections:websocket", href: wsUrl() }] });
   // Over plain HTTP the advertised URL is ws://.
-  const plain = await (await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/host-meta.json`)).json() as { links: Array<{ href: string }> };
+  const plain = (await (await fetch(`http://127.0.0.1:${server.httpPort}/.well-known/host-meta.json`)).json()) as { links: Array<{ href: string }> };
   assert.equal(plain.links[0]!.href, `ws://127.0.0.1:${server.httpPort}/xmpp-websocket`);
 });
 
@@ -60,7 +60,10 @@ test("a WebSocket without the xmpp subprotocol is closed with 1002 (RFC 7395 §3
   assert.deepEqual(closed, { code: 1002, reason: "the xmpp subprotocol is required" });
   const other = await new Promise<number | string>((resolve) => {
     const ws = new WebSocket(`wss://127.0.0.1:${server.httpsPort}/not-xmpp`, ["xmpp"]);
-    ws.on("unexpected-response", (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
     ws.on("error", (e) => resolve(e.message));
   });
   assert.equal(other, 404);
@@ -86,7 +89,14 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
   assert.match(again.jid, /^wsalice@localhost\/web/);
 
   // A TCP client (STARTTLS) and the WebSocket client exchange messages.
-  const tcp = await online({ service: `xmpp://127.0.0.1:${server.c2sPort}`, username: "tcpbob", password: "tcpbob-password", id: randomUUID(), software: "TCP Client", resource: "desk" });
+  const tcp = await online({
+    service: `xmpp://127.0.0.1:${server.c2sPort}`,
+    username: "tcpbob",
+    password: "tcpbob-password",
+    id: randomUUID(),
+    software: "TCP Client",
+    resource: "desk",
+  });
   await tcp.send(xml("message", { to: again.jid, type: "chat", id: "m1" }, xml("body", {}, "hello over TCP")));
   const got = await again.waitForStanza("the message from TCP", (el) => el.is("message") && el.getChildText("body") === "hello over TCP");
   assert.equal(got.attrs.from, tcp.jid);
@@ -95,7 +105,14 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
   assert.equal(back.attrs.from, again.jid);
 
   // A second client of the same account, over TCP, lists the WebSocket client and revokes it.
-  const admin = await online({ service: `xmpp://127.0.0.1:${server.c2sPort}`, username: "wsalice", password: "wsalice-password", id: "ws-admin", software: "Admin", resource: "admin" });
+  const admin = await online({
+    service: `xmpp://127.0.0.1:${server.c2sPort}`,
+    username: "wsalice",
+    password: "wsalice-password",
+    id: "ws-admin",
+    software: "Admin",
+    resource: "admin",
+  });
   const list = await admin.iq("get", xml("list", { xmlns: NS_MANAGE }));
   const entries = list.getChild("clients", NS_MANAGE)?.children.filter((c): c is Exclude<typeof c, string> => typeof c !== "string") ?? [];
   const mine = entries.filter((c) => c.attrs.id === `client/${id}`);
@@ -105,9 +122,18 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
   assert.equal(entry.attrs.type, "session");
   assert.equal(entry.getChild("user-agent")?.getChildText("software"), "WS Client");
   assert.equal(entry.getChild("user-agent")?.getChildText("device"), "Browser tab");
-  assert.deepEqual(entry.getChild("auth")?.children.filter((c) => typeof c !== "string").map((c) => (c as { name: string }).name), ["password", "fast"]);
+  assert.deepEqual(
+    entry
+      .getChild("auth")
+      ?.children.filter((c) => typeof c !== "string")
+      .map((c) => (c as { name: string }).name),
+    ["password", "fast"],
+  );
 
-  const revoked = await admin.iq("set", xml("revoke", { xmlns: NS_MANAGE, id: `client/${id}` })).then(() => undefined, (e: Error & { condition?: string; text?: string }) => e);
+  const revoked = await admin.iq("set", xml("revoke", { xmlns: NS_MANAGE, id: `client/${id}` })).then(
+    () => undefined,
+    (e: Error & { condition?: string; text?: string }) => e,
+  );
   assert.ok(revoked, "it used the password: the answer is the password-reset-required error, after revoking");
   assert.equal(revoked.condition, "service-unavailable");
   assert.equal(revoked.text, "Password reset required");
@@ -117,13 +143,28 @@ test("@xmpp/client over WebSocket: SASL2 with a FAST token, then a FAST login; m
   assert.equal(streamErr.text, "Access for WS Client on Browser tab was revoked by a client of your account");
   await again.disconnected();
   const after = await admin.iq("get", xml("list", { xmlns: NS_MANAGE }));
-  const ids = after.getChild("clients", NS_MANAGE)!.children.filter((c) => typeof c !== "string").map((c) => (c as { attrs: Record<string, string> }).attrs.id);
+  const ids = after
+    .getChild("clients", NS_MANAGE)!
+    .children.filter((c) => typeof c !== "string")
+    .map((c) => (c as { attrs: Record<string, string> }).attrs.id);
   assert.deepEqual(ids, ["client/ws-admin"], String(after));
 
   // Its FAST token died with it: the app's next start is refused (token, then the password, as this revoked client).
-  const retry = new XjsClient({ service: wsUrl(), username: "wsalice", password: "wsalice-password", id, software: "WS Client", device: "Browser tab", resource: "web", store });
+  const retry = new XjsClient({
+    service: wsUrl(),
+    username: "wsalice",
+    password: "wsalice-password",
+    id,
+    software: "WS Client",
+    device: "Browser tab",
+    resource: "web",
+    store,
+  });
   clients.push(retry);
-  const e = await retry.start().then(() => undefined, (x: Error & { condition?: string; text?: string }) => x);
+  const e = await retry.start().then(
+    () => undefined,
+    (x: Error & { condition?: string; text?: string }) => x,
+  );
   assert.ok(e, `the revoked WebSocket client logged in again: ${retry.wireLog()}`);
   assert.equal(e.condition, "not-authorized", String(e));
   assert.equal(e.text, "Access for this client was revoked. You can allow it again on your account page");
@@ -139,15 +180,23 @@ async function rawWs(url: string, headers: Record<string, string>) {
   const ws = new WebSocket(url, ["xmpp"], { headers });
   const frames: string[] = [];
   let wake: (() => void) | undefined;
-  ws.on("message", (d) => { frames.push((d as Buffer).toString()); wake?.(); });
+  ws.on("message", (d) => {
+    frames.push((d as Buffer).toString());
+    wake?.();
+  });
   ws.on("close", () => wake?.());
-  await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
+  await new Promise<void>((res, rej) => {
+    ws.once("open", () => res());
+    ws.once("error", rej);
+  });
   const next = async (what: string, re: RegExp): Promise<string> => {
     for (;;) {
       const f = frames.find((x) => re.test(x));
       if (f) return f;
       if (ws.readyState !== ws.OPEN) throw new Error(`closed before ${what}; frames: ${frames.join("\n")}`);
-      await new Promise<void>((res) => { wake = res; });
+      await new Promise<void>((res) => {
+        wake = res;
+      });
     }
   };
   return { ws, frames, next };
@@ -167,7 +216,14 @@ test("behind a reverse proxy (plain ws:// from a trusted proxy saying X-Forwarde
   bare.ws.close();
 
   // An observer, to receive the new-client notice naming the address.
-  const desk = await online({ service: `xmpp://127.0.0.1:${server.c2sPort}`, username: "proxied", password: "proxied-password", id: "proxied-desk", software: "Desk", resource: "desk" });
+  const desk = await online({
+    service: `xmpp://127.0.0.1:${server.c2sPort}`,
+    username: "proxied",
+    password: "proxied-password",
+    id: "proxied-desk",
+    software: "Desk",
+    resource: "desk",
+  });
   const c = await rawWs(url, { "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7" });
   c.ws.send(open);
   const features = await c.next("the features", /<stream:features/);
@@ -175,7 +231,9 @@ test("behind a reverse proxy (plain ws:// from a trusted proxy saying X-Forwarde
   assert.match(features, /<mechanism>PLAIN<\/mechanism>/);
   assert.doesNotMatch(features, /-PLUS<\/mechanism>/, "no channel binding through a proxy");
   const ir = Buffer.from("\0proxied\0proxied-password").toString("base64");
-  c.ws.send(`<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>${ir}</initial-response><user-agent id='proxied-web'><software>Proxied Web</software><device>Kiosk</device></user-agent><bind xmlns='urn:xmpp:bind:0'><tag>kiosk</tag></bind></authenticate>`);
+  c.ws.send(
+    `<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>${ir}</initial-response><user-agent id='proxied-web'><software>Proxied Web</software><device>Kiosk</device></user-agent><bind xmlns='urn:xmpp:bind:0'><tag>kiosk</tag></bind></authenticate>`,
+  );
   const success = await c.next("the SASL2 result", /<(success|failure) xmlns='urn:xmpp:sasl:2'/);
   assert.match(success, /^<success xmlns='urn:xmpp:sasl:2'>/, success);
   const notice = await desk.waitForStanza("the new-client notice", (el) => el.is("message") && el.attrs.from === "localhost");

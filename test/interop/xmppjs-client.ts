@@ -79,10 +79,19 @@ export class Interop {
     // No automatic reconnection: a connection the server closes stays closed (tests assert on
     // that), and a reconnect timer left running after a test would keep its process alive.
     this.xmpp.reconnect.stop();
-    this.xmpp.on("error", (err: unknown) => { this.errors.push(err); });
-    this.xmpp.on("element", (el: XmlElement) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: XmlElement) => { this.wire.push(`OUT: ${el}`); });
-    this.xmpp.on("stanza", (el: XmlElement) => { this.stanzas.push(el); this.wake(); });
+    this.xmpp.on("error", (err: unknown) => {
+      this.errors.push(err);
+    });
+    this.xmpp.on("element", (el: XmlElement) => {
+      this.wire.push(`IN:  ${el}`);
+    });
+    this.xmpp.on("send", (el: XmlElement) => {
+      this.wire.push(`OUT: ${el}`);
+    });
+    this.xmpp.on("stanza", (el: XmlElement) => {
+      this.stanzas.push(el);
+      this.wake();
+    });
     // Acknowledge roster pushes (RFC 6121 §2.1.6) the way a real client does.
     this.xmpp.iqCallee.set("jabber:iq:roster", "query", () => true);
   }
@@ -113,10 +122,16 @@ export class Interop {
     return "--- wire ---\n" + this.wire.join("\n");
   }
 
-  get jid(): string { return this.xmpp.jid.toString(); }
-  get bare(): string { return this.xmpp.jid.bare().toString(); }
+  get jid(): string {
+    return this.xmpp.jid.toString();
+  }
+  get bare(): string {
+    return this.xmpp.jid.bare().toString();
+  }
 
-  send(el: XmlElement): Promise<void> { return this.xmpp.send(el); }
+  send(el: XmlElement): Promise<void> {
+    return this.xmpp.send(el);
+  }
 
   iq(type: "get" | "set", child: XmlElement, to?: string): Promise<XmlElement> {
     return this.xmpp.iqCaller.request(xml("iq", to ? { type, to } : { type }, child), 10_000);
@@ -130,17 +145,26 @@ export class Interop {
       if (found) return found;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`${this.describe()}: timed out waiting for ${what}; received:\n${this.stanzas.map(String).join("\n") || "(nothing)"}\n${this.wireLog()}`);
+        throw new Error(
+          `${this.describe()}: timed out waiting for ${what}; received:\n${this.stanzas.map(String).join("\n") || "(nothing)"}\n${this.wireLog()}`,
+        );
       }
       await new Promise<void>((res) => {
         const t = setTimeout(res, left);
-        this.waiters.push(() => { clearTimeout(t); res(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
       });
     }
   }
 
   private describe(): string {
-    try { return this.jid; } catch { return "client"; }
+    try {
+      return this.jid;
+    } catch {
+      return "client";
+    }
   }
 
   async stop(): Promise<void> {

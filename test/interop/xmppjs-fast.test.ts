@@ -12,14 +12,20 @@ import { client, type Client, type Element } from "@xmpp/client"; // typed by te
 
 const DAY = 86400_000;
 
-interface StoredToken { mechanism: string; token: string; expiry: string }
+interface StoredToken {
+  mechanism: string;
+  token: string;
+  expiry: string;
+}
 
 /** What an application keeps between runs: the current token, plus a log of what the client did with it. */
 class TokenStore {
   token: StoredToken | undefined;
   saved: StoredToken[] = [];
   deletes = 0;
-  constructor(token?: StoredToken) { this.token = token; }
+  constructor(token?: StoredToken) {
+    this.token = token;
+  }
 }
 
 interface FastOptions {
@@ -44,29 +50,50 @@ class FastClient {
   readonly wire: string[] = [];
   readonly errors: Error[] = [];
 
-  constructor(service: string, readonly opts: FastOptions) {
+  constructor(
+    service: string,
+    readonly opts: FastOptions,
+  ) {
     const userAgent = xml("user-agent", { id: opts.clientId }, xml("software", {}, "warden-fast-interop"), xml("device", {}, "test"));
     this.xmpp = client({ service, domain: "localhost", username: opts.username, password: opts.password, resource: opts.resource, userAgent, timeout: 20_000 });
     const store = opts.store;
     this.xmpp.fast.fetchToken = async () => store.token;
-    this.xmpp.fast.saveToken = async (t: StoredToken) => { store.token = t; store.saved.push(t); };
-    this.xmpp.fast.deleteToken = async () => { store.token = undefined; store.deletes++; };
-    this.xmpp.on("error", (err: Error) => { this.errors.push(err); });
-    this.xmpp.on("element", (el: Element) => { this.wire.push(`IN:  ${el}`); });
-    this.xmpp.on("send", (el: Element) => { this.wire.push(`OUT: ${el}`); });
+    this.xmpp.fast.saveToken = async (t: StoredToken) => {
+      store.token = t;
+      store.saved.push(t);
+    };
+    this.xmpp.fast.deleteToken = async () => {
+      store.token = undefined;
+      store.deletes++;
+    };
+    this.xmpp.on("error", (err: Error) => {
+      this.errors.push(err);
+    });
+    this.xmpp.on("element", (el: Element) => {
+      this.wire.push(`IN:  ${el}`);
+    });
+    this.xmpp.on("send", (el: Element) => {
+      this.wire.push(`OUT: ${el}`);
+    });
     live.push(this);
   }
 
-  wireLog(): string { return "--- wire ---\n" + this.wire.join("\n"); }
+  wireLog(): string {
+    return "--- wire ---\n" + this.wire.join("\n");
+  }
 
   /** Starts and waits until online; fails (with the wire log) on the first error instead of waiting forever. */
   async start(): Promise<string> {
-    const failed = once(this.xmpp, "error").then(([err]) => { throw err; });
+    const failed = once(this.xmpp, "error").then(([err]) => {
+      throw err;
+    });
     try {
       const address = await Promise.race([this.xmpp.start(), failed]);
       return String(address);
     } catch (err) {
-      throw new Error(`login as ${this.opts.username} failed: ${(err as Error).message || (err as Error).name} (${(err as { condition?: string }).condition ?? ""})\n${this.wireLog()}`);
+      throw new Error(
+        `login as ${this.opts.username} failed: ${(err as Error).message || (err as Error).name} (${(err as { condition?: string }).condition ?? ""})\n${this.wireLog()}`,
+      );
     } finally {
       failed.catch(() => {});
     }
@@ -75,15 +102,22 @@ class FastClient {
   /** Starts and expects the login to fail; returns the error the client emitted. */
   async startExpectingError(): Promise<Error & { condition?: string; text?: string }> {
     const failed = once(this.xmpp, "error").then(([err]) => err as Error);
-    const started = this.xmpp.start().then(() => undefined, () => undefined);
+    const started = this.xmpp.start().then(
+      () => undefined,
+      () => undefined,
+    );
     const r = await Promise.race([failed, started]);
     if (!r) throw new Error(`login as ${this.opts.username} was expected to fail but went online\n${this.wireLog()}`);
     return r;
   }
 
   /** The XML lines the client sent that start with this element. */
-  sent(name: string): string[] { return this.wire.filter((l) => l.startsWith(`OUT: <${name}`)); }
-  received(name: string): string[] { return this.wire.filter((l) => l.startsWith(`IN:  <${name}`)); }
+  sent(name: string): string[] {
+    return this.wire.filter((l) => l.startsWith(`OUT: <${name}`));
+  }
+  received(name: string): string[] {
+    return this.wire.filter((l) => l.startsWith(`IN:  <${name}`));
+  }
 
   async stop(): Promise<void> {
     this.xmpp.reconnect.stop();
@@ -103,7 +137,9 @@ async function newUser(srv: TestServer, prefix: string): Promise<{ username: str
   return { username, password, jid: `${username}@localhost` };
 }
 
-function service(srv: TestServer): string { return `xmpp://127.0.0.1:${srv.c2sPort}`; }
+function service(srv: TestServer): string {
+  return `xmpp://127.0.0.1:${srv.c2sPort}`;
+}
 
 /** Asserts the client logged in with FAST (HT-SHA-256-NONE, <fast/>) and nothing else on this connection. */
 function assertFastLogin(c: FastClient): void {
@@ -117,9 +153,14 @@ function assertFastLogin(c: FastClient): void {
 
 describe("FAST with default token lifetimes", () => {
   let server: TestServer;
-  before(async () => { server = await startServer({ login_failure_window: 1 }); });
+  before(async () => {
+    server = await startServer({ login_failure_window: 1 });
+  });
   afterEach(stopAll);
-  after(async () => { await stopAll(); await server?.stop(); });
+  after(async () => {
+    await stopAll();
+    await server?.stop();
+  });
 
   test("the first login with the password requests a FAST token, which is saved with a 21-day expiry", async () => {
     const user = await newUser(server, "first");
@@ -183,7 +224,11 @@ describe("FAST with default token lifetimes", () => {
     assert.match(auths[1]!, /<request-token xmlns="urn:xmpp:fast:0" mechanism="HT-SHA-256-NONE"\/>/);
     const failures = c.received("failure");
     assert.equal(failures.length, 1, c.wireLog());
-    assert.match(failures[0]!, /<credentials-expired xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/, `the old token is expired by the password change: ${c.wireLog()}`);
+    assert.match(
+      failures[0]!,
+      /<credentials-expired xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/,
+      `the old token is expired by the password change: ${c.wireLog()}`,
+    );
     assert.equal(store.deletes, deletes + 1, "the client deleted the old token");
     assert.ok(store.token && store.token.token !== old.token, "and saved a new one");
     await c.stop();
@@ -232,7 +277,11 @@ describe("FAST with default token lifetimes", () => {
     const resumed = once(sm, "resumed");
     c.wire.length = 0;
     (c.xmpp.socket!.socket as Socket).destroy();
-    const outcome = await Promise.race([resumed.then(() => "resumed"), once(c.xmpp, "error").then(([e]) => `error: ${e}`), sleep(20_000, undefined, { ref: false }).then(() => "timeout")]);
+    const outcome = await Promise.race([
+      resumed.then(() => "resumed"),
+      once(c.xmpp, "error").then(([e]) => `error: ${e}`),
+      sleep(20_000, undefined, { ref: false }).then(() => "timeout"),
+    ]);
     assert.equal(outcome, "resumed", `the session was resumed after the cut: ${c.wireLog()}`);
     const auths = c.sent("authenticate");
     assert.equal(auths.length, 1, c.wireLog());
@@ -249,9 +298,14 @@ describe("FAST with default token lifetimes", () => {
 
 describe("FAST token rotation (sasl2_fast_token_min_ttl: 1 s)", () => {
   let server: TestServer;
-  before(async () => { server = await startServer({ login_failure_window: 1, sasl2_fast_token_min_ttl: 1, sasl2_fast_token_ttl: 3600 }); });
+  before(async () => {
+    server = await startServer({ login_failure_window: 1, sasl2_fast_token_min_ttl: 1, sasl2_fast_token_ttl: 3600 });
+  });
   afterEach(stopAll);
-  after(async () => { await stopAll(); await server?.stop(); });
+  after(async () => {
+    await stopAll();
+    await server?.stop();
+  });
 
   test("a token older than min_ttl is rotated on use; the old one works until the new one is used, then fails", async () => {
     const user = await newUser(server, "rotate");

@@ -31,8 +31,12 @@ async function newUser(prefix: string): Promise<{ username: string; password: st
   return { username, password };
 }
 
-function starttls(): string { return `xmpp://127.0.0.1:${server.c2sPort}`; }
-function directTls(): string { return `xmpps://127.0.0.1:${server.tlsPort}`; }
+function starttls(): string {
+  return `xmpp://127.0.0.1:${server.c2sPort}`;
+}
+function directTls(): string {
+  return `xmpps://127.0.0.1:${server.tlsPort}`;
+}
 
 async function login(user: { username: string; password: string }, extra: Partial<Options> = {}): Promise<Interop> {
   const c = new Interop({ service: starttls(), ...user, ...extra });
@@ -57,7 +61,10 @@ async function rosterIq(c: Interop, type: "get" | "set", query: XmlElement): Pro
     return await c.iq(type, query);
   } catch (err) {
     const e = err as Error & { condition?: string; element?: XmlElement };
-    if (e.condition) throw new Error(`roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${String(e.element ?? "")}`);
+    if (e.condition)
+      throw new Error(
+        `roster ${type} (jabber:iq:roster) answered with the error '${e.condition}': is the roster feature registered in src/features/index.ts? ${String(e.element ?? "")}`,
+      );
     throw err;
   }
 }
@@ -153,19 +160,28 @@ test("roster: set an item with a name and a group, receive the push, get it back
   assert.equal(pushed.attrs.jid, contact);
   assert.equal(pushed.attrs.name, "Best Friend");
   assert.equal(pushed.attrs.subscription, "none");
-  assert.deepEqual(pushed.getChildren("group").map((g) => g.getText()), ["Friends"]);
+  assert.deepEqual(
+    pushed.getChildren("group").map((g) => g.getText()),
+    ["Friends"],
+  );
 
   const items = await getRoster(c);
   assert.equal(items.length, 1, `one item: ${items.map(String).join()}`);
   assert.equal(items[0]!.attrs.jid, contact);
   assert.equal(items[0]!.attrs.name, "Best Friend");
   assert.equal(items[0]!.attrs.subscription, "none");
-  assert.deepEqual(items[0]!.getChildren("group").map((g) => g.getText()), ["Friends"]);
+  assert.deepEqual(
+    items[0]!.getChildren("group").map((g) => g.getText()),
+    ["Friends"],
+  );
 
   // A second session of the same account gets the same roster.
   const c2 = await login(user, { resource: "second" });
   const again = await getRoster(c2);
-  assert.deepEqual(again.map((i) => [i.attrs.jid, i.attrs.name]), [[contact, "Best Friend"]]);
+  assert.deepEqual(
+    again.map((i) => [i.attrs.jid, i.attrs.name]),
+    [[contact, "Best Friend"]],
+  );
   await c2.stop();
   await c.stop();
 });
@@ -189,7 +205,10 @@ test("a chat message from one client to another, in both directions", async () =
   // To the bare JID: delivered to the available resource (RFC 6121 §8.5.2.1.1). B is available
   // only once the server has handled its initial presence (the presence feature).
   await a.send(xml("message", { to: b.bare, type: "chat", id: "m1" }, xml("body", {}, "Hello Bob, ünïcödé & <xml>")));
-  const got = await b.waitFor("alice's message to bob's bare JID (bob sent initial presence, so it must be delivered live)", (el) => el.is("message") && el.attrs.id === "m1");
+  const got = await b.waitFor(
+    "alice's message to bob's bare JID (bob sent initial presence, so it must be delivered live)",
+    (el) => el.is("message") && el.attrs.id === "m1",
+  );
   assert.equal(got.attrs.from, a.jid);
   assert.equal(got.attrs.to, b.bare, "the 'to' is left as the sender wrote it");
   assert.equal(got.attrs.type, "chat");
@@ -230,8 +249,14 @@ test("presence: mutual subscription, then available and unavailable presence arr
   // Both rosters now show subscription="both", with no pending request.
   const rosterA = await getRoster(a);
   const rosterB = await getRoster(b);
-  assert.deepEqual(rosterA.map((i) => [i.attrs.jid, i.attrs.subscription, i.attrs.ask]), [[b.bare, "both", undefined]]);
-  assert.deepEqual(rosterB.map((i) => [i.attrs.jid, i.attrs.subscription, i.attrs.ask]), [[a.bare, "both", undefined]]);
+  assert.deepEqual(
+    rosterA.map((i) => [i.attrs.jid, i.attrs.subscription, i.attrs.ask]),
+    [[b.bare, "both", undefined]],
+  );
+  assert.deepEqual(
+    rosterB.map((i) => [i.attrs.jid, i.attrs.subscription, i.attrs.ask]),
+    [[a.bare, "both", undefined]],
+  );
 
   // A changes its presence: B receives it from A's full JID, with the show and status A sent.
   await a.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "at lunch")));

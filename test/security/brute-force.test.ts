@@ -56,7 +56,9 @@ async function bruteForce(pathName: string, withXff: boolean): Promise<void> {
     assert.deepEqual(new Set(ghost.map((a) => a.outcome)), new Set(wrong.map((a) => a.outcome)), "an unknown account is answered as a known one");
 
     // Past the account's limit: the right password, a wrong one, and the locked-out unknown account are answered alike, as fast.
-    const right: Answer[] = [], stillWrong: Answer[] = [], ghostAfter: Answer[] = [];
+    const right: Answer[] = [],
+      stillWrong: Answer[] = [],
+      ghostAfter: Answer[] = [];
     for (let i = 0; i < 4; i++) {
       right.push(await tryLogin(VICTIM, VICTIM_PASSWORD));
       stillWrong.push(await tryLogin(VICTIM, `still-wrong-${i}`));
@@ -66,7 +68,8 @@ async function bruteForce(pathName: string, withXff: boolean): Promise<void> {
     assert.equal(outcomes.size, 1, `one answer whatever the password and the account: ${[...outcomes].join(" | ")}`);
     assert.ok(isThrottledAnswer(path, right[0]!), `the throttled answer: ${right[0]!.outcome}`);
     // A wrong guess used to wait out its failure delay (150 ms × failures, so ≥ 600 ms here) while the right password was refused at once.
-    const dRight = median(right.map((a) => a.ms)), dWrong = median(stillWrong.map((a) => a.ms));
+    const dRight = median(right.map((a) => a.ms)),
+      dWrong = median(stillWrong.map((a) => a.ms));
     assert.ok(Math.abs(dRight - dWrong) < 250, `right and wrong answered as fast: medians ${dRight.toFixed(1)} ms and ${dWrong.toFixed(1)} ms`);
 
     // Another account from the same address still logs in: 6 failures are under the address's 12.
@@ -76,15 +79,26 @@ async function bruteForce(pathName: string, withXff: boolean): Promise<void> {
     for (let i = 0; i < 4 * LIMIT - 2 * LIMIT; i++) assert.ok(isWrongAnswer(path, await tryLogin(`nobody${i}`, "x")), "counted up to the address limit");
     const ipRight = await tryLogin(BYSTANDER, BYSTANDER_PASSWORD);
     const ipWrong = await tryLogin(BYSTANDER, "not-it");
-    assert.ok(isThrottledAnswer(path, ipRight), `past the address limit even the right password of another account is refused${withXff ? ", whatever X-Forwarded-For says" : ""}: ${ipRight.outcome}`);
+    assert.ok(
+      isThrottledAnswer(path, ipRight),
+      `past the address limit even the right password of another account is refused${withXff ? ", whatever X-Forwarded-For says" : ""}: ${ipRight.outcome}`,
+    );
     assert.equal(ipWrong.outcome, ipRight.outcome, "and a wrong one gets the same answer");
   } finally {
     await s.stop();
   }
 }
 
-const names = ["legacy SASL PLAIN", "legacy SASL SCRAM-SHA-1", "legacy SASL SCRAM-SHA-256", "SASL2 PLAIN", "SASL2 SCRAM-SHA-256",
-  "WebSocket (wss://) SASL2 PLAIN", "account page sign-in (/account/login)", "OAuth login form (/oauth2/authorize)"];
+const names = [
+  "legacy SASL PLAIN",
+  "legacy SASL SCRAM-SHA-1",
+  "legacy SASL SCRAM-SHA-256",
+  "SASL2 PLAIN",
+  "SASL2 SCRAM-SHA-256",
+  "WebSocket (wss://) SASL2 PLAIN",
+  "account page sign-in (/account/login)",
+  "OAuth login form (/oauth2/authorize)",
+];
 const overHttp = new Set(names.slice(5));
 
 for (const name of names) {
@@ -98,18 +112,34 @@ test("throttle race: 100 failed logins sent in parallel from one address get exa
   const s = await startServer({ login_failure_limit: 5, login_failure_window: 3600 });
   try {
     // 100 streams ready for SASL first, so that every <auth/> is in flight at once.
-    const streams = await Promise.all(Array.from({ length: 100 }, async () => {
-      const c = await RawClient.connect(s.c2sPort);
-      await c.startTls();
-      c.openStream();
-      await c.waitUntil((t) => parseServerOutput(t).some((i) => i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM) || undefined, "the features", 30_000);
-      c.clear();
-      return c;
-    }));
+    const streams = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const c = await RawClient.connect(s.c2sPort);
+        await c.startTls();
+        c.openStream();
+        await c.waitUntil(
+          (t) => parseServerOutput(t).some((i) => i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM) || undefined,
+          "the features",
+          30_000,
+        );
+        c.clear();
+        return c;
+      }),
+    );
     // Each guesses at a different (unknown) account: only the address's limit applies.
     streams.forEach((c, i) => c.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plainInitialResponse(`burst${i}`, "guess").toString("base64")}</auth>`));
-    const conditions = await Promise.all(streams.map((c) => c.waitUntil((t) => parseServerOutput(t).flatMap((i) =>
-      i.kind === "element" && i.el.ns === NS_SASL && i.el.name === "failure" ? [i.el.children.find((x) => x.name !== "text")!.name] : [])[0], "the answer", 60_000)));
+    const conditions = await Promise.all(
+      streams.map((c) =>
+        c.waitUntil(
+          (t) =>
+            parseServerOutput(t).flatMap((i) =>
+              i.kind === "element" && i.el.ns === NS_SASL && i.el.name === "failure" ? [i.el.children.find((x) => x.name !== "text")!.name] : [],
+            )[0],
+          "the answer",
+          60_000,
+        ),
+      ),
+    );
     for (const c of streams) c.close();
     const checked = conditions.filter((x) => x === "not-authorized").length;
     const refused = conditions.filter((x) => x === "temporary-auth-failure").length;
@@ -124,12 +154,14 @@ test("throttle race on the account page: 100 parallel wrong sign-ins from one ad
   try {
     const url = `http://127.0.0.1:${s.httpPort}/account/login`;
     // 100 sign-in forms fetched first (each with its own CSRF cookie), then every POST sent at once.
-    const forms = await Promise.all(Array.from({ length: 100 }, async () => {
-      const jar = new Jar();
-      const res = await fetch(url);
-      jar.keep(res);
-      return { jar, fields: hiddenFields(await res.text()) };
-    }));
+    const forms = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const jar = new Jar();
+        const res = await fetch(url);
+        jar.keep(res);
+        return { jar, fields: hiddenFields(await res.text()) };
+      }),
+    );
     const answers = await Promise.all(forms.map(({ jar, fields }, i) => postForm(url, jar, [...fields, ["username", `burst${i}`], ["password", "guess"]], {})));
     const statuses = answers.map((a) => a.res.status);
     assert.deepEqual({ checked: statuses.filter((x) => x === 403).length, refused: statuses.filter((x) => x === 429).length }, { checked: 20, refused: 80 });

@@ -52,7 +52,12 @@ describe("help, version and usage errors", () => {
   });
 
   test("usage errors exit 64 with one line naming the mistake and a hint to --help, not the whole usage", async () => {
-    for (const [args, mistake] of [[[], /a command is required/], [["frobnicate"], /unknown command 'frobnicate'/], [["user", "rename", "x"], /unknown user command 'rename'/], [["user", "list", "--bogus"], /--bogus/]] as const) {
+    for (const [args, mistake] of [
+      [[], /a command is required/],
+      [["frobnicate"], /unknown command 'frobnicate'/],
+      [["user", "rename", "x"], /unknown user command 'rename'/],
+      [["user", "list", "--bogus"], /--bogus/],
+    ] as const) {
       const r = await runCli([...args]);
       expectExit(r, 64, args.join(" ") || "(nothing)");
       const lines = r.stderr.trim().split("\n");
@@ -72,7 +77,8 @@ describe("one password policy for the CLI and the account page", () => {
   const cfg = configWith(dir, "default.yaml", { domain: "localhost", data_path: join(dir, "data") });
 
   test("user add refuses a password shorter than 12 characters (exit 65, the rule named), and creates nothing", async () => {
-    for (const pw of ["x", "eleven-char", "\u{10428}".repeat(6)]) { // 6 Deseret letters: 12 UTF-16 units, 6 characters
+    for (const pw of ["x", "eleven-char", "\u{10428}".repeat(6)]) {
+      // 6 Deseret letters: 12 UTF-16 units, 6 characters
       const r = await runCli(["user", "add", "dana", "--config", cfg], pw + "\n");
       expectExit(r, 65, `user add with '${pw}'`);
       assert.match(r.stderr, /password not acceptable: the password must be at least 12 characters long/);
@@ -114,7 +120,12 @@ describe("one password policy for the CLI and the account page", () => {
       // The CLI against the same config refuses the same passwords.
       expectExit(await server.cli(["user", "passwd", "web"], "eleven-char\n"), 65, "CLI with the server's config");
       (await legacyLogin(server.c2sPort, "web", "web-long-password")).c.close(); // nothing changed
-      const ok = await b.post("/account/password", { csrf: csrfOf(page), current_password: "web-long-password", new_password: "\u{10428}".repeat(12), confirm_password: "\u{10428}".repeat(12) });
+      const ok = await b.post("/account/password", {
+        csrf: csrfOf(page),
+        current_password: "web-long-password",
+        new_password: "\u{10428}".repeat(12),
+        confirm_password: "\u{10428}".repeat(12),
+      });
       assert.equal(ok.status, 303, `12 Deseret letters refused on the web: ${ok.status}`);
     } finally {
       await server.stop();
@@ -130,7 +141,12 @@ describe("one password policy for the CLI and the account page", () => {
       await b.signIn("strict", "sixteen-chars-ok");
       const page = await b.account();
       assert.match(page, /minlength="16"/);
-      const w = await b.post("/account/password", { csrf: csrfOf(page), current_password: "sixteen-chars-ok", new_password: "fifteen-chars-x", confirm_password: "fifteen-chars-x" });
+      const w = await b.post("/account/password", {
+        csrf: csrfOf(page),
+        current_password: "sixteen-chars-ok",
+        new_password: "fifteen-chars-x",
+        confirm_password: "fifteen-chars-x",
+      });
       assert.equal(w.status, 400);
       assert.match(flashOf(w.text)!.text, /at least 16 characters/);
     } finally {
@@ -141,8 +157,12 @@ describe("one password policy for the CLI and the account page", () => {
 
 describe("--json on every listing", () => {
   let server: TestServer;
-  before(async () => { server = await new TestServer().start(); });
-  after(async () => { await server?.stop(); });
+  before(async () => {
+    server = await new TestServer().start();
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("user list --json and shell user clients --json print valid JSON", async () => {
     await server.addUser("jay", "jay-secret");
@@ -161,7 +181,12 @@ describe("--json on every listing", () => {
 
 // --- warden check ------------------------------------------------------------------------------
 
-interface CheckJson { ok: boolean; problems: number; warnings: number; checks: Array<{ check: string; level: string; message: string }> }
+interface CheckJson {
+  ok: boolean;
+  problems: number;
+  warnings: number;
+  checks: Array<{ check: string; level: string; message: string }>;
+}
 
 async function check(configPath: string): Promise<{ r: CliResult; json: CheckJson }> {
   const r = await runCli(["check", "--config", configPath]);
@@ -175,17 +200,27 @@ function expectProblem(res: { r: CliResult; json: CheckJson }, check: string, me
   assert.match(res.r.stdout, new RegExp(`^Problem  ${check}: .*${message.source}`, "m"), `${what}: no such problem line`);
   assert.match(res.r.stderr, /problems found/);
   assert.equal(res.json.ok, false);
-  assert.ok(res.json.checks.some((c) => c.check === check && c.level === "problem" && message.test(c.message)), `${what}: not in --json: ${JSON.stringify(res.json.checks)}`);
+  assert.ok(
+    res.json.checks.some((c) => c.check === check && c.level === "problem" && message.test(c.message)),
+    `${what}: not in --json: ${JSON.stringify(res.json.checks)}`,
+  );
 }
 
 async function makeCert(opts: { names: string[]; notBefore: Date; notAfter: Date }): Promise<{ cert: string; key: string }> {
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01" + Date.now().toString(16), name: `CN=${opts.names[0]}`, notBefore: opts.notBefore, notAfter: opts.notAfter, keys, signingAlgorithm: alg,
+    serialNumber: "01" + Date.now().toString(16),
+    name: `CN=${opts.names[0]}`,
+    notBefore: opts.notBefore,
+    notAfter: opts.notAfter,
+    keys,
+    signingAlgorithm: alg,
     extensions: [new x509.SubjectAlternativeNameExtension(opts.names.map((value) => ({ type: "dns" as const, value })))],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64").replace(/.{64}/g, "$&\n");
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey))
+    .toString("base64")
+    .replace(/.{64}/g, "$&\n");
   return { cert: cert.toString("pem") + "\n", key: `-----BEGIN PRIVATE KEY-----\n${pkcs8}\n-----END PRIVATE KEY-----\n` };
 }
 
@@ -199,8 +234,16 @@ describe("warden check", () => {
     mkdirSync(data, { recursive: true, mode: 0o700 });
     chmodSync(data, 0o700);
     return configWith(join(dir, name), "warden.yaml", {
-      domain: "localhost", data_path: data, c2s_interfaces: ["127.0.0.1"], c2s_ports: [0], c2s_direct_tls_ports: [0],
-      http_interfaces: ["127.0.0.1"], https_interfaces: ["127.0.0.1"], http_ports: [0], https_ports: [0], ...extra,
+      domain: "localhost",
+      data_path: data,
+      c2s_interfaces: ["127.0.0.1"],
+      c2s_ports: [0],
+      c2s_direct_tls_ports: [0],
+      http_interfaces: ["127.0.0.1"],
+      https_interfaces: ["127.0.0.1"],
+      http_ports: [0],
+      https_ports: [0],
+      ...extra,
     });
   };
   const withCert = async (name: string, c: { cert: string; key: string }, extra: Record<string, unknown> = {}) => {
@@ -220,7 +263,11 @@ describe("warden check", () => {
       assert.doesNotMatch(res.r.stdout, /^Problem/m);
       assert.equal(res.json.ok, true);
       assert.equal(res.json.problems, 0);
-      for (const kind of ["config", "certificate", "ports", "data", "dns"]) assert.ok(res.json.checks.some((c) => c.check === kind), `no ${kind} check`);
+      for (const kind of ["config", "certificate", "ports", "data", "dns"])
+        assert.ok(
+          res.json.checks.some((c) => c.check === kind),
+          `no ${kind} check`,
+        );
       // Every port line of the running server says it is ours.
       const ports = res.json.checks.filter((c) => c.check === "ports");
       assert.equal(ports.length, 4);
@@ -252,13 +299,23 @@ describe("warden check", () => {
 
   test("a certificate for another domain: exit 1 naming the domain and the names it has", async () => {
     const other = await makeCert({ names: ["other.example"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
-    expectProblem(await check(await withCert("wrong-domain", other)), "certificate", /is not valid for localhost \(it names DNS:other\.example\)/, "wrong-domain certificate");
+    expectProblem(
+      await check(await withCert("wrong-domain", other)),
+      "certificate",
+      /is not valid for localhost \(it names DNS:other\.example\)/,
+      "wrong-domain certificate",
+    );
   });
 
   test("a key that does not match the certificate, and an unreadable one: exit 1 naming the files", async () => {
     const a = await makeCert({ names: ["localhost"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
     const b = await makeCert({ names: ["localhost"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
-    expectProblem(await check(await withCert("mismatch", { cert: a.cert, key: b.key })), "certificate", /key .*key\.pem does not match the certificate .*cert\.pem/, "mismatched key");
+    expectProblem(
+      await check(await withCert("mismatch", { cert: a.cert, key: b.key })),
+      "certificate",
+      /key .*key\.pem does not match the certificate .*cert\.pem/,
+      "mismatched key",
+    );
     const missing = base("missing-key", { certificate: "cert.pem", key: "nope.pem" });
     writeFileSync(join(dir, "missing-key", "cert.pem"), a.cert);
     expectProblem(await check(missing), "certificate", /cannot read the key .*nope\.pem: ENOENT/, "missing key");
@@ -267,14 +324,23 @@ describe("warden check", () => {
   test("a certificate file whose chain is out of order: exit 1 saying which certificate is not issued by the next", async () => {
     const a = await makeCert({ names: ["localhost"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
     const stranger = await makeCert({ names: ["stranger.example"], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 300 * DAY) });
-    expectProblem(await check(await withCert("bad-chain", { cert: a.cert + stranger.cert, key: a.key })), "certificate",
-      /certificate 1 \(localhost\) is not issued by the next one in the file \(stranger\.example\)/, "chain out of order");
+    expectProblem(
+      await check(await withCert("bad-chain", { cert: a.cert + stranger.cert, key: a.key })),
+      "certificate",
+      /certificate 1 \(localhost\) is not issued by the next one in the file \(stranger\.example\)/,
+      "chain out of order",
+    );
   });
 
   test("a domain DNS cannot resolve (.invalid, RFC 6761): each record is reported as not resolved, a warning, not a crash", async () => {
     const res = await check(base("dns-invalid", { domain: "warden-check.invalid" }));
     const dns = res.json.checks.filter((c) => c.check === "dns");
-    for (const name of ["_xmpp-client._tcp.warden-check.invalid", "_xmpps-client._tcp.warden-check.invalid", "warden-check.invalid A", "warden-check.invalid AAAA"]) {
+    for (const name of [
+      "_xmpp-client._tcp.warden-check.invalid",
+      "_xmpps-client._tcp.warden-check.invalid",
+      "warden-check.invalid A",
+      "warden-check.invalid AAAA",
+    ]) {
       const line = dns.find((c) => c.message.startsWith(name));
       assert.ok(line, `no line for ${name}: ${JSON.stringify(dns)}`);
       assert.match(line.message, /could not be resolved/, name);

@@ -42,7 +42,10 @@ function fdCount(pid: number): number {
 function dribble(socket: net.Socket, data: Buffer, ms: number): NodeJS.Timeout {
   let i = 0;
   const t = setInterval(() => {
-    if (socket.destroyed || !socket.writable) { clearInterval(t); return; }
+    if (socket.destroyed || !socket.writable) {
+      clearInterval(t);
+      return;
+    }
     socket.write(data.length ? data.subarray(i, i + 1) : Buffer.from(" "));
     if (data.length && ++i >= data.length) clearInterval(t);
   }, ms);
@@ -53,7 +56,14 @@ function dribble(socket: net.Socket, data: Buffer, ms: number): NodeJS.Timeout {
 async function clientHello(): Promise<Buffer> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const got = new Promise<Buffer>((res) => srv.once("connection", (s) => s.once("data", (d: Buffer) => { res(d); s.destroy(); })));
+  const got = new Promise<Buffer>((res) =>
+    srv.once("connection", (s) =>
+      s.once("data", (d: Buffer) => {
+        res(d);
+        s.destroy();
+      }),
+    ),
+  );
   const c = tls.connect({ port: (srv.address() as net.AddressInfo).port, host: "127.0.0.1", servername: "localhost", rejectUnauthorized: false });
   c.on("error", () => {});
   const hello = await got;
@@ -66,7 +76,10 @@ async function clientHello(): Promise<Buffer> {
 function handshakeCompletes(port: number, localAddress?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tls.connect({ socket: net.connect({ port, host: "127.0.0.1", localAddress }), servername: "localhost", rejectUnauthorized: false });
-    s.once("secureConnect", () => { resolve(true); s.destroy(); });
+    s.once("secureConnect", () => {
+      resolve(true);
+      s.destroy();
+    });
     s.once("error", () => resolve(false));
     s.once("close", () => resolve(false));
   });
@@ -78,19 +91,32 @@ class WsClient {
   closed = false;
   private wake?: () => void;
   private constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => { this.frames.push((d as Buffer).toString()); this.wake?.(); });
-    ws.on("close", () => { this.closed = true; this.wake?.(); });
+    ws.on("message", (d) => {
+      this.frames.push((d as Buffer).toString());
+      this.wake?.();
+    });
+    ws.on("close", () => {
+      this.closed = true;
+      this.wake?.();
+    });
     ws.on("error", () => {});
   }
 
   static async connect(port: number): Promise<WsClient> {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/xmpp-websocket`, ["xmpp"], { rejectUnauthorized: false });
-    await new Promise<void>((res, rej) => { ws.once("open", () => res()); ws.once("error", rej); });
+    await new Promise<void>((res, rej) => {
+      ws.once("open", () => res());
+      ws.once("error", rej);
+    });
     return new WsClient(ws);
   }
 
-  send(xml: string): void { this.ws.send(xml); }
-  open(): void { this.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>"); }
+  send(xml: string): void {
+    this.ws.send(xml);
+  }
+  open(): void {
+    this.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
+  }
 
   async waitFor(re: RegExp, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -100,7 +126,13 @@ class WsClient {
       if (this.closed) throw new Error(`closed before ${re}; frames: ${this.frames.join("\n").slice(-2000)}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${re}; frames: ${this.frames.join("\n").slice(-2000)}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.wake = () => { clearTimeout(t); res(); }; });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
     }
   }
 
@@ -119,7 +151,12 @@ class WsClient {
 }
 
 /** Waits until the server logged a line that `pred` accepts. */
-async function waitForLog(server: TestServer, pred: (rec: Record<string, unknown>) => boolean, what: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+async function waitForLog(
+  server: TestServer,
+  pred: (rec: Record<string, unknown>) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rec = server.logs.find(pred);
@@ -137,7 +174,9 @@ describe("slow senders before login", () => {
     server = await startServer({ c2s_timeout: 3 });
     await server.addUser("alice", "alice-password-1");
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("before TLS, after STARTTLS, after direct TLS, and dribbling the stream header: all closed with <connection-timeout/> at c2s_timeout; a login meanwhile succeeds", async () => {
     const timers: NodeJS.Timeout[] = [];
@@ -164,7 +203,15 @@ describe("slow senders before login", () => {
 
       start = Date.now();
       const header = await RawClient.connect(server.c2sPort);
-      timers.push(dribble(header.socket, Buffer.from("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>"), 300));
+      timers.push(
+        dribble(
+          header.socket,
+          Buffer.from(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>",
+          ),
+          300,
+        ),
+      );
       slow.push({ name: "header dribbled", c: header, start });
 
       // A legitimate client logs in while they hold their connections.
@@ -173,7 +220,9 @@ describe("slow senders before login", () => {
       await ping(legit);
 
       for (const { name, c, start: t0 } of slow) {
-        await expectStreamError(c, "connection-timeout", 15_000).catch((e: Error) => { throw new Error(`${name}: ${e.message}`); });
+        await expectStreamError(c, "connection-timeout", 15_000).catch((e: Error) => {
+          throw new Error(`${name}: ${e.message}`);
+        });
         expectHeaderFirst(c);
         const held = c.closedAt - t0;
         assert.ok(held >= 2500, `${name}: closed after ${held} ms, before c2s_timeout (3 s)`);
@@ -196,7 +245,9 @@ describe("c2s_max_connections_per_ip", () => {
     server = await startServer({ c2s_max_connections_per_ip: 3 });
     await server.addUser("bob", "bob-password-12");
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("holds on the STARTTLS port, the direct TLS port and WebSocket together; another address is not affected; a place is given back on close", async () => {
     // Three connections from 127.0.0.1, one on each way in.
@@ -248,7 +299,9 @@ describe("slow TLS handshakes", () => {
     server = await startServer({ c2s_max_connections_per_ip: LIMIT, c2s_tls_handshake_timeout: 2 });
     await server.addUser("carol", "carol-password-1");
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("200 connections dribbling a ClientHello (direct TLS and HTTPS ports): at most the per-IP limit held, each dropped at c2s_tls_handshake_timeout; logins from elsewhere meanwhile and from the same address after", async (t) => {
     const pid = server.proc!.pid!;
@@ -256,15 +309,21 @@ describe("slow TLS handshakes", () => {
     const fdBase = fdCount(pid);
     const conns: Array<{ s: net.Socket; start: number; closedAt: number; timer?: NodeJS.Timeout }> = [];
     let fdPeak = fdBase;
-    const sampler = setInterval(() => { fdPeak = Math.max(fdPeak, fdCount(pid)); }, 100);
+    const sampler = setInterval(() => {
+      fdPeak = Math.max(fdPeak, fdCount(pid));
+    }, 100);
     try {
       for (let i = 0; i < 200; i++) {
         const port = i % 4 === 3 ? server.httpsPort : server.tlsPort;
         const s = net.connect(port, "127.0.0.1");
         const rec = { s, start: Date.now(), closedAt: 0, timer: undefined as NodeJS.Timeout | undefined };
         s.on("error", () => {});
-        s.on("close", () => { rec.closedAt = Date.now(); });
-        s.once("connect", () => { rec.timer = dribble(s, hello, 500); });
+        s.on("close", () => {
+          rec.closedAt = Date.now();
+        });
+        s.once("connect", () => {
+          rec.timer = dribble(s, hello, 500);
+        });
         conns.push(rec);
       }
       await sleep(1000);
@@ -297,15 +356,22 @@ describe("slow TLS handshakes", () => {
       again.close();
     } finally {
       clearInterval(sampler);
-      for (const c of conns) { clearInterval(c.timer); c.s.destroy(); }
+      for (const c of conns) {
+        clearInterval(c.timer);
+        c.s.destroy();
+      }
     }
   });
 });
 
 describe("slow STARTTLS handshake", () => {
   let server: TestServer;
-  before(async () => { server = await startServer({ c2s_tls_handshake_timeout: 2 }); });
-  after(async () => { await server?.stop(); });
+  before(async () => {
+    server = await startServer({ c2s_tls_handshake_timeout: 2 });
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("a ClientHello dribbled after <proceed/> is dropped at c2s_tls_handshake_timeout, long before c2s_timeout (60 s)", async () => {
     const hello = await clientHello();
@@ -334,14 +400,22 @@ describe("clients that never read", () => {
     server = await startServer({ c2s_send_buffer_limit: LIMIT });
     for (const u of ["flood", "r1", "r2", "r3", "r4", "s1", "s2", "normal", "wsr", "offl"]) await server.addUser(u, `${u}-password-123`);
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   /** Writes while the socket takes it; false once it has not drained for `stallMs`. */
   async function writeOrStall(s: net.Socket, data: string, stallMs = 3000): Promise<boolean> {
     if (s.write(data)) return true;
     return new Promise((res) => {
-      const t = setTimeout(() => { s.off("drain", ok); res(false); }, stallMs);
-      const ok = () => { clearTimeout(t); res(true); };
+      const t = setTimeout(() => {
+        s.off("drain", ok);
+        res(false);
+      }, stallMs);
+      const ok = () => {
+        clearTimeout(t);
+        res(true);
+      };
       s.once("drain", ok);
     });
   }
@@ -361,12 +435,16 @@ describe("clients that never read", () => {
     await flood.login("flood", "flood-password-123", "f");
     const rssBase = rssMb(pid);
     let rssPeak = rssBase;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMb(pid)); }, 100);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssMb(pid));
+    }, 100);
     const closedLog = (u: string) => (rec: Record<string, unknown>) => rec.user === u && /c2s_send_buffer_limit/.test(String(rec.msg));
     // Once the server says it closes a recipient, the recipient reads again, to see how its stream
     // ended (the server keeps a closed socket for only 2 s: it must read promptly).
     const watcher = setInterval(() => {
-      recipients.forEach((r, i) => { if (r.socket.isPaused() && server.logs.some(closedLog(`r${i + 1}`))) r.socket.resume(); });
+      recipients.forEach((r, i) => {
+        if (r.socket.isPaused() && server.logs.some(closedLog(`r${i + 1}`))) r.socket.resume();
+      });
     }, 50);
     try {
       // 24,000 messages of 8 KB (~200 MB) round robin, all of them: once the recipients are
@@ -385,7 +463,10 @@ describe("clients that never read", () => {
         assert.match(tail, new RegExp(`<stream:error><policy-violation xmlns='${NS_STREAMS}'/><text xmlns='${NS_STREAMS}'>Too much unread output`), tail);
       }
       t.diagnostic(`RSS ${Math.round(rssBase)} -> peak ${Math.round(rssPeak)} MB; ${sent} messages of 8 KB sent`);
-      assert.ok(rssPeak - rssBase < 200, `server RSS grew by ${Math.round(rssPeak - rssBase)} MB (from ${Math.round(rssBase)} MB) while ${sent} messages of 8 KB went to clients that do not read`);
+      assert.ok(
+        rssPeak - rssBase < 200,
+        `server RSS grew by ${Math.round(rssPeak - rssBase)} MB (from ${Math.round(rssBase)} MB) while ${sent} messages of 8 KB went to clients that do not read`,
+      );
       // The sender and a bystander are served all along. (The sender first reads its way
       // through the bounces, without keeping them: this client parses all it keeps on each arrival.)
       for (let i = 0; i < 100; i++) {
@@ -415,19 +496,25 @@ describe("clients that never read", () => {
     }
     const rssBase = rssMb(pid);
     let rssPeak = rssBase;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMb(pid)); }, 100);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssMb(pid));
+    }, 100);
     try {
       // Each would send 20,000 × 8 KB (~160 MB) to itself; the server must stop taking it.
-      const written = await Promise.all(selfish.map(async (c, i) => {
-        let bytes = 0;
-        for (let n = 0; n < 20_000; n++) {
-          const m = `<message to='s${i + 1}@localhost/me' type='chat' id='x${n}'><body>${body8k}</body></message>`;
-          bytes += m.length;
-          if (!(await writeOrStall(c.socket, m))) return { bytes, stalled: true };
-        }
-        return { bytes, stalled: false };
-      }));
-      t.diagnostic(`taken before the server stopped reading: ${written.map((w) => `${Math.round(w.bytes / 1e6)} MB`).join(", ")}; RSS ${Math.round(rssBase)} -> peak ${Math.round(rssPeak)} MB`);
+      const written = await Promise.all(
+        selfish.map(async (c, i) => {
+          let bytes = 0;
+          for (let n = 0; n < 20_000; n++) {
+            const m = `<message to='s${i + 1}@localhost/me' type='chat' id='x${n}'><body>${body8k}</body></message>`;
+            bytes += m.length;
+            if (!(await writeOrStall(c.socket, m))) return { bytes, stalled: true };
+          }
+          return { bytes, stalled: false };
+        }),
+      );
+      t.diagnostic(
+        `taken before the server stopped reading: ${written.map((w) => `${Math.round(w.bytes / 1e6)} MB`).join(", ")}; RSS ${Math.round(rssBase)} -> peak ${Math.round(rssPeak)} MB`,
+      );
       for (const [i, w] of written.entries()) {
         assert.ok(w.stalled, `s${i + 1}: the server kept reading (${Math.round(w.bytes / 1e6)} MB) from a client that never reads its own output`);
         assert.ok(w.bytes < 60e6, `s${i + 1}: the server took ${Math.round(w.bytes / 1e6)} MB before it stopped reading`);
@@ -451,10 +538,18 @@ describe("clients that never read", () => {
     c.send("<presence/>");
     try {
       let count = 0;
-      await c.waitUntil((text) => {
-        count = text.split("</message>").length - 1;
-        return count >= 300 ? true : undefined;
-      }, "300 offline messages", 20_000).catch((e: Error) => { throw new Error(`got ${count} of 300 offline messages: ${e.message.slice(0, 300)}`); });
+      await c
+        .waitUntil(
+          (text) => {
+            count = text.split("</message>").length - 1;
+            return count >= 300 ? true : undefined;
+          },
+          "300 offline messages",
+          20_000,
+        )
+        .catch((e: Error) => {
+          throw new Error(`got ${count} of 300 offline messages: ${e.message.slice(0, 300)}`);
+        });
       assert.equal(c.closed, false);
       c.clear();
       await ping(c);
@@ -494,7 +589,9 @@ describe("stream management queue of a hibernating session", () => {
     await server.addUser("hib", "hib-password-123");
     await server.addUser("sender", "sender-password-12");
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("past smacks_max_queue_size the hibernation ends and every queued stanza reaches offline storage", async () => {
     const h = await RawClient.connect(server.c2sPort);
@@ -517,10 +614,18 @@ describe("stream management queue of a hibernating session", () => {
     await back.login("hib", "hib-password-123", "laptop");
     back.send("<presence/>");
     const ids = new Set<string>();
-    await back.waitUntil((text) => {
-      for (const m of text.matchAll(/<message [^>]*id='(q\d+)'/g)) ids.add(m[1]!);
-      return ids.size === 30 ? true : undefined;
-    }, "30 offline messages", 10_000).catch(() => { throw new Error(`got ${ids.size} of 30 messages: ${[...ids].join(",")}`); });
+    await back
+      .waitUntil(
+        (text) => {
+          for (const m of text.matchAll(/<message [^>]*id='(q\d+)'/g)) ids.add(m[1]!);
+          return ids.size === 30 ? true : undefined;
+        },
+        "30 offline messages",
+        10_000,
+      )
+      .catch(() => {
+        throw new Error(`got ${ids.size} of 30 messages: ${[...ids].join(",")}`);
+      });
     await waitForElement(back, (el) => el.name === "message" && el.attrs.id === "q29");
     back.close();
     s.close();

@@ -72,7 +72,10 @@ test("PLAIN and the account page: a wrong password costs the same for a new acco
       t.diagnostic(`${path.name}: median ms ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])))}`);
       // The delay every failure waits (150 ms) is in all three: the tolerance is on the rest.
       const work = Math.max(...Object.values(m)) - 150;
-      assert.ok(spread < Math.max(40, work * 0.4), `${path.name}: medians ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])))} ms differ by ${spread.toFixed(0)} ms`);
+      assert.ok(
+        spread < Math.max(40, work * 0.4),
+        `${path.name}: medians ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v)])))} ms differ by ${spread.toFixed(0)} ms`,
+      );
     }
   } finally {
     await s.stop();

@@ -13,13 +13,24 @@ import { RawClient } from "../helpers/raw-client.js";
 
 interface ParserEntry {
   note: string;
-  input?: string; prefix?: string; repeat?: string; times?: number; suffix?: string;
-  cuts?: number[]; chunk?: number;
-  maxStanzaSize: number; maxDepth: number; framed: boolean;
+  input?: string;
+  prefix?: string;
+  repeat?: string;
+  times?: number;
+  suffix?: string;
+  cuts?: number[];
+  chunk?: number;
+  maxStanzaSize: number;
+  maxDepth: number;
+  framed: boolean;
   /** The error the input must end with ("none": no error; "any": whatever, as long as the checks hold). */
   expect: string;
 }
-interface StanzaEntry { note: string; xml: string; expect: "answered" | "closed" | "unanswered" | "any" }
+interface StanzaEntry {
+  note: string;
+  xml: string;
+  expect: "answered" | "closed" | "unanswered" | "any";
+}
 
 const corpus = JSON.parse(readFileSync(join(import.meta.dirname, "fuzz-corpus.json"), "utf8")) as { parser: ParserEntry[]; stanzas: StanzaEntry[] };
 
@@ -47,7 +58,9 @@ describe("fuzz corpus and a bounded campaign: the stanza handlers after login", 
     server = await startServer({ login_failure_limit: 1_000_000, offline_message_limit: 100 });
     for (const u of FUZZ_USERS) await server.addUser(u, fuzzPassword(u));
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   for (const e of corpus.stanzas) {
     test(e.note, async () => {
@@ -57,7 +70,10 @@ describe("fuzz corpus and a bounded campaign: the stanza handlers after login", 
         c.clear();
         c.send(e.xml);
         c.send("<iq type='get' id='corpus-ping' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
-        const answered = await c.waitFor(/id=['"]corpus-ping['"]/, 3000).then(() => true, () => false);
+        const answered = await c.waitFor(/id=['"]corpus-ping['"]/, 3000).then(
+          () => true,
+          () => false,
+        );
         assert.doesNotMatch(c.received, /internal-server-error/, `the server failed on this input: ${c.received.slice(0, 500)}`);
         if (e.expect === "answered") assert.ok(answered, `no answer after the input; got ${c.received.slice(0, 500)}`);
         if (e.expect === "closed") assert.ok(!answered && c.closed, `expected the stream to be closed; got ${c.received.slice(0, 500)}`);
@@ -82,7 +98,11 @@ describe("fuzz corpus and a bounded campaign: the stanza handlers after login", 
     const r = await fuzzStanzas(server, { ms: 20_000, lanes: 3, hangMs: 5000, seed });
     t.diagnostic(`seed ${seed}: ${r.inputs} stanzas in ${r.seconds.toFixed(1)} s, ${r.reconnects} reconnects, stream errors ${JSON.stringify(r.streamErrors)}`);
     assert.ok(r.inputs > 0, "no input was sent");
-    assert.deepEqual(r.findings.map((f) => `${f.kind}: ${f.detail.slice(0, 300)} after ${JSON.stringify(f.inputs).slice(0, 2000)}`), [], `findings (seed ${seed})`);
+    assert.deepEqual(
+      r.findings.map((f) => `${f.kind}: ${f.detail.slice(0, 300)} after ${JSON.stringify(f.inputs).slice(0, 2000)}`),
+      [],
+      `findings (seed ${seed})`,
+    );
   });
 });
 

@@ -18,12 +18,18 @@ import { ping } from "../helpers/xmpp-assert.js";
 import { makeCert } from "../helpers/certs.js";
 
 const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
 /** Processes this file spawned itself (TestServer tracks its own): killed however the file ends. */
 const spawned: ChildProcess[] = [];
 process.on("exit", () => {
   for (const p of spawned) {
-    try { process.kill(-p.pid!, "SIGKILL"); } catch { /* not a group leader (only npm is) */ }
+    try {
+      process.kill(-p.pid!, "SIGKILL");
+    } catch {
+      /* not a group leader (only npm is) */
+    }
     if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
   }
 });
@@ -34,7 +40,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -49,7 +58,12 @@ async function freePort(): Promise<number> {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitExit(p: ChildProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -61,7 +75,10 @@ async function waitExit(p: ChildProcess, ms: number): Promise<{ code: number | n
 }
 
 /** JSON log lines of a child's stdout, as they come, and a way to wait for one. */
-function logsOf(p: ChildProcess): { lines: Array<Record<string, unknown>>; waitFor: (pred: (r: Record<string, unknown>) => boolean, ms: number, what: string) => Promise<Record<string, unknown>> } {
+function logsOf(p: ChildProcess): {
+  lines: Array<Record<string, unknown>>;
+  waitFor: (pred: (r: Record<string, unknown>) => boolean, ms: number, what: string) => Promise<Record<string, unknown>>;
+} {
   const lines: Array<Record<string, unknown>> = [];
   let buf = "";
   const waiters = new Set<() => void>();
@@ -71,7 +88,11 @@ function logsOf(p: ChildProcess): { lines: Array<Record<string, unknown>>; waitF
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      try { lines.push(JSON.parse(line) as Record<string, unknown>); } catch { /* npm's own output */ }
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        /* npm's own output */
+      }
     }
     for (const w of waiters) w();
   });
@@ -82,7 +103,14 @@ function logsOf(p: ChildProcess): { lines: Array<Record<string, unknown>>; waitF
       if (hit) return hit;
       if (Date.now() > deadline) throw new Error(`no log line ${what} within ${ms} ms; got: ${lines.map((l) => l.msg).join(" | ")}`);
       if (p.exitCode !== null) throw new Error(`exited (${p.exitCode}) before a log line ${what}`);
-      await new Promise<void>((r) => { const f = () => { waiters.delete(f); r(); }; waiters.add(f); setTimeout(f, 200); });
+      await new Promise<void>((r) => {
+        const f = () => {
+          waiters.delete(f);
+          r();
+        };
+        waiters.add(f);
+        setTimeout(f, 200);
+      });
     }
   };
   return { lines, waitFor };
@@ -98,13 +126,29 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   test(`\`npm start\` stops on ${signal} sent to the npm process: no server left, every port closed`, async () => {
     const cfg = new TestServer(); // only for its config file (free ports, its own data directory)
     // Exactly the README's command; the config comes from $WARDEN_CONFIG, as documented.
-    const npm = spawn("npm", ["start", "--prefix", ROOT], { env: { ...process.env, WARDEN_CONFIG: cfg.configPath }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const npm = spawn("npm", ["start", "--prefix", ROOT], {
+      env: { ...process.env, WARDEN_CONFIG: cfg.configPath },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     spawned.push(npm);
-    cleanups.push(() => { try { process.kill(-npm.pid!, "SIGKILL"); } catch { /* gone */ } });
+    cleanups.push(() => {
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    });
     let stderr = "";
-    npm.stderr.on("data", (d) => { stderr += d; });
+    npm.stderr.on("data", (d) => {
+      stderr += d;
+    });
     const logs = logsOf(npm);
-    const ready = await logs.waitFor((l) => l.msg === "Warden is ready", 120_000, "'Warden is ready'").catch((err: Error) => { throw new Error(`${err.message}\n${stderr}`); });
+    const ready = await logs
+      .waitFor((l) => l.msg === "Warden is ready", 120_000, "'Warden is ready'")
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\n${stderr}`);
+      });
     const serverPid = ready.pid as number;
     assert.notEqual(serverPid, npm.pid, "the server runs in its own process");
     const ports = listeningPorts(logs.lines);
@@ -118,7 +162,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     while (alive(serverPid) && Date.now() < deadline) await sleep(50);
     assert.equal(alive(serverPid), false, `the server (PID ${serverPid}) is still running after ${signal} to npm (npm exited ${exit.code ?? exit.signal})`);
     for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} still accepts connections after ${signal} to npm`);
-    assert.ok(logs.lines.some((l) => l.msg === "stopped"), `the server stopped cleanly (log line "stopped"); its last lines: ${logs.lines.slice(-3).map((l) => String(l.msg)).join(" | ")}`);
+    assert.ok(
+      logs.lines.some((l) => l.msg === "stopped"),
+      `the server stopped cleanly (log line "stopped"); its last lines: ${logs.lines
+        .slice(-3)
+        .map((l) => String(l.msg))
+        .join(" | ")}`,
+    );
     assert.equal(exit.code, 0, `npm start exits 0 after a clean stop: ${stderr.slice(-500)}`);
   });
 }
@@ -166,7 +216,9 @@ test("SIGTERM with 1,000 connections: <system-shutdown/> on every stream, exit 0
     await Promise.all(batch.map((c) => c.waitFor(/<\/stream:features>/, 20_000)));
     crowd.push(...batch);
   }
-  cleanups.push(() => { for (const c of crowd) c.close(); });
+  cleanups.push(() => {
+    for (const c of crowd) c.close();
+  });
   // And one over WebSocket (RFC 7395), which ends with a framed stream error and <close/>.
   const { WebSocket } = await import("ws");
   const ws = new WebSocket(`wss://127.0.0.1:${srv.httpsPort}/xmpp-websocket`, ["xmpp"], { rejectUnauthorized: false });
@@ -176,7 +228,8 @@ test("SIGTERM with 1,000 connections: <system-shutdown/> on every stream, exit 0
   const wsClosed = once(ws, "close");
   await once(ws, "open");
   ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
-  for (const t1 = Date.now(); !frames.some((f) => /<stream:features|<features/.test(f)); await sleep(20)) assert.ok(Date.now() - t1 < 10_000, `no features over WebSocket: ${frames.join(" ")}`);
+  for (const t1 = Date.now(); !frames.some((f) => /<stream:features|<features/.test(f)); await sleep(20))
+    assert.ok(Date.now() - t1 < 10_000, `no features over WebSocket: ${frames.join(" ")}`);
 
   const t0 = Date.now();
   srv.proc!.kill("SIGTERM");
@@ -190,7 +243,10 @@ test("SIGTERM with 1,000 connections: <system-shutdown/> on every stream, exit 0
   assert.equal(without.length, 0, `${without.length} of 1000 streams closed without <system-shutdown/>; one got: ${without[0]?.received.slice(-300)}`);
   await live.waitClosed(5000);
   await wsClosed;
-  assert.ok(frames.some((f) => f.includes("<system-shutdown")), `the WebSocket stream got <system-shutdown/>: ${frames.slice(-3).join(" ")}`);
+  assert.ok(
+    frames.some((f) => f.includes("<system-shutdown")),
+    `the WebSocket stream got <system-shutdown/>: ${frames.slice(-3).join(" ")}`,
+  );
   assert.match(live.received, /<system-shutdown/, "the SM session got <system-shutdown/> too");
 
   // Nothing alice did not acknowledge is lost: after a restart it waits in offline storage.
@@ -215,7 +271,9 @@ test("a second SIGTERM during a clean stop exits at once", async () => {
   cleanups.push(() => stubborn.destroy());
   stubborn.on("error", () => {});
   let got = "";
-  stubborn.on("data", (d) => { got += d.toString(); });
+  stubborn.on("data", (d) => {
+    got += d.toString();
+  });
   await once(stubborn, "connect");
   stubborn.write("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>");
   while (!got.includes("</stream:features>")) await sleep(20);
@@ -230,14 +288,21 @@ test("a second SIGTERM during a clean stop exits at once", async () => {
   const took = Date.now() - t0;
   assert.ok(took < 1000, `exited ${took} ms after the second signal`);
   assert.notEqual(exit.code, 0, "a forced exit is not a clean one");
-  assert.ok(srv.logs.some((l) => l.msg === "second signal: exiting at once"), "the log says why it exited");
+  assert.ok(
+    srv.logs.some((l) => l.msg === "second signal: exiting at once"),
+    "the log says why it exited",
+  );
 });
 
 // --- SIGHUP --------------------------------------------------------------------------------------
 
 function peerFingerprint(port: number, starttls: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    const done = (s: tls.TLSSocket) => { const fp = s.getPeerCertificate().fingerprint256; s.destroy(); resolve(fp); };
+    const done = (s: tls.TLSSocket) => {
+      const fp = s.getPeerCertificate().fingerprint256;
+      s.destroy();
+      resolve(fp);
+    };
     if (!starttls) {
       const s = tls.connect({ port, host: "127.0.0.1", servername: "localhost", rejectUnauthorized: false }, () => done(s));
       s.once("error", reject);
@@ -254,19 +319,29 @@ function peerFingerprint(port: number, starttls: boolean): Promise<string> {
 
 function httpsFingerprint(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = https.get({ host: "127.0.0.1", port, path: "/.well-known/host-meta", servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => {
-      resolve((res.socket as tls.TLSSocket).getPeerCertificate().fingerprint256);
-      res.resume();
-    });
+    const req = https.get(
+      { host: "127.0.0.1", port, path: "/.well-known/host-meta", servername: "localhost", rejectUnauthorized: false, agent: false },
+      (res) => {
+        resolve((res.socket as tls.TLSSocket).getPeerCertificate().fingerprint256);
+        res.resume();
+      },
+    );
     req.once("error", reject);
   });
 }
 
 test("SIGHUP: a new certificate for new connections (STARTTLS, direct TLS, HTTPS), open ones keep working, live keys applied and the rest named; a bad certificate keeps the old one", async () => {
-  const a = await makeCert(), b = await makeCert();
+  const a = await makeCert(),
+    b = await makeCert();
   // Fixed ports: with port 0 in the file, the ports the server picked would read as a change.
-  const probe = new TestServer({ c2s_ports: [await freePort()], c2s_direct_tls_ports: [await freePort()], http_ports: [await freePort()], https_ports: [await freePort()] });
-  const certPath = join(probe.dataDir, "server.crt"), keyPath = join(probe.dataDir, "server.key");
+  const probe = new TestServer({
+    c2s_ports: [await freePort()],
+    c2s_direct_tls_ports: [await freePort()],
+    http_ports: [await freePort()],
+    https_ports: [await freePort()],
+  });
+  const certPath = join(probe.dataDir, "server.crt"),
+    keyPath = join(probe.dataDir, "server.key");
   writeFileSync(certPath, a.cert);
   writeFileSync(keyPath, a.key);
   probe.configure({ certificate: certPath, key: keyPath });
@@ -340,12 +415,20 @@ test("a second server on the same data directory exits non-zero naming the runni
   cleanups.push(() => first.kill());
   const dataPath = join(first.dataDir, "data");
   const ports = { c2s: await freePort(), tls: await freePort(), http: await freePort(), https: await freePort() };
-  const second = new TestServer({ data_path: dataPath, c2s_ports: [ports.c2s], c2s_direct_tls_ports: [ports.tls], http_ports: [ports.http], https_ports: [ports.https] });
+  const second = new TestServer({
+    data_path: dataPath,
+    c2s_ports: [ports.c2s],
+    c2s_direct_tls_ports: [ports.tls],
+    http_ports: [ports.http],
+    https_ports: [ports.https],
+  });
   const p = spawn(process.execPath, [CLI, "start", "--config", second.configPath], { stdio: ["ignore", "pipe", "pipe"] });
   spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
-  p.stderr.on("data", (d) => { stderr += d; });
+  p.stderr.on("data", (d) => {
+    stderr += d;
+  });
   p.stdout.resume();
   const exit = await waitExit(p, 15_000);
   assert.equal(exit.signal, null, "the second server did not exit on its own (killed after 15 s)");
@@ -380,14 +463,17 @@ test("a start that fails on a busy port exits 71 and closes the ports it had ope
   spawned.push(p);
   cleanups.push(() => p.kill("SIGKILL"));
   let stderr = "";
-  p.stderr.on("data", (d) => { stderr += d; });
+  p.stderr.on("data", (d) => {
+    stderr += d;
+  });
   const logs = logsOf(p);
   const exit = await waitExit(p, 15_000);
   assert.equal(exit.signal, null, "the failed server did not exit on its own (killed after 15 s)");
   assert.equal(exit.code, 71, stderr);
   assert.match(stderr, /could not start: .*EADDRINUSE/);
   assert.ok(listeningPorts(logs.lines).length >= 1, "it had opened ports before failing (precondition)");
-  for (const [name, port] of Object.entries(ports)) if (port !== ports.tls) assert.equal(await portOpen(port), false, `the failed server left its ${name} port open`);
+  for (const [name, port] of Object.entries(ports))
+    if (port !== ports.tls) assert.equal(await portOpen(port), false, `the failed server left its ${name} port open`);
   // Nor did it keep the lock: the next start on the directory works.
   blocker.close();
   await srv.start();

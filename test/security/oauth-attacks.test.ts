@@ -7,8 +7,19 @@ import assert from "node:assert/strict";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { WebClient, csrfOf } from "../helpers/account-web.js";
 import {
-  REDIRECT, authorizationUrl, codeOf, exchangeCode, formOf, pkce, refreshWith, register, restStatus, toConsent, webApp,
-  OAuthBrowser, type Reg,
+  REDIRECT,
+  authorizationUrl,
+  codeOf,
+  exchangeCode,
+  formOf,
+  pkce,
+  refreshWith,
+  register,
+  restStatus,
+  toConsent,
+  webApp,
+  OAuthBrowser,
+  type Reg,
 } from "../helpers/oauth-web.js";
 
 let server: TestServer;
@@ -22,7 +33,9 @@ before(async () => {
   await server.addUser("alice", PW);
   app = await register(base, webApp("Attack target"));
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+  await server?.stop();
+});
 
 /** An error redirect to the app: its error code (asserting it goes to the registered URI only). */
 function errorRedirect(p: { status: number; location?: string; html: string }): string {
@@ -42,7 +55,10 @@ describe("PKCE downgrade", () => {
 
   test("no code_challenge at all, or no method, is refused (PKCE is required)", async () => {
     const p = pkce();
-    assert.equal(errorRedirect(await new OAuthBrowser(base).get(authorizationUrl(base, app, p, { code_challenge: undefined, code_challenge_method: undefined }))), "invalid_request");
+    assert.equal(
+      errorRedirect(await new OAuthBrowser(base).get(authorizationUrl(base, app, p, { code_challenge: undefined, code_challenge_method: undefined }))),
+      "invalid_request",
+    );
     assert.equal(errorRedirect(await new OAuthBrowser(base).get(authorizationUrl(base, app, p, { code_challenge_method: undefined }))), "invalid_request");
   });
 
@@ -133,12 +149,27 @@ describe("replay", () => {
   });
 
   test("device approval replay: the same consent form posted twice approves once; the second post is refused", async () => {
-    const dev = await register(base, { ...webApp("Device app"), application_type: "native", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], token_endpoint_auth_method: "none" });
-    const res = await fetch(`${base}/oauth2/device_authorization`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }) });
-    const da = await res.json() as Record<string, string>;
+    const dev = await register(base, {
+      ...webApp("Device app"),
+      application_type: "native",
+      redirect_uris: [],
+      grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+      token_endpoint_auth_method: "none",
+    });
+    const res = await fetch(`${base}/oauth2/device_authorization`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }),
+    });
+    const da = (await res.json()) as Record<string, string>;
     assert.equal(res.status, 200, JSON.stringify(da));
     const browser = new OAuthBrowser(base);
-    const consent = await browser.submit(formOf(await browser.get(da.verification_uri!)), { action: "login", user_code: da.user_code!, username: "alice", password: PW });
+    const consent = await browser.submit(formOf(await browser.get(da.verification_uri!)), {
+      action: "login",
+      user_code: da.user_code!,
+      username: "alice",
+      password: PW,
+    });
     assert.equal(consent.status, 200, consent.html);
     const form = formOf(consent);
     assert.equal((await browser.submit(form, { decision: "allow" })).status, 200);
@@ -175,7 +206,9 @@ describe("open redirects", () => {
 
   test("errors about the request itself (bad response_type, no PKCE) are not redirected to an unregistered URI", async () => {
     const p = pkce();
-    const page = await new OAuthBrowser(base).get(authorizationUrl(base, app, p, { redirect_uri: "https://evil.example/cb", response_type: "token", code_challenge: undefined }));
+    const page = await new OAuthBrowser(base).get(
+      authorizationUrl(base, app, p, { redirect_uri: "https://evil.example/cb", response_type: "token", code_challenge: undefined }),
+    );
     assert.equal(page.status, 400);
     assert.equal(page.location, undefined);
     const unknown = await new OAuthBrowser(base).get(authorizationUrl(base, { client_id: "forged" }, p, { redirect_uri: "https://evil.example/cb" }));
@@ -197,18 +230,27 @@ describe("open redirects", () => {
     ];
     for (const [meta, what] of bad) {
       const res = await fetch(`${base}/oauth2/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(meta) });
-      const body = await res.json() as Record<string, string>;
+      const body = (await res.json()) as Record<string, string>;
       assert.equal(res.status, 400, `${what}: ${JSON.stringify(body)}`);
       assert.match(body.error!, /^invalid_(redirect_uri|client_metadata)$/, what);
     }
   });
 
   test("a native app's loopback redirect: any port, but no credentials, other host or fragment", async () => {
-    const native = await register(base, webApp("Native", { application_type: "native", token_endpoint_auth_method: "none", redirect_uris: ["http://127.0.0.1/cb"] }));
+    const native = await register(
+      base,
+      webApp("Native", { application_type: "native", token_endpoint_auth_method: "none", redirect_uris: ["http://127.0.0.1/cb"] }),
+    );
     const p = pkce();
     const ok = await new OAuthBrowser(base).get(authorizationUrl(base, native, p, { redirect_uri: "http://127.0.0.1:49152/cb" }));
     assert.equal(ok.status, 200, "another loopback port is fine (RFC 8252 §7.3)");
-    for (const uri of ["http://127.0.0.1@evil.example/cb", "http://127.0.0.1.evil.example/cb", "http://127.0.0.1:49152/cb#x", "http://u:p@127.0.0.1:49152/cb", "http://127.0.0.1:49152/other"]) {
+    for (const uri of [
+      "http://127.0.0.1@evil.example/cb",
+      "http://127.0.0.1.evil.example/cb",
+      "http://127.0.0.1:49152/cb#x",
+      "http://u:p@127.0.0.1:49152/cb",
+      "http://127.0.0.1:49152/other",
+    ]) {
       const page = await new OAuthBrowser(base).get(authorizationUrl(base, native, p, { redirect_uri: uri }));
       assert.equal(page.status, 400, `${uri}: ${page.status} ${page.location ?? ""}`);
       assert.equal(page.location, undefined);

@@ -24,7 +24,9 @@ describe("offline delivery interrupted by a dropped connection", () => {
     await server.addUser("sender", "sender-password-1");
     await server.addUser("away", "away-password-1");
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   test("a client that drops while its offline messages drain gets the rest at its next login; nothing is lost at the end of the queue", async () => {
     const sender = await RawClient.connect(server.c2sPort);
@@ -59,7 +61,10 @@ describe("offline delivery interrupted by a dropped connection", () => {
     second.socket.on("data", (d: string) => {
       const text = carry + d;
       let end = 0;
-      for (const m of text.matchAll(/<message [^>]*?id='(o\d+)'/g)) { ids.push(m[1]!); end = m.index + m[0].length; }
+      for (const m of text.matchAll(/<message [^>]*?id='(o\d+)'/g)) {
+        ids.push(m[1]!);
+        end = m.index + m[0].length;
+      }
       carry = text.slice(Math.max(end, text.length - 300));
     });
     second.send("<presence/>");
@@ -71,7 +76,10 @@ describe("offline delivery interrupted by a dropped connection", () => {
       assert.ok(ids.length > 0, "the second login got offline messages");
       const first = Number(ids[0]!.slice(1));
       assert.ok(first > 0 && first < COUNT - 1, `the second login starts at o${first}`);
-      assert.deepEqual(ids, Array.from({ length: COUNT - first }, (_, i) => `o${first + i}`));
+      assert.deepEqual(
+        ids,
+        Array.from({ length: COUNT - first }, (_, i) => `o${first + i}`),
+      );
     } finally {
       second.close();
     }

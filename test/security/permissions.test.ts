@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { TestServer } from "../helpers/server.js";
 
 const servers: TestServer[] = [];
-after(async () => { for (const s of servers) await s.kill(); });
+after(async () => {
+  for (const s of servers) await s.kill();
+});
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 const octal = (m: number) => "0" + m.toString(8);
@@ -20,7 +22,8 @@ function walk(dir: string): Array<{ path: string; mode: number }> {
   const out = [{ path: dir, mode: mode(dir) }];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walk(p)); else out.push({ path: p, mode: mode(p) });
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else out.push({ path: p, mode: mode(p) });
   }
   return out;
 }
@@ -48,7 +51,11 @@ test("data directory 0700, nothing in it open to others; another local user cann
   const data = join(srv.dataDir, "data");
   assert.equal(octal(mode(data)), "0700", "data_path mode");
   const open = walk(data).filter((f) => (f.mode & 0o077) !== 0);
-  assert.deepEqual(open.map((f) => `${f.path} ${octal(f.mode)}`), [], "files in data_path open to group or others");
+  assert.deepEqual(
+    open.map((f) => `${f.path} ${octal(f.mode)}`),
+    [],
+    "files in data_path open to group or others",
+  );
 
   const socket = join(data, "warden.sock");
   const secrets = ["warden.sqlite", "warden.sqlite-wal", "secret.key", "oauth2.key", "certs/localhost.key"].map((f) => join(data, f)).filter(existsSync);
@@ -87,15 +94,22 @@ test("a data directory and files made looser than 0700/0600 are tightened at sta
   chmodSync(join(data, "README.txt"), 0o644);
   const before = srv.logs.length;
   await srv.start();
-  const warned = srv.logs.slice(before).filter((l) => l.msg === "was readable by other users; tightened").map((l) => `${String(l.path)} ${String(l.mode)}`).sort();
-  assert.deepEqual(warned, [
-    `${data} 0755`,
-    `${join(data, "certs", "localhost.key")} 0644`,
-    `${join(data, "secret.key")} 0640`,
-    `${join(data, "warden.sqlite")} 0644`,
-  ].sort());
+  const warned = srv.logs
+    .slice(before)
+    .filter((l) => l.msg === "was readable by other users; tightened")
+    .map((l) => `${String(l.path)} ${String(l.mode)}`)
+    .sort();
+  assert.deepEqual(
+    warned,
+    [`${data} 0755`, `${join(data, "certs", "localhost.key")} 0644`, `${join(data, "secret.key")} 0640`, `${join(data, "warden.sqlite")} 0644`].sort(),
+  );
   assert.equal(octal(mode(data)), "0700");
-  assert.deepEqual(walk(data).filter((f) => (f.mode & 0o077) !== 0).map((f) => f.path), [join(data, "README.txt")]);
+  assert.deepEqual(
+    walk(data)
+      .filter((f) => (f.mode & 0o077) !== 0)
+      .map((f) => f.path),
+    [join(data, "README.txt")],
+  );
   await srv.stop();
 });
 

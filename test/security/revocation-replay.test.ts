@@ -14,7 +14,18 @@ import { RawClient } from "../helpers/raw-client.js";
 import { child, show, NS_SASL, NS_STREAM, type XmlEl } from "../helpers/xml.js";
 import { waitForElement } from "../helpers/xmpp-assert.js";
 import {
-  NS_BIND2, NS_SASL2, authenticateXml, bindXml, expectSasl2Success, failureCondition, plain2, plainInitialResponse, requestTokenXml, sasl2Result, sasl2Stream, tokenOf,
+  NS_BIND2,
+  NS_SASL2,
+  authenticateXml,
+  bindXml,
+  expectSasl2Success,
+  failureCondition,
+  plain2,
+  plainInitialResponse,
+  requestTokenXml,
+  sasl2Result,
+  sasl2Stream,
+  tokenOf,
 } from "../helpers/sasl2-client.js";
 import { fastLogin, legacyLogin, listClients, nextId, revokeClient, passwd } from "../helpers/manage-clients.js";
 import { WebClient } from "../helpers/account-web.js";
@@ -25,7 +36,10 @@ const NS_SM = "urn:xmpp:sm:3";
 let server: TestServer;
 let app: Reg;
 const sockets: RawClient[] = [];
-const track = (c: RawClient) => { sockets.push(c); return c; };
+const track = (c: RawClient) => {
+  sockets.push(c);
+  return c;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
@@ -39,8 +53,15 @@ after(async () => {
   await server?.stop();
 });
 
-type Way = "FAST token" | "classic <resume/>" | "SASL2 inline <resume/>" | "refresh token" | "access token on REST"
-  | "access token over legacy SASL OAUTHBEARER" | "access token over SASL2 OAUTHBEARER" | "revoked client id with the password";
+type Way =
+  | "FAST token"
+  | "classic <resume/>"
+  | "SASL2 inline <resume/>"
+  | "refresh token"
+  | "access token on REST"
+  | "access token over legacy SASL OAUTHBEARER"
+  | "access token over SASL2 OAUTHBEARER"
+  | "revoked client id with the password";
 
 const CLIENT_WAYS: Way[] = ["FAST token", "classic <resume/>", "SASL2 inline <resume/>", "revoked client id with the password"];
 const GRANT_WAYS: Way[] = ["refresh token", "access token on REST", "access token over legacy SASL OAUTHBEARER", "access token over SASL2 OAUTHBEARER"];
@@ -72,9 +93,12 @@ async function victim(path: string, ways: Way[]): Promise<Victim> {
   const ua = { id: clientId, software: "Replay Victim", device: "Stolen phone" };
   const { c } = await sasl2Stream(server.c2sPort);
   track(c);
-  c.send(authenticateXml("PLAIN", plainInitialResponse(user, password), {
-    userAgent: ua, extra: bindXml("victim", `<enable xmlns='${NS_SM}' resume='true'/>`) + requestTokenXml("HT-SHA-256-NONE"),
-  }));
+  c.send(
+    authenticateXml("PLAIN", plainInitialResponse(user, password), {
+      userAgent: ua,
+      extra: bindXml("victim", `<enable xmlns='${NS_SM}' resume='true'/>`) + requestTokenXml("HT-SHA-256-NONE"),
+    }),
+  );
   const { success } = await expectSasl2Success(c);
   const fastToken = tokenOf(success)?.token;
   assert.ok(fastToken, `a FAST token: ${show(success)}`);
@@ -99,10 +123,22 @@ async function victim(path: string, ways: Way[]): Promise<Victim> {
   pw.c.close();
   const grant = clients.find((x) => x.id.startsWith("grant/"));
   assert.ok(grant, `the grant is listed: ${JSON.stringify(clients.map((x) => x.id))}`);
-  assert.ok(clients.some((x) => x.id === `client/${clientId}`), "the client is listed");
+  assert.ok(
+    clients.some((x) => x.id === `client/${clientId}`),
+    "the client is listed",
+  );
   const v: Victim = {
-    path, user, oldPassword: password, password, clientId, fastToken, smId: enabled.attrs.id, access: tokens.access, refresh: tokens.refresh,
-    grantSelector: grant.id, ways,
+    path,
+    user,
+    oldPassword: password,
+    password,
+    clientId,
+    fastToken,
+    smId: enabled.attrs.id,
+    access: tokens.access,
+    refresh: tokens.refresh,
+    grantSelector: grant.id,
+    ways,
   };
   victims.push(v);
   return v;
@@ -141,7 +177,12 @@ async function bearerSasl2(user: string, token: string): Promise<string> {
   const { c } = await sasl2Stream(server.c2sPort);
   track(c);
   c.send(authenticateXml("OAUTHBEARER", { raw: gs2Bearer(user, token) }));
-  const first = await waitForElement(c, (el) => el.ns === NS_SASL2 && ["challenge", "success", "failure"].includes(el.name), "the SASL2 OAUTHBEARER answer", 10_000);
+  const first = await waitForElement(
+    c,
+    (el) => el.ns === NS_SASL2 && ["challenge", "success", "failure"].includes(el.name),
+    "the SASL2 OAUTHBEARER answer",
+    10_000,
+  );
   let outcome = first.name;
   if (first.name === "challenge") {
     c.clear();
@@ -171,7 +212,10 @@ async function classicResume(v: Victim): Promise<XmlEl> {
 async function sasl2Resume(v: Victim): Promise<XmlEl> {
   const { c } = await sasl2Stream(server.c2sPort);
   track(c);
-  const result = await plain2(c, v.user, v.password, { userAgent: { id: randomUUID(), software: "Resumer" }, extra: `<resume xmlns='${NS_SM}' previd='${v.smId}' h='0'/>` });
+  const result = await plain2(c, v.user, v.password, {
+    userAgent: { id: randomUUID(), software: "Resumer" },
+    extra: `<resume xmlns='${NS_SM}' previd='${v.smId}' h='0'/>`,
+  });
   c.close();
   return result;
 }
@@ -265,7 +309,10 @@ test(`RFC 7009 revocation of the refresh token: 0 of ${count(GRANT_WAYS)} ways b
   const v = await victim("rfc7009", GRANT_WAYS);
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/revoke`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret!)}`).toString("base64")}` },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret!)}`).toString("base64")}`,
+    },
     body: new URLSearchParams({ token: v.refresh, token_type_hint: "refresh_token" }),
   });
   assert.equal(res.status, 200);
@@ -348,7 +395,12 @@ test("a live session revoked over IQ: its stream ends, and neither classic nor S
   const clientId = randomUUID();
   const { c } = await sasl2Stream(server.c2sPort);
   track(c);
-  c.send(authenticateXml("PLAIN", plainInitialResponse(user, password), { userAgent: { id: clientId, software: "Live" }, extra: bindXml("live", `<enable xmlns='${NS_SM}' resume='true'/>`) }));
+  c.send(
+    authenticateXml("PLAIN", plainInitialResponse(user, password), {
+      userAgent: { id: clientId, software: "Live" },
+      extra: bindXml("live", `<enable xmlns='${NS_SM}' resume='true'/>`),
+    }),
+  );
   const { success } = await expectSasl2Success(c);
   const smId = child(child(success, "bound", NS_BIND2)!, "enabled", NS_SM)!.attrs.id!;
   const owner = await legacyLogin(server.c2sPort, user, password, "owner");
@@ -357,7 +409,19 @@ test("a live session revoked over IQ: its stream ends, and neither classic nor S
   assert.ok(reply.attrs.type === "result" || /password-reset-required/.test(show(reply)), show(reply));
   await c.waitClosed(5000);
   assert.match(c.received, /<stream:error>/, "the revoked stream got a stream error");
-  const v = { path: "live", user, oldPassword: password, password, clientId, fastToken: "", smId, access: "", refresh: "", grantSelector: "", ways: [] } as Victim;
+  const v = {
+    path: "live",
+    user,
+    oldPassword: password,
+    password,
+    clientId,
+    fastToken: "",
+    smId,
+    access: "",
+    refresh: "",
+    grantSelector: "",
+    ways: [],
+  } as Victim;
   for (const round of ["before", "after"]) {
     if (round === "after") await server.restart();
     const classic = await classicResume(v);
@@ -374,7 +438,13 @@ test("a hibernating OAUTHBEARER session: after RFC 7009 revocation of its grant,
   const tokens = await authorize(server, app, user, password);
   const { c } = await sasl2Stream(server.c2sPort);
   track(c);
-  c.send(authenticateXml("OAUTHBEARER", { raw: gs2Bearer(user, tokens.access) }, { userAgent: { id: randomUUID(), software: "Bearer app" }, extra: bindXml("app", `<enable xmlns='${NS_SM}' resume='true'/>`) }));
+  c.send(
+    authenticateXml(
+      "OAUTHBEARER",
+      { raw: gs2Bearer(user, tokens.access) },
+      { userAgent: { id: randomUUID(), software: "Bearer app" }, extra: bindXml("app", `<enable xmlns='${NS_SM}' resume='true'/>`) },
+    ),
+  );
   const { success } = await expectSasl2Success(c);
   const smId = child(child(success, "bound", NS_BIND2)!, "enabled", NS_SM)?.attrs.id;
   assert.ok(smId, `SM enabled for the token session: ${show(success)}`);
@@ -382,11 +452,26 @@ test("a hibernating OAUTHBEARER session: after RFC 7009 revocation of its grant,
   await sleep(150);
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/revoke`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret!)}`).toString("base64")}` },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret!)}`).toString("base64")}`,
+    },
     body: new URLSearchParams({ token: tokens.access }),
   });
   assert.equal(res.status, 200);
-  const v = { path: "bearer", user, oldPassword: password, password, clientId: "", fastToken: "", smId, access: "", refresh: "", grantSelector: "", ways: [] } as Victim;
+  const v = {
+    path: "bearer",
+    user,
+    oldPassword: password,
+    password,
+    clientId: "",
+    fastToken: "",
+    smId,
+    access: "",
+    refresh: "",
+    grantSelector: "",
+    ways: [],
+  } as Victim;
   const classic = await classicResume(v);
   assert.equal(classic.name, "failed", `classic <resume/> of the revoked token session: ${show(classic)}`);
   const inline = await sasl2Resume(v);

@@ -21,7 +21,17 @@ import { NS_STREAMS, child, show, type XmlEl } from "../helpers/xml.js";
 import { expectStreamError, ping } from "../helpers/xmpp-assert.js";
 import { assertSasl2Failure, failureCondition } from "../helpers/sasl2-client.js";
 import {
-  NS_MANAGE, assertClientNotFound, fastLogin, getById, iq, legacyLogin, listClients, nextId, revokeClient, sasl2Login, sasl2LoginFails,
+  NS_MANAGE,
+  assertClientNotFound,
+  fastLogin,
+  getById,
+  iq,
+  legacyLogin,
+  listClients,
+  nextId,
+  revokeClient,
+  sasl2Login,
+  sasl2LoginFails,
 } from "../helpers/manage-clients.js";
 import { WebClient, csrfOf, flashOf, historyOf, listed, rowOf } from "../helpers/account-web.js";
 
@@ -46,7 +56,10 @@ async function newUser(prefix: string): Promise<{ name: string; pw: string; jid:
   return { name, pw, jid: `${name}@localhost` };
 }
 
-const keep = <T extends { c: RawClient }>(x: T): T => { open.push(x.c); return x; };
+const keep = <T extends { c: RawClient }>(x: T): T => {
+  open.push(x.c);
+  return x;
+};
 const web = () => new WebClient(`http://127.0.0.1:${server.httpPort}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,7 +85,7 @@ async function passwordWorks(user: string, password: string): Promise<boolean> {
 function stored(username: string): { grants: number; tokens: number } {
   const db = new Database(join(server.dataDir, "data/warden.sqlite"), { readonly: true, fileMustExist: true });
   try {
-    const n = (sql: string) => (db.prepare(sql).pluck().get(username) as number);
+    const n = (sql: string) => db.prepare(sql).pluck().get(username) as number;
     return { grants: n("SELECT count(*) FROM grants WHERE username = ?"), tokens: n("SELECT count(*) FROM tokens WHERE username = ?") };
   } finally {
     db.close();
@@ -91,7 +104,9 @@ describe("a password client without client id", () => {
   test("the page warns that it can sign in again and offers 'Change password and sign out everywhere else', which ends everything else in one step", async () => {
     const u = await newUser("prof");
     const profanity = keep(await legacyLogin(server.c2sPort, u.name, u.pw, "profanity"));
-    const phone = keep(await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "reset-phone", software: "Conversations", device: "Pixel 7" }, requestToken: true }));
+    const phone = keep(
+      await sasl2Login(server.c2sPort, u.name, u.pw, { userAgent: { id: "reset-phone", software: "Conversations", device: "Pixel 7" }, requestToken: true }),
+    );
     assert.ok(phone.token, "the phone got a FAST token");
     const id = await legacyId(profanity.c, "profanity");
     const other = new WebClient(`http://127.0.0.1:${server.httpPort}`, "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36");
@@ -105,7 +120,10 @@ describe("a password client without client id", () => {
     assert.equal(confirm.status, 200, confirm.text);
     assert.match(confirm.text, /This app knows your password and will be able to sign in again/);
     assert.doesNotMatch(confirm.text, /cannot sign in again/, "no promise the server cannot keep");
-    assert.match(confirm.text, /<form method="post" action="\/account\/reset"[^>]*>[\s\S]*name="id" value="[^"]+"[\s\S]*name="current_password"[\s\S]*name="new_password"[\s\S]*name="confirm_password"[\s\S]*<button class="danger solid" type="submit">Change password and sign out everywhere else<\/button>/);
+    assert.match(
+      confirm.text,
+      /<form method="post" action="\/account\/reset"[^>]*>[\s\S]*name="id" value="[^"]+"[\s\S]*name="current_password"[\s\S]*name="new_password"[\s\S]*name="confirm_password"[\s\S]*<button class="danger solid" type="submit">Change password and sign out everywhere else<\/button>/,
+    );
 
     // A wrong current password changes nothing, and the warning is shown again.
     const next = `${u.pw}-but-new`;
@@ -119,15 +137,23 @@ describe("a password client without client id", () => {
     assert.equal(r.status, 303, r.text);
     assert.equal(r.location, "/account");
     // Every XMPP session ends (the password-change stream error), the one revoked and the others.
-    for (const [c, what] of [[profanity.c, "profanity"], [phone.c, "the phone"]] as const) {
-      const err = await expectStreamError(c, "reset").catch((e: Error) => { throw new Error(`${what}: ${e.message}`); });
+    for (const [c, what] of [
+      [profanity.c, "profanity"],
+      [phone.c, "the phone"],
+    ] as const) {
+      const err = await expectStreamError(c, "reset").catch((e: Error) => {
+        throw new Error(`${what}: ${e.message}`);
+      });
       assert.equal(streamText(err), "The account password was changed", show(err));
     }
     // This browser stays signed in, and says what happened; the other browser is signed out.
     const page = await b.account();
     const flash = flashOf(page);
     assert.equal(flash?.kind, "ok");
-    assert.match(flash.text, /^Your password was changed and everything else was signed out: 2 XMPP connections were closed, 1 other browser was signed out and 1 token or app authorization was cancelled\./);
+    assert.match(
+      flash.text,
+      /^Your password was changed and everything else was signed out: 2 XMPP connections were closed, 1 other browser was signed out and 1 token or app authorization was cancelled\./,
+    );
     assert.equal((await other.get("/account")).status, 303, "the other browser is signed out");
     // Stored: no grant and no token left (deleted, not merely outdated).
     assert.deepEqual(stored(u.name), { grants: 0, tokens: 0 });
@@ -140,7 +166,11 @@ describe("a password client without client id", () => {
     // One entry in the history, in words.
     const h = historyOf(await b.account());
     const entries = h.filter((e) => e.kind === "password-reset" || e.kind === "password-changed");
-    assert.deepEqual(entries.map((e) => e.what), ["Password changed and everything else signed out on the account page (connections closed: 2; tokens and app authorizations cancelled: 1)"], JSON.stringify(h));
+    assert.deepEqual(
+      entries.map((e) => e.what),
+      ["Password changed and everything else signed out on the account page (connections closed: 2; tokens and app authorizations cancelled: 1)"],
+      JSON.stringify(h),
+    );
   });
 
   test("revoking it anyway: the flash says it can sign in again, and it can", async () => {
@@ -169,7 +199,10 @@ describe("a password client without client id", () => {
     const r = await server.cli(["shell", "user", "revoke_client", u.jid, id]);
     expectExit(r, 0, "revoke_client of a password client without client id");
     assert.equal(r.stdout, "Client access revoked\n");
-    assert.match(r.stderr, /^warning: Password reset required: this client signed in with the password and has no client id, so the server cannot tell it from a new client and it can sign in again\./);
+    assert.match(
+      r.stderr,
+      /^warning: Password reset required: this client signed in with the password and has no client id, so the server cannot tell it from a new client and it can sign in again\./,
+    );
     assert.ok(r.stderr.includes(`warden shell user reset_password ${u.jid}`), r.stderr);
     const err = await expectStreamError(sendxmpp.c, "not-authorized");
     assert.equal(streamText(err), "Access for the client “sendxmpp” was revoked by the server administrator", show(err));
@@ -196,10 +229,17 @@ describe("a password client without client id", () => {
     await b.signIn(u.name, next);
     const h = historyOf(await b.account());
     const entry = h.find((e) => e.kind === "password-reset");
-    assert.equal(entry?.what, "Password changed and everything else signed out by the server administrator (connections closed: 1; tokens and app authorizations cancelled: 1)");
+    assert.equal(
+      entry?.what,
+      "Password changed and everything else signed out by the server administrator (connections closed: 1; tokens and app authorizations cancelled: 1)",
+    );
 
     // Errors: an unknown account (67), no password on stdin (66); nothing changes.
-    expectExit(await server.cli(["shell", "user", "reset_password", "nobody-here@localhost"], "whatever-password\n"), 67, "reset_password of a missing account");
+    expectExit(
+      await server.cli(["shell", "user", "reset_password", "nobody-here@localhost"], "whatever-password\n"),
+      67,
+      "reset_password of a missing account",
+    );
     expectExit(await server.cli(["shell", "user", "reset_password", u.jid], ""), 66, "reset_password without a password");
     assert.equal(await passwordWorks(u.name, next), true);
   });
@@ -234,7 +274,11 @@ describe("a revoked SASL2 client", () => {
 
     // Refused even with the password; the text tells a person where to go.
     const refused = await sasl2LoginFails(server.c2sPort, u.name, u.pw, { id: "allow-phone", software: "Conversations" });
-    assertSasl2Failure(refused.failure, "not-authorized", `Access for this client was revoked. You can allow it again on your account page, ${EXTERNAL}/account`);
+    assertSasl2Failure(
+      refused.failure,
+      "not-authorized",
+      `Access for this client was revoked. You can allow it again on your account page, ${EXTERNAL}/account`,
+    );
     refused.c.close();
 
     // The page lists it as revoked, with "Allow again".
@@ -287,8 +331,14 @@ describe("a revoked SASL2 client", () => {
     const b = web();
     await b.signIn(u.name, u.pw);
     const h = historyOf(await b.account());
-    assert.ok(h.some((e) => e.kind === "client-allowed" && e.what === "Access allowed again: “Gajim” on “Laptop” by the server administrator"), JSON.stringify(h));
-    assert.ok(h.some((e) => e.kind === "client-revoked" && e.what === "Access revoked: “Gajim” on “Laptop” by the server administrator"), JSON.stringify(h));
+    assert.ok(
+      h.some((e) => e.kind === "client-allowed" && e.what === "Access allowed again: “Gajim” on “Laptop” by the server administrator"),
+      JSON.stringify(h),
+    );
+    assert.ok(
+      h.some((e) => e.kind === "client-revoked" && e.what === "Access revoked: “Gajim” on “Laptop” by the server administrator"),
+      JSON.stringify(h),
+    );
   });
 
   test("without http_external_url the refusal says 'your account page' (no guessed address)", async () => {
@@ -335,20 +385,30 @@ describe("listings exact at the moment they are read", () => {
     const t1 = Date.now();
 
     const { clients } = await listClients(watcher.c);
-    assert.deepEqual(clients.map((x) => x.id), ["client/o-watcher", "client/o-b", "client/o-a"], "ascending last-seen, the latest login last");
+    assert.deepEqual(
+      clients.map((x) => x.id),
+      ["client/o-watcher", "client/o-b", "client/o-a"],
+      "ascending last-seen, the latest login last",
+    );
     const last = Date.parse(getById(clients, "client/o-a").lastSeen);
     assert.ok(last >= Math.floor(t0 / 1000) * 1000 && last <= t1, `Alpha's last-seen is its latest login (${getById(clients, "client/o-a").lastSeen})`);
 
     const r = await server.cli(["shell", "user", "clients", u.jid, "--json"]);
     expectExit(r, 0, "shell user clients");
     const rows = JSON.parse(r.stdout) as Array<{ id: string; lastSeen: number }>;
-    assert.deepEqual(rows.map((x) => x.id), ["client/o-watcher", "client/o-b", "client/o-a"]);
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      ["client/o-watcher", "client/o-b", "client/o-a"],
+    );
     assert.ok(rows[2]!.lastSeen >= t0 && rows[2]!.lastSeen <= t1, "the shell shows the latest login");
 
     const b = web();
     await b.signIn(u.name, u.pw);
     const page = await b.account();
-    assert.deepEqual(listed(page).filter((s) => s.startsWith("client/")), ["client/o-watcher", "client/o-b", "client/o-a"]);
+    assert.deepEqual(
+      listed(page).filter((s) => s.startsWith("client/")),
+      ["client/o-watcher", "client/o-b", "client/o-a"],
+    );
     const shown = /data-label="Last seen"><time datetime="([^"]+)"/.exec(rowOf(page, "client/o-a")!)?.[1] ?? "";
     assert.ok(Date.parse(shown) >= t0 - 1000 && Date.parse(shown) <= t1, `the page shows the latest login: ${shown}`);
   });
@@ -365,7 +425,10 @@ describe("listings exact at the moment they are read", () => {
     await sleep(1100);
     keep(await legacyLogin(server.c2sPort, u.name, u.pw, "desk"));
     const { clients } = await listClients(watcher.c);
-    assert.deepEqual(clients.map((x) => x.id), ["client/lo-watcher", "client/lo-b", deskId]);
+    assert.deepEqual(
+      clients.map((x) => x.id),
+      ["client/lo-watcher", "client/lo-b", deskId],
+    );
   });
 });
 

@@ -27,7 +27,12 @@ before(async () => {
 });
 after(() => server?.stop());
 
-interface Offer { legacy: string[]; sasl2: string[]; cb: string[]; fast: string[] }
+interface Offer {
+  legacy: string[];
+  sasl2: string[];
+  cb: string[];
+  fast: string[];
+}
 
 function offerOf(features: XmlEl): Offer {
   const texts = (el: XmlEl | undefined, name: string) => el?.children.filter((c) => c.name === name).map((c) => c.text) ?? [];
@@ -43,7 +48,10 @@ function offerOf(features: XmlEl): Offer {
 async function tcpFeatures(c: RawClient): Promise<XmlEl> {
   c.clear();
   c.openStream();
-  const f = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM ? [i.el] : []))[0], "the stream features");
+  const f = await c.waitUntil(
+    (text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.name === "features" && i.el.ns === NS_STREAM ? [i.el] : []))[0],
+    "the stream features",
+  );
   c.clear();
   return f;
 }
@@ -61,7 +69,13 @@ async function completeOverTcp(c: RawClient): Promise<void> {
   assert.equal(socket.getProtocol(), "TLSv1.3");
   const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
   await scramAuth(c, USER, PASSWORD, "SHA-256", { type: "tls-exporter", data });
-  const result = await c.waitUntil((text) => parseServerOutput(text).flatMap((i) => (i.kind === "element" && i.el.ns === NS_SASL && (i.el.name === "success" || i.el.name === "failure") ? [i.el] : []))[0], "the SASL result");
+  const result = await c.waitUntil(
+    (text) =>
+      parseServerOutput(text).flatMap((i) =>
+        i.kind === "element" && i.el.ns === NS_SASL && (i.el.name === "success" || i.el.name === "failure") ? [i.el] : [],
+      )[0],
+    "the SASL result",
+  );
   assert.equal(result.name, "success", `${pick} over TCP: ${show(result)}`);
 }
 
@@ -70,14 +84,18 @@ test("STARTTLS: -PLUS and the XEP-0440 list are offered, and the strongest pick 
   try {
     await c.startTls();
     await completeOverTcp(c);
-  } finally { c.close(); }
+  } finally {
+    c.close();
+  }
 });
 
 test("direct TLS (XEP-0368): the same, and the strongest pick completes", async () => {
   const c = await RawClient.connect(server.tlsPort, { directTls: true });
   try {
     await completeOverTcp(c);
-  } finally { c.close(); }
+  } finally {
+    c.close();
+  }
 });
 
 /** Over WebSocket no -PLUS, no XEP-0440 list, no channel-bound FAST: StanzaJS's pick is plain SCRAM-SHA-256. */
@@ -87,12 +105,19 @@ async function wsOffer(url: string, headers: Record<string, string> = {}): Promi
     c.ws.send(WS_OPEN);
     const frame = await c.next("the features", /<stream:features/);
     return offerOf(elementsOf(frame)[0]!);
-  } finally { c.ws.close(); }
+  } finally {
+    c.ws.close();
+  }
 }
 
 function assertNoBinding(offer: Offer): void {
   assert.ok(offer.sasl2.length > 0, "SASL2 mechanisms are offered");
-  for (const list of [offer.legacy, offer.sasl2]) assert.deepEqual(list.filter((m) => m.endsWith("-PLUS")), [], `no -PLUS over WebSocket: ${list}`);
+  for (const list of [offer.legacy, offer.sasl2])
+    assert.deepEqual(
+      list.filter((m) => m.endsWith("-PLUS")),
+      [],
+      `no -PLUS over WebSocket: ${list}`,
+    );
   assert.deepEqual(offer.cb, [], "no XEP-0440 channel-binding list over WebSocket");
   assert.deepEqual(offer.fast, ["HT-SHA-256-NONE"], "FAST without channel binding only");
   assert.equal(stanzaPick(offer.sasl2), "SCRAM-SHA-256");
@@ -103,7 +128,10 @@ test("WebSocket over HTTPS: no -PLUS offered; the real StanzaJS client logs in w
   assertNoBinding(await wsOffer(url));
   const login = await stanzaLogin(url, `${USER}@localhost`, PASSWORD);
   assert.match(login.jid, new RegExp(`^${USER}@localhost/`));
-  assert.ok(login.outgoing.some((d) => /mechanism="SCRAM-SHA-256"/.test(d)), `StanzaJS used SCRAM-SHA-256: ${login.outgoing.join("\n")}`);
+  assert.ok(
+    login.outgoing.some((d) => /mechanism="SCRAM-SHA-256"/.test(d)),
+    `StanzaJS used SCRAM-SHA-256: ${login.outgoing.join("\n")}`,
+  );
 });
 
 test("WebSocket over plain HTTP from a trusted proxy that ended TLS: no -PLUS; StanzaJS through a real proxy hop logs in", async () => {
@@ -113,7 +141,9 @@ test("WebSocket over plain HTTP from a trusted proxy that ended TLS: no -PLUS; S
     assertNoBinding(await wsOffer(url));
     const login = await stanzaLogin(url, `${USER}@localhost`, PASSWORD);
     assert.match(login.jid, new RegExp(`^${USER}@localhost/`));
-  } finally { await proxy.close(); }
+  } finally {
+    await proxy.close();
+  }
 });
 
 /** <open/>, then a stream error naming the reason, then <close/>, and the WebSocket closes: no waiting on empty features. */
@@ -124,7 +154,11 @@ async function expectNotEncrypted(url: string, headers: Record<string, string> =
   const errFrame = await c.next("the stream error", /<stream:error/, 3000);
   const err = elementsOf(errFrame)[0]!;
   const conds = err.children.filter((x) => x.ns === NS_STREAMS && x.name !== "text");
-  assert.deepEqual(conds.map((x) => x.name), ["policy-violation"], show(err));
+  assert.deepEqual(
+    conds.map((x) => x.name),
+    ["policy-violation"],
+    show(err),
+  );
   assert.match(child(err, "text", NS_STREAMS)?.text ?? "", /not encrypted.*wss:\/\//, show(err));
   assert.ok(!c.frames.some((f) => /<stream:features/.test(f)), `no features before the error: ${c.frames.join("\n")}`);
   assert.match(c.frames[0]!, /^<open /);
@@ -142,5 +176,7 @@ test("plain ws:// from a peer that is not a trusted proxy (the default trusts no
   const other = await startServer();
   try {
     await expectNotEncrypted(`ws://127.0.0.1:${other.httpPort}/xmpp-websocket`, { "X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.3" });
-  } finally { await other.stop(); }
+  } finally {
+    await other.stop();
+  }
 });

@@ -117,7 +117,12 @@ describe("CSRF", () => {
       const body = new URLSearchParams();
       for (const [k, v] of form.fields) if (k !== "csrf") body.append(k, v);
       for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one);
-      const res = await fetch(`${http}/oauth2/authorize`, { method: "POST", redirect: "manual", body, headers: { "content-type": "application/x-www-form-urlencoded", cookie: b.cookieHeader(), ...headers } });
+      const res = await fetch(`${http}/oauth2/authorize`, {
+        method: "POST",
+        redirect: "manual",
+        body,
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: b.cookieHeader(), ...headers },
+      });
       assert.equal(res.status, 403, `OAuth login with ${what}: ${res.status}`);
     }
     const { browser, consent } = await toConsent(authorizationUrl(http, app, pkce()), user, PW);
@@ -135,9 +140,19 @@ describe("CSRF", () => {
 
   test("device approval: a forged approval is refused and the device stays pending", async () => {
     const user = await newUser();
-    const dev = await register(http, { ...webApp("CSRF device"), application_type: "native", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], token_endpoint_auth_method: "none" });
-    const res = await fetch(`${http}/oauth2/device_authorization`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }) });
-    const da = await res.json() as Record<string, string>;
+    const dev = await register(http, {
+      ...webApp("CSRF device"),
+      application_type: "native",
+      redirect_uris: [],
+      grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+      token_endpoint_auth_method: "none",
+    });
+    const res = await fetch(`${http}/oauth2/device_authorization`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }),
+    });
+    const da = (await res.json()) as Record<string, string>;
     const b = new OAuthBrowser(http);
     const consent = await b.submit(formOf(await b.get(da.verification_uri!)), { action: "login", user_code: da.user_code!, username: user, password: PW });
     assert.equal(consent.status, 200, consent.html);
@@ -163,12 +178,19 @@ function attrs(setCookie: string): { name: string; flags: Map<string, string> } 
 }
 
 describe("cookies and headers", () => {
-  before(() => { process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; });
-  after(() => { delete process.env.NODE_TLS_REJECT_UNAUTHORIZED; });
+  before(() => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  });
+  after(() => {
+    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  });
 
   test("over HTTPS every cookie is __Host-, Secure, HttpOnly, SameSite=Strict, Path=/ and has no Domain; over plain HTTP the same but Secure and the prefix", async () => {
     const user = await newUser();
-    for (const [base, tls] of [[https, true], [http, false]] as const) {
+    for (const [base, tls] of [
+      [https, true],
+      [http, false],
+    ] as const) {
       const seen: string[] = [];
       const web = new WebClient(base);
       seen.push(...(await web.get("/account/login")).cookies);
@@ -225,7 +247,11 @@ describe("cookies and headers", () => {
       assert.match(h.get("strict-transport-security") ?? "", /max-age=\d{6,}/, what);
     }
     // JSON answers carrying tokens are not cached or sniffed either.
-    const token = await fetch(`${https}/oauth2/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=x" });
+    const token = await fetch(`${https}/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=x",
+    });
     assert.match(token.headers.get("cache-control") ?? "", /no-store/);
     assert.equal(token.headers.get("x-content-type-options"), "nosniff");
   });
@@ -259,11 +285,20 @@ async function raw(bytes: string | Buffer): Promise<string> {
   lastClosed = false;
   const s = net.connect(server.httpPort, "127.0.0.1");
   let out = "";
-  s.on("data", (d) => { out += d.toString("latin1"); });
+  s.on("data", (d) => {
+    out += d.toString("latin1");
+  });
   s.on("error", () => {});
   await new Promise<void>((res) => s.once("connect", () => res()));
   s.write(bytes);
-  await new Promise<void>((res) => { const t = setTimeout(res, 3000); s.once("close", () => { lastClosed = true; clearTimeout(t); res(); }); });
+  await new Promise<void>((res) => {
+    const t = setTimeout(res, 3000);
+    s.once("close", () => {
+      lastClosed = true;
+      clearTimeout(t);
+      res();
+    });
+  });
   s.destroy();
   return out;
 }
@@ -272,11 +307,15 @@ const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].m
 
 describe("HTTP framing", () => {
   test("an oversized body gets 413, declared or streamed (chunked), and the connection is closed", async () => {
-    const declared = await raw(`POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n${"a".repeat(5000)}`);
+    const declared = await raw(
+      `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n${"a".repeat(5000)}`,
+    );
     assert.deepEqual(statuses(declared), [413], declared);
     assert.equal(lastClosed, true, "closed after the declared oversized body");
     const chunk = "a".repeat(3000);
-    const streamed = await raw(`POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
+    const streamed = await raw(
+      `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
+    );
     assert.deepEqual(statuses(streamed), [413], streamed);
     assert.equal(lastClosed, true, "closed after the streamed oversized body");
   });
@@ -296,8 +335,14 @@ describe("HTTP framing", () => {
     const smuggled = "GET /nothing-smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     const cases: Array<[string, string]> = [
       ["CL.TE", `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`],
-      ["TE.CL", `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n${(smuggled.length).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`],
-      ["TE with a space before the colon", `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggled}`],
+      [
+        "TE.CL",
+        `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+      ],
+      [
+        "TE with a space before the colon",
+        `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggled}`,
+      ],
       ["TE: chunked, identity", `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${smuggled}`],
       ["two different Content-Lengths", `POST /oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n${smuggled}`],
     ];

@@ -57,21 +57,37 @@ before(async () => {
   // SASL2 client with a hostile id, software and device (kept connected).
   const { c } = await sasl2Stream(server.c2sPort);
   sockets.push(c);
-  c.send(authenticateXml("PLAIN", plainInitialResponse("alice", PW), { userAgent: { id: P.clientId, software: P.software, device: P.device }, extra: bindXml("xss") }));
+  c.send(
+    authenticateXml("PLAIN", plainInitialResponse("alice", PW), {
+      userAgent: { id: P.clientId, software: P.software, device: P.device },
+      extra: bindXml("xss"),
+    }),
+  );
   await expectSasl2Success(c);
   // A second SASL2 client whose software forges lines and terminal escapes.
   const f = await sasl2Stream(server.c2sPort);
   sockets.push(f.c);
-  f.c.send(authenticateXml("PLAIN", plainInitialResponse("alice", PW), { userAgent: { id: randomUUID(), software: FORGED, device: FORGED }, extra: bindXml("forged") }));
+  f.c.send(
+    authenticateXml("PLAIN", plainInitialResponse("alice", PW), {
+      userAgent: { id: randomUUID(), software: FORGED, device: FORGED },
+      extra: bindXml("forged"),
+    }),
+  );
   await expectSasl2Success(f.c);
   // A legacy client with a hostile resource.
   const legacy = await RawClient.connect(server.c2sPort);
   sockets.push(legacy);
   await legacy.login("alice", PW, xmlEsc(P.resource));
   // An OAuth app with a hostile name and version, authorized by alice.
-  app = await register(`http://127.0.0.1:${server.httpPort}`, webApp(P.clientName, { software_version: P.version, client_uri: `https://app.example.org/"><script>window.__xss='uri'</script>` }));
+  app = await register(
+    `http://127.0.0.1:${server.httpPort}`,
+    webApp(P.clientName, { software_version: P.version, client_uri: `https://app.example.org/"><script>window.__xss='uri'</script>` }),
+  );
   await authorize(server, app, "alice", PW);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync", "--disable-background-networking"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync", "--disable-background-networking"],
+  });
 });
 
 after(async () => {
@@ -148,7 +164,10 @@ test("Chromium: the account page (also after a live update), its revoke confirma
   try {
     const page = await ctx.newPage();
     const dialogs: string[] = [];
-    page.on("dialog", (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     const base = `https://127.0.0.1:${server.httpsPort}`;
 
     // Control: the check does see an injection when there is one (a page with no CSP and no escaping).
@@ -201,9 +220,22 @@ test("Chromium: the account page (also after a live update), its revoke confirma
     await inert(page, dialogs, "the device page");
 
     // The device flow's consent page, for an app with a hostile name.
-    const dev = await register(`http://127.0.0.1:${server.httpPort}`, webApp(P.clientName, { software_version: P.version, application_type: "native", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], token_endpoint_auth_method: "none" }));
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/device_authorization`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }) });
-    const da = await res.json() as Record<string, string>;
+    const dev = await register(
+      `http://127.0.0.1:${server.httpPort}`,
+      webApp(P.clientName, {
+        software_version: P.version,
+        application_type: "native",
+        redirect_uris: [],
+        grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+        token_endpoint_auth_method: "none",
+      }),
+    );
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/oauth2/device_authorization`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: dev.client_id, scope: "xmpp" }),
+    });
+    const da = (await res.json()) as Record<string, string>;
     await page.goto(`${base}/oauth2/device?user_code=${da.user_code}`);
     await page.getByLabel("Username").fill("alice");
     await page.getByLabel("Password", { exact: true }).fill(PW);
@@ -231,7 +263,10 @@ test("warden shell user clients: hostile names cannot forge rows, send terminal 
   const listed = Number(/(\d+) clients/.exec(lines[lines.length - 1]!)![1]);
   assert.equal(rows.length, listed, `one line per client (${listed}), none forged: ${r.stdout}`);
   for (const row of rows) assert.ok(!/^Warden:/.test(row), `a forged line: ${row}`);
-  assert.ok(rows.some((row) => row.includes("Evil\uFFFDWarden")), `the hostile name is shown, its line break replaced: ${r.stdout}`);
+  assert.ok(
+    rows.some((row) => row.includes("Evil\uFFFDWarden")),
+    `the hostile name is shown, its line break replaced: ${r.stdout}`,
+  );
 });
 
 test("the new-client notice: hostile software and device stay inside one line of the message; no markup, controls or bidi overrides reach the other clients", async () => {
@@ -244,6 +279,12 @@ test("the new-client notice: hostile software and device stay inside one line of
     assert.ok(!UNSAFE_TEXT.test(body), `control or bidi characters in the notice: ${JSON.stringify(body)}`);
   }
   const bodies = notices().map((m) => m.children.find((ch) => ch.name === "body")!.text);
-  assert.ok(bodies.some((b) => b.includes(P.software)), "the hostile software is named as text (the XML carries it escaped)");
-  assert.ok(bodies.some((b) => b.includes("Evil\uFFFDWarden")), `the forged line break is replaced: ${JSON.stringify(bodies)}`);
+  assert.ok(
+    bodies.some((b) => b.includes(P.software)),
+    "the hostile software is named as text (the XML carries it escaped)",
+  );
+  assert.ok(
+    bodies.some((b) => b.includes("Evil\uFFFDWarden")),
+    `the forged line break is replaced: ${JSON.stringify(bodies)}`,
+  );
 });

@@ -37,8 +37,12 @@ before(async () => {
   server = await startServer();
   for (const u of ["alice", "bob", "mallory", ...Array.from({ length: 8 }, (_, i) => `m${i}`)]) await server.addUser(u, `${u}-secret`);
 });
-afterEach(() => { for (const c of clients.splice(0)) c.close(); });
-after(async () => { await server?.stop(); });
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+after(async () => {
+  await server?.stop();
+});
 
 /**
  * Runs `attack` while a logged-in client pings the server back to back; asserts every ping was
@@ -117,7 +121,12 @@ describe("finding: size limit not applied outside stanzas (52 MB streamed until 
   // nowhere near 52 MB.
   const BOUND = 16 * MB;
   const cases: Array<[string, string, string, boolean]> = [
-    ["inside a stream-header attribute", "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' x='", "A", false],
+    [
+      "inside a stream-header attribute",
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' x='",
+      "A",
+      false,
+    ],
     ["in an unfinished <message x='…", `${STREAM_HEADER}<message x='`, "A", false],
     ["as bare text at stream level", STREAM_HEADER, "A", false],
     ["in an unfinished <message x='… after login (the 256 KB limit)", "<message to='bob@localhost' x='", "A", true],
@@ -142,7 +151,9 @@ describe("finding: size limit not applied outside stanzas (52 MB streamed until 
     await sleep(500);
     const before = rssKb(pid);
     let peak = before;
-    const sampler = setInterval(() => { peak = Math.max(peak, rssKb(pid)); }, 20);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssKb(pid));
+    }, 20);
     try {
       // 100 MB each was offered in the campaign; the server must stop each at its 256 KB limit.
       const results = await Promise.all(conns.map((c) => flood(c, "<message to='bob@localhost' x='", "A", 100 * MB)));
@@ -163,7 +174,10 @@ describe("finding: size limit not applied outside stanzas (52 MB streamed until 
 });
 
 test("the bounds are checked at start: a depth limit of 2 or a pre-auth limit under 1 KB stops the server naming the key", async () => {
-  for (const [key, value] of [["c2s_stanza_depth_limit", 2], ["c2s_preauth_stanza_size_limit", 100]] as const) {
+  for (const [key, value] of [
+    ["c2s_stanza_depth_limit", 2],
+    ["c2s_preauth_stanza_size_limit", 100],
+  ] as const) {
     await assert.rejects(new TestServer({ [key]: value }).start(), (err: Error) => err.message.includes(`config key '${key}'`));
   }
 });
@@ -174,7 +188,9 @@ describe("limits in bytes, before and after authentication; whitespace keepalive
     small = await startServer({ c2s_stanza_size_limit: 8192, c2s_preauth_stanza_size_limit: 2048 });
     for (const u of ["alice", "bob"]) await small.addUser(u, `${u}-secret`);
   });
-  after(async () => { await small?.stop(); });
+  after(async () => {
+    await small?.stop();
+  });
 
   test("before authentication the small limit holds: a 3 KB <auth/> is <policy-violation/>, not a SASL failure", async () => {
     const c = await connect(small);
@@ -187,7 +203,9 @@ describe("limits in bytes, before and after authentication; whitespace keepalive
 
   test("a stream header longer than the pre-auth limit is <policy-violation/>", async () => {
     const c = await connect(small);
-    c.send(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' x='${"h".repeat(2100)}'>`);
+    c.send(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' x='${"h".repeat(2100)}'>`,
+    );
     await expectStreamError(c, "policy-violation");
   });
 
@@ -215,33 +233,43 @@ describe("limits in bytes, before and after authentication; whitespace keepalive
     const c = await connect(small);
     c.openStream();
     await c.waitFor(/<\/stream:features>/);
-    for (let i = 0; i < 200; i++) { c.send(" ".repeat(100)); if (i % 20 === 0) await sleep(1); }
+    for (let i = 0; i < 200; i++) {
+      c.send(" ".repeat(100));
+      if (i % 20 === 0) await sleep(1);
+    }
     c.send(" ".repeat(20_000) + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" + " ".repeat(3000));
     await c.waitFor(/<proceed/);
     c.close();
     const d = await loggedIn("alice", small);
-    for (let i = 0; i < 200; i++) { d.send(" \n".repeat(50)); if (i % 20 === 0) await sleep(1); }
+    for (let i = 0; i < 200; i++) {
+      d.send(" \n".repeat(50));
+      if (i % 20 === 0) await sleep(1);
+    }
     // Keepalives in the same write as stanzas, before and after them.
     d.send(" ".repeat(20_000) + "<presence/>" + " ".repeat(20_000));
     await ping(d);
   });
 
   test("WebSocket: a pre-auth frame over the limit is <policy-violation/>; a frame over maxPayload is closed 1009", async () => {
-    const open = (): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> => new Promise((resolve, reject) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${small.httpsPort}/xmpp-websocket`, "xmpp", { rejectUnauthorized: false });
-      const frames: string[] = [];
-      const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
-      ws.on("message", (d) => frames.push((d as Buffer).toString()));
-      ws.on("error", () => {});
-      ws.once("open", () => {
-        ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
-        resolve({ ws, frames, closed });
+    const open = (): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`wss://127.0.0.1:${small.httpsPort}/xmpp-websocket`, "xmpp", { rejectUnauthorized: false });
+        const frames: string[] = [];
+        const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
+        ws.on("message", (d) => frames.push((d as Buffer).toString()));
+        ws.on("error", () => {});
+        ws.once("open", () => {
+          ws.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
+          resolve({ ws, frames, closed });
+        });
+        ws.once("unexpected-response", () => reject(new Error("upgrade refused")));
       });
-      ws.once("unexpected-response", () => reject(new Error("upgrade refused")));
-    });
     const waitFrame = async (frames: string[], re: RegExp) => {
       for (let i = 0; i < 200 && !frames.some((f) => re.test(f)); i++) await sleep(25);
-      assert.ok(frames.some((f) => re.test(f)), `no frame matching ${re}: ${frames.join(" | ").slice(0, 500)}`);
+      assert.ok(
+        frames.some((f) => re.test(f)),
+        `no frame matching ${re}: ${frames.join(" | ").slice(0, 500)}`,
+      );
     };
     for (const payload of [`<message to='bob@localhost'><body>${"x".repeat(3000)}</body></message>`, "<a>".repeat(600)]) {
       const { ws, frames, closed } = await open();

@@ -14,7 +14,10 @@ const req = (ua?: string) => ({ ip: "192.0.2.1", secure: true, header: (n: strin
 test("browser sessions: random ids, idle and absolute timeouts, ended sessions are announced once", () => {
   const ended: Array<[string, EndReason]> = [];
   const changed: string[] = [];
-  const sessions = new LocalBrowserSessions((s, r) => ended.push([s.handle, r]), (u) => changed.push(u));
+  const sessions = new LocalBrowserSessions(
+    (s, r) => ended.push([s.handle, r]),
+    (u) => changed.push(u),
+  );
   try {
     const a = sessions.create("alice", req("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile/15E148 Safari/604.1"));
     const b = sessions.create("alice", req());
@@ -37,9 +40,17 @@ test("browser sessions: random ids, idle and absolute timeouts, ended sessions a
     assert.equal(sessions.expiresAt(busy), a.createdAt + ABSOLUTE_MS);
 
     sessions.sweep(b.lastSeen + IDLE_MS);
-    assert.deepEqual(ended.map(([h]) => h), [b.handle], "b idled out; a is still in use");
+    assert.deepEqual(
+      ended.map(([h]) => h),
+      [b.handle],
+      "b idled out; a is still in use",
+    );
     sessions.sweep(a.createdAt + ABSOLUTE_MS);
-    assert.deepEqual(ended.map(([h]) => h), [b.handle, a.handle], "a reached its absolute limit");
+    assert.deepEqual(
+      ended.map(([h]) => h),
+      [b.handle, a.handle],
+      "a reached its absolute limit",
+    );
     assert.ok(ended.every(([, r]) => r === "expired"));
     sessions.sweep(a.createdAt + 2 * ABSOLUTE_MS);
     assert.equal(ended.length, 2, "each end is announced once");
@@ -56,9 +67,15 @@ test("browser sessions: random ids, idle and absolute timeouts, ended sessions a
 });
 
 test("describeBrowser: the usual browsers and systems", () => {
-  assert.equal(describeBrowser("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0"), "Edge on Windows");
+  assert.equal(
+    describeBrowser("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0"),
+    "Edge on Windows",
+  );
   assert.equal(describeBrowser("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0"), "Firefox on macOS");
-  assert.equal(describeBrowser("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"), "Chrome on Android");
+  assert.equal(
+    describeBrowser("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"),
+    "Chrome on Android",
+  );
   assert.equal(describeBrowser(undefined), "Unknown browser");
 });
 
@@ -79,17 +96,23 @@ test("security history store: coalesced failures, nothing for unknown accounts, 
     await store.events.add(ev("password-changed", 50));
     await store.events.addCoalesced(ev("login-failed", 60, "203.0.113.9", { via: "xmpp" }));
     const list = await store.events.list("alice", 10);
-    assert.deepEqual(list.map((e) => [e.kind, e.count, e.firstAt, e.at, e.ip ?? null]), [
-      ["login-failed", 1, 60, 60, "203.0.113.9"],
-      ["password-changed", 1, 50, 50, null],
-      ["login-failed", 2, 35, 40, "198.51.100.4"],
-      ["login-failed", 2, 20, 30, "198.51.100.2"],
-      ["new-client", 1, 10, 10, "192.0.2.1"],
-    ]);
+    assert.deepEqual(
+      list.map((e) => [e.kind, e.count, e.firstAt, e.at, e.ip ?? null]),
+      [
+        ["login-failed", 1, 60, 60, "203.0.113.9"],
+        ["password-changed", 1, 50, 50, null],
+        ["login-failed", 2, 35, 40, "198.51.100.4"],
+        ["login-failed", 2, 20, 30, "198.51.100.2"],
+        ["new-client", 1, 10, 10, "192.0.2.1"],
+      ],
+    );
     assert.deepEqual(list[4]!.data, { software: "App" });
     assert.equal((await store.events.list("alice", 2)).length, 2);
     assert.equal(await store.events.purge(36), 2, "entries whose last occurrence is older go");
-    assert.deepEqual((await store.events.list("alice", 10)).map((e) => e.kind), ["login-failed", "password-changed", "login-failed"]);
+    assert.deepEqual(
+      (await store.events.list("alice", 10)).map((e) => e.kind),
+      ["login-failed", "password-changed", "login-failed"],
+    );
     await store.users.delete("alice");
     assert.deepEqual(await store.events.list("alice", 10), [], "deleted with the account");
   } finally {

@@ -40,7 +40,10 @@ test("no import cycle in src/", () => {
   const cycles: string[] = [];
   const visit = (file: string, path: string[]) => {
     if (state.get(file) === "done") return;
-    if (state.get(file) === "open") { cycles.push([...path.slice(path.indexOf(file)), file].join(" -> ")); return; }
+    if (state.get(file) === "open") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      return;
+    }
     state.set(file, "open");
     for (const dep of graph.get(file) ?? []) visit(dep, [...path, file]);
     state.set(file, "done");
@@ -63,16 +66,24 @@ test("the loader orders features by what they need and provide, keeping the list
     // Service names are typed by interface merging; these tests use names of their own.
     defineFeature({ name, ...(decl as object), setup: () => {} });
   const order = orderFeatures([f("a"), f("uses-x", { needs: ["x"] }), f("b"), f("gives-x", { provides: ["x"] }), f("c", { after: ["a"] })]);
-  assert.deepEqual(order.map((x) => x.name), ["a", "b", "gives-x", "uses-x", "c"]);
+  assert.deepEqual(
+    order.map((x) => x.name),
+    ["a", "b", "gives-x", "uses-x", "c"],
+  );
 });
 
 test("the loader refuses, naming the fault: a missing service, a missing feature, a circle, a double", () => {
   const f = (name: string, decl: { needs?: string[]; provides?: string[]; after?: string[] } = {}) =>
     defineFeature({ name, ...(decl as object), setup: () => {} });
-  assert.throws(() => orderFeatures([f("rest", { needs: ["http"] })]), (e: unknown) =>
-    e instanceof FeatureError && e.message === "the feature 'rest' needs the service 'http', which no configured feature provides");
+  assert.throws(
+    () => orderFeatures([f("rest", { needs: ["http"] })]),
+    (e: unknown) => e instanceof FeatureError && e.message === "the feature 'rest' needs the service 'http', which no configured feature provides",
+  );
   assert.throws(() => orderFeatures([f("a", { after: ["b"] })]), /the feature 'a' needs the feature 'b', which is not configured/);
-  assert.throws(() => orderFeatures([f("a", { needs: ["y"], provides: ["x"] }), f("b", { needs: ["x"], provides: ["y"] })]), /'a', 'b' depend on each other in a circle/);
+  assert.throws(
+    () => orderFeatures([f("a", { needs: ["y"], provides: ["x"] }), f("b", { needs: ["x"], provides: ["y"] })]),
+    /'a', 'b' depend on each other in a circle/,
+  );
   assert.throws(() => orderFeatures([f("a", { provides: ["x"] }), f("b", { provides: ["x"] })]), /the service 'x' is provided by both 'a' and 'b'/);
   assert.throws(() => orderFeatures([f("a"), f("a")]), /the feature 'a' is listed twice/);
 });

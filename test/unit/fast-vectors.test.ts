@@ -25,8 +25,12 @@ test("HT-SHA-256-NONE responder HMAC (the <additional-data>) for the §3.4 vecto
 
 test("the HT HMACs cover the channel binding data: HMAC(token, 'Initiator'||cb) and HMAC(token, 'Responder'||cb)", () => {
   const cb = Buffer.from("0123456789abcdef0123456789abcdef");
-  const expectI = createHmac("sha256", TOKEN).update(Buffer.concat([Buffer.from("Initiator"), cb])).digest();
-  const expectR = createHmac("sha256", TOKEN).update(Buffer.concat([Buffer.from("Responder"), cb])).digest();
+  const expectI = createHmac("sha256", TOKEN)
+    .update(Buffer.concat([Buffer.from("Initiator"), cb]))
+    .digest();
+  const expectR = createHmac("sha256", TOKEN)
+    .update(Buffer.concat([Buffer.from("Responder"), cb]))
+    .digest();
   assert.deepEqual(htInitiator(TOKEN, cb), expectI);
   assert.deepEqual(htResponder(TOKEN, cb), expectR);
   assert.notDeepEqual(htInitiator(TOKEN, cb), htInitiator(TOKEN, NO_CB), "different channel binding data gives a different proof");

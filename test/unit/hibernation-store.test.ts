@@ -35,7 +35,9 @@ describe("LocalHibernationStore", () => {
     const store = new LocalHibernationStore();
     const [a, b, c] = [fakeSession(), fakeSession(), fakeSession()];
     const expired: string[] = [];
-    store.add("a", a); store.add("b", b); store.add("c", c);
+    store.add("a", a);
+    store.add("b", b);
+    store.add("c", c);
     store.hibernate("a", 20, () => expired.push("a"));
     store.hibernate("b", 20, () => expired.push("b"));
     store.hibernate("c", 20, () => expired.push("c"));

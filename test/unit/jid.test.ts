@@ -121,14 +121,29 @@ describe("localpart (UsernameCaseMapped)", () => {
 
   it("rejects code points outside the IdentifierClass", () => {
     for (const s of [
-      "♚", "😀", "a\u2163", "ﬀ", "①", "\u00bd", // symbols, HasCompat
-      "a\tb", "a\u007fb", "a\u0085b", // controls
-      "a\u00adb", "a\u200bb", "a\u034fb", "a\u202eb", // default ignorables / format
-      "\ue000", "\ufdd0", "\u0378", // private use, noncharacter, unassigned
-      "\ud800", "a\udc00", // lone surrogates
+      "♚",
+      "😀",
+      "a\u2163",
+      "ﬀ",
+      "①",
+      "\u00bd", // symbols, HasCompat
+      "a\tb",
+      "a\u007fb",
+      "a\u0085b", // controls
+      "a\u00adb",
+      "a\u200bb",
+      "a\u034fb",
+      "a\u202eb", // default ignorables / format
+      "\ue000",
+      "\ufdd0",
+      "\u0378", // private use, noncharacter, unassigned
+      "\ud800",
+      "a\udc00", // lone surrogates
       "\u1100", // old Hangul jamo that does not compose
-      "\u0640", "\u07fa", // RFC 5892 exceptions: DISALLOWED
-      "a\u00a0b", "a\u2003b", // non-ASCII spaces
+      "\u0640",
+      "\u07fa", // RFC 5892 exceptions: DISALLOWED
+      "a\u00a0b",
+      "a\u2003b", // non-ASCII spaces
       "\u2028", // line separator
     ]) {
       assert.equal(normaliseLocal(s), undefined, JSON.stringify(s));
@@ -201,7 +216,23 @@ describe("resourcepart (OpaqueString)", () => {
   });
 
   it("rejects code points outside the FreeformClass", () => {
-    for (const s of ["\u0000", "\t", "a\nb", "\u007f", "\u0085", "\u00ad", "\u200b", "\ue000", "\ufdd0", "\ud800", "\u0378", "\u2028", "a\u200db", "a·b", "\u0640"]) {
+    for (const s of [
+      "\u0000",
+      "\t",
+      "a\nb",
+      "\u007f",
+      "\u0085",
+      "\u00ad",
+      "\u200b",
+      "\ue000",
+      "\ufdd0",
+      "\ud800",
+      "\u0378",
+      "\u2028",
+      "a\u200db",
+      "a·b",
+      "\u0640",
+    ]) {
       assert.equal(normaliseResource(s), undefined, JSON.stringify(s));
     }
     assert.equal(normaliseResource(""), undefined);
@@ -247,11 +278,34 @@ describe("domainpart", () => {
 
   it("rejects malformed and non-IDNA domains", () => {
     for (const d of [
-      "", "a..b", ".example", "-a.example", "a-.example", "ab--cd.example", "_xmpp.example",
-      "a b.example", "a%20b.example", "example.com:5222", "a@b", "xn--.example", "xn--abc-.example",
-      "xn--zz.example", "😀.example", "a·b.example", "\u0301a.example", "a\u200db.example",
-      "\u00ad.example", "a\u2163.example", "ⓐ.example", "a".repeat(64) + ".example", "é".repeat(58) + ".example",
-      "אבa.example", "123.אב.example", "example.123", "256.1.1.1", "1.2.3",
+      "",
+      "a..b",
+      ".example",
+      "-a.example",
+      "a-.example",
+      "ab--cd.example",
+      "_xmpp.example",
+      "a b.example",
+      "a%20b.example",
+      "example.com:5222",
+      "a@b",
+      "xn--.example",
+      "xn--abc-.example",
+      "xn--zz.example",
+      "😀.example",
+      "a·b.example",
+      "\u0301a.example",
+      "a\u200db.example",
+      "\u00ad.example",
+      "a\u2163.example",
+      "ⓐ.example",
+      "a".repeat(64) + ".example",
+      "é".repeat(58) + ".example",
+      "אבa.example",
+      "123.אב.example",
+      "example.123",
+      "256.1.1.1",
+      "1.2.3",
     ]) {
       assert.equal(normaliseDomain(d), undefined, JSON.stringify(d));
     }

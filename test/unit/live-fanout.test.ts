@@ -13,25 +13,42 @@ import type { HttpRequest } from "../../src/http/server.js";
 /** A signed-in page's event-stream request: what it was sent, and whether it was ended. */
 function page() {
   const res = Object.assign(new EventEmitter(), {
-    sent: "", ended: false,
-    setHeader: () => {}, writeHead: () => {},
-    write(chunk: string) { res.sent += chunk; return true; },
-    end() { res.ended = true; },
+    sent: "",
+    ended: false,
+    setHeader: () => {},
+    writeHead: () => {},
+    write(chunk: string) {
+      res.sent += chunk;
+      return true;
+    },
+    end() {
+      res.ended = true;
+    },
   });
   const req = { res, raw: { socket: { setTimeout: () => {} } } } as unknown as HttpRequest;
   return { req, res };
 }
 
 const session = (handle: string): BrowserSession => ({
-  id: `id-${handle}`, handle, username: "alice", csrf: "c", createdAt: 0, authAt: 0, lastSeen: 0, ip: "192.0.2.1", browser: "Firefox",
+  id: `id-${handle}`,
+  handle,
+  username: "alice",
+  csrf: "c",
+  createdAt: 0,
+  authAt: 0,
+  lastSeen: 0,
+  ip: "192.0.2.1",
+  browser: "Firefox",
 });
 
 test("live updates: a change or a sign-out announced on one node reaches the page open on another", async () => {
   const fanout = new LocalFanout<AccountUpdate>();
-  const here = new LiveHub(fanout), there = new LiveHub(fanout);
+  const here = new LiveHub(fanout),
+    there = new LiveHub(fanout);
   const announce = sessionAnnouncements(fanout);
   try {
-    const a = page(), b = page();
+    const a = page(),
+      b = page();
     here.open(a.req, session("h1"));
     here.open(b.req, session("h2"));
     assert.equal(here.connected(session("h1")), true, "known by handle");

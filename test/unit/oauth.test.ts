@@ -18,7 +18,10 @@ const T = "secret-token:abcDEF012_-";
 
 describe("OAUTHBEARER messages (RFC 7628)", () => {
   it("parses the GS2 header, authzid and auth pair", () => {
-    assert.deepEqual(parseOAuthBearer(`n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer ${T}\x01\x01`), { authzid: "user@example.com", token: T });
+    assert.deepEqual(parseOAuthBearer(`n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer ${T}\x01\x01`), {
+      authzid: "user@example.com",
+      token: T,
+    });
     assert.deepEqual(parseOAuthBearer(`n,,\x01auth=Bearer ${T}\x01\x01`), { authzid: "", token: T });
     assert.deepEqual(parseOAuthBearer(`y,,\x01auth=bearer ${T}\x01\x01`), { authzid: "", token: T });
     assert.deepEqual(parseOAuthBearer(`n,a=a=2Cb=3Dc@x,\x01auth=Bearer ${T}\x01\x01`), { authzid: "a,b=c@x", token: T });
@@ -36,15 +39,21 @@ describe("OAUTHBEARER messages (RFC 7628)", () => {
       `n,,\x01=x\x01auth=Bearer ${T}\x01\x01`,
       `n,a=bad=41,\x01auth=Bearer ${T}\x01\x01`, // bad saslname escape
       `n,a=,\x01auth=Bearer ${T}\x01\x01`,
-    ]) assert.equal(parseOAuthBearer(bad), undefined, JSON.stringify(bad));
+    ])
+      assert.equal(parseOAuthBearer(bad), undefined, JSON.stringify(bad));
   });
 
   const ctx = (valid: boolean, secure = true): SaslContext => ({
-    secure, channelBinding: {}, plusAdvertised: false, getUser: async () => undefined,
+    secure,
+    channelBinding: {},
+    plusAdvertised: false,
+    getUser: async () => undefined,
     normaliseUsername: (raw) => normaliseLocal(raw),
     verifyBearer: async (t) => (valid && t === T ? { username: "juliet" } : undefined),
     oauthMetadataUrl: () => "https://example.com/.well-known/oauth-authorization-server",
-    scramIterations: 4096, admit: async () => true, throttled: () => false,
+    scramIterations: 4096,
+    admit: async () => true,
+    throttled: () => false,
   });
 
   it("succeeds with a valid token, checking the authzid", async () => {
@@ -58,7 +67,11 @@ describe("OAUTHBEARER messages (RFC 7628)", () => {
     const s = oauthBearerMechanism.start(ctx(false));
     const ch = await s.step(Buffer.from(`n,,\x01auth=Bearer ${T}\x01\x01`));
     assert.equal(ch.kind, "challenge");
-    assert.deepEqual(JSON.parse((ch as { data: Buffer }).data.toString()), { status: "invalid_token", scope: "xmpp", "openid-configuration": "https://example.com/.well-known/oauth-authorization-server" });
+    assert.deepEqual(JSON.parse((ch as { data: Buffer }).data.toString()), {
+      status: "invalid_token",
+      scope: "xmpp",
+      "openid-configuration": "https://example.com/.well-known/oauth-authorization-server",
+    });
     const end = await s.step(Buffer.from("\x01"));
     assert.equal(end.kind === "failure" && end.failure.condition, "not-authorized");
   });
@@ -76,23 +89,41 @@ describe("client registration", () => {
   it("applies the defaults and drops unknown metadata", () => {
     const m = validateRegistration({ ...base, jwks: {}, "client_name#fr": "Appli", scope: "xmpp bogus offline_access" }, 1_000_000);
     assert.deepEqual(m, {
-      client_name: "App", client_uri: "https://app.example.org/", application_type: "web", redirect_uris: ["https://app.example.org/cb"],
-      grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "client_secret_basic", scope: "xmpp offline_access", iat: 1000,
+      client_name: "App",
+      client_uri: "https://app.example.org/",
+      application_type: "web",
+      redirect_uris: ["https://app.example.org/cb"],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+      scope: "xmpp offline_access",
+      iat: 1000,
     });
   });
 
   it("redirect URI rules for web and native apps", () => {
     const ok: Array<[string, "web" | "native"]> = [
-      ["https://app.example.org/cb?x=1", "web"], ["http://127.0.0.1/cb", "native"], ["http://[::1]:8080/cb", "native"],
-      ["http://localhost/cb", "native"], ["com.example.app:/oauth", "native"], ["urn:ietf:wg:oauth:2.0:oob", "native"],
+      ["https://app.example.org/cb?x=1", "web"],
+      ["http://127.0.0.1/cb", "native"],
+      ["http://[::1]:8080/cb", "native"],
+      ["http://localhost/cb", "native"],
+      ["com.example.app:/oauth", "native"],
+      ["urn:ietf:wg:oauth:2.0:oob", "native"],
     ];
     for (const [u, t] of ok) assert.doesNotThrow(() => checkRedirectUri(u, t, "app.example.org"), u);
     const bad: Array<[string, "web" | "native"]> = [
-      ["http://app.example.org/cb", "web"], ["https://other.example.org/cb", "web"], ["https://app.example.org/cb#f", "web"],
-      ["https://user:pw@app.example.org/cb", "web"], ["urn:ietf:wg:oauth:2.0:oob", "web"], ["myapp:/cb", "native"],
-      ["com.example.app://host/cb", "native"], ["http://192.168.1.2/cb", "native"], ["not a uri", "native"],
+      ["http://app.example.org/cb", "web"],
+      ["https://other.example.org/cb", "web"],
+      ["https://app.example.org/cb#f", "web"],
+      ["https://user:pw@app.example.org/cb", "web"],
+      ["urn:ietf:wg:oauth:2.0:oob", "web"],
+      ["myapp:/cb", "native"],
+      ["com.example.app://host/cb", "native"],
+      ["http://192.168.1.2/cb", "native"],
+      ["not a uri", "native"],
     ];
-    for (const [u, t] of bad) assert.throws(() => checkRedirectUri(u, t, "app.example.org"), /redirect|fragment|credentials|scheme|absolute|loopback|authority/, u);
+    for (const [u, t] of bad)
+      assert.throws(() => checkRedirectUri(u, t, "app.example.org"), /redirect|fragment|credentials|scheme|absolute|loopback|authority/, u);
   });
 
   it("client ids are signed metadata; a changed id is unknown", () => {

@@ -94,9 +94,7 @@ describe("SCRAM test vectors", () => {
     const s = scramMechanism("SHA-256", false, { nonce: () => "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" }).start(ctx);
     const first = await s.step(Buffer.from("n,,n=user,r=rOprNGfwEbeRWgbNEkqO"));
     assert.equal(text(first), "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
-    const final = await s.step(
-      Buffer.from("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="),
-    );
+    const final = await s.step(Buffer.from("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="));
     assert.equal(final.kind, "success");
     assert.equal((final as { additionalData: Buffer }).additionalData.toString(), "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
   });
@@ -145,7 +143,12 @@ describe("SCRAM exchanges", () => {
     assertFailure(r, saslFailures.cbUnsupported);
     assert.equal((r as { failure: { text: string } }).failure.text, "Proposed channel binding type isn't supported.");
     for (const name of ["constructor", "tls-server-end-point", "x"]) {
-      assertFailure(await findMechanism("SCRAM-SHA-1-PLUS")!.start(plusCtx()).step(Buffer.from(`p=${name},,n=alice,r=abcdef`)), saslFailures.cbUnsupported);
+      assertFailure(
+        await findMechanism("SCRAM-SHA-1-PLUS")!
+          .start(plusCtx())
+          .step(Buffer.from(`p=${name},,n=alice,r=abcdef`)),
+        saslFailures.cbUnsupported,
+      );
     }
   });
 
@@ -178,14 +181,28 @@ describe("SCRAM exchanges", () => {
   });
 
   it("authzid: own bare JID or username allowed, others refused", async () => {
-    const ok = await scramClient(findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)), "SHA-256", { user: "alice", password: "correct horse", gs2: "n,a=alice@example.com," });
+    const ok = await scramClient(findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)), "SHA-256", {
+      user: "alice",
+      password: "correct horse",
+      gs2: "n,a=alice@example.com,",
+    });
     assert.equal(ok.kind, "success");
     assert.equal((ok as { authzid?: string }).authzid, "alice@example.com");
-    const same = await scramClient(findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)), "SHA-256", { user: "alice", password: "correct horse", gs2: "n,a=alice," });
+    const same = await scramClient(findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)), "SHA-256", {
+      user: "alice",
+      password: "correct horse",
+      gs2: "n,a=alice,",
+    });
     assert.equal(same.kind, "success");
     assert.equal((same as { authzid?: string }).authzid, undefined);
     for (const az of ["bob@example.com", "bob", "alice@example.com/res", "alice@"]) {
-      assertFailure(await findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)).step(Buffer.from(`n,a=${az},n=alice,r=abc`)), saslFailures.invalidAuthzid, "alice");
+      assertFailure(
+        await findMechanism("SCRAM-SHA-256")!
+          .start(ctxWith(users))
+          .step(Buffer.from(`n,a=${az},n=alice,r=abc`)),
+        saslFailures.invalidAuthzid,
+        "alice",
+      );
     }
   });
 
@@ -203,18 +220,42 @@ describe("SCRAM exchanges", () => {
 
   it("garbage never throws and is malformed", async () => {
     const inputs = [
-      "", "n,,", "n,,n=alice", "m=x,n=alice,r=abc", "n,,m=ext,n=alice,r=abc", "x,,n=alice,r=abc", "n,b=x,n=alice,r=abc",
-      "n,,n=al=41ice,r=abc", "n,,n=alice,r=", "n,,n=alice,r=a b", "n,,n=alice,r=abc,1bad", "n,a=,n=alice,r=abc",
-      "p=,,n=alice,r=abc", "p=tls exporter,,n=alice,r=abc",
+      "",
+      "n,,",
+      "n,,n=alice",
+      "m=x,n=alice,r=abc",
+      "n,,m=ext,n=alice,r=abc",
+      "x,,n=alice,r=abc",
+      "n,b=x,n=alice,r=abc",
+      "n,,n=al=41ice,r=abc",
+      "n,,n=alice,r=",
+      "n,,n=alice,r=a b",
+      "n,,n=alice,r=abc,1bad",
+      "n,a=,n=alice,r=abc",
+      "p=,,n=alice,r=abc",
+      "p=tls exporter,,n=alice,r=abc",
     ];
     for (const input of inputs) {
       for (const name of ["SCRAM-SHA-256", "SCRAM-SHA-1"]) {
         assertFailure(await findMechanism(name)!.start(ctxWith(users)).step(Buffer.from(input)), saslFailures.malformed);
       }
     }
-    assertFailure(await findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)).step(Buffer.from([0x6e, 0x2c, 0x2c, 0xff])), saslFailures.malformed);
+    assertFailure(
+      await findMechanism("SCRAM-SHA-256")!
+        .start(ctxWith(users))
+        .step(Buffer.from([0x6e, 0x2c, 0x2c, 0xff])),
+      saslFailures.malformed,
+    );
     assertFailure(await findMechanism("SCRAM-SHA-256")!.start(ctxWith(users)).step(randomBytes(64)), saslFailures.malformed);
-    for (const final of ["", "garbage", "c=biws,r=abc", "c=biws,r=abc,p=!!!!", "c=biws,r=abc,p=AAAA", "r=abc,c=biws,p=AAAA", "c=biws,r=abc,p=" + "A".repeat(43) + "="]) {
+    for (const final of [
+      "",
+      "garbage",
+      "c=biws,r=abc",
+      "c=biws,r=abc,p=!!!!",
+      "c=biws,r=abc,p=AAAA",
+      "r=abc,c=biws,p=AAAA",
+      "c=biws,r=abc,p=" + "A".repeat(43) + "=",
+    ]) {
       const s = findMechanism("SCRAM-SHA-256")!.start(ctxWith(users));
       text(await s.step(Buffer.from("n,,n=alice,r=abc")));
       const r = await s.step(Buffer.from(final));
@@ -234,15 +275,25 @@ describe("SCRAM exchanges", () => {
   });
 
   it("storage errors are temporary failures", async () => {
-    const ctx = ctxWith(users, { getUser: async () => { throw new Error("db down"); } });
+    const ctx = ctxWith(users, {
+      getUser: async () => {
+        throw new Error("db down");
+      },
+    });
     assertFailure(await findMechanism("SCRAM-SHA-256")!.start(ctx).step(Buffer.from("n,,n=alice,r=abc")), saslFailures.temporary, "alice");
   });
 
   it("mechanism list and availability", () => {
-    assert.deepEqual(mechanisms.map((m) => m.name), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"]);
+    assert.deepEqual(
+      mechanisms.map((m) => m.name),
+      ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "OAUTHBEARER"],
+    );
     assert.equal(findMechanism("scram-sha-1"), undefined);
     const none = ctxWith(users, { secure: false });
-    assert.deepEqual(mechanisms.filter((m) => m.available(none)).map((m) => m.name), ["SCRAM-SHA-256", "SCRAM-SHA-1"]);
+    assert.deepEqual(
+      mechanisms.filter((m) => m.available(none)).map((m) => m.name),
+      ["SCRAM-SHA-256", "SCRAM-SHA-1"],
+    );
     const unique = ctxWith(users, { channelBinding: { "tls-unique": () => cb } });
     assert.equal(findMechanism("SCRAM-SHA-256-PLUS")!.available(unique), false);
     const endPoint = ctxWith(users, { channelBinding: { "tls-server-end-point": () => cb } });
@@ -267,7 +318,11 @@ describe("PLAIN", () => {
   });
 
   it("authzid rules", async () => {
-    assert.deepEqual(await run(ctxWith(users), "alice@example.com\0alice\0correct horse"), { kind: "success", username: "alice", authzid: "alice@example.com" });
+    assert.deepEqual(await run(ctxWith(users), "alice@example.com\0alice\0correct horse"), {
+      kind: "success",
+      username: "alice",
+      authzid: "alice@example.com",
+    });
     assert.deepEqual(await run(ctxWith(users), "alice\0alice\0correct horse"), { kind: "success", username: "alice" });
     assertFailure(await run(ctxWith(users), "bob@example.com\0alice\0correct horse"), saslFailures.invalidAuthzid, "alice");
   });
@@ -324,10 +379,14 @@ describe("channel binding", () => {
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
   async function makeCert(alg: RsaHashedKeyGenParams | EcKeyGenParams | RsaPssParams | { name: string }, signing?: Algorithm | EcdsaParams | RsaPssParams) {
-    const keys = (await webcrypto.subtle.generateKey(alg as EcKeyGenParams, true, ["sign", "verify"]));
+    const keys = await webcrypto.subtle.generateKey(alg as EcKeyGenParams, true, ["sign", "verify"]);
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: "01", name: "CN=localhost", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
-      signingAlgorithm: signing ?? alg, keys,
+      serialNumber: "01",
+      name: "CN=localhost",
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      signingAlgorithm: signing ?? alg,
+      keys,
     });
     const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
     const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n`;
@@ -354,7 +413,11 @@ describe("channel binding", () => {
     const client = tls.connect({ port: (server.address() as AddressInfo).port, host: "127.0.0.1", rejectUnauthorized: false, maxVersion });
     await once(client, "secureConnect");
     const [socket] = await serverSide;
-    const close = () => { client.destroy(); socket.destroy(); server.close(); };
+    const close = () => {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    };
     return { client, socket, close, endPoint: endPointBinding(cert) };
   }
 
@@ -369,7 +432,12 @@ describe("channel binding", () => {
       assert.deepEqual(cb["tls-server-end-point"]!(), createHash("sha384").update(peer).digest());
 
       const ctx = ctxWith(users, { plusAdvertised: true, channelBinding: cb });
-      const r = await scramClient(findMechanism("SCRAM-SHA-256-PLUS")!.start(ctx), "SHA-256", { user: "alice", password: "correct horse", gs2: "p=tls-exporter,,", cbData: exporter });
+      const r = await scramClient(findMechanism("SCRAM-SHA-256-PLUS")!.start(ctx), "SHA-256", {
+        user: "alice",
+        password: "correct horse",
+        gs2: "p=tls-exporter,,",
+        cbData: exporter,
+      });
       assert.equal(r.kind, "success");
     } finally {
       close();
@@ -388,10 +456,17 @@ describe("channel binding", () => {
 
 describe("the login throttle is asked before any credential is checked", () => {
   // A context whose throttle refuses `locked`, and which records what was asked.
-  const throttledCtx = (asked: string[]) => ctxWith(users, {
-    admit: async (u) => { asked.push(`admit ${u}`); return u !== "alice"; },
-    throttled: (u) => { asked.push(`peek ${u}`); return false; },
-  });
+  const throttledCtx = (asked: string[]) =>
+    ctxWith(users, {
+      admit: async (u) => {
+        asked.push(`admit ${u}`);
+        return u !== "alice";
+      },
+      throttled: (u) => {
+        asked.push(`peek ${u}`);
+        return false;
+      },
+    });
 
   it("PLAIN: past the limit the right and the wrong password get the same failure, and no check", async () => {
     const asked: string[] = [];

@@ -18,7 +18,9 @@ describe("LocalRateLimits", () => {
       assert.equal(r.hit("token:192.0.2.1", 3, t0 + 20), undefined, "another group");
       assert.equal(r.hit("login:192.0.2.1", 3, t0 + WINDOW_MS), undefined, "a new window");
       assert.equal(r.hit("login:192.0.2.1", 1, t0 + WINDOW_MS + 1), 60, "the limit is read at each request");
-    } finally { r.stop(); }
+    } finally {
+      r.stop();
+    }
   });
 });
 
@@ -61,14 +63,17 @@ describe("ExpiringMap", () => {
     try {
       s.open("codes");
       assert.throws(() => s.open("codes"), /opened twice/);
-    } finally { s.stop(); }
+    } finally {
+      s.stop();
+    }
   });
 });
 
 describe("LocalFanout", () => {
   it("every subscriber hears each message, in order; an unsubscribed one no longer", () => {
     const f = new LocalFanout<string>();
-    const a: string[] = [], b: string[] = [];
+    const a: string[] = [],
+      b: string[] = [];
     const offA = f.subscribe((m) => a.push(m));
     f.subscribe((m) => b.push(m));
     f.publish("one");

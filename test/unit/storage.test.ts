@@ -70,8 +70,12 @@ test("resetCredentials: new credentials and every grant (with its tokens) of tha
   await store.users.create(user("bob"));
   const grant = (id: string, username: string) => store.grants.create({ id, username, kind: "oauth", createdAt: 1500, accessedAt: 1500, data: {} });
   const token = (hash: string, grantId: string, username: string) => store.grants.addToken({ hash, grantId, username, purpose: "oauth2", createdAt: 1500 });
-  await grant("a1", "alice"); await grant("a2", "alice"); await grant("b1", "bob");
-  await token("ha1", "a1", "alice"); await token("ha2", "a2", "alice"); await token("hb1", "b1", "bob");
+  await grant("a1", "alice");
+  await grant("a2", "alice");
+  await grant("b1", "bob");
+  await token("ha1", "a1", "alice");
+  await token("ha2", "a2", "alice");
+  await token("hb1", "b1", "bob");
   assert.deepEqual((await store.users.resetCredentials("alice", { "SHA-256": cred(7) }, 3000))?.sort(), ["a1", "a2"]);
   const u = (await store.users.get("alice"))!;
   assert.equal(u.passwordChangedAt, 3000);
@@ -85,7 +89,11 @@ test("resetCredentials: new credentials and every grant (with its tokens) of tha
   await grant("a3", "alice");
   await assert.rejects(store.users.resetCredentials("alice", { "SHA-256": { ...cred(8), salt: null as unknown as Buffer } }, 4000));
   assert.equal((await store.users.get("alice"))!.passwordChangedAt, 3000, "the password change was rolled back");
-  assert.deepEqual((await store.grants.list("alice")).map((g) => g.id), ["a3"], "the grant was not deleted");
+  assert.deepEqual(
+    (await store.grants.list("alice")).map((g) => g.id),
+    ["a3"],
+    "the grant was not deleted",
+  );
 });
 
 test("delete cascades to credentials, roster and offline messages", async () => {
@@ -138,11 +146,14 @@ test("offline: push, order, cap, popAll empties", async () => {
   assert.equal(await store.offline.push("alice", "<message id='4'/>", 40), false, "cap of 3");
   assert.equal(await store.offline.count("alice"), 3);
   const msgs = await store.offline.popAll("alice");
-  assert.deepEqual(msgs.map((m) => [m.stanza, m.storedAt]), [
-    ["<message id='1'/>", 10],
-    ["<message id='2'/>", 20],
-    ["<message id='3'/>", 30],
-  ]);
+  assert.deepEqual(
+    msgs.map((m) => [m.stanza, m.storedAt]),
+    [
+      ["<message id='1'/>", 10],
+      ["<message id='2'/>", 20],
+      ["<message id='3'/>", 30],
+    ],
+  );
   assert.ok(msgs[0]!.id < msgs[1]!.id && msgs[1]!.id < msgs[2]!.id);
   assert.deepEqual(await store.offline.popAll("alice"), []);
   assert.equal(await store.offline.push("alice", "<message id='5'/>", 50), true, "room again after popAll");
@@ -187,7 +198,10 @@ test("a database from a newer Warden is refused", async () => {
   const raw = new Database(path);
   raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   raw.close();
-  assert.throws(() => openSqlite(path), (err: unknown) => err instanceof SchemaVersionError && /newer Warden/.test(err.message));
+  assert.throws(
+    () => openSqlite(path),
+    (err: unknown) => err instanceof SchemaVersionError && /newer Warden/.test(err.message),
+  );
   const again = new Database(path);
   again.pragma(`user_version = ${MIGRATIONS.length}`);
   again.close();

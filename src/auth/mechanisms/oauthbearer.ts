@@ -12,7 +12,10 @@ const KVSEP = "\x01";
 const KEY_RE = /^[A-Za-z]+$/;
 const VALUE_RE = /^[\x21-\x7e \t\r\n]*$/;
 
-interface Parsed { authzid: string; token: string }
+interface Parsed {
+  authzid: string;
+  token: string;
+}
 
 /** Decodes a GS2 saslname (RFC 5801): "=2C" is ",", "=3D" is "="; any other "=" is invalid. */
 function saslname(s: string): string | undefined {

@@ -161,7 +161,10 @@ class ScramSession implements SaslSession {
   }
 
   private fakeCredential(username: string): ScramCredential {
-    const salt = createHmac("sha256", this.ctx.fakeSaltKey ?? fakeSaltSecret).update(`${this.hash}\0${username}`).digest().subarray(0, 16);
+    const salt = createHmac("sha256", this.ctx.fakeSaltKey ?? fakeSaltSecret)
+      .update(`${this.hash}\0${username}`)
+      .digest()
+      .subarray(0, 16);
     const len = hashLength(this.hash);
     // The iterations new accounts get: a fixed default here would set unknown accounts apart.
     return { salt, iterations: this.ctx.scramIterations, storedKey: randomBytes(len), serverKey: randomBytes(len) };

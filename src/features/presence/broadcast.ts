@@ -75,7 +75,7 @@ export async function broadcastUnavailable(p: Presence, session: Bound, stanza: 
   directed.clear();
   for (const t of targets) {
     const to = parseJid(t);
-    if (!to || covered.has(to.bareString) && !to.resource) continue;
+    if (!to || (covered.has(to.bareString) && !to.resource)) continue;
     const copy = pres.clone();
     copy.attrs.to = t;
     await p.route(copy, session.jid, to, session.closed ? undefined : session);
@@ -86,7 +86,8 @@ export async function broadcastUnavailable(p: Presence, session: Bound, stanza: 
 export async function directed(p: Presence, session: Bound, stanza: Element, to: JID): Promise<void> {
   if (to.bareString !== session.jid.bareString) {
     const set = directedOf(session);
-    if (stanza.attrs.type === "unavailable") set.delete(to.toString()); else set.add(to.toString());
+    if (stanza.attrs.type === "unavailable") set.delete(to.toString());
+    else set.add(to.toString());
   }
   await p.route(stanza, session.jid, to, session);
 }

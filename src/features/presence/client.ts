@@ -30,9 +30,13 @@ async function fromClient(p: Presence, session: Bound, ev: StanzaEvent): Promise
 }
 
 export function onClientPresence(p: Presence): void {
-  p.server.bus.on("presence/client", (ev) => {
-    const session = ev.origin;
-    if (!session || !isBound(session)) return undefined;
-    return inOrder(session, () => fromClient(p, session, ev)).then(() => true);
-  }, "late");
+  p.server.bus.on(
+    "presence/client",
+    (ev) => {
+      const session = ev.origin;
+      if (!session || !isBound(session)) return undefined;
+      return inOrder(session, () => fromClient(p, session, ev)).then(() => true);
+    },
+    "late",
+  );
 }

@@ -34,6 +34,9 @@ export async function answerProbe(p: Presence, contact: string, prober: JID, sen
 /** Sends to whatever a JID names here: one session, or every available one of an account. */
 export const sendTo = (p: Presence, jid: JID) => (el: Element) => {
   if (jid.domain !== p.domain || !jid.local) return;
-  if (jid.resource) { p.server.registry.get(jid.local, jid.resource)?.send(el); return; }
+  if (jid.resource) {
+    p.server.registry.get(jid.local, jid.resource)?.send(el);
+    return;
+  }
   for (const s of p.available(jid.local)) s.send(el.clone());
 };

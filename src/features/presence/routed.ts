@@ -28,14 +28,18 @@ export function onRoutedPresence(p: Presence): void {
 
   server.bus.on("presence/bare", inbound, "fallback");
 
-  server.bus.on("presence/full", async (ev) => {
-    const type = ev.stanza.attrs.type;
-    if (type !== undefined && (SUBSCRIPTION_TYPES.has(type) || type === "probe")) return inbound(ev);
-    // A full JID that is not connected: presence is dropped (RFC 6121 §8.5.3.2.3).
-    const { local, resource } = ev.to;
-    if (local !== undefined && resource !== undefined) server.registry.get(local, resource)?.send(ev.stanza);
-    return true;
-  }, "fallback");
+  server.bus.on(
+    "presence/full",
+    async (ev) => {
+      const type = ev.stanza.attrs.type;
+      if (type !== undefined && (SUBSCRIPTION_TYPES.has(type) || type === "probe")) return inbound(ev);
+      // A full JID that is not connected: presence is dropped (RFC 6121 §8.5.3.2.3).
+      const { local, resource } = ev.to;
+      if (local !== undefined && resource !== undefined) server.registry.get(local, resource)?.send(ev.stanza);
+      return true;
+    },
+    "fallback",
+  );
 
   server.bus.on("presence/host", () => true, "fallback");
 }

@@ -44,7 +44,10 @@ export function deliver(session: Session, stanza: Element, to?: string): void {
 /** Directed presence targets of a session (RFC 6121 §4.6): JIDs that get its unavailable. */
 export function directedOf(session: Session): Set<string> {
   let set = session.data.directedPresence;
-  if (!set) { set = new Set(); session.data.directedPresence = set; }
+  if (!set) {
+    set = new Set();
+    session.data.directedPresence = set;
+  }
   return set;
 }
 

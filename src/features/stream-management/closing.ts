@@ -18,7 +18,8 @@ function handleUnacked(sm: Sm, session: Session, bare: JID, queue: Element[]): v
     sm.rerouting.add(p);
     void p.finally(() => sm.rerouting.delete(p));
   };
-  let rerouted = 0, bounced = 0;
+  let rerouted = 0,
+    bounced = 0;
   for (const el of queue) {
     if (el.name === "message") {
       const type = el.attrs.type ?? "normal";
@@ -44,14 +45,18 @@ function handleUnacked(sm: Sm, session: Session, bare: JID, queue: Element[]): v
 }
 
 export function onSessionClosed(sm: Sm): void {
-  sm.server.bus.on("session-closed", ({ session }) => {
-    const st = session.data.smState;
-    if (!st) return;
-    session.data.smState = undefined;
-    clearTimeout(st.probe);
-    if (st.id) sm.store.end(st.id, session, { username: st.username, h: handled(st) });
-    const queue = st.queue;
-    st.queue = [];
-    if (queue.length > 0 && session.jid) handleUnacked(sm, session, session.jid.bare(), queue);
-  }, "first"); // first, and synchronous, so that re-routing starts before anything else awaits
+  sm.server.bus.on(
+    "session-closed",
+    ({ session }) => {
+      const st = session.data.smState;
+      if (!st) return;
+      session.data.smState = undefined;
+      clearTimeout(st.probe);
+      if (st.id) sm.store.end(st.id, session, { username: st.username, h: handled(st) });
+      const queue = st.queue;
+      st.queue = [];
+      if (queue.length > 0 && session.jid) handleUnacked(sm, session, session.jid.bare(), queue);
+    },
+    "first",
+  ); // first, and synchronous, so that re-routing starts before anything else awaits
 }

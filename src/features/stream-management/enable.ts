@@ -23,8 +23,13 @@ export function enable(sm: Sm, session: Session, el: Element): SmState | StanzaE
     username,
     id: resume ? randomBytes(18).toString("base64url") : undefined,
     max: wanted > 0 ? Math.min(wanted, hibernation) : hibernation,
-    queue: [], acked: 0, inBase: session.stanzasIn,
-    ackRequested: false, ackRequestedAt: 0, overflowed: false, probe: undefined,
+    queue: [],
+    acked: 0,
+    inBase: session.stanzasIn,
+    ackRequested: false,
+    ackRequestedAt: 0,
+    overflowed: false,
+    probe: undefined,
   };
   session.data.smState = st;
   if (st.id) sm.store.add(st.id, session);

@@ -24,10 +24,16 @@ declare module "../../core/services.js" {
 }
 
 /** A resumable session that ended: its account, and the last 'h' it counted. */
-export interface EndedSession { username: string; h: number }
+export interface EndedSession {
+  username: string;
+  h: number;
+}
 
 /** What a resumption id names: a session that lives (connected or hibernating), or one that ended. */
-export interface Resumable { session?: Session; ended?: EndedSession }
+export interface Resumable {
+  session?: Session;
+  ended?: EndedSession;
+}
 
 export interface HibernationStore {
   /** <enable resume/>: the session can be resumed under `id` until it ends. */
@@ -96,7 +102,10 @@ export class LocalHibernationStore implements HibernationStore {
     this.live.delete(id);
     this.ended.set(id, ended);
     if (this.ended.size > ENDED_KEPT) {
-      for (const oldest of this.ended.keys()) { this.ended.delete(oldest); break; }
+      for (const oldest of this.ended.keys()) {
+        this.ended.delete(oldest);
+        break;
+      }
     }
   }
 

@@ -28,7 +28,10 @@ export function probe(st: SmState): boolean {
   st.probe = setTimeout(() => {
     st.probe = undefined;
     // Destroying the connection makes a resumable session hibernate, like any other drop.
-    if (s.transport === t && !s.closed && !s.hibernating) { s.log.info("no answer to an ack request on an idle connection"); t.destroy(); }
+    if (s.transport === t && !s.closed && !s.hibernating) {
+      s.log.info("no answer to an ack request on an idle connection");
+      t.destroy();
+    }
   }, PROBE_TIMEOUT_MS);
   st.probe.unref();
   return true;

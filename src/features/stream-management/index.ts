@@ -31,6 +31,8 @@ export default defineFeature({
     onInline(sm);
     // Storage closes after this: re-routing in progress finishes first. (Hibernation timers
     // stop with the store; every hibernating session has been closed by then anyway.)
-    return async () => { await Promise.allSettled([...sm.rerouting]); };
+    return async () => {
+      await Promise.allSettled([...sm.rerouting]);
+    };
   },
 });

@@ -10,21 +10,32 @@ import { beginResume, checkResume, completeResume } from "./resume.js";
 export function onInline(sm: Sm): void {
   const { server } = sm;
 
-  server.bus.on("sasl2-inline", ({ inline }) => { inline.c("sm", { xmlns: NS_SM }); });
-  server.bus.on("bind2-inline", ({ inline }) => { inline.c("feature", { var: NS_SM }); });
+  server.bus.on("sasl2-inline", ({ inline }) => {
+    inline.c("sm", { xmlns: NS_SM });
+  });
+  server.bus.on("bind2-inline", ({ inline }) => {
+    inline.c("feature", { var: NS_SM });
+  });
 
-  server.bus.on("sasl2-success", (ev) => {
-    const el = ev.request.getChild("resume", NS_SM);
-    if (!el || ev.state.resumed) return;
-    // Only a resumption waits (for the store's lookup); every other login goes on at once.
-    return checkResume(sm, ev.session, ev.username, el).then((r) => {
-      if (!r.ok) { ev.success.cnode(failedInline(r.def, r.h)); return; }
-      beginResume(sm, r.st);
-      ev.success.cnode(x("resumed", { xmlns: NS_SM, h: handled(r.st), previd: el.attrs.previd }));
-      ev.state.resumed = r.st.session;
-      ev.session.data.smPendingResume = { st: r.st, h: r.h };
-    });
-  }, "resume");
+  server.bus.on(
+    "sasl2-success",
+    (ev) => {
+      const el = ev.request.getChild("resume", NS_SM);
+      if (!el || ev.state.resumed) return;
+      // Only a resumption waits (for the store's lookup); every other login goes on at once.
+      return checkResume(sm, ev.session, ev.username, el).then((r) => {
+        if (!r.ok) {
+          ev.success.cnode(failedInline(r.def, r.h));
+          return;
+        }
+        beginResume(sm, r.st);
+        ev.success.cnode(x("resumed", { xmlns: NS_SM, h: handled(r.st), previd: el.attrs.previd }));
+        ev.state.resumed = r.st.session;
+        ev.session.data.smPendingResume = { st: r.st, h: r.h };
+      });
+    },
+    "resume",
+  );
 
   // <success> is written: now the connection moves and the queue is replayed.
   server.bus.on("sasl2-success-sent", (ev) => {

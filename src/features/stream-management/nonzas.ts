@@ -22,7 +22,10 @@ export function onNonzas(sm: Sm): void {
 
   server.bus.on(`nonza/${NS_SM}:resume`, async ({ session, element }) => {
     const r = await checkResume(sm, session, session.username, element);
-    if (!r.ok) { session.send(failedClassic(r.def, r.h)); return true; }
+    if (!r.ok) {
+      session.send(failedClassic(r.def, r.h));
+      return true;
+    }
     beginResume(sm, r.st);
     completeResume(sm, r.st, session, r.h, x("resumed", { xmlns: NS_SM, previd: element.attrs.previd, h: handled(r.st) }));
     return true;
@@ -38,8 +41,14 @@ export function onNonzas(sm: Sm): void {
     const st = session.data.smState;
     if (!st) return true;
     const h = parseH(element.attrs.h);
-    if (h === undefined) { session.close(streamErrors.smBadAck); return true; }
-    if (!ack(st, h)) { session.close(streamErrors.smHandledCountTooHigh); return true; }
+    if (h === undefined) {
+      session.close(streamErrors.smBadAck);
+      return true;
+    }
+    if (!ack(st, h)) {
+      session.close(streamErrors.smHandledCountTooHigh);
+      return true;
+    }
     clearTimeout(st.probe);
     st.probe = undefined;
     st.ackRequested = false;

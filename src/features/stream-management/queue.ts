@@ -28,18 +28,20 @@ export function requestAck(st: SmState): void {
 }
 
 /** The session's outbound filter: counts and queues every stanza. */
-export const outFilter = (sm: Sm, st: SmState): OutFilter => (el) => {
-  if (!isStanza(el)) return el;
-  st.queue.push(el);
-  const s = st.session;
-  // A hibernating session may queue smacks_max_queue_size stanzas: past that its hibernation ends (and the queue is handled).
-  if (st.queue.length > (s.hibernating ? sm.server.config.smacks_max_queue_size : LIVE_QUEUE_LIMIT) && !st.overflowed) {
-    st.overflowed = true;
-    s.log.warn({ queued: st.queue.length, hibernating: s.hibernating }, "too many unacknowledged stanzas; ending the session");
-    // Not from inside send(): the stanza being sent is already queued and will be handled.
-    setImmediate(() => s.close(s.hibernating ? undefined : streamErrors.smQueueFull));
-  }
-  // A hibernating session queues only (Session.send writes nothing).
-  if (!s.hibernating) requestAck(st);
-  return el;
-};
+export const outFilter =
+  (sm: Sm, st: SmState): OutFilter =>
+  (el) => {
+    if (!isStanza(el)) return el;
+    st.queue.push(el);
+    const s = st.session;
+    // A hibernating session may queue smacks_max_queue_size stanzas: past that its hibernation ends (and the queue is handled).
+    if (st.queue.length > (s.hibernating ? sm.server.config.smacks_max_queue_size : LIVE_QUEUE_LIMIT) && !st.overflowed) {
+      st.overflowed = true;
+      s.log.warn({ queued: st.queue.length, hibernating: s.hibernating }, "too many unacknowledged stanzas; ending the session");
+      // Not from inside send(): the stanza being sent is already queued and will be handled.
+      setImmediate(() => s.close(s.hibernating ? undefined : streamErrors.smQueueFull));
+    }
+    // A hibernating session queues only (Session.send writes nothing).
+    if (!s.hibernating) requestAck(st);
+    return el;
+  };

@@ -13,30 +13,39 @@ export function allowRoutes(ctx: AccountContext): void {
   const { server } = ctx;
   const http = server.services.get("http");
 
-  http.route("GET", `${ACCOUNT_PATH}/allow`, page(async (req) => {
-    const s = await current(ctx, req);
-    if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-    touch(s, req);
-    const row = await findRevoked(ctx, s, req.url.searchParams.get("id"));
-    if (!row) {
-      s.flash = { kind: "error", text: "That client is not revoked." };
-      return redirect(req, ACCOUNT_PATH);
-    }
-    html(req, 200, allowPage({ row, csrf: s.csrf }));
-  }));
+  http.route(
+    "GET",
+    `${ACCOUNT_PATH}/allow`,
+    page(async (req) => {
+      const s = await current(ctx, req);
+      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
+      touch(s, req);
+      const row = await findRevoked(ctx, s, req.url.searchParams.get("id"));
+      if (!row) {
+        s.flash = { kind: "error", text: "That client is not revoked." };
+        return redirect(req, ACCOUNT_PATH);
+      }
+      html(req, 200, allowPage({ row, csrf: s.csrf }));
+    }),
+  );
 
-  http.route("POST", `${ACCOUNT_PATH}/allow`, signedInForm(ctx, async (req, params, s) => {
-    const row = await findRevoked(ctx, s, field(params, "id"));
-    if (!row) {
-      s.flash = { kind: "error", text: "That client is not revoked." };
-      return redirect(req, ACCOUNT_PATH);
-    }
-    const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
-    if (!check.ok) return html(req, check.status, allowPage({ row, csrf: s.csrf, error: check.error }));
-    const result = await server.services.get("access").allow(s.username, row.id, { via: VIA, ip: req.ip });
-    s.flash = result === "allowed"
-      ? { kind: "ok", text: `${row.name}${row.device ? ` on ${row.device}` : ""} may sign in again.` }
-      : { kind: "error", text: "That client is not revoked." };
-    redirect(req, ACCOUNT_PATH);
-  }));
+  http.route(
+    "POST",
+    `${ACCOUNT_PATH}/allow`,
+    signedInForm(ctx, async (req, params, s) => {
+      const row = await findRevoked(ctx, s, field(params, "id"));
+      if (!row) {
+        s.flash = { kind: "error", text: "That client is not revoked." };
+        return redirect(req, ACCOUNT_PATH);
+      }
+      const check = await checkPassword(server, req.ip, s.username, field(params, "password"), VIA, true);
+      if (!check.ok) return html(req, check.status, allowPage({ row, csrf: s.csrf, error: check.error }));
+      const result = await server.services.get("access").allow(s.username, row.id, { via: VIA, ip: req.ip });
+      s.flash =
+        result === "allowed"
+          ? { kind: "ok", text: `${row.name}${row.device ? ` on ${row.device}` : ""} may sign in again.` }
+          : { kind: "error", text: "That client is not revoked." };
+      redirect(req, ACCOUNT_PATH);
+    }),
+  );
 }

@@ -28,7 +28,9 @@ export function checkSessionCsrf(req: HttpRequest, params: URLSearchParams, toke
 export class LoginCsrf {
   private readonly key = randomBytes(32);
 
-  cookieName(req: HttpRequest): string { return req.secure ? "__Host-warden_account_login" : "warden_account_login"; }
+  cookieName(req: HttpRequest): string {
+    return req.secure ? "__Host-warden_account_login" : "warden_account_login";
+  }
 
   private mac(value: string): string {
     return createHmac("sha256", this.key).update(`account-login\0${value}`).digest("base64url");

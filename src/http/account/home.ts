@@ -15,25 +15,40 @@ export function homeRoutes(ctx: AccountContext): void {
   const { server, live } = ctx;
   const http = server.services.get("http");
 
-  http.route("GET", ACCOUNT_PATH, page(async (req) => {
-    const s = await current(ctx, req);
-    if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-    touch(s, req);
-    const v = await view(ctx, s);
-    if (s.flash) { v.flash = s.flash; delete s.flash; }
-    html(req, 200, accountPage(v));
-  }));
+  http.route(
+    "GET",
+    ACCOUNT_PATH,
+    page(async (req) => {
+      const s = await current(ctx, req);
+      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
+      touch(s, req);
+      const v = await view(ctx, s);
+      if (s.flash) {
+        v.flash = s.flash;
+        delete s.flash;
+      }
+      html(req, 200, accountPage(v));
+    }),
+  );
 
-  http.route("GET", `${ACCOUNT_PATH}/fragment`, page(async (req) => {
-    const s = await current(ctx, req);
-    if (!s) throw new HttpError(httpErrors.signInAgain);
-    html(req, 200, fragment(await view(ctx, s)));
-  }));
+  http.route(
+    "GET",
+    `${ACCOUNT_PATH}/fragment`,
+    page(async (req) => {
+      const s = await current(ctx, req);
+      if (!s) throw new HttpError(httpErrors.signInAgain);
+      html(req, 200, fragment(await view(ctx, s)));
+    }),
+  );
 
   http.route("GET", `${ACCOUNT_PATH}/events`, async (req) => {
     const s = await current(ctx, req);
     if (!s) throw new HttpError(httpErrors.signInAgain);
-    if (req.method === "HEAD") { req.res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8" }); req.res.end(); return; }
+    if (req.method === "HEAD") {
+      req.res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8" });
+      req.res.end();
+      return;
+    }
     live.open(req, s);
   });
 

@@ -29,7 +29,11 @@ import { signOutOthersRoutes } from "./sign-out-others.js";
 import { passwordRoutes } from "./password.js";
 import { defineFeature } from "../../core/feature.js";
 
-export default defineFeature({ name: "account-page", needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "browserSessions", "accountUpdates"], setup: accountPageFeature });
+export default defineFeature({
+  name: "account-page",
+  needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "browserSessions", "accountUpdates"],
+  setup: accountPageFeature,
+});
 
 function accountPageFeature(server: Server): () => void {
   const live = new LiveHub(server.services.get("accountUpdates"));
@@ -54,11 +58,18 @@ function accountPageFeature(server: Server): () => void {
       const user = await server.storage.users.get(username);
       for (const b of sessions.ofUser(username)) if (!user || b.authAt < user.passwordChangedAt) sessions.end(b, "password-changed");
     }),
-    server.bus.on("user-deleted", ({ username }) => { sessions.endUser(username, "revoked"); }),
+    server.bus.on("user-deleted", ({ username }) => {
+      sessions.endUser(username, "revoked");
+    }),
   ];
-  const byUser = (ev: { username?: string }) => { if (ev.username) live.changed(ev.username); };
-  const bySession = (ev: { session?: Session }) => { if (ev.session?.username) live.changed(ev.session.username); };
-  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"] as const) offs.push(server.bus.on(name, byUser, "fallback"));
+  const byUser = (ev: { username?: string }) => {
+    if (ev.username) live.changed(ev.username);
+  };
+  const bySession = (ev: { session?: Session }) => {
+    if (ev.session?.username) live.changed(ev.session.username);
+  };
+  for (const name of ["new-client", "client-revoked", "client-allowed", "password-changed", "grant-created", "grant-revoked", "security-event"] as const)
+    offs.push(server.bus.on(name, byUser, "fallback"));
   for (const name of ["authenticated", "resource-bound", "session-closed"] as const) offs.push(server.bus.on(name, bySession, "fallback"));
 
   return () => {

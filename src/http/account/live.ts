@@ -15,9 +15,7 @@ import type { BrowserSession, EndReason } from "./sessions.js";
 import type { Fanout } from "../../state/fanout.js";
 
 /** What every node's open pages are told. */
-export type AccountUpdate =
-  | { kind: "changed"; username: string }
-  | { kind: "ended"; username: string; handle: string; reason: EndReason };
+export type AccountUpdate = { kind: "changed"; username: string } | { kind: "ended"; username: string; handle: string; reason: EndReason };
 
 declare module "../../core/services.js" {
   interface Services {
@@ -29,7 +27,11 @@ const DEBOUNCE_MS = 100;
 const KEEPALIVE_MS = 25_000;
 const MAX_PER_SESSION = 8;
 
-interface Conn { res: http.ServerResponse; session: BrowserSession; keepalive: NodeJS.Timeout }
+interface Conn {
+  res: http.ServerResponse;
+  session: BrowserSession;
+  keepalive: NodeJS.Timeout;
+}
 
 /** What the browser sessions announce (src/app/compose.ts wires them): a sign-in ended, an account's sign-ins changed. */
 export function sessionAnnouncements(updates: Fanout<AccountUpdate>) {

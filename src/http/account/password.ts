@@ -33,69 +33,86 @@ export function passwordRoutes(ctx: AccountContext): void {
     return weak ? httpErrors.passwordRefused(weak) : undefined;
   };
 
-  http.route("POST", `${ACCOUNT_PATH}/password`, signedInForm(ctx, async (req, params, s) => {
-    const fail = async (e: HttpPageErrorDef) => {
-      const v = await view(ctx, s);
-      v.flash = { kind: "error", text: e.text };
-      html(req, e.status, accountPage(v));
-    };
-    const next = field(params, "new_password") ?? "";
-    const problem = newPasswordProblem(params);
-    if (problem) return fail(problem);
-    const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
-    if (!check.ok) return fail(refusal(check));
-    const before = await counts(ctx, s);
-    let fresh: BrowserSession | undefined;
-    try {
-      // This browser stays signed in, under a new session id; the access service ends the XMPP
-      // streams, grants and tokens, and the other browsers go with "password-changed".
-      await server.services.get("access").changePassword(s.username, next, {
-        via: VIA, ip: req.ip,
-        changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
-      });
-    } catch (err) {
-      if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
-      throw err;
-    }
-    if (!fresh) throw new Error("the password changed without a new browser session");
-    fresh.flash = {
-      kind: "ok",
-      text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
-    };
-    req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
-    redirect(req, ACCOUNT_PATH);
-  }));
+  http.route(
+    "POST",
+    `${ACCOUNT_PATH}/password`,
+    signedInForm(ctx, async (req, params, s) => {
+      const fail = async (e: HttpPageErrorDef) => {
+        const v = await view(ctx, s);
+        v.flash = { kind: "error", text: e.text };
+        html(req, e.status, accountPage(v));
+      };
+      const next = field(params, "new_password") ?? "";
+      const problem = newPasswordProblem(params);
+      if (problem) return fail(problem);
+      const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
+      if (!check.ok) return fail(refusal(check));
+      const before = await counts(ctx, s);
+      let fresh: BrowserSession | undefined;
+      try {
+        // This browser stays signed in, under a new session id; the access service ends the XMPP
+        // streams, grants and tokens, and the other browsers go with "password-changed".
+        await server.services.get("access").changePassword(s.username, next, {
+          via: VIA,
+          ip: req.ip,
+          changed: (changedAt) => {
+            fresh = sessions.create(s.username, req, changedAt);
+            sessions.end(s, "replaced");
+          },
+        });
+      } catch (err) {
+        if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
+        throw err;
+      }
+      if (!fresh) throw new Error("the password changed without a new browser session");
+      fresh.flash = {
+        kind: "ok",
+        text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
+      };
+      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
+      redirect(req, ACCOUNT_PATH);
+    }),
+  );
 
-  http.route("POST", `${ACCOUNT_PATH}/reset`, signedInForm(ctx, async (req, params, s) => {
-    const fail = async (e: HttpPageErrorDef) => {
-      const row = await findRow(ctx, s, field(params, "id"));
-      if (row && !row.current) return html(req, e.status, revokePage({ row, csrf: s.csrf, passwordMinLength: server.config.password_min_length, error: e.text }));
-      const v = await view(ctx, s);
-      v.flash = { kind: "error", text: e.text };
-      html(req, e.status, accountPage(v));
-    };
-    const problem = newPasswordProblem(params);
-    if (problem) return fail(problem);
-    const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
-    if (!check.ok) return fail(refusal(check));
-    const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
-    let fresh: BrowserSession | undefined;
-    let done;
-    try {
-      done = await server.services.get("access").resetPassword(s.username, field(params, "new_password")!, {
-        via: VIA, ip: req.ip,
-        // This browser stays signed in, under a new session id, before the other sign-ins end.
-        changed: (changedAt) => { fresh = sessions.create(s.username, req, changedAt); sessions.end(s, "replaced"); },
-      });
-    } catch (err) {
-      if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
-      throw err;
-    }
-    fresh!.flash = {
-      kind: "ok",
-      text: `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
-    };
-    req.res.setHeader("Set-Cookie", sessionCookie(req, fresh!.id));
-    redirect(req, ACCOUNT_PATH);
-  }));
+  http.route(
+    "POST",
+    `${ACCOUNT_PATH}/reset`,
+    signedInForm(ctx, async (req, params, s) => {
+      const fail = async (e: HttpPageErrorDef) => {
+        const row = await findRow(ctx, s, field(params, "id"));
+        if (row && !row.current)
+          return html(req, e.status, revokePage({ row, csrf: s.csrf, passwordMinLength: server.config.password_min_length, error: e.text }));
+        const v = await view(ctx, s);
+        v.flash = { kind: "error", text: e.text };
+        html(req, e.status, accountPage(v));
+      };
+      const problem = newPasswordProblem(params);
+      if (problem) return fail(problem);
+      const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
+      if (!check.ok) return fail(refusal(check));
+      const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
+      let fresh: BrowserSession | undefined;
+      let done;
+      try {
+        done = await server.services.get("access").resetPassword(s.username, field(params, "new_password")!, {
+          via: VIA,
+          ip: req.ip,
+          // This browser stays signed in, under a new session id, before the other sign-ins end.
+          changed: (changedAt) => {
+            fresh = sessions.create(s.username, req, changedAt);
+            sessions.end(s, "replaced");
+          },
+        });
+      } catch (err) {
+        if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
+        throw err;
+      }
+      fresh!.flash = {
+        kind: "ok",
+        text: `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
+      };
+      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh!.id));
+      redirect(req, ACCOUNT_PATH);
+    }),
+  );
 }

@@ -27,13 +27,15 @@ export function signedOut(req: HttpRequest): void {
 }
 
 /** Runs a handler, answering HTTP errors (rate limit, body type or size) as a page. */
-export const page = (handler: (req: HttpRequest) => Promise<void> | void) => async (req: HttpRequest): Promise<void> => {
-  try {
-    await handler(req);
-  } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
-    if (err.status === 413) req.res.setHeader("Connection", "close");
-    const text = err.status === 429 ? THROTTLED : err.description ?? err.code;
-    html(req, err.status, messagePage(err.status === 429 ? "Too many requests" : "This request cannot be completed", text), err.headers);
-  }
-};
+export const page =
+  (handler: (req: HttpRequest) => Promise<void> | void) =>
+  async (req: HttpRequest): Promise<void> => {
+    try {
+      await handler(req);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      if (err.status === 413) req.res.setHeader("Connection", "close");
+      const text = err.status === 429 ? THROTTLED : (err.description ?? err.code);
+      html(req, err.status, messagePage(err.status === 429 ? "Too many requests" : "This request cannot be completed", text), err.headers);
+    }
+  };

@@ -28,7 +28,11 @@ function entryRow(ctx: AccountContext, e: ClientEntry): ClientRow {
     id: e.id,
     name: ua.software ?? (resource !== undefined ? `Resource “${resource}”` : e.type === "access" ? "Unnamed app" : "Unnamed client"),
     type: e.type === "access" ? "App (OAuth)" : e.legacy ? "XMPP client (no client id)" : "XMPP client",
-    auth: [...new Set(auth)], firstSeen: e.firstSeen, lastSeen: e.lastSeen, connected: e.connected, current: false,
+    auth: [...new Set(auth)],
+    firstSeen: e.firstSeen,
+    lastSeen: e.lastSeen,
+    connected: e.connected,
+    current: false,
   };
   if (ua.softwareVersion) row.version = ua.softwareVersion;
   if (ua.device) row.device = ua.device;
@@ -42,8 +46,15 @@ function entryRow(ctx: AccountContext, e: ClientEntry): ClientRow {
 
 function browserRow(ctx: AccountContext, b: BrowserSession, me: BrowserSession | undefined): ClientRow {
   const row: ClientRow = {
-    id: `web/${b.handle}`, name: b.browser, type: "Account page (browser)", auth: ["password"], firstSeen: b.createdAt, lastSeen: b.lastSeen,
-    expires: ctx.sessions.expiresAt(b), connected: ctx.live.connected(b), current: b === me,
+    id: `web/${b.handle}`,
+    name: b.browser,
+    type: "Account page (browser)",
+    auth: ["password"],
+    firstSeen: b.createdAt,
+    lastSeen: b.lastSeen,
+    expires: ctx.sessions.expiresAt(b),
+    connected: ctx.live.connected(b),
+    current: b === me,
   };
   if (ctx.server.config.client_ip_tracking) row.ip = b.ip;
   if (row.connected) row.connectedNote = "page open";
@@ -67,9 +78,13 @@ export async function rowsFor(ctx: AccountContext, username: string, me?: Browse
 export async function view(ctx: AccountContext, s: BrowserSession): Promise<AccountView> {
   const { server } = ctx;
   return {
-    jid: `${s.username}@${server.config.domain}`, csrf: s.csrf, rows: await rowsFor(ctx, s.username, s),
-    events: await server.storage.events.list(s.username, HISTORY_SHOWN), historyDays: server.config.security_history_days,
-    ipTracking: server.config.client_ip_tracking, revoked: await revokedRows(ctx, s.username),
+    jid: `${s.username}@${server.config.domain}`,
+    csrf: s.csrf,
+    rows: await rowsFor(ctx, s.username, s),
+    events: await server.storage.events.list(s.username, HISTORY_SHOWN),
+    historyDays: server.config.security_history_days,
+    ipTracking: server.config.client_ip_tracking,
+    revoked: await revokedRows(ctx, s.username),
     passwordMinLength: server.config.password_min_length,
   };
 }

@@ -58,17 +58,40 @@ export function clearCookie(req: HttpRequest, name = cookieName(req)): string {
 /** Constant-time comparison of two strings. */
 export function sameSecret(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** "Firefox on Android", from a User-Agent header (best effort; only shown to the account's owner). */
 export function describeBrowser(ua: string | undefined): string {
   if (!ua) return "Unknown browser";
-  const browser = /Edg(?:e|A|iOS)?\//.test(ua) ? "Edge" : /OPR\/|Opera/.test(ua) ? "Opera" : /Firefox\/|FxiOS/.test(ua) ? "Firefox"
-    : /Chrom(?:e|ium)\/|CriOS/.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : /curl\//.test(ua) ? "curl" : "Unknown browser";
-  const os = /Android/.test(ua) ? "Android" : /iPhone|iPad|iPod/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows"
-    : /Mac OS X|Macintosh/.test(ua) ? "macOS" : /CrOS/.test(ua) ? "ChromeOS" : /Linux/.test(ua) ? "Linux" : "";
+  const browser = /Edg(?:e|A|iOS)?\//.test(ua)
+    ? "Edge"
+    : /OPR\/|Opera/.test(ua)
+      ? "Opera"
+      : /Firefox\/|FxiOS/.test(ua)
+        ? "Firefox"
+        : /Chrom(?:e|ium)\/|CriOS/.test(ua)
+          ? "Chrome"
+          : /Safari\//.test(ua)
+            ? "Safari"
+            : /curl\//.test(ua)
+              ? "curl"
+              : "Unknown browser";
+  const os = /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad|iPod/.test(ua)
+      ? "iOS"
+      : /Windows/.test(ua)
+        ? "Windows"
+        : /Mac OS X|Macintosh/.test(ua)
+          ? "macOS"
+          : /CrOS/.test(ua)
+            ? "ChromeOS"
+            : /Linux/.test(ua)
+              ? "Linux"
+              : "";
   return os ? `${browser} on ${os}` : browser;
 }
 
@@ -101,7 +124,10 @@ export class LocalBrowserSessions implements BrowserSessions {
   private readonly byId = new Map<string, BrowserSession>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly onEnd: (s: BrowserSession, reason: EndReason) => void, private readonly onChange: (username: string) => void) {
+  constructor(
+    private readonly onEnd: (s: BrowserSession, reason: EndReason) => void,
+    private readonly onChange: (username: string) => void,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -109,8 +135,15 @@ export class LocalBrowserSessions implements BrowserSessions {
   create(username: string, req: HttpRequest, authAt = Date.now()): BrowserSession {
     const now = Date.now();
     const s: BrowserSession = {
-      id: randomBytes(32).toString("base64url"), handle: randomBytes(9).toString("base64url"), username,
-      csrf: randomBytes(32).toString("base64url"), createdAt: now, authAt, lastSeen: now, ip: req.ip, browser: describeBrowser(req.header("user-agent")),
+      id: randomBytes(32).toString("base64url"),
+      handle: randomBytes(9).toString("base64url"),
+      username,
+      csrf: randomBytes(32).toString("base64url"),
+      createdAt: now,
+      authAt,
+      lastSeen: now,
+      ip: req.ip,
+      browser: describeBrowser(req.header("user-agent")),
     };
     const mine = this.ofUser(username).sort((a, b) => a.createdAt - b.createdAt);
     while (mine.length >= MAX_PER_ACCOUNT) this.end(mine.shift()!, "replaced");
@@ -133,7 +166,10 @@ export class LocalBrowserSessions implements BrowserSessions {
     if (!id) return undefined;
     const s = this.byId.get(id);
     if (!s) return undefined;
-    if (this.expired(s)) { this.end(s, "expired"); return undefined; }
+    if (this.expired(s)) {
+      this.end(s, "expired");
+      return undefined;
+    }
     return s;
   }
 
@@ -156,7 +192,11 @@ export class LocalBrowserSessions implements BrowserSessions {
   /** Ends every session of an account but `except`; returns how many. */
   endUser(username: string, reason: EndReason, except?: BrowserSession): number {
     let n = 0;
-    for (const s of [...this.byId.values()]) if (s.username === username && s !== except) { this.end(s, reason); n++; }
+    for (const s of [...this.byId.values()])
+      if (s.username === username && s !== except) {
+        this.end(s, reason);
+        n++;
+      }
     return n;
   }
 

@@ -12,20 +12,27 @@ export async function current(ctx: AccountContext, req: HttpRequest): Promise<Br
   const s = sessions.get(readCookie(req, cookieName(req)));
   if (!s) return undefined;
   const user = await server.storage.users.get(s.username);
-  if (!user || user.passwordChangedAt > s.authAt) { sessions.end(s, user ? "password-changed" : "revoked"); return undefined; }
+  if (!user || user.passwordChangedAt > s.authAt) {
+    sessions.end(s, user ? "password-changed" : "revoked");
+    return undefined;
+  }
   return s;
 }
 
 /** A request by the user (not by live updates): the session's last use and address. */
-export function touch(s: BrowserSession, req: HttpRequest): void { s.lastSeen = Date.now(); s.ip = req.ip; }
+export function touch(s: BrowserSession, req: HttpRequest): void {
+  s.lastSeen = Date.now();
+  s.ip = req.ip;
+}
 
 /** A form of a signed-in page: rate-limited, then the browser session and its CSRF token checked. */
-export const signedInForm = (ctx: AccountContext, handler: (req: HttpRequest, params: URLSearchParams, s: BrowserSession) => Promise<void>) => page(async (req) => {
-  ctx.limiter.take(`account:${req.ip}`);
-  const params = await req.form();
-  const s = await current(ctx, req);
-  if (!s) return signedOut(req);
-  if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
-  touch(s, req);
-  await handler(req, params, s);
-});
+export const signedInForm = (ctx: AccountContext, handler: (req: HttpRequest, params: URLSearchParams, s: BrowserSession) => Promise<void>) =>
+  page(async (req) => {
+    ctx.limiter.take(`account:${req.ip}`);
+    const params = await req.form();
+    const s = await current(ctx, req);
+    if (!s) return signedOut(req);
+    if (!checkSessionCsrf(req, params, s.csrf)) return formExpired(req);
+    touch(s, req);
+    await handler(req, params, s);
+  });

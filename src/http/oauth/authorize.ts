@@ -32,7 +32,12 @@ interface AuthzRequest {
 
 /** Shown to the user, never redirected. */
 class PageError extends Error {
-  constructor(readonly def: HttpPageErrorDef, text = def.text) { super(text); }
+  constructor(
+    readonly def: HttpPageErrorDef,
+    text = def.text,
+  ) {
+    super(text);
+  }
 }
 
 /** Sent back to the app at its redirect URI (or shown, for an out-of-band client). */
@@ -64,7 +69,11 @@ function matchesRegistered(client: Client, uri: string): boolean {
   if (client.meta.redirect_uris.includes(uri)) return true;
   if (client.meta.application_type !== "native") return false;
   let u: URL;
-  try { u = new URL(uri); } catch { return false; }
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
   if (u.protocol !== "http:" || !["127.0.0.1", "[::1]", "localhost"].includes(u.hostname)) return false;
   // Only the port may differ: a fragment or credentials were never registered (RFC 6749 §3.1.2).
   if (u.hash || uri.includes("#") || u.username || u.password) return false;
@@ -72,7 +81,9 @@ function matchesRegistered(client: Client, uri: string): boolean {
     try {
       const ru = new URL(r);
       return ru.protocol === "http:" && ru.hostname === u.hostname && ru.pathname === u.pathname && ru.search === u.search;
-    } catch { return false; }
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -133,14 +144,21 @@ function checkRequest(ctx: OAuthContext, params: URLSearchParams): { client: Cli
     return { client, request };
   } catch (err) {
     // A repeated parameter (clients.ts single): invalid_request at the redirect URI.
-    if (err instanceof HttpError) throw new RedirectWith(redirectUri, new RedirectError({ status: 400, code: "invalid_request", text: err.description ?? err.code }), state);
+    if (err instanceof HttpError)
+      throw new RedirectWith(redirectUri, new RedirectError({ status: 400, code: "invalid_request", text: err.description ?? err.code }), state);
     if (err instanceof RedirectError) throw new RedirectWith(redirectUri, err, state);
     throw err;
   }
 }
 
 class RedirectWith extends Error {
-  constructor(readonly redirectUri: string, readonly error: RedirectError, readonly state: string | undefined) { super(error.message); }
+  constructor(
+    readonly redirectUri: string,
+    readonly error: RedirectError,
+    readonly state: string | undefined,
+  ) {
+    super(error.message);
+  }
 }
 
 function answerError(req: HttpRequest, base: string, e: RedirectWith): void {
@@ -154,7 +172,15 @@ export function authorizeRoutes(ctx: OAuthContext): void {
 
   const showLogin = (req: HttpRequest, client: Client, signedRequest: string, request: AuthzRequest, status = 200, error?: string, username?: string) => {
     const csrf = csrfFor(ctx, req);
-    const view = { action: AUTHORIZE_PATH, domain, app: appView(client), scopes: request.scopes, hidden: { request: signedRequest, csrf: csrf.field }, error, username };
+    const view = {
+      action: AUTHORIZE_PATH,
+      domain,
+      app: appView(client),
+      scopes: request.scopes,
+      hidden: { request: signedRequest, csrf: csrf.field },
+      error,
+      username,
+    };
     sendPage(req, status, loginPage(view), [], csrf.headers);
   };
 
@@ -189,8 +215,12 @@ export function authorizeRoutes(ctx: OAuthContext): void {
       const csrf = csrfFor(ctx, req);
       const redirectTo = request.redirectUri === OOB_URI ? undefined : new URL(request.redirectUri).host || new URL(request.redirectUri).protocol;
       const page = consentPage({
-        action: AUTHORIZE_PATH, user: `${login.username}@${domain}`, app: appView(client), scopes: request.scopes,
-        hidden: { request: signedRequest[0]!, ticket, csrf: csrf.field }, redirectTo,
+        action: AUTHORIZE_PATH,
+        user: `${login.username}@${domain}`,
+        app: appView(client),
+        scopes: request.scopes,
+        hidden: { request: signedRequest[0]!, ticket, csrf: csrf.field },
+        redirectTo,
       });
       return sendPage(req, 200, page, formTarget(request.redirectUri), csrf.headers);
     }
@@ -198,7 +228,8 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     const ticket = readTicket(ctx, single(params, "ticket"), "authorize", ref, binding);
     if (!ticket) return errorPage(req, httpErrors.authzSignInExpired);
     if (!(await spendTicket(ctx, ticket))) return errorPage(req, httpErrors.authzAlreadyAnswered);
-    const fail = (def: HttpCodedErrorDef & HttpPageErrorDef) => answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
+    const fail = (def: HttpCodedErrorDef & HttpPageErrorDef) =>
+      answerError(req, req.base, new RedirectWith(request.redirectUri, new RedirectError(def), request.state));
     if (decision !== "allow") return fail(httpErrors.accessDenied);
     const chosen = new Set(params.getAll("scope"));
     const scopes = request.scopes.filter((s) => chosen.has(s));
@@ -207,8 +238,14 @@ export function authorizeRoutes(ctx: OAuthContext): void {
     if (!user || user.passwordChangedAt > ticket.at) return errorPage(req, httpErrors.authzSignInStale);
     const code = randomCode();
     await ctx.state.codes.set(sha256(code), {
-      clientIdHash: clientIdHash(client.id), redirectUri: request.redirectUri, redirectGiven: request.redirectGiven,
-      challenge: request.challenge, username: ticket.u, scopes, authTime: ticket.at, exp: Date.now() + server.config.oauth2_code_ttl * 1000,
+      clientIdHash: clientIdHash(client.id),
+      redirectUri: request.redirectUri,
+      redirectGiven: request.redirectGiven,
+      challenge: request.challenge,
+      username: ticket.u,
+      scopes,
+      authTime: ticket.at,
+      exp: Date.now() + server.config.oauth2_code_ttl * 1000,
     });
     server.log.info({ username: ticket.u, client: client.meta.client_name, scopes: scopes.join(" ") }, "oauth authorization granted");
     if (request.redirectUri === OOB_URI) return sendPage(req, 200, codePage(code));

@@ -39,7 +39,10 @@ export interface ClientMetadata {
   iat: number;
 }
 
-export interface Client { id: string; meta: ClientMetadata }
+export interface Client {
+  id: string;
+  meta: ClientMetadata;
+}
 
 function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
@@ -49,7 +52,11 @@ function isLoopbackHost(host: string): boolean {
 }
 
 function parseUrl(s: string): URL | undefined {
-  try { return new URL(s); } catch { return undefined; }
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
 }
 
 function text(v: unknown, field: string, max: number): string | undefined {
@@ -79,7 +86,9 @@ function clientHostUri(v: unknown, field: string, clientHost: string): string | 
 
 /** The redirect URI rules of the reference, by application type. */
 export function checkRedirectUri(uri: string, type: "web" | "native", clientHost: string): void {
-  const bad = (why: string) => { throw new HttpError(httpErrors.regRedirect(uri, why)); };
+  const bad = (why: string) => {
+    throw new HttpError(httpErrors.regRedirect(uri, why));
+  };
   if (uri.length > MAX_URI) bad("too long");
   if (type === "native" && uri === OOB_URI) return;
   const u = parseUrl(uri);
@@ -135,8 +144,14 @@ export function validateRegistration(body: unknown, now = Date.now()): ClientMet
   for (const r of redirect_uris) checkRedirectUri(r, appType, cu.hostname);
 
   const meta: ClientMetadata = {
-    client_name, client_uri: cu.href, application_type: appType, redirect_uris, grant_types, response_types,
-    token_endpoint_auth_method: method, iat: Math.floor(now / 1000),
+    client_name,
+    client_uri: cu.href,
+    application_type: appType,
+    redirect_uris,
+    grant_types,
+    response_types,
+    token_endpoint_auth_method: method,
+    iat: Math.floor(now / 1000),
   };
   if (b.scope !== undefined) {
     if (typeof b.scope !== "string" || b.scope.length > 1000) throw new HttpError(httpErrors.regScope);

@@ -19,7 +19,6 @@ function cookieName(req: HttpRequest): string {
   return req.secure ? "__Host-warden_csrf" : "warden_csrf";
 }
 
-
 export interface CsrfToken {
   /** The value for the forms' hidden "csrf" field. */
   field: string;

@@ -34,8 +34,13 @@ export function metadata(issuer: string): Record<string, unknown> {
 }
 
 export function metadataRoutes(ctx: OAuthContext): void {
-  ctx.server.services.get("http").route("GET", METADATA_PATH, (req) => {
-    req.res.removeHeader("Pragma");
-    sendJson(req, 200, metadata(req.base), { "Cache-Control": "public, max-age=300", Vary: "Host" });
-  }, { cors: true });
+  ctx.server.services.get("http").route(
+    "GET",
+    METADATA_PATH,
+    (req) => {
+      req.res.removeHeader("Pragma");
+      sendJson(req, 200, metadata(req.base), { "Cache-Control": "public, max-age=300", Vary: "Host" });
+    },
+    { cors: true },
+  );
 }

@@ -39,7 +39,9 @@ function appBox(app: AppView): string {
 }
 
 function hidden(fields: Record<string, string>): string {
-  return Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join("\n");
+  return Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+    .join("\n");
 }
 
 function scopeList(scopes: string[], checkboxes: boolean): string {
@@ -66,10 +68,13 @@ export function loginPage(v: LoginView): string {
   const intro = v.app
     ? `<p>This app asks for access to your account on <b>${esc(v.domain)}</b>:</p>${appBox(v.app)}<p>It asks for:</p>${scopeList(v.scopes ?? [], false)}`
     : `<p>Enter the code your device shows, then sign in to your account on <b>${esc(v.domain)}</b>.</p>`;
-  const code = v.userCode !== undefined
-    ? `<label for="user_code">Code from your device</label><input type="text" id="user_code" name="user_code" value="${esc(v.userCode ?? "")}" autocomplete="off" autocapitalize="characters" required>`
-    : "";
-  return page(`Sign in to ${v.domain}`, `<h1>Sign in to ${esc(v.domain)}</h1>
+  const code =
+    v.userCode !== undefined
+      ? `<label for="user_code">Code from your device</label><input type="text" id="user_code" name="user_code" value="${esc(v.userCode ?? "")}" autocomplete="off" autocapitalize="characters" required>`
+      : "";
+  return page(
+    `Sign in to ${v.domain}`,
+    `<h1>Sign in to ${esc(v.domain)}</h1>
 ${v.error ? `<p class="error">${esc(v.error)}</p>` : ""}
 ${intro}
 <form method="post" action="${esc(v.action)}">
@@ -79,7 +84,8 @@ ${code}
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <button class="primary" type="submit" name="action" value="login">Sign in</button>
 </form>
-<p class="muted">Only sign in if you trust this app. You can revoke its access at any time from your XMPP client.</p>`);
+<p class="muted">Only sign in if you trust this app. You can revoke its access at any time from your XMPP client.</p>`,
+  );
 }
 
 export interface ConsentView {
@@ -94,7 +100,9 @@ export interface ConsentView {
 
 export function consentPage(v: ConsentView): string {
   const target = v.redirectTo ? `<p class="muted">You will then be sent back to <b>${esc(v.redirectTo)}</b>.</p>` : "";
-  return page("Allow access?", `<h1>Allow access to ${esc(v.user)}?</h1>
+  return page(
+    "Allow access?",
+    `<h1>Allow access to ${esc(v.user)}?</h1>
 ${appBox(v.app)}
 <form method="post" action="${esc(v.action)}">
 ${hidden(v.hidden)}
@@ -103,7 +111,8 @@ ${scopeList(v.scopes, true)}
 ${target}
 <button class="primary" type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
-</form>`);
+</form>`,
+  );
 }
 
 export function messagePage(title: string, message: string, extra = ""): string {

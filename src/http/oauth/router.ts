@@ -38,7 +38,6 @@ import { revokeRoutes } from "./revoke.js";
 import { defineFeature } from "../../core/feature.js";
 import type { OAuthContext } from "./context.js";
 
-
 export default defineFeature({ name: "oauth", needs: ["http", "grants", "loginThrottle", "access", "rateLimits", "expiringStores"], setup: oauth });
 
 /** The feature: registers the OAuth endpoints on the HTTP service. */

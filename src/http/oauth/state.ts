@@ -27,7 +27,11 @@ export interface CodeRecord {
   exp: number;
 }
 
-export interface UsedCode { username: string; grantId: string; exp: number }
+export interface UsedCode {
+  username: string;
+  grantId: string;
+  exp: number;
+}
 
 export interface DeviceRecord {
   clientId: string;

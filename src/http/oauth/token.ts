@@ -7,8 +7,18 @@ import { httpErrors } from "../../core/errors.js";
 import type { OAuthContext } from "./context.js";
 import { authenticateClient, clientInfo, single, DEVICE_GRANT, type Client } from "./clients.js";
 import {
-  clientIdHash, createOAuthGrant, issueTokens, knownScopes, roleOf, rotateRefresh, touchGrant,
-  GRANT_KIND, REFRESH_PURPOSE, REFRESH_USED_PURPOSE, TOKEN_RE, type IssuedTokens,
+  clientIdHash,
+  createOAuthGrant,
+  issueTokens,
+  knownScopes,
+  roleOf,
+  rotateRefresh,
+  touchGrant,
+  GRANT_KIND,
+  REFRESH_PURPOSE,
+  REFRESH_USED_PURPOSE,
+  TOKEN_RE,
+  type IssuedTokens,
 } from "../../auth/oauth-tokens.js";
 import { tokenHash } from "../../auth/grants.js";
 import { sha256 } from "./state.js";
@@ -74,7 +84,8 @@ export function tokenRoutes(ctx: OAuthContext): void {
     };
     if (t.purpose === REFRESH_USED_PURPOSE) throw await reused();
     if (t.purpose !== REFRESH_PURPOSE) throw new HttpError(httpErrors.notRefreshToken);
-    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now))) throw new HttpError(httpErrors.refreshExpired);
+    if ((t.expiresAt !== undefined && t.expiresAt <= now) || !(await server.services.get("grants").valid(grant, now)))
+      throw new HttpError(httpErrors.refreshExpired);
     const granted = knownScopes(grant.data.scopes);
     let scopes = granted;
     const asked = single(params, "scope");
@@ -125,24 +136,31 @@ export function tokenRoutes(ctx: OAuthContext): void {
     return issueTokens(server, grant, scopes, withRefresh(client, scopes));
   }
 
-  server.services.get("http").route("POST", TOKEN_PATH, async (req: HttpRequest) => {
-    ctx.limiter.take(`token:${req.ip}`);
-    const params = await req.form();
-    let client: Client;
-    try {
-      client = authenticateClient(req, params, ctx.keys);
-    } catch (err) {
-      if (err instanceof HttpError && err.code === "invalid_client") server.services.get("loginThrottle").fail(req.ip, undefined);
-      throw err;
-    }
-    const grantType = single(params, "grant_type");
-    if (!grantType) throw new HttpError(httpErrors.grantTypeMissing);
-    const handlers: Record<string, (c: Client, p: URLSearchParams) => Promise<IssuedTokens>> = {
-      authorization_code: authorizationCode, refresh_token: refresh, [DEVICE_GRANT]: deviceCode,
-    };
-    const handler = handlers[grantType];
-    if (!handler) throw new HttpError(httpErrors.grantTypeUnsupported);
-    if (!client.meta.grant_types.includes(grantType)) throw new HttpError(httpErrors.grantTypeNotRegistered);
-    sendJson(req, 200, await handler(client, params));
-  }, { cors: true });
+  server.services.get("http").route(
+    "POST",
+    TOKEN_PATH,
+    async (req: HttpRequest) => {
+      ctx.limiter.take(`token:${req.ip}`);
+      const params = await req.form();
+      let client: Client;
+      try {
+        client = authenticateClient(req, params, ctx.keys);
+      } catch (err) {
+        if (err instanceof HttpError && err.code === "invalid_client") server.services.get("loginThrottle").fail(req.ip, undefined);
+        throw err;
+      }
+      const grantType = single(params, "grant_type");
+      if (!grantType) throw new HttpError(httpErrors.grantTypeMissing);
+      const handlers: Record<string, (c: Client, p: URLSearchParams) => Promise<IssuedTokens>> = {
+        authorization_code: authorizationCode,
+        refresh_token: refresh,
+        [DEVICE_GRANT]: deviceCode,
+      };
+      const handler = handlers[grantType];
+      if (!handler) throw new HttpError(httpErrors.grantTypeUnsupported);
+      if (!client.meta.grant_types.includes(grantType)) throw new HttpError(httpErrors.grantTypeNotRegistered);
+      sendJson(req, 200, await handler(client, params));
+    },
+    { cors: true },
+  );
 }

@@ -6,7 +6,9 @@ import { historyTable } from "./history.js";
 import type { AccountView } from "./types.js";
 
 export function accountPage(v: AccountView): string {
-  return page(`Your account: ${v.jid}`, `<header class="top">
+  return page(
+    `Your account: ${v.jid}`,
+    `<header class="top">
 <h1>Your account <span class="muted small">${esc(v.jid)}</span></h1>
 <form method="post" action="/account/logout"><input type="hidden" name="csrf" value="${esc(v.csrf)}"><button type="submit">Sign out</button></form>
 </header>
@@ -33,7 +35,9 @@ ${newPasswordFields(v.passwordMinLength)}
 <section id="history" aria-labelledby="history-h">
 <h2 id="history-h">Security history</h2>
 ${historyTable(v)}
-</section>`, { live: true });
+</section>`,
+    { live: true },
+  );
 }
 
 /** The two live parts of the page, fetched by live.js after a change. */

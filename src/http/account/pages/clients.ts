@@ -33,9 +33,7 @@ function rowHtml(r: ClientRow, csrf: string): string {
 }
 
 export function clientsTable(v: AccountView): string {
-  const body = v.rows.length === 0
-    ? `<tr><td colspan="10">Nothing has access to your account.</td></tr>`
-    : v.rows.map((r) => rowHtml(r, v.csrf)).join("\n");
+  const body = v.rows.length === 0 ? `<tr><td colspan="10">Nothing has access to your account.</td></tr>` : v.rows.map((r) => rowHtml(r, v.csrf)).join("\n");
   return `<table class="cards" id="clients-table">
 <caption>Clients and apps with access to ${esc(v.jid)} (${v.rows.length})</caption>
 <thead><tr><th scope="col">Client</th><th scope="col">Device</th><th scope="col">Type</th><th scope="col">Signed in with</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">IP address</th><th scope="col">Expires</th><th scope="col">Connected now</th><th scope="col"><span class="vh">Action</span></th></tr></thead>
@@ -47,11 +45,15 @@ ${body}
 /** Revoked clients that are refused, each with "Allow again" (not live-updated: rare and deliberate). */
 export function revokedTable(v: AccountView): string {
   if (!v.revoked || v.revoked.length === 0) return "";
-  const rows = v.revoked.map((r) => `<tr data-revoked="${esc(r.id)}">
+  const rows = v.revoked
+    .map(
+      (r) => `<tr data-revoked="${esc(r.id)}">
 <th scope="row" data-label="Client">${esc(r.name)}${r.device ? ` <span class="muted">on ${esc(r.device)}</span>` : ""}</th>
 <td data-label="Revoked">${time(r.revokedAt)}</td>
 <td data-label="Last seen">${time(r.lastSeen)}</td>
-<td data-label="Action"><a class="button" id="${rowId(r.id)}" href="/account/allow?id=${esc(encodeURIComponent(r.id))}">Allow again<span class="vh"> ${esc(r.name)}</span>…</a></td></tr>`).join("\n");
+<td data-label="Action"><a class="button" id="${rowId(r.id)}" href="/account/allow?id=${esc(encodeURIComponent(r.id))}">Allow again<span class="vh"> ${esc(r.name)}</span>…</a></td></tr>`,
+    )
+    .join("\n");
   return `<table class="cards" id="revoked-table">
 <caption>Revoked clients (${v.revoked.length}): they are refused even with your password, until you allow them again or change the password</caption>
 <thead><tr><th scope="col">Client</th><th scope="col">Revoked</th><th scope="col">Last seen</th><th scope="col"><span class="vh">Action</span></th></tr></thead>

@@ -15,7 +15,9 @@ export function revokePage(v: { row: ClientRow; csrf: string; passwordMinLength:
   // A password client without a client id comes back with the password (the server cannot
   // tell it from a new client): say so before anything is confirmed, and offer what works.
   if (r.reconnects) {
-    return page(`Revoke ${r.name}?`, `<div class="card narrow">
+    return page(
+      `Revoke ${r.name}?`,
+      `<div class="card narrow">
 <h1>This app can sign in again</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 ${details(r)}
@@ -36,9 +38,12 @@ ${newPasswordFields(v.passwordMinLength)}
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button class="danger" type="submit">Revoke (it can sign in again)</button></div>
-</form></div>`);
+</form></div>`,
+    );
   }
-  return page(`Revoke ${r.name}?`, `<div class="card narrow">
+  return page(
+    `Revoke ${r.name}?`,
+    `<div class="card narrow">
 <h1>Revoke access?</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 ${details(r)}
@@ -49,12 +54,15 @@ ${details(r)}
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
 <div class="actions"><button class="danger solid" type="submit">Revoke</button><a class="button" href="/account">Cancel</a></div>
-</form></div>`);
+</form></div>`,
+  );
 }
 
 export function allowPage(v: { row: RevokedRow; csrf: string; error?: string }): string {
   const name = `${v.row.name}${v.row.device ? ` on ${v.row.device}` : ""}`;
-  return page(`Allow ${v.row.name} again?`, `<div class="card narrow">
+  return page(
+    `Allow ${v.row.name} again?`,
+    `<div class="card narrow">
 <h1>Allow ${esc(name)} again?</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 <p>You revoked this client on ${time(v.row.revokedAt)}. Since then it is refused, even with your password. Allowing it again lets it sign in with your password (or a new token) as before.</p>
@@ -64,11 +72,14 @@ ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
 <div class="actions"><button class="primary" type="submit">Allow again</button><a class="button" href="/account">Cancel</a></div>
-</form></div>`);
+</form></div>`,
+  );
 }
 
 export function signOutOthersPage(v: { csrf: string; error?: string; connections: number; browsers: number; grants: number }): string {
-  return page("Sign out everywhere else?", `<div class="card narrow">
+  return page(
+    "Sign out everywhere else?",
+    `<div class="card narrow">
 <h1>Sign out everywhere else?</h1>
 ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 <p>This closes ${v.connections} XMPP ${v.connections === 1 ? "connection" : "connections"}, signs out ${v.browsers} other ${v.browsers === 1 ? "browser" : "browsers"}, and cancels ${v.grants} ${v.grants === 1 ? "token or app authorization" : "tokens and app authorizations"}. This browser stays signed in.</p>
@@ -78,5 +89,6 @@ ${flashBox(v.error ? { kind: "error", text: v.error } : undefined)}
 <label for="password">Your password <span class="hint">Enter it again to confirm</span></label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>
 <div class="actions"><button class="danger solid" type="submit">Sign out everywhere else</button><a class="button" href="/account">Cancel</a></div>
-</form></div>`);
+</form></div>`,
+  );
 }

@@ -1,10 +1,18 @@
 // The sign-in page: a plain form (username, password, CSRF token) that works without scripts.
 import { esc, flashBox, page } from "./layout.js";
 
-export interface LoginView { domain: string; csrf: string; username?: string; error?: string; notice?: string }
+export interface LoginView {
+  domain: string;
+  csrf: string;
+  username?: string;
+  error?: string;
+  notice?: string;
+}
 
 export function loginPage(v: LoginView): string {
-  return page(`Sign in: your ${v.domain} account`, `<div class="card narrow">
+  return page(
+    `Sign in: your ${v.domain} account`,
+    `<div class="card narrow">
 <h1>Your ${esc(v.domain)} account</h1>
 <p>Sign in to see which clients and apps can use your account, to revoke them, and to change your password.</p>
 ${flashBox(v.error ? { kind: "error", text: v.error } : v.notice ? { kind: "ok", text: v.notice } : undefined)}
@@ -15,5 +23,6 @@ ${flashBox(v.error ? { kind: "error", text: v.error } : v.notice ? { kind: "ok",
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form></div>`);
+</form></div>`,
+  );
 }

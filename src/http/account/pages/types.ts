@@ -24,7 +24,13 @@ export interface ClientRow {
 }
 
 /** A SASL2 client whose revocation holds (it is refused): it can be allowed again. */
-export interface RevokedRow { id: string; name: string; device?: string; revokedAt: number; lastSeen: number }
+export interface RevokedRow {
+  id: string;
+  name: string;
+  device?: string;
+  revokedAt: number;
+  lastSeen: number;
+}
 
 export interface AccountView {
   jid: string;
