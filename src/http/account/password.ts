@@ -3,7 +3,7 @@
 // /account/reset, the change and the sign-out of everything else in one step
 // (AccessService.resetPassword), offered where a password client without client id is revoked:
 // the one thing that keeps it out.
-import { redirect } from "../server.js";
+import { redirect, type HttpRequest } from "../server.js";
 import { httpErrors, type HttpPageErrorDef } from "../../core/errors.js";
 import { AccountError } from "../../auth/accounts.js";
 import { passwordProblem } from "../../auth/password-policy.js";
@@ -19,6 +19,26 @@ import { counts, findRow, view } from "./rows.js";
 /** Why the current password was not accepted, as the form says it. */
 function refusal(check: PasswordCheck & { ok: false }): HttpPageErrorDef {
   return check.status === 403 ? httpErrors.currentPasswordWrong : { status: check.status, text: check.error };
+}
+
+/**
+ * This browser stays signed in when the password changes, under a new session id made as the
+ * change is stored (before the other sign-ins end): `changed` makes it, `fresh` returns it.
+ */
+function renewedSignIn(ctx: AccountContext, s: BrowserSession, req: HttpRequest) {
+  let fresh: BrowserSession | undefined;
+  return {
+    via: VIA,
+    ip: req.ip,
+    changed: (changedAt: number) => {
+      fresh = ctx.sessions.create(s.username, req, changedAt);
+      ctx.sessions.end(s, "replaced");
+    },
+    fresh: (): BrowserSession => {
+      if (!fresh) throw new Error("the password changed without a new browser session");
+      return fresh;
+    },
+  };
 }
 
 export function passwordRoutes(ctx: AccountContext): void {
@@ -48,23 +68,15 @@ export function passwordRoutes(ctx: AccountContext): void {
       const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
       if (!check.ok) return fail(refusal(check));
       const before = await counts(ctx, s);
-      let fresh: BrowserSession | undefined;
+      // The access service ends the XMPP streams, grants and tokens; the other browsers go with "password-changed".
+      const renewed = renewedSignIn(ctx, s, req);
       try {
-        // This browser stays signed in, under a new session id; the access service ends the XMPP
-        // streams, grants and tokens, and the other browsers go with "password-changed".
-        await server.services.get("access").changePassword(s.username, next, {
-          via: VIA,
-          ip: req.ip,
-          changed: (changedAt) => {
-            fresh = sessions.create(s.username, req, changedAt);
-            sessions.end(s, "replaced");
-          },
-        });
+        await server.services.get("access").changePassword(s.username, next, renewed);
       } catch (err) {
         if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
         throw err;
       }
-      if (!fresh) throw new Error("the password changed without a new browser session");
+      const fresh = renewed.fresh();
       fresh.flash = {
         kind: "ok",
         text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
@@ -91,27 +103,20 @@ export function passwordRoutes(ctx: AccountContext): void {
       const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
       if (!check.ok) return fail(refusal(check));
       const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
-      let fresh: BrowserSession | undefined;
+      const renewed = renewedSignIn(ctx, s, req);
       let done;
       try {
-        done = await server.services.get("access").resetPassword(s.username, field(params, "new_password")!, {
-          via: VIA,
-          ip: req.ip,
-          // This browser stays signed in, under a new session id, before the other sign-ins end.
-          changed: (changedAt) => {
-            fresh = sessions.create(s.username, req, changedAt);
-            sessions.end(s, "replaced");
-          },
-        });
+        done = await server.services.get("access").resetPassword(s.username, field(params, "new_password") ?? "", renewed);
       } catch (err) {
         if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
         throw err;
       }
-      fresh!.flash = {
+      const fresh = renewed.fresh();
+      fresh.flash = {
         kind: "ok",
         text: `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
       };
-      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh!.id));
+      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
       redirect(req, ACCOUNT_PATH);
     }),
   );
