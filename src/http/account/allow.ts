@@ -5,8 +5,8 @@ import { checkPassword, field } from "./auth.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { allowPage } from "./pages.js";
 import { VIA, type AccountContext } from "./context.js";
-import { html, page } from "./respond.js";
-import { current, signedInForm, touch } from "./signed-in.js";
+import { html } from "./respond.js";
+import { signedInForm, signedInPage } from "./signed-in.js";
 import { findRevoked } from "./rows.js";
 
 export function allowRoutes(ctx: AccountContext): void {
@@ -16,10 +16,7 @@ export function allowRoutes(ctx: AccountContext): void {
   http.route(
     "GET",
     `${ACCOUNT_PATH}/allow`,
-    page(async (req) => {
-      const s = await current(ctx, req);
-      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-      touch(s, req);
+    signedInPage(ctx, async (req, s) => {
       const row = await findRevoked(ctx, s, req.url.searchParams.get("id"));
       if (!row) {
         s.flash = { kind: "error", text: "That client is not revoked." };

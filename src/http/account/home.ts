@@ -1,14 +1,14 @@
 // The account page itself: GET /account (the list of clients, change of password, security
 // history), and what keeps an open page up to date: /account/events (Server-Sent Events, live.ts),
 // /account/fragment (the tables again, fetched after a change) and /account/live.js.
-import { HttpError, redirect } from "../server.js";
+import { HttpError } from "../server.js";
 import { httpErrors } from "../../core/errors.js";
 import { LIVE_JS } from "./live.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { accountPage, fragment } from "./pages.js";
 import type { AccountContext } from "./context.js";
 import { html, page } from "./respond.js";
-import { current, touch } from "./signed-in.js";
+import { current, signedInPage } from "./signed-in.js";
 import { view } from "./rows.js";
 
 export function homeRoutes(ctx: AccountContext): void {
@@ -18,10 +18,7 @@ export function homeRoutes(ctx: AccountContext): void {
   http.route(
     "GET",
     ACCOUNT_PATH,
-    page(async (req) => {
-      const s = await current(ctx, req);
-      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-      touch(s, req);
+    signedInPage(ctx, async (req, s) => {
       const v = await view(ctx, s);
       if (s.flash) {
         v.flash = s.flash;

@@ -6,8 +6,8 @@ import { checkPassword, field } from "./auth.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { revokePage } from "./pages.js";
 import { VIA, type AccountContext } from "./context.js";
-import { html, page } from "./respond.js";
-import { current, signedInForm, touch } from "./signed-in.js";
+import { html } from "./respond.js";
+import { signedInForm, signedInPage } from "./signed-in.js";
 import { findRow } from "./rows.js";
 
 export function revokeRoutes(ctx: AccountContext): void {
@@ -17,10 +17,7 @@ export function revokeRoutes(ctx: AccountContext): void {
   http.route(
     "GET",
     `${ACCOUNT_PATH}/revoke`,
-    page(async (req) => {
-      const s = await current(ctx, req);
-      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-      touch(s, req);
+    signedInPage(ctx, async (req, s) => {
       const row = await findRow(ctx, s, req.url.searchParams.get("id"));
       if (!row || row.current) {
         s.flash = { kind: "error", text: row ? "To end this browser's sign-in, use Sign out." : "That client no longer has access to your account." };

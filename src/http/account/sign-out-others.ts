@@ -6,8 +6,8 @@ import { checkPassword, field } from "./auth.js";
 import { ACCOUNT_PATH } from "./url.js";
 import { signOutOthersPage } from "./pages.js";
 import { VIA, type AccountContext } from "./context.js";
-import { html, page } from "./respond.js";
-import { current, signedInForm, touch } from "./signed-in.js";
+import { html } from "./respond.js";
+import { signedInForm, signedInPage } from "./signed-in.js";
 import { counts } from "./rows.js";
 
 export function signOutOthersRoutes(ctx: AccountContext): void {
@@ -17,10 +17,7 @@ export function signOutOthersRoutes(ctx: AccountContext): void {
   http.route(
     "GET",
     `${ACCOUNT_PATH}/sign-out-others`,
-    page(async (req) => {
-      const s = await current(ctx, req);
-      if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
-      touch(s, req);
+    signedInPage(ctx, async (req, s) => {
       html(req, 200, signOutOthersPage({ csrf: s.csrf, ...(await counts(ctx, s)) }));
     }),
   );

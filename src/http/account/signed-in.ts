@@ -1,7 +1,8 @@
 // Who is signed in on a request: the browser session of its cookie, as long as the account
 // still exists and its password has not changed since the sign-in; and the forms of signed-in
 // pages, which are rate-limited and must carry the session's CSRF token.
-import type { HttpRequest } from "../server.js";
+import { redirect, type HttpRequest } from "../server.js";
+import { ACCOUNT_PATH } from "./url.js";
 import { cookieName, readCookie, type BrowserSession } from "./sessions.js";
 import { checkSessionCsrf } from "./auth.js";
 import type { AccountContext } from "./context.js";
@@ -24,6 +25,15 @@ export function touch(s: BrowserSession, req: HttpRequest): void {
   s.lastSeen = Date.now();
   s.ip = req.ip;
 }
+
+/** A page for the signed-in user: without a sign-in, the sign-in form instead. */
+export const signedInPage = (ctx: AccountContext, handler: (req: HttpRequest, s: BrowserSession) => Promise<void>) =>
+  page(async (req) => {
+    const s = await current(ctx, req);
+    if (!s) return redirect(req, `${ACCOUNT_PATH}/login`);
+    touch(s, req);
+    await handler(req, s);
+  });
 
 /** A form of a signed-in page: rate-limited, then the browser session and its CSRF token checked. */
 export const signedInForm = (ctx: AccountContext, handler: (req: HttpRequest, params: URLSearchParams, s: BrowserSession) => Promise<void>) =>
