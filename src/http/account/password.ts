@@ -6,6 +6,7 @@
 import { redirect, type HttpRequest } from "../server.js";
 import { httpErrors, type HttpPageErrorDef } from "../../core/errors.js";
 import { AccountError } from "../../auth/accounts.js";
+import type { PasswordContext } from "../../clients/access-service.js";
 import { passwordProblem } from "../../auth/password-policy.js";
 import { sessionCookie, type BrowserSession } from "./sessions.js";
 import { checkPassword, field, type PasswordCheck } from "./auth.js";
@@ -22,23 +23,34 @@ function refusal(check: PasswordCheck & { ok: false }): HttpPageErrorDef {
 }
 
 /**
- * This browser stays signed in when the password changes, under a new session id made as the
- * change is stored (before the other sign-ins end): `changed` makes it, `fresh` returns it.
+ * Changes the password through the access service (`change`), keeping this browser signed in
+ * under a new session id made as the change is stored, before the other sign-ins end; then
+ * shows `done`'s text on the account page. A password the store refuses changes nothing.
  */
-function renewedSignIn(ctx: AccountContext, s: BrowserSession, req: HttpRequest) {
+async function changeKeepingThisBrowser<T>(
+  ctx: AccountContext,
+  req: HttpRequest,
+  s: BrowserSession,
+  fail: (e: HttpPageErrorDef) => Promise<void>,
+  change: (context: PasswordContext) => Promise<T>,
+  done: (result: T) => string,
+): Promise<void> {
   let fresh: BrowserSession | undefined;
-  return {
-    via: VIA,
-    ip: req.ip,
-    changed: (changedAt: number) => {
-      fresh = ctx.sessions.create(s.username, req, changedAt);
-      ctx.sessions.end(s, "replaced");
-    },
-    fresh: (): BrowserSession => {
-      if (!fresh) throw new Error("the password changed without a new browser session");
-      return fresh;
-    },
+  const changed = (changedAt: number) => {
+    fresh = ctx.sessions.create(s.username, req, changedAt);
+    ctx.sessions.end(s, "replaced");
   };
+  let result: T;
+  try {
+    result = await change({ via: VIA, ip: req.ip, changed });
+  } catch (err) {
+    if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
+    throw err;
+  }
+  if (!fresh) throw new Error("the password changed without a new browser session");
+  fresh.flash = { kind: "ok", text: done(result) };
+  req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
+  redirect(req, ACCOUNT_PATH);
 }
 
 export function passwordRoutes(ctx: AccountContext): void {
@@ -69,20 +81,15 @@ export function passwordRoutes(ctx: AccountContext): void {
       if (!check.ok) return fail(refusal(check));
       const before = await counts(ctx, s);
       // The access service ends the XMPP streams, grants and tokens; the other browsers go with "password-changed".
-      const renewed = renewedSignIn(ctx, s, req);
-      try {
-        await server.services.get("access").changePassword(s.username, next, renewed);
-      } catch (err) {
-        if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
-        throw err;
-      }
-      const fresh = renewed.fresh();
-      fresh.flash = {
-        kind: "ok",
-        text: `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
-      };
-      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
-      redirect(req, ACCOUNT_PATH);
+      await changeKeepingThisBrowser(
+        ctx,
+        req,
+        s,
+        fail,
+        (context) => server.services.get("access").changePassword(s.username, next, context),
+        () =>
+          `Your password was changed. ${before.connections} XMPP ${before.connections === 1 ? "connection was" : "connections were"} closed and ${before.browsers} other ${before.browsers === 1 ? "browser was" : "browsers were"} signed out; ${before.grants} ${before.grants === 1 ? "token or app authorization" : "tokens and app authorizations"} from before the change no longer ${before.grants === 1 ? "works" : "work"}. Sign in again on your devices with the new password.`,
+      );
     }),
   );
 
@@ -103,21 +110,15 @@ export function passwordRoutes(ctx: AccountContext): void {
       const check = await checkPassword(server, req.ip, s.username, field(params, "current_password"), VIA, true);
       if (!check.ok) return fail(refusal(check));
       const browsers = sessions.ofUser(s.username).filter((b) => b !== s).length;
-      const renewed = renewedSignIn(ctx, s, req);
-      let done;
-      try {
-        done = await server.services.get("access").resetPassword(s.username, field(params, "new_password") ?? "", renewed);
-      } catch (err) {
-        if (err instanceof AccountError) return fail(httpErrors.passwordNotChanged(err.message));
-        throw err;
-      }
-      const fresh = renewed.fresh();
-      fresh.flash = {
-        kind: "ok",
-        text: `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
-      };
-      req.res.setHeader("Set-Cookie", sessionCookie(req, fresh.id));
-      redirect(req, ACCOUNT_PATH);
+      await changeKeepingThisBrowser(
+        ctx,
+        req,
+        s,
+        fail,
+        (context) => server.services.get("access").resetPassword(s.username, field(params, "new_password") ?? "", context),
+        (done) =>
+          `Your password was changed and everything else was signed out: ${done.connections} XMPP ${done.connections === 1 ? "connection was" : "connections were"} closed, ${browsers} other ${browsers === 1 ? "browser was" : "browsers were"} signed out and ${done.grants} ${done.grants === 1 ? "token or app authorization was" : "tokens and app authorizations were"} cancelled. Sign in again on your own devices with the new password.`,
+      );
     }),
   );
 }
