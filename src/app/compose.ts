@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Config } from "../core/config.js";
 import { Server } from "../core/server.js";
 import { defineFeature, orderFeatures, type Feature } from "../core/feature.js";
+import type { ServiceName, Services } from "../core/services.js";
 import { LocalSessionRegistry } from "../core/registry.js";
 import { openStorage, type StorageConfig } from "../storage/index.js";
 import { LocalLoginThrottle } from "../auth/throttle.js";
@@ -36,49 +37,31 @@ const secrets = defineFeature({
   setup: (server) => server.services.provide("secrets", SecretBox.open(server.config.data_path)),
 });
 
+/** A feature that provides a service's in-process implementation and stops it with the server. */
+function inProcess<K extends ServiceName>(name: string, service: K, make: (server: Server) => Services[K] & { stop(): void }): Feature {
+  return defineFeature({
+    name,
+    provides: [service],
+    setup: (server) => {
+      const impl = make(server);
+      server.services.provide(service, impl);
+      return () => impl.stop();
+    },
+  });
+}
+
 /** Failed-login accounting shared by every way in (XMPP, the account page, OAuth forms). */
-const loginThrottle = defineFeature({
-  name: "login-throttle",
-  provides: ["loginThrottle"],
-  setup: (server) => {
-    const throttle = new LocalLoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000);
-    server.services.provide("loginThrottle", throttle);
-    return () => throttle.stop();
-  },
-});
-
-/** Where a stream management resumption finds its session (XEP-0198): this process's memory. */
-const hibernation = defineFeature({
-  name: "hibernation-store",
-  provides: ["hibernation"],
-  setup: (server) => {
-    const store = new LocalHibernationStore();
-    server.services.provide("hibernation", store);
-    return () => store.stop();
-  },
-});
-
+const loginThrottle = inProcess(
+  "login-throttle",
+  "loginThrottle",
+  (server) => new LocalLoginThrottle(server.config.login_failure_limit, server.config.login_failure_window * 1000),
+);
+/** Where a stream management resumption finds its session (XEP-0198). */
+const hibernation = inProcess("hibernation-store", "hibernation", () => new LocalHibernationStore());
 /** Request counts per key and minute (OAuth endpoints, the account page's forms). */
-const rateLimits = defineFeature({
-  name: "rate-limits",
-  provides: ["rateLimits"],
-  setup: (server) => {
-    const limits = new LocalRateLimits();
-    server.services.provide("rateLimits", limits);
-    return () => limits.stop();
-  },
-});
-
+const rateLimits = inProcess("rate-limits", "rateLimits", () => new LocalRateLimits());
 /** Short-lived records with their own expiry (OAuth codes, device authorizations, spent tickets). */
-const expiringStores = defineFeature({
-  name: "expiring-stores",
-  provides: ["expiringStores"],
-  setup: (server) => {
-    const stores = new LocalExpiringStores();
-    server.services.provide("expiringStores", stores);
-    return () => stores.stop();
-  },
-});
+const expiringStores = inProcess("expiring-stores", "expiringStores", () => new LocalExpiringStores());
 
 /** The account page's sign-ins, and the fan-out that tells every open page what changed. */
 const browserSessions = defineFeature({
