@@ -46,6 +46,18 @@ export interface ClientRevokedEvent extends Actor {
   name?: string;
 }
 
+/**
+ * Something a client holds on the account besides its credentials: a push registration, files
+ * it uploaded, an archive it syncs. Features that keep such state per client add it to the
+ * client list (protocol, shell, account page) through "client-holdings".
+ */
+export interface ClientHolding {
+  /** What it is, for machines: "push", "upload", "archive". */
+  kind: string;
+  /** The same in plain words, for people: "gets push notifications", "uploaded 3 files (1.2 MB)". */
+  text: string;
+}
+
 /** An entry for the account's security history (features/security-history.ts). */
 export interface HistoryInput {
   username: string;
@@ -111,6 +123,11 @@ declare module "./core/events.js" {
     /** A client logged in for the first time (clients/tracker.ts). */
     "new-client": Notice<{ username: string; client: ClientRecord; session: Session }>;
     "client-revoked": Notice<ClientRevokedEvent>;
+    /**
+     * The account's clients are being listed (clients/access.ts): each feature adds what a client
+     * holds, by the client's record id (clients/access.ts clientIdOf).
+     */
+    "client-holdings": Notice<{ username: string; hold: (clientId: string, holding: ClientHolding) => void }>;
     /** A revoked client was allowed again. */
     "client-allowed": Notice<Actor & { username: string; clientId: string }>;
 

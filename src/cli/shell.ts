@@ -36,8 +36,10 @@ export function shellDate(ms: number | undefined, now = Date.now()): string {
 
 export function clientsTable(rows: ClientRow[], now = Date.now()): string {
   if (rows.length === 0) return "No clients associated with this account";
-  const titles = ["ID", "Software", "First seen", "Last seen", "Expires", "Authentication"];
-  const right = [false, false, true, true, true, false];
+  // The reference's columns; "Holds" only when some client holds something (push, uploads, archive sync).
+  const holds = rows.some((r) => (r.holds ?? []).length > 0);
+  const titles = ["ID", "Software", "First seen", "Last seen", "Expires", "Authentication", ...(holds ? ["Holds"] : [])];
+  const right = [false, false, true, true, true, false, false];
   const cells = rows.map((r) =>
     [
       r.id,
@@ -46,6 +48,7 @@ export function clientsTable(rows: ClientRow[], now = Date.now()): string {
       shellDate(r.lastSeen, now),
       shellDate(r.expires, now),
       [...r.auth].sort().join(", "),
+      ...(holds ? [(r.holds ?? []).join("; ")] : []),
     ].map(oneLine),
   ); // client-supplied text must not forge rows or send terminal escapes
   const widths = titles.map((t, i) => Math.max(right[i] ? Math.max(t.length + 1, 10) : t.length, ...cells.map((c) => c[i]!.length)));

@@ -4,6 +4,7 @@
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import type { ClientRecord, ClientUserAgent, GrantRecord, TokenRecord } from "../storage/types.js";
+import type { ClientHolding } from "../events.js";
 
 export interface ClientEntry {
   /** "client/<id>" or "grant/<id>". */
@@ -25,6 +26,17 @@ export interface ClientEntry {
   /** "unrestricted" for full access; "restricted" for a grant limited by scope. */
   permission: "unrestricted" | "restricted";
   record?: ClientRecord;
+  /** What the client holds besides its credentials (push registration, uploads, archive sync). */
+  holdings: ClientHolding[];
+}
+
+/**
+ * The id of the client record a session belongs to: its SASL2 client id, or the record id the
+ * tracker gave a legacy client. Features that keep state per client (push, uploads) key it by this,
+ * so the client list can show it and a revocation can end it.
+ */
+export function clientIdOf(s: Session): string | undefined {
+  return s.data.clientId ?? s.data.clientRecordId;
 }
 
 /** OAUTHBEARER and HT-* prove a token, not the password. */
@@ -131,6 +143,7 @@ export async function listAccess(server: Server, username: string, now = Date.no
       legacy: rec.legacy,
       permission: grant && grant.data.restricted ? "restricted" : "unrestricted",
       record: rec,
+      holdings: [],
     });
   }
 
@@ -148,8 +161,14 @@ export async function listAccess(server: Server, username: string, now = Date.no
       userAgent: grantUserAgent(g),
       legacy: false,
       permission: g.data.restricted ? "restricted" : "unrestricted",
+      holdings: [],
     });
   }
+  const byClient = new Map(entries.flatMap((e) => (e.record ? [[e.record.id, e] as const] : [])));
+  await server.bus.emit("client-holdings", {
+    username,
+    hold: (clientId, holding) => byClient.get(clientId)?.holdings.push(holding),
+  });
   // Oldest use first, most recently used last (the reference's order).
   entries.sort((a, b) => a.lastSeen - b.lastSeen || a.firstSeen - b.firstSeen || (a.id < b.id ? -1 : 1));
   return entries;

@@ -16,6 +16,8 @@ export interface ClientRow {
   expires?: number;
   auth: string[];
   ip?: string;
+  /** What the client holds besides its credentials, in plain words (push, uploads, archive sync). */
+  holds: string[];
 }
 
 export default defineFeature({ name: "clients-admin", needs: ["access"], setup: clientsAdmin });
@@ -45,6 +47,7 @@ function clientsAdmin(server: Server): void {
         expires: e.expires,
         auth,
         ip: e.ip,
+        holds: e.holdings.map((h) => h.text),
       };
     });
   });

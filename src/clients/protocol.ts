@@ -17,6 +17,8 @@ declare module "../core/session.js" {
 
 export const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
 export const NS_CAM = "urn:xmpp:cam:0";
+/** Warden's extension to both: what a client holds besides its credentials. Unknown to other clients, who ignore it. */
+export const NS_HOLDINGS = "urn:warden:client-holdings:0";
 
 /** XEP-0082 UTC with whole seconds. */
 export function xep82(ms: number): string {
@@ -42,6 +44,10 @@ export function clientElement(e: ClientEntry, ns: string): Element {
   }
   if (e.userAgent.device !== undefined) ua.c("device").t(e.userAgent.device);
   if (e.userAgent.uri !== undefined) ua.c("uri").t(e.userAgent.uri);
+  if (e.holdings.length > 0) {
+    const holds = client.c("holdings", { xmlns: NS_HOLDINGS });
+    for (const h of e.holdings) holds.c("holding", { kind: h.kind }).t(h.text);
+  }
   return client;
 }
 

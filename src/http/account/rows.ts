@@ -41,6 +41,7 @@ function entryRow(ctx: AccountContext, e: ClientEntry): ClientRow {
   else if (e.password !== undefined) row.expiresNote = "When revoked or the password changes";
   if (notes.size > 0) row.connectedNote = [...notes].join(", ");
   if (e.legacy && e.password !== undefined) row.reconnects = true;
+  if (e.holdings.length > 0) row.holds = e.holdings.map((h) => h.text);
   return row;
 }
 

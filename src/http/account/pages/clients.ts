@@ -19,7 +19,7 @@ function rowHtml(r: ClientRow, csrf: string): string {
     ? `<form class="inline" method="post" action="/account/logout"><input type="hidden" name="csrf" value="${esc(csrf)}"><button type="submit" id="${id}">Sign out<span class="vh"> of this browser</span></button></form>`
     : `<a class="button danger" id="${id}" href="/account/revoke?id=${esc(encodeURIComponent(r.id))}">Revoke<span class="vh"> ${esc(r.name)}${r.device ? ` on ${esc(r.device)}` : ""}</span>…</a>`;
   return `<tr${r.current ? ` class="current" aria-current="true"` : ""} data-client="${esc(r.id)}">
-<th scope="row" data-label="Client">${clientName(r)}</th>
+<th scope="row" data-label="Client">${clientName(r)}${r.holds ? `<div class="small holds">${r.holds.map(esc).join(" · ")}</div>` : ""}</th>
 <td data-label="Device">${esc(r.device ?? "—")}</td>
 <td data-label="Type">${esc(r.type)}</td>
 <td data-label="Signed in with">${esc(r.auth.join(", ") || "—")}</td>

@@ -21,6 +21,8 @@ export interface ClientRow {
   current: boolean;
   /** It signed in with the password and has no client id: revoking cannot keep it out. */
   reconnects?: boolean;
+  /** What it holds besides its credentials, in plain words (push notifications, uploads, archive sync). */
+  holds?: string[];
 }
 
 /** A SASL2 client whose revocation holds (it is refused): it can be allowed again. */
