@@ -88,6 +88,15 @@ export interface Config {
   security_history_days: number;
   /** Tell an account's other connected clients when a never-seen client logs in with the password. */
   new_client_notice: boolean;
+
+  // --- vCard, private XML, blocking (src/features/vcard/, private.ts, blocking/) ---
+  /** Largest stored vCard (XEP-0054) in bytes, photo included. */
+  vcard_max_size: number;
+  /** Largest private XML element (XEP-0049) in bytes, and most namespaces stored per account. */
+  private_max_size: number;
+  private_max_items: number;
+  /** Most JIDs an account may block (XEP-0191). */
+  blocklist_max_items: number;
 }
 
 export const defaults: Config = {
@@ -136,6 +145,10 @@ export const defaults: Config = {
   oauth2_rate_limit: 60,
   security_history_days: 90,
   new_client_notice: true,
+  vcard_max_size: 64 * 1024,
+  private_max_size: 64 * 1024,
+  private_max_items: 100,
+  blocklist_max_items: 1000,
 };
 
 export class ConfigError extends Error {
@@ -247,6 +260,10 @@ const schema: Record<keyof Config, Check> = {
   oauth2_rate_limit: int(1, 1_000_000_000),
   security_history_days: int(1, 36500),
   new_client_notice: bool,
+  vcard_max_size: int(1024, 16 * 1024 * 1024),
+  private_max_size: int(1024, 16 * 1024 * 1024),
+  private_max_items: int(1, 100_000),
+  blocklist_max_items: int(1, 1_000_000),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -163,6 +163,15 @@ export const stanzaErrors = {
   smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
   smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
   smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
+  // vCard (XEP-0054), private XML (XEP-0049), blocking (XEP-0191)
+  vcardTooLarge: { type: "modify", condition: "not-acceptable", text: "The vCard is too large" },
+  privateReserved: { type: "modify", condition: "not-acceptable", text: "This namespace is reserved" },
+  privateOneElement: { type: "modify", condition: "not-acceptable", text: "Exactly one element with its own namespace is expected" },
+  privateTooLarge: { type: "modify", condition: "not-acceptable", text: "The element is too large" },
+  privateFull: { type: "wait", condition: "resource-constraint", text: "Too many namespaces stored" },
+  blocklistFull: { type: "wait", condition: "resource-constraint", text: "The blocklist is full" },
+  /** Sent with <blocked xmlns="urn:xmpp:blocking:errors"/> (XEP-0191 §3.3). */
+  blocked: { type: "cancel", condition: "not-acceptable" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -10,6 +10,7 @@ import { durable } from "./sqlite-durable.js";
 import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
+import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -24,6 +25,8 @@ import {
   type GrantStore,
   type ClientStore,
   type SecurityEventStore,
+  type DocumentStore,
+  type BlocklistStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -92,6 +95,8 @@ export class SqliteStorage implements Storage {
   readonly grants: GrantStore;
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
+  readonly documents: DocumentStore;
+  readonly blocklist: BlocklistStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -129,6 +134,8 @@ export class SqliteStorage implements Storage {
     this.grants = grantStore(db);
     this.clients = clientStore(db);
     this.events = securityEventStore(db);
+    this.documents = documentStore(db);
+    this.blocklist = blocklistStore(db);
   }
 
   async close(): Promise<void> {

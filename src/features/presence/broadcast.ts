@@ -21,6 +21,7 @@ export async function broadcastAvailable(p: Presence, session: Bound, stanza: El
   const pres = stanza.clone();
   delete pres.attrs.to;
   pres.attrs.from = full;
+  await p.server.bus.emit("presence-outgoing", { session, presence: pres }, (err) => session.log.error({ err }, "presence-outgoing handler failed"));
   session.presence = pres;
   session.priority = parsePriority(stanza);
 
