@@ -115,8 +115,9 @@ declare module "./core/events.js" {
     /** A message for an account with no session that takes it: store it, or it bounces. */
     "message/offline": Hook<StanzaEvent>;
     /**
-     * A session's available presence is about to be broadcast (presence/broadcast.ts): features
-     * may amend it in place (the vCard photo hash of XEP-0153) before anyone sees it.
+     * A session's available presence, broadcast or directed, is about to be sent
+     * (presence/broadcast.ts): features may amend it in place (the vCard photo hash of
+     * XEP-0153) before anyone sees it.
      */
     "presence-outgoing": Notice<{ session: Session; presence: Element }>;
     /** An account stored an element in its private XML storage (features/private.ts, XEP-0049). */

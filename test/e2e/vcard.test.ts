@@ -203,3 +203,13 @@ test("disco: the server advertises vcard-temp", async () => {
   assert.ok(vars.includes("vcard-temp"));
   assert.ok(vars.includes("urn:xmpp:blocking"));
 });
+
+test("XEP-0153: directed presence carries the photo hash too (a MUC join, say)", async () => {
+  const a = await user("dp", true);
+  const b = await user("dp", true);
+  const img = randomBytes(200);
+  await iq(a, "set", xml("vCard", { xmlns: NS_VCARD }, photo(img)));
+  await a.send(xml("presence", { to: b.jid }, xml("status", {}, "directed")));
+  const p = await b.waitFor("the directed presence", (el) => el.is("presence") && el.getChildText("status") === "directed");
+  assert.equal(p.getChild("x", NS_UPDATE)?.getChildText("photo"), sha1(img));
+});

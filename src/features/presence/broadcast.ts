@@ -90,5 +90,8 @@ export async function directed(p: Presence, session: Bound, stanza: Element, to:
     if (stanza.attrs.type === "unavailable") set.delete(to.toString());
     else set.add(to.toString());
   }
+  if (stanza.attrs.type === undefined) {
+    await p.server.bus.emit("presence-outgoing", { session, presence: stanza }, (err) => session.log.error({ err }, "presence-outgoing handler failed"));
+  }
   await p.route(stanza, session.jid, to, session);
 }
