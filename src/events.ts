@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Element } from "./xml/element.js";
 import type { Session } from "./core/session.js";
+import type { JID } from "./core/jid.js";
 import type { SaslFailureDef } from "./core/errors.js";
 import type { SaslSession } from "./auth/mechanism.js";
 import type { ClientRecord, GrantRecord, TokenRecord } from "./storage/types.js";
@@ -159,5 +160,26 @@ declare module "./core/events.js" {
     "admin-command": Notice<AdminRequest>;
     /** `admin/<op>`: the answer is the reply's result; a throw is its error. */
     [admin: `admin/${string}`]: Hook<AdminRequest, unknown>;
+
+    // --- service discovery of an account (src/features/disco.ts) ---
+    /** disco#info of an account's bare JID for someone allowed to see it: features add identities. */
+    "disco-account-info": Notice<{ username: string; requester: JID; query: Element }>;
+    /** disco#items of an account's bare JID for someone allowed to see it: features add items. */
+    "disco-account-items": Notice<{ username: string; requester: JID; query: Element }>;
+
+    // --- Personal Eventing (src/features/pep) ---
+    /** An item was published to an account's node (`item` is <item id>payload</item>; `config` the node's). */
+    "pep-published": Notice<PepEvent & { id: string; item: Element; publisher?: string }>;
+    /** An item was retracted; `notify` when subscribers are to hear of it (XEP-0060 §7.2.2.1). */
+    "pep-retracted": Notice<PepEvent & { id: string; notify: boolean }>;
+    /** A node was deleted with its items (XEP-0060 §8.4). */
+    "pep-node-deleted": Notice<PepEvent>;
   }
+}
+
+/** What every PEP event carries: whose node, which, and its configuration (as it was). */
+export interface PepEvent {
+  owner: string;
+  node: string;
+  config: Record<string, string>;
 }

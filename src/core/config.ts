@@ -88,6 +88,13 @@ export interface Config {
   security_history_days: number;
   /** Tell an account's other connected clients when a never-seen client logs in with the password. */
   new_client_notice: boolean;
+  // --- Personal Eventing (src/features/pep) ---
+  /** Most items a PEP node keeps; also what `pubsub#max_items` = "max" means. */
+  pep_max_items: number;
+  /** Largest item payload, bytes (avatars are the big ones). */
+  pep_max_item_size: number;
+  /** Most PEP nodes per account (each OMEMO device has a bundle node). */
+  pep_max_nodes: number;
 
   // --- vCard, private XML, blocking (src/features/vcard/, private.ts, blocking/) ---
   /** Largest stored vCard (XEP-0054) in bytes, photo included. */
@@ -145,6 +152,9 @@ export const defaults: Config = {
   oauth2_rate_limit: 60,
   security_history_days: 90,
   new_client_notice: true,
+  pep_max_items: 256,
+  pep_max_item_size: 128 * 1024,
+  pep_max_nodes: 256,
   vcard_max_size: 64 * 1024,
   private_max_size: 64 * 1024,
   private_max_items: 100,
@@ -260,6 +270,9 @@ const schema: Record<keyof Config, Check> = {
   oauth2_rate_limit: int(1, 1_000_000_000),
   security_history_days: int(1, 36500),
   new_client_notice: bool,
+  pep_max_items: int(1, 10_000),
+  pep_max_item_size: int(1024, 64 * 1024 * 1024),
+  pep_max_nodes: int(1, 100_000),
   vcard_max_size: int(1024, 16 * 1024 * 1024),
   private_max_size: int(1024, 16 * 1024 * 1024),
   private_max_items: int(1, 100_000),
@@ -281,6 +294,8 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
   // A whole outgoing stanza (and a little more) must fit, or a reading client could be cut off.
   if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");
+  // A published item comes inside a stanza: a larger limit could never be reached.
+  if (cfg.pep_max_item_size > cfg.c2s_stanza_size_limit) throw new ConfigError("pep_max_item_size", "must not exceed c2s_stanza_size_limit");
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

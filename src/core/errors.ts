@@ -6,6 +6,7 @@ import { Element } from "../xml/element.js";
 export const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
 export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+export const NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors";
 
 export type StreamCondition =
   | "bad-format"
@@ -80,6 +81,8 @@ export interface StanzaErrorDef {
   type: StanzaErrorType;
   condition: StanzaCondition;
   text?: string;
+  /** An application-specific condition (RFC 6120 §8.3.4), such as XEP-0060's pubsub#errors. */
+  app?: { name: string; xmlns: string };
 }
 export interface SaslFailureDef {
   condition: SaslCondition;
@@ -163,6 +166,18 @@ export const stanzaErrors = {
   smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
   smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
   smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
+  // Publish-subscribe on accounts (XEP-0060 §7, §8 via XEP-0163)
+  pepPreconditionNotMet: { type: "cancel", condition: "conflict", app: { name: "precondition-not-met", xmlns: NS_PUBSUB_ERRORS } },
+  pepPayloadTooBig: { type: "modify", condition: "not-acceptable", app: { name: "payload-too-big", xmlns: NS_PUBSUB_ERRORS } },
+  pepItemRequired: { type: "modify", condition: "bad-request", app: { name: "item-required", xmlns: NS_PUBSUB_ERRORS } },
+  pepInvalidPayload: { type: "modify", condition: "bad-request", app: { name: "invalid-payload", xmlns: NS_PUBSUB_ERRORS } },
+  pepNodeRequired: { type: "modify", condition: "bad-request", app: { name: "nodeid-required", xmlns: NS_PUBSUB_ERRORS } },
+  pepPresenceRequired: { type: "auth", condition: "not-authorized", app: { name: "presence-subscription-required", xmlns: NS_PUBSUB_ERRORS } },
+  pepClosedNode: { type: "auth", condition: "forbidden", app: { name: "closed-node", xmlns: NS_PUBSUB_ERRORS } },
+  pepNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself publishes to its PEP nodes" },
+  pepTooManyNodes: { type: "cancel", condition: "policy-violation", text: "Too many PEP nodes on this account" },
+  pepBadConfig: { type: "modify", condition: "not-acceptable", text: "Unknown or invalid node configuration" },
+  pepUnsupported: { type: "cancel", condition: "feature-not-implemented", app: { name: "unsupported", xmlns: NS_PUBSUB_ERRORS } },
   // vCard (XEP-0054), private XML (XEP-0049), blocking (XEP-0191)
   vcardTooLarge: { type: "modify", condition: "not-acceptable", text: "The vCard is too large" },
   privateReserved: { type: "modify", condition: "not-acceptable", text: "This namespace is reserved" },
@@ -214,6 +229,7 @@ export function stanzaErrorElement(def: StanzaErrorDef, text?: string, by?: stri
   el.c(def.condition, { xmlns: NS_STANZAS });
   const t = text ?? def.text;
   if (t) el.c("text", { xmlns: NS_STANZAS }).t(t);
+  if (def.app) el.c(def.app.name, { xmlns: def.app.xmlns });
   return el;
 }
 

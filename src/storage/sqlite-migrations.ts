@@ -111,6 +111,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX security_events_by_time ON security_events (at);
   `,
   `
+  -- Personal Eventing (XEP-0163): each account's PEP nodes, and their items, newest by seq.
+  CREATE TABLE pep_nodes (
+    owner      TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    node       TEXT    NOT NULL,
+    config     TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(config)),
+    PRIMARY KEY (owner, node)
+  ) STRICT;
+
+  CREATE TABLE pep_items (
+    owner        TEXT    NOT NULL,
+    node         TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
+    payload      TEXT    NOT NULL,
+    publisher    TEXT,
+    published_at INTEGER NOT NULL,
+    PRIMARY KEY (owner, node, id),
+    FOREIGN KEY (owner, node) REFERENCES pep_nodes(owner, node) ON DELETE CASCADE
+  ) STRICT;
+  CREATE INDEX pep_items_by_seq ON pep_items (owner, node, seq);
+  `,
+  `
   -- Small XML documents of an account (the vCard of XEP-0054, private XML of XEP-0049), and
   -- the JIDs it blocks (XEP-0191). The primary keys serve every query (by account, kind, key).
   CREATE TABLE account_documents (

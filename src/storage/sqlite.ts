@@ -10,6 +10,7 @@ import { durable } from "./sqlite-durable.js";
 import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
+import { pepStore } from "./sqlite-pep.js";
 import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import {
   StorageConflictError,
@@ -25,6 +26,7 @@ import {
   type GrantStore,
   type ClientStore,
   type SecurityEventStore,
+  type PepStore,
   type DocumentStore,
   type BlocklistStore,
 } from "./types.js";
@@ -95,6 +97,7 @@ export class SqliteStorage implements Storage {
   readonly grants: GrantStore;
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
+  readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
 
@@ -134,6 +137,7 @@ export class SqliteStorage implements Storage {
     this.grants = grantStore(db);
     this.clients = clientStore(db);
     this.events = securityEventStore(db);
+    this.pep = pepStore(db);
     this.documents = documentStore(db);
     this.blocklist = blocklistStore(db);
   }

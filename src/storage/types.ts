@@ -237,6 +237,7 @@ export interface Storage {
   readonly grants: GrantStore;
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
+  readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
   close(): Promise<void>;
@@ -247,6 +248,45 @@ export class StorageConflictError extends Error {
     super(`${what} already exists`);
     this.name = "StorageConflictError";
   }
+}
+
+// --- Personal Eventing (XEP-0163): each account's nodes and their items ---
+
+/** A PEP node: its owner (an account), its name, and its configuration (XEP-0060 field → value). */
+export interface PepNodeRecord {
+  owner: string;
+  node: string;
+  config: Record<string, string>;
+}
+
+/** An item of a PEP node; `payload` is the item's XML as published. */
+export interface PepItemRecord {
+  id: string;
+  payload: string;
+  /** The publisher's full JID. */
+  publisher?: string;
+  /** ms since epoch. */
+  publishedAt: number;
+}
+
+export interface PepStore {
+  getNode(owner: string, node: string): Promise<PepNodeRecord | undefined>;
+  /** The account's nodes, by name. */
+  listNodes(owner: string): Promise<PepNodeRecord[]>;
+  /** Creates a node unless it exists or the owner already has `maxNodes` (or does not exist). */
+  createNode(record: PepNodeRecord, maxNodes: number): Promise<"created" | "exists" | "limit">;
+  /** Replaces the configuration and keeps only the newest `keep` items; false when there is no such node. */
+  setConfig(owner: string, node: string, config: Record<string, string>, keep: number): Promise<boolean>;
+  /** Deletes the node and its items; false when there was none. */
+  deleteNode(owner: string, node: string): Promise<boolean>;
+  /** Adds an item as the newest (replacing one of the same id), then keeps only the newest `keep`. */
+  putItem(owner: string, node: string, item: PepItemRecord, keep: number): Promise<void>;
+  /** The newest items first, at most `max`. */
+  items(owner: string, node: string, max: number): Promise<PepItemRecord[]>;
+  /** The items of these ids that exist, newest first. */
+  itemsById(owner: string, node: string, ids: string[]): Promise<PepItemRecord[]>;
+  /** Removes one item; false when it was not there. */
+  retract(owner: string, node: string, id: string): Promise<boolean>;
 }
 
 // --- Per-account XML documents and the blocklist (vCard XEP-0054, private XML XEP-0049, blocking XEP-0191) ---
