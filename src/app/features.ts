@@ -37,6 +37,8 @@ import pep from "../features/pep/index.js";
 import vcard from "../features/vcard/index.js";
 import privateStorage from "../features/private.js";
 import blocking from "../features/blocking/index.js";
+import vcardPepAvatar from "../features/vcard/pep-avatar.js";
+import bookmarksCompat from "../features/bookmarks-compat.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -79,4 +81,7 @@ export const features: readonly Feature[] = [
   vcard,
   privateStorage,
   blocking,
+  // Conversions between the legacy stores and PEP: avatars (XEP-0398), bookmarks (XEP-0411).
+  vcardPepAvatar,
+  bookmarksCompat,
 ];
