@@ -28,6 +28,7 @@ const FEATURES = [
   "retract-items",
   "delete-nodes",
   "config-node",
+  "config-node-max",
   "access-open",
   "access-presence",
   "access-whitelist",

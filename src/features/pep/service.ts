@@ -100,7 +100,8 @@ export function pepService(server: Server): Pep {
       const config = await nodeFor(owner, node, checked.values);
       const record: PepItemRecord = { id, payload: xml, publishedAt: Date.now() };
       if (publisherFullJid) record.publisher = publisherFullJid;
-      await storage.pep.putItem(owner, node, record, itemsKept(config));
+      // A node made when pep_max_items was larger keeps no more than it is now.
+      await storage.pep.putItem(owner, node, record, Math.min(itemsKept(config), cfg.pep_max_items));
       await bus.emit("pep-published", { owner, node, config, id, item: x("item", { id }, payload), publisher: publisherFullJid });
       return id;
     },
