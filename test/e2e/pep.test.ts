@@ -52,7 +52,10 @@ test("max_items trims the oldest; a republished id becomes the newest; 'max' is 
   );
   await ok(alice, "set", publishXml("urn:test:max", geoloc("x"), "x", { "pubsub#max_items": "max" }));
   const form = await ok(alice, "get", `<pubsub xmlns='${NS_OWNER}'><configure node='urn:test:max'/></pubsub>`);
-  assert.match(show(form), /var="pubsub#max_items"[^>]*>?<value[^>]*>20</);
+  assert.match(show(form), /var="pubsub#max_items"[^>]*>?<value[^>]*>max</);
+  // The same precondition again is met (stored as "max", not as a number).
+  await ok(alice, "set", publishXml("urn:test:max", geoloc("y"), "y", { "pubsub#max_items": "max" }));
+  assert.deepEqual(await itemIds(alice, alice.bare, "urn:test:max"), ["x", "y"]);
 });
 
 test("an items reply stays within the stanza size limit: the newest items that fit", async () => {
