@@ -34,6 +34,9 @@ const FEATURES = [
   "access-whitelist",
   "last-published",
   "presence-notifications",
+  // Contacts are subscribed by their presence subscription, filtered by their "+notify" (XEP-0163 §4).
+  "auto-subscribe",
+  "filtered-notifications",
   "item-ids",
   "multi-items",
 ];
