@@ -13,7 +13,7 @@ let bob: Client; // a contact: subscribed to alice's presence
 let eve: Client; // a stranger
 
 before(async () => {
-  server = await startServer({ pep_max_nodes: 20, pep_max_items: 20, pep_max_item_size: 2048 });
+  server = await startServer({ pep_max_nodes: 20, pep_max_items: 20, pep_max_item_size: 2048, c2s_stanza_size_limit: 16384 });
   alice = await online(server, await newUser(server, "alice"));
   bob = await online(server, await newUser(server, "bob"));
   eve = await online(server, await newUser(server, "eve"));
@@ -52,7 +52,19 @@ test("max_items trims the oldest; a republished id becomes the newest; 'max' is 
   );
   await ok(alice, "set", publishXml("urn:test:max", geoloc("x"), "x", { "pubsub#max_items": "max" }));
   const form = await ok(alice, "get", `<pubsub xmlns='${NS_OWNER}'><configure node='urn:test:max'/></pubsub>`);
-  assert.match(show(form), /var="pubsub#max_items"[^>]*>?<value[^>]*>20</);
+  assert.match(show(form), /var="pubsub#max_items"[^>]*>?<value[^>]*>max</);
+  // The same precondition again is met (stored as "max", not as a number).
+  await ok(alice, "set", publishXml("urn:test:max", geoloc("y"), "y", { "pubsub#max_items": "max" }));
+  assert.deepEqual(await itemIds(alice, alice.bare, "urn:test:max"), ["x", "y"]);
+});
+
+test("an items reply stays within the stanza size limit: the newest items that fit", async () => {
+  const node = "urn:test:big";
+  const ids = Array.from({ length: 20 }, (_, i) => `big${i}`);
+  for (const id of ids) await ok(alice, "set", publishXml(node, geoloc(id + "x".repeat(1800)), id, { "pubsub#max_items": "max" }));
+  const got = await itemIds(alice, alice.bare, node);
+  assert.ok(got.length >= 5 && got.length < 10, got.join());
+  assert.deepEqual(got, ids.slice(-got.length));
 });
 
 test("a publish-options precondition that the existing node does not meet is refused and stores nothing", async () => {

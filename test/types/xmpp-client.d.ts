@@ -66,7 +66,10 @@ declare module "@xmpp/client" {
     isSecure(): boolean;
     reconnect: { stop(): void };
     iqCaller: { request(iq: Element, timeout?: number): Promise<Element> };
-    iqCallee: { set(xmlns: string, name: string, handler: (context: unknown) => unknown): void };
+    iqCallee: {
+      set(xmlns: string, name: string, handler: (context: unknown) => unknown): void;
+      get(xmlns: string, name: string, handler: (context: unknown) => unknown): void;
+    };
     fast: {
       fetchToken: () => Promise<FastToken | undefined>;
       saveToken: (token: FastToken) => Promise<void>;

@@ -28,11 +28,15 @@ const FEATURES = [
   "retract-items",
   "delete-nodes",
   "config-node",
+  "config-node-max",
   "access-open",
   "access-presence",
   "access-whitelist",
   "last-published",
   "presence-notifications",
+  // Contacts are subscribed by their presence subscription, filtered by their "+notify" (XEP-0163 §4).
+  "auto-subscribe",
+  "filtered-notifications",
   "item-ids",
   "multi-items",
 ];
