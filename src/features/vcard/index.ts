@@ -1,12 +1,10 @@
-// vCard (XEP-0054 vcard-temp) and the vCard photo hash in presence (XEP-0153), as Prosody's
-// mod_vcard and mod_vcard_legacy do:
+// vCard (XEP-0054 vcard-temp), as Prosody's mod_vcard and mod_vcard_legacy do:
 //   - get / set of the own vCard (no 'to', or the own bare JID); a get of another account's
 //     vCard is answered by the server on its behalf (XEP-0054 §3.2); no vCard is an empty
-//     <vCard/> (§3.1), which Conversations, Gajim and slixmpp all take as "nothing set";
+//     <vCard/> (§3.1), as Prosody answers (slixmpp's xep_0054 reads it as an empty card);
 //   - a set is refused with not-acceptable when larger than vcard_max_size, storing nothing;
-//   - every available presence of the account carries <x xmlns="vcard-temp:x:update"> with
-//     the photo's SHA-1 (XEP-0153 §4.1), replacing whatever hash the client put there, and a
-//     new photo re-broadcasts the account's presence so contacts fetch it (§4.2).
+//   - the photo hash in presence (XEP-0153) is photo-hash.ts; the PEP avatar conversion
+//     (XEP-0398) is pep-avatar.ts, a feature of its own that hears "vcard-stored".
 // The vCard lives in the account's documents (storage.documents), deleted with the account.
 import { x } from "../../xml/element.js";
 import { iqResult, type StanzaEvent } from "../../core/router.js";
