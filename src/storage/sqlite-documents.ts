@@ -35,6 +35,7 @@ export function blocklistStore(db: Db): BlocklistStore {
   const insert = db.prepare("INSERT INTO blocklist (username, jid) VALUES (?, ?) ON CONFLICT DO NOTHING");
   const delOne = db.prepare("DELETE FROM blocklist WHERE username = ? AND jid = ?");
   const delAll = db.prepare<[string], string>("DELETE FROM blocklist WHERE username = ? RETURNING jid").pluck();
+  const blockers = db.prepare<[string], string>("SELECT DISTINCT username FROM blocklist WHERE jid IN (SELECT value FROM json_each(?))").pluck();
 
   const add = db.transaction((username: string, jids: string[], max: number): string[] | undefined => {
     if (user.get(username) === undefined) return undefined;
@@ -53,5 +54,6 @@ export function blocklistStore(db: Db): BlocklistStore {
     list: async (username) => list.all(username),
     add: async (username, jids, max) => add.immediate(username, jids, max),
     remove: async (username, jids) => remove.immediate(username, jids),
+    blockers: async (jids) => blockers.all(JSON.stringify(jids)),
   };
 }

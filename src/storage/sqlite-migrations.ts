@@ -134,7 +134,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   -- Small XML documents of an account (the vCard of XEP-0054, private XML of XEP-0049), and
-  -- the JIDs it blocks (XEP-0191). The primary keys serve every query (by account, kind, key).
+  -- the JIDs it blocks (XEP-0191). The primary keys serve the queries by account; the index on
+  -- jid, the lookup of who blocks a given JID.
   CREATE TABLE account_documents (
     username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
     kind     TEXT NOT NULL,
@@ -147,5 +148,6 @@ export const MIGRATIONS: readonly string[] = [
     jid      TEXT NOT NULL,
     PRIMARY KEY (username, jid)
   ) STRICT, WITHOUT ROWID;
+  CREATE INDEX blocklist_by_jid ON blocklist (jid);
   `,
 ];

@@ -316,4 +316,6 @@ export interface BlocklistStore {
   add(username: string, jids: string[], max: number): Promise<string[] | undefined>;
   /** Removes the given JIDs, or every one when `jids` is undefined; returns those removed. */
   remove(username: string, jids?: string[]): Promise<string[]>;
+  /** The accounts whose list holds any of these JIDs (exactly as stored). */
+  blockers(jids: string[]): Promise<string[]>;
 }

@@ -50,6 +50,17 @@ test("blocklist: add returns what is new, refuses the whole batch past the limit
   assert.deepEqual(await store.blocklist.list("alice"), []);
 });
 
+test("blockers: the accounts whose list holds any of the JIDs", async () => {
+  await addUser("bob");
+  await addUser("carol");
+  await store.blocklist.add("alice", ["eve@x"], 10);
+  await store.blocklist.add("bob", ["x", "mallory@x"], 10);
+  await store.blocklist.add("carol", ["eve@x/phone"], 10);
+  assert.deepEqual((await store.blocklist.blockers(["eve@x/laptop", "eve@x", "x"])).sort(), ["alice", "bob"]);
+  assert.deepEqual(await store.blocklist.blockers(["eve@x/phone"]), ["carol"]);
+  assert.deepEqual(await store.blocklist.blockers([]), []);
+});
+
 test("deleting the account deletes its documents and blocklist", async () => {
   await store.documents.put("alice", "vcard", "", "<vCard/>", 1);
   await store.blocklist.add("alice", ["b@x"], 10);

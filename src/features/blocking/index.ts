@@ -1,6 +1,6 @@
 // Blocking (XEP-0191): an account blocks JIDs (full, bare, domain/resource, domain), and the
 // server keeps it and them apart, both ways.
-//   lists.ts     the blocklists, stored and held in memory for accounts online
+//   lists.ts     the blocklists, stored, and in memory for accounts online and their blockers
 //   protocol.ts  blocklist / block / unblock and their pushes, presence on block and unblock
 //   enforce.ts   stanzas between blocked parties stopped, with the errors of §3.3
 import { defineFeature } from "../../core/feature.js";
@@ -19,12 +19,10 @@ export default defineFeature({
     // The list is in memory before the session can send or receive presence; the filter goes
     // first, so that stream management never counts or queues what it drops.
     server.bus.on("resource-bound", async ({ session }) => {
-      if (!session.username) return;
-      await lists.load(session.username);
+      if (!session.jid?.local) return;
+      await lists.load(session.jid);
       session.outFilters = [deliveryFilter(server, session), ...(session.outFilters ?? [])];
     });
-    server.bus.on("session-closed", ({ session }) => {
-      if (session.username && server.registry.sessionsOf(session.username).length === 0) lists.forget(session.username);
-    });
+    server.bus.on("user-deleted", ({ username }) => lists.forget(username));
   },
 });

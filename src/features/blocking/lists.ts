@@ -1,8 +1,10 @@
 // The accounts' blocklists (XEP-0191) as a service: stored through storage.blocklist, and held
-// in memory for every account with a session, because presence is filtered on its way out to
-// a session (a synchronous filter, enforce.ts) and must know at once who blocks whom. The
-// cache is this process's: a cluster needs it invalidated across nodes (a change published
-// to the other nodes, as the account page's live updates are).
+// in memory for every account that had a session since the server started and for every
+// account that blocks one of those, because presence and messages are filtered on their way
+// out to a session (a synchronous filter, enforce.ts) and must know at once who blocks whom:
+// whoever blocks an online account is in memory. A list lives in memory until the account is
+// deleted; it is at most blocklist_max_items JIDs. The memory is this process's: a cluster
+// needs changes published to the other nodes (as the account page's live updates are).
 import type { JID } from "../../core/jid.js";
 import type { Server } from "../../core/server.js";
 
@@ -11,9 +13,12 @@ export interface Blocklists {
   get(username: string): Promise<ReadonlySet<string>>;
   /** The list held in memory, when the account is online. */
   cached(username: string): ReadonlySet<string> | undefined;
-  /** Holds the account's list in memory (a session of it was bound). */
-  load(username: string): Promise<void>;
-  /** Drops it from memory (its last session ended). */
+  /**
+   * Holds in memory the list of the account of a session just bound, and the lists of every
+   * account that blocks it (by its full, bare or domain JID).
+   */
+  load(jid: JID): Promise<void>;
+  /** Drops an account's list from memory (the account was deleted). */
   forget(username: string): void;
   /** Adds normalised JIDs; the ones new to the list, or undefined when the list would be too long. */
   add(username: string, jids: string[]): Promise<string[] | undefined>;
@@ -47,8 +52,12 @@ export function blocklists(server: Server): Blocklists {
   return {
     get: async (username) => cache.get(username) ?? (await read(username)),
     cached: (username) => cache.get(username),
-    async load(username) {
-      if (!cache.has(username)) cache.set(username, await read(username));
+    async load(jid) {
+      const labels = jid.domain.split(".");
+      const names = [jid.toString(), jid.bareString, ...labels.map((_, i) => labels.slice(i).join("."))];
+      for (const username of [jid.local!, ...(await server.storage.blocklist.blockers(names))]) {
+        if (!cache.has(username)) cache.set(username, await read(username));
+      }
     },
     forget: (username) => cache.delete(username),
     async add(username, jids) {
