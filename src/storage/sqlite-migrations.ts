@@ -134,8 +134,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   -- Small XML documents of an account (the vCard of XEP-0054, private XML of XEP-0049), and
-  -- the JIDs it blocks (XEP-0191). The primary keys serve the queries by account; the index on
-  -- jid, the lookup of who blocks a given JID.
+  -- the JIDs it blocks (XEP-0191). The primary keys serve every query (by account, kind, key).
   CREATE TABLE account_documents (
     username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
     kind     TEXT NOT NULL,
@@ -148,6 +147,9 @@ export const MIGRATIONS: readonly string[] = [
     jid      TEXT NOT NULL,
     PRIMARY KEY (username, jid)
   ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  -- Who blocks a given JID (XEP-0191): looked up when one of its sessions binds.
   CREATE INDEX blocklist_by_jid ON blocklist (jid);
   `,
 ];
