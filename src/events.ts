@@ -115,6 +115,14 @@ declare module "./core/events.js" {
     "initial-presence": Notice<{ session: Session }>;
     /** A message for an account with no session that takes it: store it, or it bounces. */
     "message/offline": Hook<StanzaEvent>;
+    /**
+     * A session's available presence, broadcast or directed, is about to be sent
+     * (presence/broadcast.ts): features may amend it in place (the vCard photo hash of
+     * XEP-0153) before anyone sees it.
+     */
+    "presence-outgoing": Notice<{ session: Session; presence: Element }>;
+    /** An account stored an element in its private XML storage (features/private.ts, XEP-0049). */
+    "private-stored": Notice<{ username: string; element: Element }>;
 
     // --- grants, tokens, clients (src/auth/grants.ts, src/clients) ---
     "grant-created": Notice<{ username: string; grant: GrantRecord }>;

@@ -34,6 +34,9 @@ import securityLog from "../features/security-log.js";
 import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
 import pep from "../features/pep/index.js";
+import vcard from "../features/vcard/index.js";
+import privateStorage from "../features/private.js";
+import blocking from "../features/blocking/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -72,4 +75,8 @@ export const features: readonly Feature[] = [
   securityLog,
   // Personal Eventing (XEP-0163): the `pep` service and its protocol.
   pep,
+  // vCard and its photo hash in presence, private XML, blocking (XEP-0054, 0153, 0049, 0191).
+  vcard,
+  privateStorage,
+  blocking,
 ];

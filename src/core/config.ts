@@ -95,6 +95,15 @@ export interface Config {
   pep_max_item_size: number;
   /** Most PEP nodes per account (each OMEMO device has a bundle node). */
   pep_max_nodes: number;
+
+  // --- vCard, private XML, blocking (src/features/vcard/, private.ts, blocking/) ---
+  /** Largest stored vCard (XEP-0054) in bytes, photo included. */
+  vcard_max_size: number;
+  /** Largest private XML element (XEP-0049) in bytes, and most namespaces stored per account. */
+  private_max_size: number;
+  private_max_items: number;
+  /** Most JIDs an account may block (XEP-0191). */
+  blocklist_max_items: number;
 }
 
 export const defaults: Config = {
@@ -146,6 +155,10 @@ export const defaults: Config = {
   pep_max_items: 256,
   pep_max_item_size: 128 * 1024,
   pep_max_nodes: 256,
+  vcard_max_size: 64 * 1024,
+  private_max_size: 64 * 1024,
+  private_max_items: 100,
+  blocklist_max_items: 1000,
 };
 
 export class ConfigError extends Error {
@@ -260,6 +273,10 @@ const schema: Record<keyof Config, Check> = {
   pep_max_items: int(1, 10_000),
   pep_max_item_size: int(1024, 64 * 1024 * 1024),
   pep_max_nodes: int(1, 100_000),
+  vcard_max_size: int(1024, 16 * 1024 * 1024),
+  private_max_size: int(1024, 16 * 1024 * 1024),
+  private_max_items: int(1, 100_000),
+  blocklist_max_items: int(1, 1_000_000),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -178,6 +178,15 @@ export const stanzaErrors = {
   pepTooManyNodes: { type: "cancel", condition: "policy-violation", text: "Too many PEP nodes on this account" },
   pepBadConfig: { type: "modify", condition: "not-acceptable", text: "Unknown or invalid node configuration" },
   pepUnsupported: { type: "cancel", condition: "feature-not-implemented", app: { name: "unsupported", xmlns: NS_PUBSUB_ERRORS } },
+  // vCard (XEP-0054), private XML (XEP-0049), blocking (XEP-0191)
+  vcardTooLarge: { type: "modify", condition: "not-acceptable", text: "The vCard is too large" },
+  privateReserved: { type: "modify", condition: "not-acceptable", text: "This namespace is reserved" },
+  privateOneElement: { type: "modify", condition: "not-acceptable", text: "Exactly one element with its own namespace is expected" },
+  privateTooLarge: { type: "modify", condition: "not-acceptable", text: "The element is too large" },
+  privateFull: { type: "wait", condition: "resource-constraint", text: "Too many namespaces stored" },
+  blocklistFull: { type: "wait", condition: "resource-constraint", text: "The blocklist is full" },
+  /** Sent with <blocked xmlns="urn:xmpp:blocking:errors"/> (XEP-0191 §3.3). */
+  blocked: { type: "cancel", condition: "not-acceptable" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

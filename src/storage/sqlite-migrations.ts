@@ -132,4 +132,20 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX pep_items_by_seq ON pep_items (owner, node, seq);
   `,
+  `
+  -- Small XML documents of an account (the vCard of XEP-0054, private XML of XEP-0049), and
+  -- the JIDs it blocks (XEP-0191). The primary keys serve every query (by account, kind, key).
+  CREATE TABLE account_documents (
+    username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    kind     TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    xml      TEXT NOT NULL,
+    PRIMARY KEY (username, kind, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE blocklist (
+    username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    jid      TEXT NOT NULL,
+    PRIMARY KEY (username, jid)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -11,6 +11,7 @@ import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
 import { pepStore } from "./sqlite-pep.js";
+import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -26,6 +27,8 @@ import {
   type ClientStore,
   type SecurityEventStore,
   type PepStore,
+  type DocumentStore,
+  type BlocklistStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -95,6 +98,8 @@ export class SqliteStorage implements Storage {
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
   readonly pep: PepStore;
+  readonly documents: DocumentStore;
+  readonly blocklist: BlocklistStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -133,6 +138,8 @@ export class SqliteStorage implements Storage {
     this.clients = clientStore(db);
     this.events = securityEventStore(db);
     this.pep = pepStore(db);
+    this.documents = documentStore(db);
+    this.blocklist = blocklistStore(db);
   }
 
   async close(): Promise<void> {

@@ -238,6 +238,8 @@ export interface Storage {
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
   readonly pep: PepStore;
+  readonly documents: DocumentStore;
+  readonly blocklist: BlocklistStore;
   close(): Promise<void>;
 }
 
@@ -285,4 +287,33 @@ export interface PepStore {
   itemsById(owner: string, node: string, ids: string[]): Promise<PepItemRecord[]>;
   /** Removes one item; false when it was not there. */
   retract(owner: string, node: string, id: string): Promise<boolean>;
+}
+
+// --- Per-account XML documents and the blocklist (vCard XEP-0054, private XML XEP-0049, blocking XEP-0191) ---
+
+/**
+ * Small XML documents an account keeps on the server, by kind ("vcard", "private") and key
+ * (empty for the vCard, the namespace for private XML): stored as serialised XML.
+ */
+export interface DocumentStore {
+  get(username: string, kind: string, key: string): Promise<string | undefined>;
+  /**
+   * Inserts or replaces one document. False when the account does not exist, or when the key
+   * is new and the account already has `maxKeys` documents of that kind.
+   */
+  put(username: string, kind: string, key: string, xml: string, maxKeys: number): Promise<boolean>;
+  /** True when there was one. */
+  delete(username: string, kind: string, key: string): Promise<boolean>;
+}
+
+/** The JIDs an account blocks (XEP-0191), as normalised strings: full, bare or domain. */
+export interface BlocklistStore {
+  list(username: string): Promise<string[]>;
+  /**
+   * Adds JIDs in one transaction; returns those that were not there yet, or undefined (and
+   * adds nothing) when the list would grow past `max` or the account does not exist.
+   */
+  add(username: string, jids: string[], max: number): Promise<string[] | undefined>;
+  /** Removes the given JIDs, or every one when `jids` is undefined; returns those removed. */
+  remove(username: string, jids?: string[]): Promise<string[]>;
 }

@@ -21,6 +21,7 @@ export async function broadcastAvailable(p: Presence, session: Bound, stanza: El
   const pres = stanza.clone();
   delete pres.attrs.to;
   pres.attrs.from = full;
+  await p.server.bus.emit("presence-outgoing", { session, presence: pres }, (err) => session.log.error({ err }, "presence-outgoing handler failed"));
   session.presence = pres;
   session.priority = parsePriority(stanza);
 
@@ -88,6 +89,9 @@ export async function directed(p: Presence, session: Bound, stanza: Element, to:
     const set = directedOf(session);
     if (stanza.attrs.type === "unavailable") set.delete(to.toString());
     else set.add(to.toString());
+  }
+  if (stanza.attrs.type === undefined) {
+    await p.server.bus.emit("presence-outgoing", { session, presence: stanza }, (err) => session.log.error({ err }, "presence-outgoing handler failed"));
   }
   await p.route(stanza, session.jid, to, session);
 }
