@@ -163,6 +163,11 @@ export const stanzaErrors = {
   smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
   smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
   smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
+  // The message archive (XEP-0313).
+  mamNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself may use its archive" },
+  mamUnknownId: { type: "cancel", condition: "item-not-found", text: "No message with that id in the archive" },
+  mamUnknownField: { type: "cancel", condition: "feature-not-implemented", text: "Unknown query field" },
+  mamBadQuery: { type: "modify", condition: "bad-request" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */
