@@ -200,13 +200,20 @@ describe("queries", () => {
       const page = await queryOk(b, rsm({ max: 8, after }));
       pages++;
       seen.push(...page.results.map((r) => r.id));
-      assert.equal(page.count, 21);
       if (page.complete) break;
       assert.equal(page.results.length, 8);
       after = page.last;
     }
     assert.equal(pages, 3);
     assert.deepEqual(seen, all);
+  });
+
+  test("<max>0</max> asks for the count alone (XEP-0059 §2.7)", async () => {
+    const counted = await queryOk(b, rsm({ max: 0 }));
+    assert.equal(counted.count, 21);
+    assert.equal(counted.results.length, 0);
+    assert.equal(counted.first, undefined);
+    assert.equal((await queryOk(b, form({ with: carol.bare }) + rsm({ max: 0 }))).count, 1);
   });
 
   test("an empty <before/> is the last page, <before>id</before> the page before it, <flip-page/> reverses a page", async () => {

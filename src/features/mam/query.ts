@@ -77,6 +77,8 @@ export function queries(server: Server, onQuery: OnQuery): void {
     const { queryid, flip, q } = parseQuery(ev.stanza.getChild("query", NS_MAM)!, server.config.max_archive_query_results);
     const page = await server.storage.archive.query(session.username!, q);
     if (page === "item-not-found") throw new StanzaError(stanzaErrors.mamUnknownId);
+    // The whole set on one page: its count is known without counting.
+    if (page.count === undefined && page.complete && q.pageAfter === undefined && q.pageBefore === undefined) page.count = page.items.length;
     const items = flip ? [...page.items].reverse() : page.items;
     for (const m of items) {
       if (session.closed) return true;
