@@ -37,6 +37,7 @@ import pep from "../features/pep/index.js";
 import vcard from "../features/vcard/index.js";
 import privateStorage from "../features/private.js";
 import blocking from "../features/blocking/index.js";
+import mam from "../features/mam/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -79,4 +80,6 @@ export const features: readonly Feature[] = [
   vcard,
   privateStorage,
   blocking,
+  // The message archive (XEP-0313): its handlers run at "high", ahead of carbons and delivery.
+  mam,
 ];

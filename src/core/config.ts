@@ -104,6 +104,13 @@ export interface Config {
   private_max_items: number;
   /** Most JIDs an account may block (XEP-0191). */
   blocklist_max_items: number;
+  // --- Message archive (src/features/mam) ---
+  /** How long archived messages are kept, seconds, or "never" (Prosody accepts "1d", "2w", "1y"…). */
+  archive_expires_after: number | "never";
+  /** The most messages one archive query returns (caps RSM <max/>). */
+  max_archive_query_results: number;
+  /** Whether messages are archived for users who set no preference: true, false or "roster". */
+  default_archive_policy: boolean | "roster";
 }
 
 export const defaults: Config = {
@@ -159,6 +166,11 @@ export const defaults: Config = {
   private_max_size: 64 * 1024,
   private_max_items: 100,
   blocklist_max_items: 1000,
+  // A year, not Prosody's week: the archive is what a new or long-offline device syncs its
+  // history from, and a week loses a holiday's conversations; a year still bounds the storage.
+  archive_expires_after: 365 * 86400,
+  max_archive_query_results: 250,
+  default_archive_policy: true,
 };
 
 export class ConfigError extends Error {
@@ -202,6 +214,16 @@ const strings: Check = (v, key) => {
   const list = typeof v === "string" ? [v] : v;
   if (!Array.isArray(list) || list.some((s) => typeof s !== "string" || s === "")) throw new ConfigError(key, "must be a string or a list of strings");
   return list as string[];
+};
+
+const UNITS: Record<string, number> = { s: 1, min: 60, h: 3600, d: 86400, w: 7 * 86400, m: 30 * 86400, y: 365 * 86400 };
+/** Seconds, or Prosody's "<n><unit>" (s, min, h, d, w, m, y), or "never". */
+const duration: Check = (v, key) => {
+  if (v === "never") return v;
+  if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+  const m = typeof v === "string" ? /^(\d+)\s*(s|min|h|d|w|m|y)$/.exec(v.trim()) : null;
+  if (!m || Number(m[1]) <= 0) throw new ConfigError(key, 'must be "never", a number of seconds, or like "1d", "2w", "6m", "1y"');
+  return Number(m[1]) * UNITS[m[2]!]!;
 };
 
 const schema: Record<keyof Config, Check> = {
@@ -277,6 +299,12 @@ const schema: Record<keyof Config, Check> = {
   private_max_size: int(1024, 16 * 1024 * 1024),
   private_max_items: int(1, 100_000),
   blocklist_max_items: int(1, 1_000_000),
+  archive_expires_after: duration,
+  max_archive_query_results: int(1, 10_000),
+  default_archive_policy: (v, k) => {
+    if (v !== true && v !== false && v !== "roster") throw new ConfigError(k, 'must be true, false or "roster"');
+    return v;
+  },
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -187,6 +187,11 @@ export const stanzaErrors = {
   blocklistFull: { type: "wait", condition: "resource-constraint", text: "The blocklist is full" },
   /** Sent with <blocked xmlns="urn:xmpp:blocking:errors"/> (XEP-0191 §3.3). */
   blocked: { type: "cancel", condition: "not-acceptable" },
+  // The message archive (XEP-0313).
+  mamNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself may use its archive" },
+  mamUnknownId: { type: "cancel", condition: "item-not-found", text: "No message with that id in the archive" },
+  mamUnknownField: { type: "cancel", condition: "feature-not-implemented", text: "Unknown query field" },
+  mamBadQuery: { type: "modify", condition: "bad-request" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -148,4 +148,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (username, jid)
   ) STRICT, WITHOUT ROWID;
   `,
+  `
+  -- The message archive (XEP-0313). seq orders it (AUTOINCREMENT: never reused, so arrival
+  -- order holds after purges); id is the opaque id clients see (RSM, XEP-0359 stanza-id).
+  CREATE TABLE archive (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    username      TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    id            TEXT    NOT NULL,
+    with_jid      TEXT    NOT NULL,
+    with_resource TEXT,
+    at            INTEGER NOT NULL,
+    stanza        TEXT    NOT NULL
+  ) STRICT;
+  -- RSM ids to positions; the per-user and per-contact pages; the retention purge by time.
+  CREATE UNIQUE INDEX archive_by_id ON archive (username, id);
+  CREATE INDEX archive_by_user ON archive (username, seq);
+  CREATE INDEX archive_by_with ON archive (username, with_jid, seq);
+  CREATE INDEX archive_by_time ON archive (at);
+
+  CREATE TABLE archive_prefs (
+    username       TEXT NOT NULL PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+    default_policy TEXT NOT NULL CHECK (default_policy IN ('always', 'never', 'roster')),
+    always_jids    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(always_jids)),
+    never_jids     TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(never_jids))
+  ) STRICT, WITHOUT ROWID;
+
+  -- Which clients sync the archive (the client list); gone with the client record.
+  CREATE TABLE archive_sync (
+    username   TEXT    NOT NULL,
+    client_id  TEXT    NOT NULL,
+    last_query INTEGER NOT NULL,
+    PRIMARY KEY (username, client_id),
+    FOREIGN KEY (username, client_id) REFERENCES clients (username, id) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

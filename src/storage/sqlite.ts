@@ -12,6 +12,7 @@ import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
 import { pepStore } from "./sqlite-pep.js";
 import { blocklistStore, documentStore } from "./sqlite-documents.js";
+import { archiveStore } from "./sqlite-archive.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -29,6 +30,7 @@ import {
   type PepStore,
   type DocumentStore,
   type BlocklistStore,
+  type ArchiveStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -100,6 +102,7 @@ export class SqliteStorage implements Storage {
   readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
+  readonly archive: ArchiveStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -140,6 +143,7 @@ export class SqliteStorage implements Storage {
     this.pep = pepStore(db);
     this.documents = documentStore(db);
     this.blocklist = blocklistStore(db);
+    this.archive = archiveStore(db);
   }
 
   async close(): Promise<void> {

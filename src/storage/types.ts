@@ -240,6 +240,7 @@ export interface Storage {
   readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
+  readonly archive: ArchiveStore;
   close(): Promise<void>;
 }
 
@@ -316,4 +317,73 @@ export interface BlocklistStore {
   add(username: string, jids: string[], max: number): Promise<string[] | undefined>;
   /** Removes the given JIDs, or every one when `jids` is undefined; returns those removed. */
   remove(username: string, jids?: string[]): Promise<string[]>;
+}
+
+// --- The message archive (XEP-0313, src/features/mam/) ---
+
+/** One archived message: `id` is the opaque archive id, also sent as the XEP-0359 stanza-id. */
+export interface ArchivedMessage {
+  id: string;
+  /** The other party's bare JID, and its resource when it had one. */
+  with: string;
+  withResource?: string;
+  /** When it was archived, ms since epoch. */
+  at: number;
+  /** The message as received (serialized XML). */
+  stanza: string;
+}
+
+/**
+ * A page request (XEP-0313 §4, XEP-0059). Id bounds are exclusive; the ids are the archive's own.
+ */
+export interface ArchiveQuery {
+  with?: string;
+  withResource?: string;
+  /** Inclusive time bounds, ms. */
+  start?: number;
+  end?: number;
+  /** The form's after-id / before-id: part of the result set. */
+  afterId?: string;
+  beforeId?: string;
+  ids?: string[];
+  /** RSM <after/> / <before/>: which page of the result set. */
+  pageAfter?: string;
+  pageBefore?: string;
+  max: number;
+  /** The page at the end of the set (RSM <before/>, empty or not). */
+  fromEnd?: boolean;
+  /** Also count the whole result set (RSM <count/>). */
+  count?: boolean;
+}
+
+export interface ArchivePage {
+  /** Oldest first. */
+  items: ArchivedMessage[];
+  /** No more matching messages beyond this page, in the direction of paging. */
+  complete: boolean;
+  count?: number;
+}
+
+/** Archiving preferences (XEP-0313 §6): a default and bare JIDs always or never archived. */
+export interface ArchivePrefs {
+  default: "always" | "never" | "roster";
+  always: string[];
+  never: string[];
+}
+
+export interface ArchiveStore {
+  /** Appends a message; false when the account does not exist. */
+  append(username: string, message: ArchivedMessage): Promise<boolean>;
+  /** A page of the archive, or "item-not-found" when an id of the query is not in it. */
+  query(username: string, q: ArchiveQuery): Promise<ArchivePage | "item-not-found">;
+  /** The oldest and the newest message (archive metadata). */
+  bounds(username: string): Promise<{ first: ArchivedMessage; last: ArchivedMessage } | undefined>;
+  getPrefs(username: string): Promise<ArchivePrefs | undefined>;
+  setPrefs(username: string, prefs: ArchivePrefs): Promise<void>;
+  /** Deletes at most `limit` messages archived before `before` (ms); returns how many. */
+  purge(before: number, limit: number): Promise<number>;
+  /** Records that a client (its client record id) queried the archive at `at`. */
+  markSynced(username: string, clientId: string, at: number): Promise<void>;
+  /** Client record id → last query time. */
+  synced(username: string): Promise<Map<string, number>>;
 }
