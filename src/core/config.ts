@@ -88,6 +88,17 @@ export interface Config {
   security_history_days: number;
   /** Tell an account's other connected clients when a never-seen client logs in with the password. */
   new_client_notice: boolean;
+  // --- HTTP file upload (XEP-0363, src/features/upload): Prosody's mod_http_file_share keys ---
+  /** Largest file, bytes. */
+  http_file_share_size_limit: number;
+  /** Seconds an uploaded file is kept before it is deleted. */
+  http_file_share_expires_after: number;
+  /** Bytes an account may upload in 24 hours; default ten times http_file_share_size_limit (as Prosody). */
+  http_file_share_daily_quota: number;
+  /** Bytes every stored file may take together; absent: no limit. */
+  http_file_share_global_quota?: number;
+  /** Upload slots an account may request a minute. */
+  http_file_share_slot_rate_limit: number;
 }
 
 export const defaults: Config = {
@@ -136,6 +147,10 @@ export const defaults: Config = {
   oauth2_rate_limit: 60,
   security_history_days: 90,
   new_client_notice: true,
+  http_file_share_size_limit: 10 * 1024 * 1024,
+  http_file_share_expires_after: 7 * 86400,
+  http_file_share_daily_quota: 100 * 1024 * 1024,
+  http_file_share_slot_rate_limit: 30,
 };
 
 export class ConfigError extends Error {
@@ -247,6 +262,11 @@ const schema: Record<keyof Config, Check> = {
   oauth2_rate_limit: int(1, 1_000_000_000),
   security_history_days: int(1, 36500),
   new_client_notice: bool,
+  http_file_share_size_limit: int(1, 2 ** 40),
+  http_file_share_expires_after: int(60, 36500 * 86400),
+  http_file_share_daily_quota: int(0, 2 ** 50),
+  http_file_share_global_quota: int(0, 2 ** 50),
+  http_file_share_slot_rate_limit: int(1, 1_000_000),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */
@@ -264,6 +284,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
   // A whole outgoing stanza (and a little more) must fit, or a reading client could be cut off.
   if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");
+  if (raw.http_file_share_daily_quota === undefined) cfg.http_file_share_daily_quota = cfg.http_file_share_size_limit * 10;
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

@@ -163,6 +163,19 @@ export const stanzaErrors = {
   smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
   smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
   smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
+  // HTTP file upload (XEP-0363 §4.1; src/features/upload)
+  uploadTooLarge: { type: "modify", condition: "not-acceptable" },
+  uploadBadFilename: {
+    type: "modify",
+    condition: "bad-request",
+    text: "Invalid filename: 1 to 255 characters, no slash, backslash or control character, not . or ..",
+  },
+  uploadBadSize: { type: "modify", condition: "bad-request", text: "size must be a whole number of bytes, at least 1" },
+  uploadBadType: { type: "modify", condition: "bad-request", text: "content-type must be a MIME type (type/subtype)" },
+  uploadDailyQuota: { type: "wait", condition: "resource-constraint", text: "Daily upload quota reached: try again tomorrow or send a smaller file" },
+  uploadGlobalQuota: { type: "wait", condition: "resource-constraint", text: "The server's file storage is full" },
+  uploadRateLimited: { type: "wait", condition: "resource-constraint", text: "Too many upload requests: try again in a minute" },
+  uploadNoHttps: { type: "cancel", condition: "service-unavailable", text: "File upload needs the HTTPS service" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */
