@@ -35,8 +35,10 @@ async function upload(server: Server): Promise<() => void> {
   const files = new UploadFiles(server.config.data_path);
   await files.init();
   server.hostFeatures.add(NS_UPLOAD);
-  // XEP-0363 §6: the largest file, in a data form on the service's disco#info (XEP-0128).
+  // XEP-0363 §3: the service's identity (slixmpp looks for it); §6: the largest file, in a
+  // data form on the service's disco#info (XEP-0128).
   server.bus.on("disco-host-info", ({ query }) => {
+    query.cnode(x("identity", { category: "store", type: "file", name: "HTTP File Upload" }));
     query.cnode(
       x(
         "x",
