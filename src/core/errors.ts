@@ -175,7 +175,6 @@ export const stanzaErrors = {
   uploadDailyQuota: { type: "wait", condition: "resource-constraint", text: "Daily upload quota reached: try again tomorrow or send a smaller file" },
   uploadGlobalQuota: { type: "wait", condition: "resource-constraint", text: "The server's file storage is full" },
   uploadRateLimited: { type: "wait", condition: "resource-constraint", text: "Too many upload requests: try again in a minute" },
-  uploadNoHttps: { type: "cancel", condition: "service-unavailable", text: "File upload needs the HTTPS service" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

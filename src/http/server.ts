@@ -80,12 +80,19 @@ export class HttpService {
   }
 
   /** The routes of the longest prefix route the path is under. */
-  private prefixRoutes(path: string): Map<string, Route> | undefined {
+  private prefixOf(path: string): string | undefined {
     let best: string | undefined;
     for (const [p, m] of this.routes) {
       if (p.endsWith("/") && path.startsWith(p) && (best === undefined || p.length > best.length) && [...m.values()].some((r) => r.opts.prefix)) best = p;
     }
-    return best === undefined ? undefined : this.routes.get(best);
+    return best;
+  }
+
+  /** The path as logged: under a prefix route only the prefix, since the rest may be a capability (a file's URL). */
+  private loggedPath(url: URL | undefined): string | undefined {
+    if (!url || this.routes.has(url.pathname)) return url?.pathname;
+    const prefix = this.prefixOf(url.pathname);
+    return prefix === undefined ? url.pathname : `${prefix}…`;
   }
 
   async start(): Promise<void> {
@@ -184,7 +191,8 @@ export class HttpService {
         throw new HttpError(httpErrors.badUrl);
       }
       reqObj.url = url;
-      const routes = this.routes.get(url.pathname) ?? this.prefixRoutes(url.pathname);
+      const prefix = this.routes.has(url.pathname) ? undefined : this.prefixOf(url.pathname);
+      const routes = this.routes.get(prefix ?? url.pathname);
       if (!routes) throw new HttpError(httpErrors.notFound);
       const cors = [...routes.values()].some((r) => r.opts.cors);
       if (cors && raw.headers.origin) {
@@ -211,12 +219,12 @@ export class HttpService {
         if (err.status === 413) res.setHeader("Connection", "close");
         sendError(req, err);
       } else {
-        this.server.log.error({ err, method, path: reqObj.url?.pathname }, "http request failed");
+        this.server.log.error({ err, method, path: this.loggedPath(reqObj.url) }, "http request failed");
         sendError(req, new HttpError(httpErrors.internal));
       }
     } finally {
       // Only the path: query strings carry authorization codes, states and user codes.
-      this.server.log.debug({ method, path: reqObj.url?.pathname, status: res.statusCode, ms: Date.now() - started }, "http request");
+      this.server.log.debug({ method, path: this.loggedPath(reqObj.url), status: res.statusCode, ms: Date.now() - started }, "http request");
     }
   }
 }

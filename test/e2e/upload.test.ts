@@ -133,6 +133,16 @@ describe("HTTP file upload (XEP-0363)", () => {
     const since = await fetchUrl(server, "GET", slot.get, { headers: { "If-Modified-Since": got.headers["last-modified"] } });
     assert.equal(since.status, 304);
 
+    // Web clients on other origins: a CORS preflight for the PUT, and readable GETs.
+    const preflight = await fetchUrl(server, "OPTIONS", slot.put, {
+      headers: { Origin: "https://webchat.example", "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization, content-type" },
+    });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers["access-control-allow-methods"] ?? "", /\bPUT\b/);
+    assert.match(preflight.headers["access-control-allow-headers"] ?? "", /Authorization/);
+    const crossOrigin = await fetchUrl(server, "GET", slot.get, { headers: { Origin: "https://webchat.example" } });
+    assert.equal(crossOrigin.headers["access-control-allow-origin"], "*");
+
     const wrongName = await fetchUrl(server, "GET", slot.get.replace(/[^/]+$/, "other.png"));
     assert.equal(wrongName.status, 404, "the id alone does not name the file");
   });

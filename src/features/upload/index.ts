@@ -13,6 +13,7 @@ import { UploadFiles } from "./files.js";
 import { NS_UPLOAD, SLOT_TTL_MS, UPLOAD_PATH, slotRequests } from "./slot.js";
 import { putHandler } from "./put.js";
 import { getHandler } from "./serve.js";
+import { publicBaseUrl } from "../../http/browser.js";
 
 const NS_DATA = "jabber:x:data";
 const PURGE_EVERY_MS = 3600_000;
@@ -32,6 +33,12 @@ export function formatBytes(n: number): string {
 }
 
 async function upload(server: Server): Promise<() => void> {
+  // Disco advertises only what works: without an HTTPS URL to give out there is no service.
+  const base = publicBaseUrl(server);
+  if (!base) {
+    server.log.warn("HTTP file upload is off: there is no HTTPS port and no http_external_url");
+    return () => {};
+  }
   const files = new UploadFiles(server.config.data_path);
   await files.init();
   server.hostFeatures.add(NS_UPLOAD);
@@ -48,7 +55,7 @@ async function upload(server: Server): Promise<() => void> {
       ),
     );
   });
-  slotRequests(server);
+  slotRequests(server, base);
   const http = server.services.get("http");
   http.route("PUT", UPLOAD_PATH, putHandler(server, files), { prefix: true, ownBody: true, cors: true });
   http.route("GET", UPLOAD_PATH, getHandler(server, files), { prefix: true, cors: true });

@@ -17,7 +17,7 @@ import { recordOf } from "./put.js";
 import { disposition, safeInline } from "./content-type.js";
 
 /** The one range asked for, "whole" for none (or one this server does not take), or "unsatisfiable". */
-function rangeOf(header: string | undefined, size: number): { start: number; end: number } | "whole" | "unsatisfiable" {
+export function rangeOf(header: string | undefined, size: number): { start: number; end: number } | "whole" | "unsatisfiable" {
   const m = header === undefined ? null : /^bytes=(\d{0,16})-(\d{0,16})$/.exec(header.trim());
   if (!m || (m[1] === "" && m[2] === "")) return "whole";
   if (m[1] === "") {

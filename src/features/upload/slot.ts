@@ -8,7 +8,6 @@ import { x, type Element } from "../../xml/element.js";
 import { errorReply, iqResult } from "../../core/router.js";
 import { stanzaErrors, type StanzaErrorDef } from "../../core/errors.js";
 import type { Server } from "../../core/server.js";
-import { publicBaseUrl } from "../../http/browser.js";
 import { clientIdOf } from "../../clients/access.js";
 import { normaliseType, validFilename } from "./content-type.js";
 
@@ -23,7 +22,8 @@ export function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export function slotRequests(server: Server): void {
+/** `base`: the public HTTPS base URL the slots' URLs start with. */
+export function slotRequests(server: Server, base: string): void {
   const cfg = server.config;
   const rate = server.services.get("rateLimits");
 
@@ -55,8 +55,6 @@ export function slotRequests(server: Server): void {
     const declared = req.attrs["content-type"];
     const contentType = declared === undefined ? "application/octet-stream" : normaliseType(declared);
     if (!contentType) return refuse(stanzaErrors.uploadBadType);
-    const base = publicBaseUrl(server);
-    if (!base) return refuse(stanzaErrors.uploadNoHttps);
 
     const id = randomBytes(16).toString("base64url");
     const token = randomBytes(32).toString("base64url");
