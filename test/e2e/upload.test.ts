@@ -262,6 +262,18 @@ describe("HTTP file upload (XEP-0363)", () => {
     const mine = entries.find((e) => e.holds.length > 0);
     assert.ok(mine, `no client holds uploads: ${list.stdout}`);
     assert.deepEqual(mine.holds, ["uploaded 1 file (5 B)"]);
+    // The same through the manage-clients protocol, in Warden's holdings extension.
+    const listed = await c.iq("get", xml("list", { xmlns: "xmpp:prosody.im/protocol/manage-clients" }));
+    const client = listed
+      .getChild("clients")!
+      .getChildren("client")
+      .find((e) => e.attrs.id === mine.id);
+    const holdings = client?.getChild("holdings", "urn:warden:client-holdings:0")?.getChildren("holding") ?? [];
+    assert.deepEqual(
+      holdings.map((h) => [h.attrs.kind, h.text()]),
+      [["upload", "uploaded 1 file (5 B)"]],
+      String(listed),
+    );
     const revoked = await server.cli(["shell", "user", "revoke_client", "gina@localhost", mine.id]);
     assert.equal(revoked.code, 0, revoked.stderr + revoked.stdout);
     const r = await put(unused, "later", { "Content-Type": "text/plain" });

@@ -57,7 +57,7 @@ describe("slixmpp's XEP-0363 plugin uploads to Warden and gets the same bytes ba
   let stderr = "";
 
   before(async () => {
-    server = await startServer({ http_file_share_size_limit: 100_000 });
+    server = await startServer({ http_file_share_size_limit: 100_000, log_level: "debug" });
     await server.addUser("slixup", "slixup-secret");
     const r = await run({
       WARDEN_HOST: "127.0.0.1",
@@ -94,6 +94,17 @@ describe("slixmpp's XEP-0363 plugin uploads to Warden and gets the same bytes ba
         .digest("hex"),
       report.sent_sha256,
     );
+  });
+
+  test("the server's log (at debug) holds neither the file's URL nor its PUT token", () => {
+    const id = /\/upload\/([A-Za-z0-9_-]{22})\//.exec(report.url ?? "")?.[1];
+    assert.ok(id);
+    assert.ok(
+      server.logs.some((l) => l.msg === "http request" && l.path === "/upload/…"),
+      "the requests were logged, by prefix",
+    );
+    const leaks = server.lines.filter((l) => l.includes(id) || /Bearer [A-Za-z0-9_-]{43}/.test(l));
+    assert.deepEqual(leaks, []);
   });
 
   test("slixmpp read max-file-size from the disco form and refuses a larger file itself", () => {
