@@ -38,6 +38,7 @@ import vcard from "../features/vcard/index.js";
 import privateStorage from "../features/private.js";
 import blocking from "../features/blocking/index.js";
 import mam from "../features/mam/index.js";
+import upload from "../features/upload/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -82,4 +83,6 @@ export const features: readonly Feature[] = [
   blocking,
   // The message archive (XEP-0313): its handlers run at "high", ahead of carbons and delivery.
   mam,
+  // HTTP file upload (XEP-0363): after http.
+  upload,
 ];

@@ -111,6 +111,17 @@ export interface Config {
   max_archive_query_results: number;
   /** Whether messages are archived for users who set no preference: true, false or "roster". */
   default_archive_policy: boolean | "roster";
+  // --- HTTP file upload (XEP-0363, src/features/upload): Prosody's mod_http_file_share keys ---
+  /** Largest file, bytes. */
+  http_file_share_size_limit: number;
+  /** Seconds an uploaded file is kept before it is deleted. */
+  http_file_share_expires_after: number;
+  /** Bytes an account may upload in 24 hours; default ten times http_file_share_size_limit (as Prosody). */
+  http_file_share_daily_quota: number;
+  /** Bytes every stored file may take together; absent: no limit. */
+  http_file_share_global_quota?: number;
+  /** Upload slots an account may request a minute. */
+  http_file_share_slot_rate_limit: number;
 }
 
 export const defaults: Config = {
@@ -171,6 +182,10 @@ export const defaults: Config = {
   archive_expires_after: 365 * 86400,
   max_archive_query_results: 250,
   default_archive_policy: true,
+  http_file_share_size_limit: 10 * 1024 * 1024,
+  http_file_share_expires_after: 7 * 86400,
+  http_file_share_daily_quota: 100 * 1024 * 1024,
+  http_file_share_slot_rate_limit: 30,
 };
 
 export class ConfigError extends Error {
@@ -305,6 +320,11 @@ const schema: Record<keyof Config, Check> = {
     if (v !== true && v !== false && v !== "roster") throw new ConfigError(k, 'must be true, false or "roster"');
     return v;
   },
+  http_file_share_size_limit: int(1, 2 ** 40),
+  http_file_share_expires_after: int(60, 36500 * 86400),
+  http_file_share_daily_quota: int(0, 2 ** 50),
+  http_file_share_global_quota: int(0, 2 ** 50),
+  http_file_share_slot_rate_limit: int(1, 1_000_000),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */
@@ -324,6 +344,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");
   // A published item comes inside a stanza: a larger limit could never be reached.
   if (cfg.pep_max_item_size > cfg.c2s_stanza_size_limit) throw new ConfigError("pep_max_item_size", "must not exceed c2s_stanza_size_limit");
+  if (raw.http_file_share_daily_quota === undefined) cfg.http_file_share_daily_quota = cfg.http_file_share_size_limit * 10;
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

@@ -192,6 +192,18 @@ export const stanzaErrors = {
   mamUnknownId: { type: "cancel", condition: "item-not-found", text: "No message with that id in the archive" },
   mamUnknownField: { type: "cancel", condition: "feature-not-implemented", text: "Unknown query field" },
   mamBadQuery: { type: "modify", condition: "bad-request" },
+  // HTTP file upload (XEP-0363 §4.1; src/features/upload)
+  uploadTooLarge: { type: "modify", condition: "not-acceptable" },
+  uploadBadFilename: {
+    type: "modify",
+    condition: "bad-request",
+    text: "Invalid filename: 1 to 255 characters, no slash, backslash or control character, not . or ..",
+  },
+  uploadBadSize: { type: "modify", condition: "bad-request", text: "size must be a whole number of bytes, at least 1" },
+  uploadBadType: { type: "modify", condition: "bad-request", text: "content-type must be a MIME type (type/subtype)" },
+  uploadDailyQuota: { type: "wait", condition: "resource-constraint", text: "Daily upload quota reached: try again tomorrow or send a smaller file" },
+  uploadGlobalQuota: { type: "wait", condition: "resource-constraint", text: "The server's file storage is full" },
+  uploadRateLimited: { type: "wait", condition: "resource-constraint", text: "Too many upload requests: try again in a minute" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -21,10 +21,12 @@ function disco(server: Server): void {
     return q;
   };
 
-  server.bus.on(`iq-get/host/${NS_INFO}:query`, ({ stanza, origin }) => {
+  server.bus.on(`iq-get/host/${NS_INFO}:query`, async ({ stanza, origin }) => {
     const node = stanza.getChild("query")!.attrs.node;
     if (node) return (server.router.bounce(stanza, stanzaErrors.itemNotFound, origin), true);
-    origin?.send(iqResult(stanza, info(x("identity", { category: "server", type: "im", name: "Warden" }), server.hostFeatures)));
+    const query = info(x("identity", { category: "server", type: "im", name: "Warden" }), server.hostFeatures);
+    await server.bus.emit("disco-host-info", { query });
+    origin?.send(iqResult(stanza, query));
     return true;
   });
 

@@ -29,6 +29,10 @@ export { RateLimiter } from "./rate-limit.js";
 interface RouteOptions {
   /** Answer CORS requests from any origin (bearer-token and OAuth client endpoints; never cookies). */
   cors?: boolean;
+  /** Also every path under this one (which ends in "/"): the handler reads the rest from req.url. */
+  prefix?: boolean;
+  /** The handler reads the body itself, with its own limit (file upload): http_max_body does not apply. */
+  ownBody?: boolean;
 }
 
 interface Route {
@@ -73,6 +77,22 @@ export class HttpService {
     if (m.has(method)) throw new Error(`HTTP route ${method} ${path} is already taken`);
     m.set(method, { handler, opts });
     this.routes.set(path, m);
+  }
+
+  /** The routes of the longest prefix route the path is under. */
+  private prefixOf(path: string): string | undefined {
+    let best: string | undefined;
+    for (const [p, m] of this.routes) {
+      if (p.endsWith("/") && path.startsWith(p) && (best === undefined || p.length > best.length) && [...m.values()].some((r) => r.opts.prefix)) best = p;
+    }
+    return best;
+  }
+
+  /** The path as logged: under a prefix route only the prefix, since the rest may be a capability (a file's URL). */
+  private loggedPath(url: URL | undefined): string | undefined {
+    if (!url || this.routes.has(url.pathname)) return url?.pathname;
+    const prefix = this.prefixOf(url.pathname);
+    return prefix === undefined ? url.pathname : `${prefix}…`;
   }
 
   async start(): Promise<void> {
@@ -171,9 +191,8 @@ export class HttpService {
         throw new HttpError(httpErrors.badUrl);
       }
       reqObj.url = url;
-      const declared = Number(raw.headers["content-length"] ?? 0);
-      if (declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
-      const routes = this.routes.get(url.pathname);
+      const prefix = this.routes.has(url.pathname) ? undefined : this.prefixOf(url.pathname);
+      const routes = this.routes.get(prefix ?? url.pathname);
       if (!routes) throw new HttpError(httpErrors.notFound);
       const cors = [...routes.values()].some((r) => r.opts.cors);
       if (cors && raw.headers.origin) {
@@ -191,6 +210,8 @@ export class HttpService {
       }
       const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
       if (!route) throw new HttpError(httpErrors.methodNotAllowed([...routes.keys()]));
+      const declared = Number(raw.headers["content-length"] ?? 0);
+      if (!route.opts.ownBody && declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
       await route.handler(req);
       if (!res.headersSent) throw new Error(`no response from ${method} ${url.pathname}`);
     } catch (err) {
@@ -198,12 +219,12 @@ export class HttpService {
         if (err.status === 413) res.setHeader("Connection", "close");
         sendError(req, err);
       } else {
-        this.server.log.error({ err, method, path: reqObj.url?.pathname }, "http request failed");
+        this.server.log.error({ err, method, path: this.loggedPath(reqObj.url) }, "http request failed");
         sendError(req, new HttpError(httpErrors.internal));
       }
     } finally {
       // Only the path: query strings carry authorization codes, states and user codes.
-      this.server.log.debug({ method, path: reqObj.url?.pathname, status: res.statusCode, ms: Date.now() - started }, "http request");
+      this.server.log.debug({ method, path: this.loggedPath(reqObj.url), status: res.statusCode, ms: Date.now() - started }, "http request");
     }
   }
 }

@@ -182,4 +182,28 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (username, client_id) REFERENCES clients (username, id) ON DELETE CASCADE
   ) STRICT, WITHOUT ROWID;
   `,
+  `
+  -- HTTP file upload (XEP-0363): a slot until its file is stored (uploaded_at), then the file's
+  -- record until expires_at. The file itself is data_path/uploads/<id>.
+  CREATE TABLE uploads (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    username        TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    client_id       TEXT,
+    filename        TEXT    NOT NULL,
+    size            INTEGER NOT NULL CHECK (size > 0),
+    content_type    TEXT    NOT NULL,
+    token_hash      TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    slot_expires_at INTEGER NOT NULL,
+    put_started_at  INTEGER,
+    revoked         INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+    uploaded_at     INTEGER,
+    expires_at      INTEGER NOT NULL
+  ) STRICT;
+  -- The daily quota, the per-client holdings and the revocation of a client's slots.
+  CREATE INDEX uploads_by_user ON uploads (username, created_at);
+  CREATE INDEX uploads_by_client ON uploads (username, client_id);
+  CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+  CREATE INDEX uploads_by_slot_expiry ON uploads (slot_expires_at) WHERE uploaded_at IS NULL;
+  `,
 ];

@@ -13,6 +13,7 @@ import { securityEventStore } from "./sqlite-events.js";
 import { pepStore } from "./sqlite-pep.js";
 import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import { archiveStore } from "./sqlite-archive.js";
+import { uploadStore } from "./sqlite-uploads.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -31,6 +32,7 @@ import {
   type DocumentStore,
   type BlocklistStore,
   type ArchiveStore,
+  type UploadStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -103,6 +105,7 @@ export class SqliteStorage implements Storage {
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
   readonly archive: ArchiveStore;
+  readonly uploads: UploadStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -144,6 +147,7 @@ export class SqliteStorage implements Storage {
     this.documents = documentStore(db);
     this.blocklist = blocklistStore(db);
     this.archive = archiveStore(db);
+    this.uploads = uploadStore(db);
   }
 
   async close(): Promise<void> {

@@ -241,6 +241,7 @@ export interface Storage {
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
   readonly archive: ArchiveStore;
+  readonly uploads: UploadStore;
   close(): Promise<void>;
 }
 
@@ -386,4 +387,53 @@ export interface ArchiveStore {
   markSynced(username: string, clientId: string, at: number): Promise<void>;
   /** Client record id → last query time. */
   synced(username: string): Promise<Map<string, number>>;
+}
+
+/** An HTTP upload (XEP-0363): a slot until its file is stored, then the stored file's record. */
+export interface UploadRecord {
+  /** Random and unguessable: the file's URL is /upload/<id>/<filename>, readable by whoever has it. */
+  id: string;
+  username: string;
+  /** The uploading client's record id (clients/access.ts clientIdOf). */
+  clientId?: string;
+  filename: string;
+  size: number;
+  /** Normalised: lower-case type/subtype without parameters. */
+  contentType: string;
+  /** SHA-256 (hex) of the slot's PUT token; the token itself is never stored. */
+  tokenHash: string;
+  createdAt: number;
+  /** The PUT must start before this. */
+  slotExpiresAt: number;
+  /** The slot's client was revoked before the file was stored. */
+  revoked: boolean;
+  /** When the file was stored; absent while this is a slot. */
+  uploadedAt?: number;
+  /** When the file (or the unused slot) is deleted. */
+  expiresAt: number;
+}
+
+export type UploadRefusal = "daily-quota" | "global-quota";
+
+export interface UploadStore {
+  /**
+   * Adds a slot unless the account's uploads created since `since` (slots included) plus this
+   * one exceed `daily`, or every file and slot plus this one exceeds `global` (one transaction).
+   */
+  addSlot(rec: UploadRecord, quota: { since: number; daily: number; global?: number }): Promise<UploadRefusal | undefined>;
+  get(id: string): Promise<UploadRecord | undefined>;
+  /** Marks a slot as being written; false when it is gone, stored, revoked, expired or already being written. */
+  claim(id: string, now: number): Promise<boolean>;
+  /** Ends the claim of a PUT that failed, so the slot may be written again. */
+  release(id: string): Promise<void>;
+  /** Records the file as stored; false when the slot was revoked or deleted meanwhile. */
+  complete(id: string, at: number): Promise<boolean>;
+  /** Revokes a client's slots that hold no file yet; returns how many. */
+  revokeSlots(username: string, clientId: string): Promise<number>;
+  /** Stored files per client of an account: how many, how many bytes. */
+  perClient(username: string): Promise<Array<{ clientId: string; files: number; bytes: number }>>;
+  /** Deletes the records of expired files and of slots unused by `slotsBefore`; returns their ids. */
+  purge(now: number, slotsBefore: number): Promise<string[]>;
+  /** Which of these ids still have a record (files of the others are orphans). */
+  existing(ids: string[]): Promise<Set<string>>;
 }
