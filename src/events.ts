@@ -114,6 +114,8 @@ declare module "./core/events.js" {
     "initial-presence": Notice<{ session: Session }>;
     /** A message for an account with no session that takes it: store it, or it bounces. */
     "message/offline": Hook<StanzaEvent>;
+    /** A session's connection dropped and it hibernates (XEP-0198 §5), holding `queued` unacknowledged stanzas (stream-management/hibernation.ts). */
+    "session-hibernating": Notice<{ session: Session; queued: readonly Element[] }>;
 
     // --- grants, tokens, clients (src/auth/grants.ts, src/clients) ---
     "grant-created": Notice<{ username: string; grant: GrantRecord }>;

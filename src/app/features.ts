@@ -33,6 +33,7 @@ import newClientNotice from "../features/new-client-notice.js";
 import securityLog from "../features/security-log.js";
 import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
+import push from "../features/push/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -69,4 +70,6 @@ export const features: readonly Feature[] = [
   accountPage,
   // Security events into the server's log, for operators and fail2ban.
   securityLog,
+  // Push notifications (XEP-0357): after stream management and the client tracker it follows.
+  push,
 ];

@@ -88,6 +88,15 @@ export interface Config {
   security_history_days: number;
   /** Tell an account's other connected clients when a never-seen client logs in with the password. */
   new_client_notice: boolean;
+  // --- Push notifications (XEP-0357, src/features/push) ---
+  /** Put the message's text in notifications (they go through the app developer's server and Google's or Apple's). */
+  push_notification_with_body: boolean;
+  /** Put the sender's bare JID in notifications. */
+  push_notification_with_sender: boolean;
+  /** Clients of one account that may hold a push registration at once. */
+  push_max_devices: number;
+  /** Seconds between two notifications to one client: a burst becomes one more notification at the end. */
+  push_min_interval: number;
 }
 
 export const defaults: Config = {
@@ -136,6 +145,10 @@ export const defaults: Config = {
   oauth2_rate_limit: 60,
   security_history_days: 90,
   new_client_notice: true,
+  push_notification_with_body: false,
+  push_notification_with_sender: true,
+  push_max_devices: 5,
+  push_min_interval: 10,
 };
 
 export class ConfigError extends Error {
@@ -247,6 +260,10 @@ const schema: Record<keyof Config, Check> = {
   oauth2_rate_limit: int(1, 1_000_000_000),
   security_history_days: int(1, 36500),
   new_client_notice: bool,
+  push_notification_with_body: bool,
+  push_notification_with_sender: bool,
+  push_max_devices: int(1, 100),
+  push_min_interval: int(0, 3600),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

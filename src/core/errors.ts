@@ -163,6 +163,11 @@ export const stanzaErrors = {
   smAlreadyBound: { type: "cancel", condition: "unexpected-request", text: "Resumption must come before binding a resource" },
   smHandledCountTooHigh: { type: "cancel", condition: "undefined-condition", text: "handled-count-too-high" },
   smBadRequest: { type: "modify", condition: "bad-request", text: "Invalid 'previd' or 'h'" },
+  // Push notifications (XEP-0357).
+  pushBadEnable: { type: "modify", condition: "bad-request", text: "A push service 'jid' and a 'node' are required" },
+  pushBadForm: { type: "modify", condition: "bad-request", text: "The form must be pubsub#publish-options, with few and short fields" },
+  pushTooMany: { type: "wait", condition: "resource-constraint", text: "Too many clients get push notifications on this account: revoke one first" },
+  pushNoClient: { type: "cancel", condition: "not-allowed", text: "This session belongs to no known client" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */
