@@ -288,6 +288,46 @@ test("the account advertises urn:xmpp:push:0", async () => {
   assert.ok(features.includes(NS_PUSH), `features: ${features.join(" ")}`);
 });
 
+test("the shell shows the holding; a password reset removes every registration; deleting the account removes them with it", async () => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const ua = (id: string) => ({ userAgent: { id: `${id}-${n}`, software: "PushApp" } });
+  for (const id of ["ua-r1", "ua-r2"]) {
+    const s = await sasl2Login(server.c2sPort, alice.username, alice.password, ua(id));
+    clients.push(s.c);
+    assert.equal((await enablePush(s.c, `node-${id}`)).attrs.type, "result");
+  }
+  const shell = await server.cli(["shell", "user", "clients", alice.bare, "--json"]);
+  assert.equal(shell.code, 0, shell.stderr);
+  const rows = JSON.parse(shell.stdout) as Array<{ id: string; holds: string[] }>;
+  assert.deepEqual(rows.map((r) => r.holds).sort(), [["gets push notifications"], ["gets push notifications"]], shell.stdout);
+
+  const reset = await server.cli(["shell", "user", "reset_password", alice.bare], "pw-new-password\n");
+  assert.equal(reset.code, 0, reset.stderr);
+  const b = await login(bob, "desk");
+  b.c.send(chat(alice.bare, "pr1", "after the reset"));
+  await svc.none(800, "after a password reset");
+  // Logging in again (new password) shows no registration left, until the client enables again.
+  const again = await sasl2Login(server.c2sPort, alice.username, "pw-new-password", ua("ua-r1"));
+  clients.push(again.c);
+  assert.equal((await listClients(again.c)).clients.filter(pushHolding).length, 0);
+  assert.equal((await enablePush(again.c, "node-after")).attrs.type, "result");
+  again.c.send("</stream:stream>");
+  await again.c.waitClosed();
+
+  const del = await server.cli(["user", "delete", alice.bare]);
+  assert.equal(del.code, 0, del.stderr);
+  // The same name again is a new account: nothing of the old one's registrations is left.
+  await server.addUser(alice.username, alice.password);
+  const fresh = await sasl2Login(server.c2sPort, alice.username, alice.password, ua("ua-r1"));
+  clients.push(fresh.c);
+  assert.equal((await listClients(fresh.c)).clients.filter(pushHolding).length, 0, "a deleted account's registrations went with it");
+  fresh.c.send("</stream:stream>");
+  await fresh.c.waitClosed();
+  b.c.send(chat(alice.bare, "pr2", "new account"));
+  await svc.none(800, "a new account with the old one's name");
+});
+
 test("registrations survive a restart", async () => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
