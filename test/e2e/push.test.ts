@@ -143,6 +143,28 @@ test("what a session held unacknowledged when its connection dropped is pushed",
   assert.equal(p.options, undefined, "no publish-options when the client gave none");
 });
 
+test("a message pushed while hibernating is not counted again when the hibernation ends and it goes to offline storage", async () => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const a = await login(alice, "phone");
+  const b = await login(bob, "desk");
+  a.c.send("<presence/>");
+  a.c.send(`<enable xmlns='${NS_SM}' resume='true' max='1'/>`);
+  await waitForElement(a.c, (e) => e.name === "enabled" && e.ns === NS_SM, "<enabled/>");
+  assert.equal((await enablePush(a.c, "node-expiry", "")).attrs.type, "result");
+  a.c.send(`<a xmlns='${NS_SM}' h='1'/>`);
+  await sleep(100);
+  a.c.close();
+  await sleep(200);
+  b.c.send(chat(alice.bare, "x1", "first"));
+  assert.deepEqual((await svc.next()).summary["message-count"], ["1"]);
+  await sleep(1500); // the hibernation (max 1 s) ended: x1 went to offline storage
+  b.c.send(chat(alice.bare, "x2", "second"));
+  const p = await svc.next((INTERVAL_S + 3) * 1000);
+  assert.deepEqual(p.summary["message-count"], ["2"], "x1 once, x2 once");
+  await svc.none(INTERVAL_S * 1000 + 300, "nothing more");
+});
+
 test("a client with no session is pushed for an offline message; a burst gives one more push at the end of the interval", async () => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");

@@ -17,6 +17,8 @@ const NS_DATA = "jabber:x:data";
 const REPLY_TIMEOUT_MS = 60_000;
 /** Longest body put in a notification (characters): a preview, not the message. */
 const MAX_BODY = 256;
+/** Message keys remembered per client, against counting one twice; past this the memory starts over. */
+const MAX_SEEN = 1000;
 /** Errors our own server (or, with s2s, the network) produces: not the app server's verdict on the registration. */
 const TRANSIENT = new Set(["remote-server-not-found", "remote-server-timeout", "recipient-unavailable", "resource-constraint"]);
 
@@ -24,6 +26,8 @@ const TRANSIENT = new Set(["remote-server-not-found", "remote-server-timeout", "
 export interface Summary {
   sender: string;
   body?: string;
+  /** The message's sender and id, when it has one: the same message is not counted twice. */
+  key?: string;
 }
 
 interface ClientState {
@@ -33,6 +37,8 @@ interface ClientState {
   lastSentAt: number;
   /** A notification is due at the end of the interval. */
   timer?: NodeJS.Timeout;
+  /** Keys of the messages counted since the client last had a connection. */
+  seen: Set<string>;
 }
 
 interface Pending {
@@ -49,13 +55,24 @@ export class Notifier {
 
   constructor(private readonly server: Server) {}
 
-  /** Something push-worthy came for this client while it had no connection. */
-  record(username: string, clientId: string, summary: Summary, count = 1): void {
+  /** Push-worthy messages came for this client while it had no connection. */
+  record(username: string, clientId: string, summaries: readonly Summary[]): void {
     const key = keyOf(username, clientId);
-    const st = this.clients.get(key) ?? { count: 0, lastSentAt: 0 };
+    const st = this.clients.get(key) ?? { count: 0, lastSentAt: 0, seen: new Set<string>() };
     this.clients.set(key, st);
-    st.count += count;
-    st.last = summary;
+    let fresh = 0;
+    for (const s of summaries) {
+      // A message seen twice (queued while hibernating, then re-routed to offline storage when the hibernation ended) counts once.
+      if (s.key !== undefined) {
+        if (st.seen.has(s.key)) continue;
+        if (st.seen.size >= MAX_SEEN) st.seen.clear();
+        st.seen.add(s.key);
+      }
+      fresh++;
+      st.last = s;
+    }
+    if (fresh === 0) return;
+    st.count += fresh;
     if (st.timer) return;
     const wait = st.lastSentAt + this.server.config.push_min_interval * 1000 - Date.now();
     if (wait <= 0) return this.flush(username, clientId);
@@ -71,6 +88,7 @@ export class Notifier {
     clearTimeout(st.timer);
     st.timer = undefined;
     st.count = 0;
+    st.seen.clear();
   }
 
   /** The registration is gone (disabled, revoked, account deleted): forget the client here too. */

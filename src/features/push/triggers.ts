@@ -47,9 +47,12 @@ export function pushWorthy(el: Element): Summary | undefined {
   if (!msg) return undefined;
   const body = msg.getChildText("body");
   if (!body && !WORTHY.some(([name, ns]) => msg.getChild(name, ns))) return undefined;
-  const sender = parseJid(msg.attrs.from ?? "")?.bareString;
-  if (!sender) return undefined;
-  return body ? { sender, body } : { sender };
+  const from = parseJid(msg.attrs.from ?? "");
+  if (!from) return undefined;
+  const summary: Summary = { sender: from.bareString };
+  if (body) summary.body = body;
+  if (msg.attrs.id) summary.key = `${from.toString()}\0${msg.attrs.id}`;
+  return summary;
 }
 
 export function watch(server: Server, notifier: Notifier): void {
@@ -60,7 +63,7 @@ export function watch(server: Server, notifier: Notifier): void {
     server.storage.push
       .get(username, clientId)
       .then((reg) => {
-        if (reg) notifier.record(username, clientId, summaries[summaries.length - 1]!, summaries.length);
+        if (reg) notifier.record(username, clientId, summaries);
       })
       .catch((err) => session.log.error({ err }, "push registration lookup failed"));
   };
@@ -98,7 +101,7 @@ export function watch(server: Server, notifier: Notifier): void {
       const username = to.local;
       if (!summary || !username) return undefined;
       const live = new Set(server.registry.sessionsOf(username).map(clientIdOf));
-      for (const reg of await server.storage.push.list(username)) if (!live.has(reg.clientId)) notifier.record(username, reg.clientId, summary);
+      for (const reg of await server.storage.push.list(username)) if (!live.has(reg.clientId)) notifier.record(username, reg.clientId, [summary]);
       return undefined; // observed only: offline storage takes the message
     },
     "early",
