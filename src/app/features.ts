@@ -39,6 +39,7 @@ import privateStorage from "../features/private.js";
 import blocking from "../features/blocking/index.js";
 import mam from "../features/mam/index.js";
 import upload from "../features/upload/index.js";
+import push from "../features/push/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -85,4 +86,6 @@ export const features: readonly Feature[] = [
   mam,
   // HTTP file upload (XEP-0363): after http.
   upload,
+  // Push notifications (XEP-0357): after stream management and the client tracker it follows.
+  push,
 ];

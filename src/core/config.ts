@@ -122,6 +122,15 @@ export interface Config {
   http_file_share_global_quota?: number;
   /** Upload slots an account may request a minute. */
   http_file_share_slot_rate_limit: number;
+  // --- Push notifications (XEP-0357, src/features/push) ---
+  /** Put the message's text in notifications (they go through the app developer's server and Google's or Apple's). */
+  push_notification_with_body: boolean;
+  /** Put the sender's bare JID in notifications. */
+  push_notification_with_sender: boolean;
+  /** Clients of one account that may hold a push registration at once. */
+  push_max_devices: number;
+  /** Seconds between two notifications to one client: a burst becomes one more notification at the end. */
+  push_min_interval: number;
 }
 
 export const defaults: Config = {
@@ -186,6 +195,10 @@ export const defaults: Config = {
   http_file_share_expires_after: 7 * 86400,
   http_file_share_daily_quota: 100 * 1024 * 1024,
   http_file_share_slot_rate_limit: 30,
+  push_notification_with_body: false,
+  push_notification_with_sender: true,
+  push_max_devices: 5,
+  push_min_interval: 10,
 };
 
 export class ConfigError extends Error {
@@ -325,6 +338,10 @@ const schema: Record<keyof Config, Check> = {
   http_file_share_daily_quota: int(0, 2 ** 50),
   http_file_share_global_quota: int(0, 2 ** 50),
   http_file_share_slot_rate_limit: int(1, 1_000_000),
+  push_notification_with_body: bool,
+  push_notification_with_sender: bool,
+  push_max_devices: int(1, 100),
+  push_min_interval: int(0, 3600),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -204,6 +204,11 @@ export const stanzaErrors = {
   uploadDailyQuota: { type: "wait", condition: "resource-constraint", text: "Daily upload quota reached: try again tomorrow or send a smaller file" },
   uploadGlobalQuota: { type: "wait", condition: "resource-constraint", text: "The server's file storage is full" },
   uploadRateLimited: { type: "wait", condition: "resource-constraint", text: "Too many upload requests: try again in a minute" },
+  // Push notifications (XEP-0357).
+  pushBadEnable: { type: "modify", condition: "bad-request", text: "A push service 'jid' and a 'node' are required" },
+  pushBadForm: { type: "modify", condition: "bad-request", text: "The form must be pubsub#publish-options, with few and short fields" },
+  pushTooMany: { type: "wait", condition: "resource-constraint", text: "Too many clients get push notifications on this account: revoke one first" },
+  pushNoClient: { type: "cancel", condition: "not-allowed", text: "This session belongs to no known client" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -206,4 +206,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX uploads_by_expiry ON uploads (expires_at);
   CREATE INDEX uploads_by_slot_expiry ON uploads (slot_expires_at) WHERE uploaded_at IS NULL;
   `,
+  `
+  -- Push registrations (XEP-0357), one per client: gone with the account, and with the client's
+  -- record when that is purged (client_retention_days).
+  CREATE TABLE push_registrations (
+    username   TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    client_id  TEXT    NOT NULL,
+    jid        TEXT    NOT NULL,
+    node       TEXT    NOT NULL,
+    options    TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(options)),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (username, client_id),
+    FOREIGN KEY (username, client_id) REFERENCES clients(username, id) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX push_registrations_by_service ON push_registrations (username, jid, node);
+  `,
 ];

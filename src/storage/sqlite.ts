@@ -14,6 +14,7 @@ import { pepStore } from "./sqlite-pep.js";
 import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import { archiveStore } from "./sqlite-archive.js";
 import { uploadStore } from "./sqlite-uploads.js";
+import { pushStore } from "./sqlite-push.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -33,6 +34,7 @@ import {
   type BlocklistStore,
   type ArchiveStore,
   type UploadStore,
+  type PushStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -106,6 +108,7 @@ export class SqliteStorage implements Storage {
   readonly blocklist: BlocklistStore;
   readonly archive: ArchiveStore;
   readonly uploads: UploadStore;
+  readonly push: PushStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -148,6 +151,7 @@ export class SqliteStorage implements Storage {
     this.blocklist = blocklistStore(db);
     this.archive = archiveStore(db);
     this.uploads = uploadStore(db);
+    this.push = pushStore(db);
   }
 
   async close(): Promise<void> {

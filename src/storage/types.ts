@@ -242,6 +242,7 @@ export interface Storage {
   readonly blocklist: BlocklistStore;
   readonly archive: ArchiveStore;
   readonly uploads: UploadStore;
+  readonly push: PushStore;
   close(): Promise<void>;
 }
 
@@ -436,4 +437,33 @@ export interface UploadStore {
   purge(now: number, slotsBefore: number): Promise<string[]>;
   /** Which of these ids still have a record (files of the others are orphans). */
   existing(ids: string[]): Promise<Set<string>>;
+}
+
+/** A client's push registration (XEP-0357 §5): where its app server wants to be told of new messages. */
+export interface PushRegistration {
+  username: string;
+  /** The client record it belongs to (clients/access.ts clientIdOf): one registration per client. */
+  clientId: string;
+  /** The app server's XMPP push service, and the node it gave this device. */
+  jid: string;
+  node: string;
+  /** The publish-options form's fields (FORM_TYPE left out), sent with every notification: the app server's secret. */
+  options: Array<{ name: string; values: string[] }>;
+  createdAt: number;
+}
+
+export interface PushStore {
+  /**
+   * Stores the client's registration, replacing any it had; false (and nothing stored) when the
+   * account's other clients already hold `max` registrations.
+   */
+  put(reg: PushRegistration, max: number): Promise<boolean>;
+  get(username: string, clientId: string): Promise<PushRegistration | undefined>;
+  list(username: string): Promise<PushRegistration[]>;
+  /** Deletes the registrations of the account for this service (and node, when given); returns their client ids. */
+  disable(username: string, jid: string, node?: string): Promise<string[]>;
+  /** Deletes one client's registration; true when it had one. */
+  remove(username: string, clientId: string): Promise<boolean>;
+  /** Deletes every registration of the account; returns how many. */
+  removeAll(username: string): Promise<number>;
 }
