@@ -33,6 +33,10 @@ import newClientNotice from "../features/new-client-notice.js";
 import securityLog from "../features/security-log.js";
 import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
+import contactInfo from "../features/contact-info.js";
+import serverCaps from "../features/server-caps.js";
+import externalServices from "../features/external-services.js";
+import proxy65 from "../features/proxy65/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -69,4 +73,11 @@ export const features: readonly Feature[] = [
   accountPage,
   // Security events into the server's log, for operators and fail2ban.
   securityLog,
+  // What the server tells clients of itself and its services: contact addresses (XEP-0157),
+  // STUN/TURN (XEP-0215), the SOCKS5 proxy (XEP-0065); then its capabilities hash (XEP-0115),
+  // last, as it covers what the others add to disco#info.
+  contactInfo,
+  externalServices,
+  proxy65,
+  serverCaps,
 ];
