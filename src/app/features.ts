@@ -74,8 +74,8 @@ export const features: readonly Feature[] = [
   // Security events into the server's log, for operators and fail2ban.
   securityLog,
   // What the server tells clients of itself and its services: contact addresses (XEP-0157),
-  // STUN/TURN (XEP-0215), the SOCKS5 proxy (XEP-0065); then its capabilities hash (XEP-0115),
-  // last, as it covers what the others add to disco#info.
+  // STUN/TURN (XEP-0215), the SOCKS5 proxy (XEP-0065), and its capabilities hash (XEP-0115),
+  // computed at each offer over whatever disco#info then says.
   contactInfo,
   externalServices,
   proxy65,
