@@ -123,8 +123,6 @@ declare module "./core/events.js" {
     "presence-outgoing": Notice<{ session: Session; presence: Element }>;
     /** An account stored an element in its private XML storage (features/private.ts, XEP-0049). */
     "private-stored": Notice<{ username: string; element: Element }>;
-    /** The server's disco#info <query/> is being built (features/disco.ts): features add XEP-0128 data forms to it. */
-    "disco-host-info": Notice<{ query: Element }>;
     /** A session's connection dropped and it hibernates (XEP-0198 §5), holding `queued` unacknowledged stanzas (stream-management/hibernation.ts). */
     "session-hibernating": Notice<{ session: Session; queued: readonly Element[] }>;
 

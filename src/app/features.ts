@@ -40,6 +40,10 @@ import blocking from "../features/blocking/index.js";
 import mam from "../features/mam/index.js";
 import upload from "../features/upload/index.js";
 import push from "../features/push/index.js";
+import contactInfo from "../features/contact-info.js";
+import serverCaps from "../features/server-caps.js";
+import externalServices from "../features/external-services.js";
+import proxy65 from "../features/proxy65/index.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -88,4 +92,11 @@ export const features: readonly Feature[] = [
   upload,
   // Push notifications (XEP-0357): after stream management and the client tracker it follows.
   push,
+  // What the server tells clients of itself and its services: contact addresses (XEP-0157),
+  // STUN/TURN (XEP-0215), the SOCKS5 proxy (XEP-0065), and its capabilities hash (XEP-0115),
+  // computed at each offer over whatever disco#info then says.
+  contactInfo,
+  externalServices,
+  proxy65,
+  serverCaps,
 ];

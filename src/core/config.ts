@@ -131,6 +131,46 @@ export interface Config {
   push_max_devices: number;
   /** Seconds between two notifications to one client: a burst becomes one more notification at the end. */
   push_min_interval: number;
+  // --- Server information (src/features/contact-info.ts, external-services.ts, proxy65/) ---
+  /** XEP-0157 contact addresses by kind (abuse, admin, feedback, sales, security, status, support): URIs. */
+  contact_info: Partial<Record<ContactKind, string[]>>;
+  /** A TURN server sharing a secret with us (TURN REST API): advertised over XEP-0215 when host and secret are set. */
+  turn_external_host?: string;
+  turn_external_port: number;
+  turn_external_secret?: string;
+  /** Lifetime of the TURN credentials we hand out, seconds. */
+  turn_external_ttl: number;
+  /** The TURN server's TLS port (turns), when it has one. */
+  turn_external_tls_port?: number;
+  /** Other external services (XEP-0215), as Prosody's mod_external_services lists them. */
+  external_services: ExternalServiceConfig[];
+  /** Local service domains and what runs there, as Prosody's Component lines: { "proxy.example.org": "proxy65" }. */
+  components: Record<string, ComponentKind>;
+  /** The SOCKS5 proxy's (XEP-0065) ports and addresses, and the host name or address clients are told to connect to. */
+  proxy65_ports: number[];
+  proxy65_interfaces: string[];
+  proxy65_address?: string;
+  /** Who may use the proxy: bare JIDs or domains; empty = every local account. */
+  proxy65_acl: string[];
+}
+
+export const contactKinds = ["abuse", "admin", "feedback", "sales", "security", "status", "support"] as const;
+export type ContactKind = (typeof contactKinds)[number];
+/** What may run on a local service domain (src/core/components.ts). */
+export const componentKinds = ["proxy65"] as const;
+export type ComponentKind = (typeof componentKinds)[number];
+
+/** One entry of external_services (XEP-0215 §4); `secret` makes TURN REST credentials. */
+export interface ExternalServiceConfig {
+  type: string;
+  host: string;
+  port?: number;
+  transport?: "udp" | "tcp";
+  username?: string;
+  password?: string;
+  secret?: string;
+  ttl?: number;
+  name?: string;
 }
 
 export const defaults: Config = {
@@ -199,6 +239,14 @@ export const defaults: Config = {
   push_notification_with_sender: true,
   push_max_devices: 5,
   push_min_interval: 10,
+  contact_info: {},
+  turn_external_port: 3478,
+  turn_external_ttl: 86400,
+  external_services: [],
+  components: {},
+  proxy65_ports: [5000],
+  proxy65_interfaces: ["0.0.0.0"],
+  proxy65_acl: [],
 };
 
 export class ConfigError extends Error {
@@ -342,7 +390,69 @@ const schema: Record<keyof Config, Check> = {
   push_notification_with_sender: bool,
   push_max_devices: int(1, 100),
   push_min_interval: int(0, 3600),
+  contact_info: (v, k) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(k, `must map kinds (${contactKinds.join(", ")}) to lists of URIs`);
+    const out: Record<string, string[]> = {};
+    for (const [kind, list] of Object.entries(v)) {
+      if (!(contactKinds as readonly string[]).includes(kind)) throw new ConfigError(k, `unknown kind '${kind}': one of ${contactKinds.join(", ")}`);
+      out[kind] = (strings(list, `${k}.${kind}`) as string[]).map((u) => uri(u, `${k}.${kind}`));
+    }
+    return out;
+  },
+  turn_external_host: hostName,
+  turn_external_port: int(1, 65535),
+  turn_external_secret: str,
+  turn_external_ttl: int(60, 366 * 86400),
+  turn_external_tls_port: int(1, 65535),
+  external_services: (v, k) => {
+    if (!Array.isArray(v)) throw new ConfigError(k, "must be a list of services");
+    return v.map((e, i) => externalService(e, `${k}[${i}]`));
+  },
+  components: (v, k) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(k, "must map domains to what runs there");
+    const out: Record<string, unknown> = {};
+    for (const [domain, kind] of Object.entries(v))
+      out[(schema.domain(domain, `${k}.${domain}`) as string).toLowerCase()] = oneOf(...componentKinds)(kind, `${k}.${domain}`);
+    return out;
+  },
+  proxy65_ports: ports,
+  proxy65_interfaces: strings,
+  proxy65_address: hostName,
+  proxy65_acl: strings,
 };
+
+/** An absolute URI with a scheme (mailto:, xmpp:, https:…), no spaces or controls. */
+function uri(v: string, key: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:[^\s\p{Cc}]+$/iu.test(v) || !URL.canParse(v)) throw new ConfigError(key, `'${v}' is not a URI (mailto:…, xmpp:…, https:…)`);
+  return v;
+}
+
+function hostName(v: unknown, key: string): string {
+  const s = str(v, key) as string;
+  if (!/^[a-z0-9.:-]+$/i.test(s) || s.length > 253) throw new ConfigError(key, "must be a host name or an IP address");
+  return s;
+}
+
+function externalService(v: unknown, key: string): ExternalServiceConfig {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(key, "must be a mapping (type, host, port…)");
+  const e = v as Record<string, unknown>;
+  const known = ["type", "host", "port", "transport", "username", "password", "secret", "ttl", "name"];
+  for (const f of Object.keys(e)) if (!known.includes(f)) throw new ConfigError(`${key}.${f}`, "unknown key");
+  const opt = <T>(f: string, check: Check) => (e[f] === undefined ? undefined : (check(e[f], `${key}.${f}`) as T));
+  const out: ExternalServiceConfig = {
+    type: str(e.type, `${key}.type`) as string,
+    host: hostName(e.host, `${key}.host`),
+    port: opt<number>("port", int(1, 65535)),
+    transport: opt<"udp" | "tcp">("transport", oneOf("udp", "tcp")),
+    username: opt<string>("username", str),
+    password: opt<string>("password", str),
+    secret: opt<string>("secret", str),
+    ttl: opt<number>("ttl", int(60, 366 * 86400)),
+    name: opt<string>("name", str),
+  };
+  if (out.secret && (out.username || out.password)) throw new ConfigError(`${key}.secret`, "either a secret or a username and password, not both");
+  return out;
+}
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */
 export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd()): Config {
@@ -362,6 +472,12 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   // A published item comes inside a stanza: a larger limit could never be reached.
   if (cfg.pep_max_item_size > cfg.c2s_stanza_size_limit) throw new ConfigError("pep_max_item_size", "must not exceed c2s_stanza_size_limit");
   if (raw.http_file_share_daily_quota === undefined) cfg.http_file_share_daily_quota = cfg.http_file_share_size_limit * 10;
+  if (Object.hasOwn(cfg.components, cfg.domain)) throw new ConfigError("components", "a component cannot have the server's own domain");
+  if ((cfg.turn_external_host === undefined) !== (cfg.turn_external_secret === undefined))
+    throw new ConfigError(
+      cfg.turn_external_host ? "turn_external_secret" : "turn_external_host",
+      "turn_external_host and turn_external_secret must be given together",
+    );
   cfg.data_path = resolve(baseDir, cfg.data_path);
   if (cfg.certificate) cfg.certificate = resolve(baseDir, cfg.certificate);
   if (cfg.key) cfg.key = resolve(baseDir, cfg.key);

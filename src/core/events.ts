@@ -37,8 +37,11 @@ export interface NonzaEvent {
 }
 
 export type StanzaName = "message" | "presence" | "iq";
-/** Where a stanza is addressed: from the client itself, to a full or bare JID, or to the server. */
-export type Addressing = "client" | "full" | "bare" | "host";
+/**
+ * Where a stanza is addressed: from the client itself, to a full or bare JID, to the server, or
+ * to a local service domain (`component`: the stanza's `to` says which one, src/core/router.ts).
+ */
+export type Addressing = "client" | "full" | "bare" | "host" | "component";
 export type IqType = "get" | "set";
 /** An IQ request's target as the router classifies it: the server, the sender's own account, any account. */
 export type IqTarget = "host" | "self" | "bare";

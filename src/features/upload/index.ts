@@ -18,7 +18,7 @@ import { publicBaseUrl } from "../../http/browser.js";
 const NS_DATA = "jabber:x:data";
 const PURGE_EVERY_MS = 3600_000;
 
-export default defineFeature({ name: "upload", needs: ["http", "rateLimits"], setup: upload });
+export default defineFeature({ name: "upload", needs: ["http", "rateLimits", "disco"], setup: upload });
 
 /** 1234567 → "1.2 MB" (SI units, as file managers show sizes). */
 export function formatBytes(n: number): string {
@@ -44,17 +44,9 @@ async function upload(server: Server): Promise<() => void> {
   server.hostFeatures.add(NS_UPLOAD);
   // XEP-0363 §3: the service's identity (slixmpp looks for it); §6: the largest file, in a
   // data form on the service's disco#info (XEP-0128).
-  server.bus.on("disco-host-info", ({ query }) => {
-    query.cnode(x("identity", { category: "store", type: "file", name: "HTTP File Upload" }));
-    query.cnode(
-      x(
-        "x",
-        { xmlns: NS_DATA, type: "result" },
-        x("field", { var: "FORM_TYPE", type: "hidden" }, x("value", null, NS_UPLOAD)),
-        x("field", { var: "max-file-size" }, x("value", null, String(server.config.http_file_share_size_limit))),
-      ),
-    );
-  });
+  const disco = server.services.get("disco");
+  disco.addHostIdentity({ category: "store", type: "file", name: "HTTP File Upload" });
+  disco.addHostForm({ formType: NS_UPLOAD, fields: [{ var: "max-file-size", values: [String(server.config.http_file_share_size_limit)] }] });
   slotRequests(server, base);
   const http = server.services.get("http");
   http.route("PUT", UPLOAD_PATH, putHandler(server, files), { prefix: true, ownBody: true, cors: true });
