@@ -6,7 +6,6 @@
 // already stored stay: they were sent to other people, whose chats link to them, and they
 // expire anyway; deleting the account deletes them (the records go with the account, and the
 // sweep deletes files that have no record).
-import { x } from "../../xml/element.js";
 import type { Server } from "../../core/server.js";
 import { defineFeature } from "../../core/feature.js";
 import { UploadFiles } from "./files.js";
@@ -15,7 +14,6 @@ import { putHandler } from "./put.js";
 import { getHandler } from "./serve.js";
 import { publicBaseUrl } from "../../http/browser.js";
 
-const NS_DATA = "jabber:x:data";
 const PURGE_EVERY_MS = 3600_000;
 
 export default defineFeature({ name: "upload", needs: ["http", "rateLimits", "disco"], setup: upload });
