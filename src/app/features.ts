@@ -33,6 +33,9 @@ import newClientNotice from "../features/new-client-notice.js";
 import securityLog from "../features/security-log.js";
 import websocket from "../http/websocket.js";
 import accountPage from "../http/account/index.js";
+import register from "../features/register/ibr.js";
+import registerAccount from "../features/register/account.js";
+import invitePage from "../http/invite/page.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -69,4 +72,8 @@ export const features: readonly Feature[] = [
   accountPage,
   // Security events into the server's log, for operators and fail2ban.
   securityLog,
+  // In-band registration (XEP-0077) and invitations (XEP-0401, XEP-0445).
+  register,
+  registerAccount,
+  invitePage,
 ];

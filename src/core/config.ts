@@ -88,6 +88,15 @@ export interface Config {
   security_history_days: number;
   /** Tell an account's other connected clients when a never-seen client logs in with the password. */
   new_client_notice: boolean;
+  // --- Registration and invitations (src/features/register, src/auth/invites.ts) ---
+  /** Open in-band registration (XEP-0077) for anyone; invitations work either way. */
+  allow_registration: boolean;
+  /** Seconds one IP address must wait between two open registrations (Prosody's name); 0: no wait. */
+  min_seconds_between_registrations: number;
+  /** Registrations a minute for the whole server (open, invited and on the invite page). */
+  registration_rate_limit: number;
+  /** Seconds an invitation stays valid unless `warden invite create --expires` says otherwise. */
+  invite_expiry: number;
 }
 
 export const defaults: Config = {
@@ -136,6 +145,10 @@ export const defaults: Config = {
   oauth2_rate_limit: 60,
   security_history_days: 90,
   new_client_notice: true,
+  allow_registration: false,
+  min_seconds_between_registrations: 300,
+  registration_rate_limit: 10,
+  invite_expiry: 7 * 86400,
 };
 
 export class ConfigError extends Error {
@@ -247,6 +260,10 @@ const schema: Record<keyof Config, Check> = {
   oauth2_rate_limit: int(1, 1_000_000_000),
   security_history_days: int(1, 36500),
   new_client_notice: bool,
+  allow_registration: bool,
+  min_seconds_between_registrations: int(0, 7 * 86400),
+  registration_rate_limit: int(1, 1_000_000),
+  invite_expiry: int(60, 366 * 86400),
 };
 
 /** Validates a plain object of settings over the defaults. Paths are resolved against baseDir. */

@@ -75,6 +75,26 @@ export class HttpService {
     this.routes.set(path, m);
   }
 
+  /**
+   * Adds a route for every path `prefix` + one segment (no further '/'), such as
+   * /invite/<token>: the handler reads the segment from req.url. Exact routes win.
+   */
+  routePrefix(method: string, prefix: string, handler: HttpHandler): void {
+    if (!prefix.endsWith("/")) throw new Error(`HTTP route prefix ${prefix} must end with '/'`);
+    this.route(method, prefix, handler);
+    this.prefixes.add(prefix);
+  }
+
+  private readonly prefixes = new Set<string>();
+
+  private routesFor(path: string): Map<string, Route> | undefined {
+    const exact = this.routes.get(path);
+    if (exact) return exact;
+    const cut = path.lastIndexOf("/") + 1;
+    const prefix = path.slice(0, cut);
+    return cut < path.length && this.prefixes.has(prefix) ? this.routes.get(prefix) : undefined;
+  }
+
   async start(): Promise<void> {
     const cfg = this.server.config;
     for (const host of cfg.http_interfaces) for (const port of cfg.http_ports) await this.listenOn(host, port, false);
@@ -173,7 +193,7 @@ export class HttpService {
       reqObj.url = url;
       const declared = Number(raw.headers["content-length"] ?? 0);
       if (declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
-      const routes = this.routes.get(url.pathname);
+      const routes = this.routesFor(url.pathname);
       if (!routes) throw new HttpError(httpErrors.notFound);
       const cors = [...routes.values()].some((r) => r.opts.cors);
       if (cors && raw.headers.origin) {

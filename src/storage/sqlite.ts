@@ -10,6 +10,7 @@ import { durable } from "./sqlite-durable.js";
 import { grantStore } from "./sqlite-grants.js";
 import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
+import { inviteStore } from "./sqlite-invites.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -24,6 +25,7 @@ import {
   type GrantStore,
   type ClientStore,
   type SecurityEventStore,
+  type InviteStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -92,6 +94,7 @@ export class SqliteStorage implements Storage {
   readonly grants: GrantStore;
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
+  readonly invites: InviteStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -129,6 +132,7 @@ export class SqliteStorage implements Storage {
     this.grants = grantStore(db);
     this.clients = clientStore(db);
     this.events = securityEventStore(db);
+    this.invites = inviteStore(db);
   }
 
   async close(): Promise<void> {

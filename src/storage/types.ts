@@ -237,6 +237,7 @@ export interface Storage {
   readonly grants: GrantStore;
   readonly clients: ClientStore;
   readonly events: SecurityEventStore;
+  readonly invites: InviteStore;
   close(): Promise<void>;
 }
 
@@ -245,4 +246,35 @@ export class StorageConflictError extends Error {
     super(`${what} already exists`);
     this.name = "StorageConflictError";
   }
+}
+
+// --- Invitations (XEP-0401 / XEP-0445 / XEP-0379): src/auth/invites.ts, src/features/register/ ---
+
+/** What an invitation lets its holder do. */
+export type InviteKind = "account" | "reset" | "roster";
+
+/** An invitation: only the SHA-256 of its token is kept, so the database alone cannot redeem it. */
+export interface InviteRecord {
+  /** Short public name, for `warden invite list|revoke` (not the token). */
+  id: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  kind: InviteKind;
+  /** reset: the account whose password it sets; roster: the inviter; account: none. */
+  username?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface InviteStore {
+  create(invite: InviteRecord): Promise<void>;
+  /** The invitation with this token hash, also when expired (the caller tells the two apart). */
+  get(hash: string): Promise<InviteRecord | undefined>;
+  /** Deletes it and returns it in one step, only while unexpired at `now`: what makes it single-use. */
+  take(hash: string, now: number): Promise<InviteRecord | undefined>;
+  list(): Promise<InviteRecord[]>;
+  /** By public id; true when there was one. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes invitations that expired before `before`; returns how many. */
+  purge(before: number): Promise<number>;
 }
