@@ -50,7 +50,8 @@ export function inviteUrl(config: Config, token: string, base?: string): string 
 
 /** The xmpp: URI a client opens (XEP-0401 §4, XEP-0379 §3). */
 export function inviteUri(config: Config, invite: InviteRecord, token: string): string {
-  if (invite.kind === "roster") return `xmpp:${invite.username}@${config.domain}?roster;preauth=${token}`;
+  // ibr=y: the token also registers an account (XEP-0445 §3.3).
+  if (invite.kind === "roster") return `xmpp:${invite.username}@${config.domain}?roster;preauth=${token};ibr=y`;
   const who = invite.kind === "reset" ? `${invite.username}@` : "";
   return `xmpp:${who}${config.domain}?register;preauth=${token}`;
 }

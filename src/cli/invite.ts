@@ -9,6 +9,8 @@ import { CliError } from "./errors.js";
 export interface InviteOptions {
   /** --reset JID: the account whose password the invitation sets. */
   reset?: string;
+  /** --contact JID: a contact invitation (XEP-0379) from this account; it also registers (ibr=y). */
+  contact?: string;
   /** --expires: "7d", "12h", "30m" or seconds; default invite_expiry. */
   expires?: string;
   json: boolean;
@@ -26,10 +28,13 @@ export async function invite(
     case "create": {
       const ttl = opts.expires === undefined ? cfg.invite_expiry : parseDuration(opts.expires);
       if (ttl === undefined) throw new CliError("usage", `--expires '${opts.expires}' is not a duration (like 7d, 12h, 30m or seconds)`);
-      const username = opts.reset === undefined ? undefined : accountOf(opts.reset);
+      if (opts.reset !== undefined && opts.contact !== undefined) throw new CliError("usage", "--reset and --contact do not go together");
+      const named = opts.reset ?? opts.contact;
+      const username = named === undefined ? undefined : accountOf(named);
+      const kind = opts.reset !== undefined ? "reset" : opts.contact !== undefined ? "roster" : "account";
       const made = await storage(async (s) => {
         if (username !== undefined && !(await s.users.get(username))) throw new CliError("notFound", `no account '${username}'`);
-        return createInvite(s, username === undefined ? "account" : "reset", ttl, username);
+        return createInvite(s, kind, ttl, username);
       });
       const url = inviteUrl(cfg, made.token);
       const uri = inviteUri(cfg, made.record, made.token);

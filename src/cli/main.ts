@@ -25,7 +25,9 @@ const USAGE = `Usage: warden <command> [--config FILE] [--json]
   shell user revoke_client JID SELECTOR [--json]  revoke a client, grant or software
   shell user allow_client JID client/ID [--json]  let a revoked client sign in again
   shell user reset_password JID [--json]    new password (prompt or stdin); ends every session, token and grant
-  invite create [--reset JID] [--expires 7d]  an invitation: prints its page's URL and its xmpp: URI
+  invite create [--reset JID | --contact JID] [--expires 7d]
+                                 an invitation (to register, to reset JID's password, or to
+                                 register as JID's contact): prints its page's URL and xmpp: URI
   invite list                    list invitations
   invite revoke ID               revoke an invitation
   help, --help, -h               show this help
@@ -131,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
         reset: { type: "string" },
+        contact: { type: "string" },
         expires: { type: "string" },
       },
     });
@@ -168,8 +171,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case "invite": {
       const { invite } = await import("./invite.js");
-      const { reset, expires } = parsed.values;
-      const opts = { json: !!parsed.values.json, ...(reset !== undefined ? { reset } : {}), ...(expires !== undefined ? { expires } : {}) };
+      const { reset, contact, expires } = parsed.values;
+      const opts = {
+        json: !!parsed.values.json,
+        ...(reset !== undefined ? { reset } : {}),
+        ...(contact !== undefined ? { contact } : {}),
+        ...(expires !== undefined ? { expires } : {}),
+      };
       await invite(
         cfg,
         (fn) => withStorage(cfg, fn),

@@ -100,6 +100,8 @@ describe("over XMPP", () => {
   test("bad arguments are refused", async () => {
     assert.equal((await server.cli(["invite", "create", "--expires", "soon"])).code, 64);
     assert.equal((await server.cli(["invite", "create", "--reset", "nobody"])).code, 67);
+    assert.equal((await server.cli(["invite", "create", "--contact", "nobody"])).code, 67);
+    assert.equal((await server.cli(["invite", "create", "--reset", "taken", "--contact", "taken"])).code, 64);
   });
 
   test("a reset invitation sets the account's password and ends its sessions", async () => {
@@ -119,6 +121,37 @@ describe("over XMPP", () => {
     await expectStreamError(old, "reset");
     assert.equal(await canLogin(server.c2sPort, "forgetful", "remembered-pw"), true);
     assert.equal(await canLogin(server.c2sPort, "forgetful", "forgotten-pw"), false);
+  });
+});
+
+describe("contact invitations (XEP-0379 with ibr=y)", () => {
+  test("registering with one makes the inviter and the new account mutual contacts", async () => {
+    await server.addUser("inviter", "inviter-pw");
+    const { token, stdout } = await create("--contact", "inviter");
+    assert.match(stdout, new RegExp(`^xmpp:inviter@localhost\\?roster;preauth=${token};ibr=y$`, "m"));
+    const romeo = await RawClient.connect(server.c2sPort);
+    clients.push(romeo);
+    await romeo.login("inviter", "inviter-pw", "r");
+    romeo.send("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+    await romeo.waitFor(/id=["']roster1["']/);
+    romeo.clear();
+    const c = await stream();
+    assert.equal(outcome(await preauth(c, token)), "result");
+    assert.equal(outcome(await submit(c, "friend", "friend-pw-1")), "result");
+    // The inviter's roster push, then the new account's own roster.
+    await romeo.waitFor(
+      /<item[^>]*jid=["']friend@localhost["'][^>]*subscription=["']both["']|<item[^>]*subscription=["']both["'][^>]*jid=["']friend@localhost["']/,
+    );
+    const friend = await RawClient.connect(server.c2sPort);
+    clients.push(friend);
+    await friend.login("friend", "friend-pw-1", "f");
+    friend.send("<iq type='get' id='roster2'><query xmlns='jabber:iq:roster'/></iq>");
+    const m = await friend.waitFor(/<iq[^>]*id=["']roster2["'][\s\S]*?<\/iq>/);
+    assert.match(m[0], /jid=["']inviter@localhost["']/);
+    assert.match(m[0], /subscription=["']both["']/);
+    // Spent like an account invitation.
+    const again = await stream();
+    assert.equal(outcome(await preauth(again, token)), "cancel/item-not-found");
   });
 });
 

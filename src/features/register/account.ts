@@ -15,6 +15,8 @@ export default defineFeature({ name: "register-account", needs: ["access"], setu
 
 function registerAccount(server: Server): void {
   const access = server.services.get("access");
+  // Password change and removal work for every account, so both the server and accounts say so.
+  server.hostFeatures.add(NS_REGISTER);
   server.accountFeatures.add(NS_REGISTER);
 
   const form = ({ stanza, origin }: StanzaEvent) => {

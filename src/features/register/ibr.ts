@@ -5,7 +5,7 @@
 // this stream then remembers: its expiry is judged when it is presented, not when it is used.
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
-import { defineFeature } from "../../core/feature.js";
+import { defineFeature, type Stop } from "../../core/feature.js";
 import { stanzaErrors, type StanzaErrorDef } from "../../core/errors.js";
 import { errorReply, iqResult } from "../../core/router.js";
 import { x, type Element } from "../../xml/element.js";
@@ -28,9 +28,14 @@ const MAX_IPS = 100_000;
 
 export default defineFeature({ name: "register", needs: ["access", "rateLimits", "expiringStores"], provides: ["registration"], setup: register });
 
-function register(server: Server): void {
+function register(server: Server): Stop {
   const registrar = new Registrar(server, server.services.get("expiringStores").open("registration-ip", MAX_IPS));
   server.services.provide("registration", registrar);
+  // Expired invitations are kept a day (to tell "expired" from "unknown"), then deleted.
+  const purger = setInterval(() => {
+    server.storage.invites.purge(Date.now() - 86400_000).catch((err: unknown) => server.log.error({ err }, "invitation clean-up failed"));
+  }, 3600_000);
+  purger.unref();
   const domain = server.config.domain;
 
   server.bus.on("stream-features", ({ session, features }) => {
@@ -64,8 +69,7 @@ function register(server: Server): void {
     if (!session.secure) return fail(session, element, stanzaErrors.registrationNeedsTls);
     if (isPreauth) {
       const found = await findInvite(server.storage, payload.attrs.token);
-      // A contact invitation (XEP-0379) does not create accounts.
-      if (!found.ok || found.invite.kind === "roster") return fail(session, element, stanzaErrors.inviteInvalid);
+      if (!found.ok) return fail(session, element, stanzaErrors.inviteInvalid);
       session.data.preauth = { invite: found.invite, acceptedAt: Date.now() };
       return reply(session, element);
     }
@@ -94,4 +98,5 @@ function register(server: Server): void {
     delete session.data.preauth;
     return reply(session, element);
   });
+  return () => clearInterval(purger);
 }

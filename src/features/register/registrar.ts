@@ -10,6 +10,7 @@ import { AccountError, accountName, createAccount } from "../../auth/accounts.js
 import { passwordProblem } from "../../auth/password-policy.js";
 import type { ExpiringStore } from "../../state/expiring-store.js";
 import type { InviteRecord } from "../../storage/types.js";
+import { befriend } from "./contact.js";
 
 declare module "../../core/services.js" {
   interface Services {
@@ -110,6 +111,8 @@ export class Registrar {
       if (invite) await storage.invites.create(invite.invite);
       return err.code === "exists" ? refuse(stanzaErrors.registrationTaken) : refuse(stanzaErrors.notAcceptable, err.message.replace(/^the/, "The"));
     }
+    // A contact invitation (XEP-0379) makes the inviter and the new account contacts.
+    if (invite?.invite.kind === "roster" && invite.invite.username) await befriend(this.server, username, invite.invite.username);
     return { ok: true, username, reset: false };
   }
 }

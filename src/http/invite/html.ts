@@ -9,6 +9,8 @@ export interface InviteView {
   domain: string;
   /** For a reset invitation: the account it resets. */
   account?: string;
+  /** For a contact invitation (XEP-0379): who becomes the new account's contact. */
+  inviter?: string;
   uri: string;
   expiresAt: number;
   platform: Platform;
@@ -37,7 +39,11 @@ function appList(platform: Platform): string {
 
 export function invitePage(v: InviteView): string {
   const reset = v.account !== undefined;
-  const title = reset ? `Set a new password for ${v.account}@${v.domain}` : `You are invited to chat on ${v.domain}`;
+  const title = reset
+    ? `Set a new password for ${v.account}@${v.domain}`
+    : v.inviter
+      ? `${v.inviter} invites you to chat on ${v.domain}`
+      : `You are invited to chat on ${v.domain}`;
   const nameField = reset
     ? `<p>Account: <strong>${esc(v.account!)}@${esc(v.domain)}</strong></p>`
     : `<label for="username">Username <span class="hint" id="user-hint">Your address will be username@${esc(v.domain)}</span></label>
@@ -45,6 +51,7 @@ export function invitePage(v: InviteView): string {
   return page(
     title,
     `<div class="card narrow"><h1>${esc(title)}</h1>
+${v.inviter ? `<p>Your new account and ${esc(v.inviter)} will be contacts, seeing each other online.</p>` : ""}
 <p class="muted small">This invitation is valid until ${time(v.expiresAt)} and can be used once.</p>
 ${flashBox(v.error === undefined ? undefined : { kind: "error", text: v.error })}
 <h2>With an app</h2>

@@ -31,10 +31,7 @@ function invitePageFeature(server: Server): void {
 
   const lookup = async (req: HttpRequest): Promise<{ token: string; state: InviteState }> => {
     const token = req.url.pathname.slice(INVITE_PATH.length);
-    const state = await findInvite(server.storage, token);
-    // A contact invitation (XEP-0379) is for an app that already has an account, not for this page.
-    if (state.ok && state.invite.kind === "roster") return { token, state: { ok: false, why: "unknown" } };
-    return { token, state };
+    return { token, state: await findInvite(server.storage, token) };
   };
 
   const show = (req: HttpRequest, status: number, token: string, state: InviteState & { ok: true }, extra: Partial<InviteView> = {}) => {
@@ -48,6 +45,7 @@ function invitePageFeature(server: Server): void {
       csrf: csrfToken,
       passwordMinLength: server.config.password_min_length,
       ...(inv.kind === "reset" && inv.username ? { account: inv.username } : {}),
+      ...(inv.kind === "roster" && inv.username ? { inviter: `${inv.username}@${server.config.domain}` } : {}),
       ...extra,
     };
     send(req, status, invitePage(view), setCookie ? { "Set-Cookie": setCookie } : {});
