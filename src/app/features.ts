@@ -44,6 +44,9 @@ import contactInfo from "../features/contact-info.js";
 import serverCaps from "../features/server-caps.js";
 import externalServices from "../features/external-services.js";
 import proxy65 from "../features/proxy65/index.js";
+import register from "../features/register/ibr.js";
+import registerAccount from "../features/register/account.js";
+import invitePage from "../http/invite/page.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -99,4 +102,8 @@ export const features: readonly Feature[] = [
   externalServices,
   proxy65,
   serverCaps,
+  // In-band registration (XEP-0077) and invitations (XEP-0401, XEP-0445).
+  register,
+  registerAccount,
+  invitePage,
 ];

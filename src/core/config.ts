@@ -171,6 +171,15 @@ export interface ExternalServiceConfig {
   secret?: string;
   ttl?: number;
   name?: string;
+  // --- Registration and invitations (src/features/register, src/auth/invites.ts) ---
+  /** Open in-band registration (XEP-0077) for anyone; invitations work either way. */
+  allow_registration: boolean;
+  /** Seconds one IP address must wait between two open registrations (Prosody's name); 0: no wait. */
+  min_seconds_between_registrations: number;
+  /** Registrations a minute for the whole server (open, invited and on the invite page). */
+  registration_rate_limit: number;
+  /** Seconds an invitation stays valid unless `warden invite create --expires` says otherwise. */
+  invite_expiry: number;
 }
 
 export const defaults: Config = {
@@ -247,6 +256,10 @@ export const defaults: Config = {
   proxy65_ports: [5000],
   proxy65_interfaces: ["0.0.0.0"],
   proxy65_acl: [],
+  allow_registration: false,
+  min_seconds_between_registrations: 300,
+  registration_rate_limit: 10,
+  invite_expiry: 7 * 86400,
 };
 
 export class ConfigError extends Error {
@@ -419,6 +432,10 @@ const schema: Record<keyof Config, Check> = {
   proxy65_interfaces: strings,
   proxy65_address: hostName,
   proxy65_acl: strings,
+  allow_registration: bool,
+  min_seconds_between_registrations: int(0, 7 * 86400),
+  registration_rate_limit: int(1, 1_000_000),
+  invite_expiry: int(60, 366 * 86400),
 };
 
 /** An absolute URI with a scheme (mailto:, xmpp:, https:…), no spaces or controls. */

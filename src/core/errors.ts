@@ -209,6 +209,16 @@ export const stanzaErrors = {
   pushBadForm: { type: "modify", condition: "bad-request", text: "The form must be pubsub#publish-options, with few and short fields" },
   pushTooMany: { type: "wait", condition: "resource-constraint", text: "Too many clients get push notifications on this account: revoke one first" },
   pushNoClient: { type: "cancel", condition: "not-allowed", text: "This session belongs to no known client" },
+  // In-band registration (XEP-0077 §3) and invitations (XEP-0445 §4)
+  registrationClosed: { type: "cancel", condition: "forbidden", text: "Registration on this server is by invitation only" },
+  registrationNeedsTls: { type: "cancel", condition: "policy-violation", text: "Register over an encrypted connection" },
+  registrationTaken: { type: "cancel", condition: "conflict", text: "That username is taken" },
+  registrationBadUsername: { type: "modify", condition: "not-acceptable", text: "That username is not allowed" },
+  registrationIncomplete: { type: "modify", condition: "not-acceptable", text: "A username and a password are required" },
+  registrationTooSoon: { type: "wait", condition: "policy-violation", text: "Too many registrations: wait a few minutes and try again" },
+  registrationWrongAccount: { type: "modify", condition: "not-acceptable", text: "This invitation resets the password of another account" },
+  registrationNotOwnAccount: { type: "modify", condition: "not-allowed", text: "An account can only change its own password" },
+  inviteInvalid: { type: "cancel", condition: "item-not-found", text: "The provided token is invalid or expired" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -59,6 +59,11 @@ export interface Events extends StanzaEvents {
   "stream-features": Notice<{ session: Session; features: Element }>;
   /** A stream-level element `<name xmlns=ns>`; unanswered, the stream ends (unsupported-stanza). */
   [nonza: `nonza/${string}`]: Hook<NonzaEvent>;
+  /**
+   * An IQ before authentication (XEP-0077 registration, XEP-0445 preauth): answered or the
+   * stream ends (not-authorized), as for any other stanza before authentication.
+   */
+  "iq/unauthenticated": Hook<NonzaEvent>;
   /** An IQ request by target and payload: `iq-get/self/jabber:iq:roster:query`. */
   [iq: `iq-${IqType}/${IqTarget}/${string}`]: Hook<StanzaEvent>;
   /** A session ended, however it ended (also for streams that never authenticated). */

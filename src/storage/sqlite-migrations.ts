@@ -221,4 +221,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX push_registrations_by_service ON push_registrations (username, jid, node);
   `,
+  `
+  -- Invitations (XEP-0401, XEP-0445, XEP-0379): the SHA-256 of each token, never the token.
+  -- An account invitation names no account; a reset or contact invitation dies with its account.
+  CREATE TABLE invites (
+    hash       TEXT    NOT NULL PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    kind       TEXT    NOT NULL CHECK (kind IN ('account', 'reset', 'roster')),
+    username   TEXT    REFERENCES users(username) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    CHECK ((kind = 'account') = (username IS NULL))
+  ) STRICT;
+  CREATE INDEX invites_by_user ON invites (username);
+  CREATE INDEX invites_by_expiry ON invites (expires_at);
+  `,
 ];

@@ -15,6 +15,7 @@ import { blocklistStore, documentStore } from "./sqlite-documents.js";
 import { archiveStore } from "./sqlite-archive.js";
 import { uploadStore } from "./sqlite-uploads.js";
 import { pushStore } from "./sqlite-push.js";
+import { inviteStore } from "./sqlite-invites.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -35,6 +36,7 @@ import {
   type ArchiveStore,
   type UploadStore,
   type PushStore,
+  type InviteStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -109,6 +111,7 @@ export class SqliteStorage implements Storage {
   readonly archive: ArchiveStore;
   readonly uploads: UploadStore;
   readonly push: PushStore;
+  readonly invites: InviteStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -152,6 +155,7 @@ export class SqliteStorage implements Storage {
     this.archive = archiveStore(db);
     this.uploads = uploadStore(db);
     this.push = pushStore(db);
+    this.invites = inviteStore(db);
   }
 
   async close(): Promise<void> {

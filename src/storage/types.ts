@@ -243,6 +243,7 @@ export interface Storage {
   readonly archive: ArchiveStore;
   readonly uploads: UploadStore;
   readonly push: PushStore;
+  readonly invites: InviteStore;
   close(): Promise<void>;
 }
 
@@ -466,4 +467,35 @@ export interface PushStore {
   remove(username: string, clientId: string): Promise<boolean>;
   /** Deletes every registration of the account; returns how many. */
   removeAll(username: string): Promise<number>;
+}
+
+// --- Invitations (XEP-0401 / XEP-0445 / XEP-0379): src/auth/invites.ts, src/features/register/ ---
+
+/** What an invitation lets its holder do. */
+export type InviteKind = "account" | "reset" | "roster";
+
+/** An invitation: only the SHA-256 of its token is kept, so the database alone cannot redeem it. */
+export interface InviteRecord {
+  /** Short public name, for `warden invite list|revoke` (not the token). */
+  id: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  kind: InviteKind;
+  /** reset: the account whose password it sets; roster: the inviter; account: none. */
+  username?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface InviteStore {
+  create(invite: InviteRecord): Promise<void>;
+  /** The invitation with this token hash, also when expired (the caller tells the two apart). */
+  get(hash: string): Promise<InviteRecord | undefined>;
+  /** Deletes it and returns it in one step, only while unexpired at `now`: what makes it single-use. */
+  take(hash: string, now: number): Promise<InviteRecord | undefined>;
+  list(): Promise<InviteRecord[]>;
+  /** By public id; true when there was one. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes invitations that expired before `before`; returns how many. */
+  purge(before: number): Promise<number>;
 }
