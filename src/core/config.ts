@@ -152,6 +152,15 @@ export interface Config {
   proxy65_address?: string;
   /** Who may use the proxy: bare JIDs or domains; empty = every local account. */
   proxy65_acl: string[];
+  // --- Registration and invitations (src/features/register, src/auth/invites.ts) ---
+  /** Open in-band registration (XEP-0077) for anyone; invitations work either way. */
+  allow_registration: boolean;
+  /** Seconds one IP address must wait between two open registrations (Prosody's name); 0: no wait. */
+  min_seconds_between_registrations: number;
+  /** Registrations a minute for the whole server (open, invited and on the invite page). */
+  registration_rate_limit: number;
+  /** Seconds an invitation stays valid unless `warden invite create --expires` says otherwise. */
+  invite_expiry: number;
 }
 
 export const contactKinds = ["abuse", "admin", "feedback", "sales", "security", "status", "support"] as const;
@@ -171,15 +180,6 @@ export interface ExternalServiceConfig {
   secret?: string;
   ttl?: number;
   name?: string;
-  // --- Registration and invitations (src/features/register, src/auth/invites.ts) ---
-  /** Open in-band registration (XEP-0077) for anyone; invitations work either way. */
-  allow_registration: boolean;
-  /** Seconds one IP address must wait between two open registrations (Prosody's name); 0: no wait. */
-  min_seconds_between_registrations: number;
-  /** Registrations a minute for the whole server (open, invited and on the invite page). */
-  registration_rate_limit: number;
-  /** Seconds an invitation stays valid unless `warden invite create --expires` says otherwise. */
-  invite_expiry: number;
 }
 
 export const defaults: Config = {
