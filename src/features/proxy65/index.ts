@@ -41,6 +41,8 @@ async function proxy65(server: Server) {
   server.componentDomains.add(domain);
   server.services.get("disco").addHostItem({ jid: domain, name: "SOCKS5 Bytestreams Service" });
 
+  // Fixed bounds (Prosody has no settings for them): room for many transfers at once, while a
+  // flood of idle or half-open connections cannot hold the proxy.
   const relay = new Socks5Relay({
     maxPending: 512,
     maxPendingPerIp: 32,
