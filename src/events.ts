@@ -114,7 +114,7 @@ declare module "./core/events.js" {
     "initial-presence": Notice<{ session: Session }>;
     /** A message for an account with no session that takes it: store it, or it bounces. */
     "message/offline": Hook<StanzaEvent>;
-    /** The server's disco#info <query/> is being built (features/disco.ts): features add XEP-0128 data forms to it. */
+    /** The server's disco#info <query/> is being built (features/disco.ts): features add identities and XEP-0128 data forms. */
     "disco-host-info": Notice<{ query: Element }>;
 
     // --- grants, tokens, clients (src/auth/grants.ts, src/clients) ---
