@@ -2,8 +2,9 @@
 // and the account page): plain listeners (default 5280 on loopback, for a reverse proxy) and
 // TLS listeners with the server's certificate (default 5281), security headers on every
 // response, request size and time limits, errors as OAuth-style JSON, and a tiny router of
-// exact paths. Features add routes with `server.services.get("http").route(...)`; WebSocket takes upgrades from
-// the bus event "http-upgrade" ({ req, socket, head }: return true when taken).
+// exact paths (and of prefixes, for file upload's /upload/<id>/<name>). Features add routes
+// with `server.services.get("http").route(...)`; WebSocket takes upgrades from the bus event
+// "http-upgrade" ({ req, socket, head }: return true when taken).
 import http from "node:http";
 import net from "node:net";
 import type { Server } from "../core/server.js";
@@ -79,7 +80,7 @@ export class HttpService {
     this.routes.set(path, m);
   }
 
-  /** The routes of the longest prefix route the path is under. */
+  /** The longest prefix route the path is under. */
   private prefixOf(path: string): string | undefined {
     let best: string | undefined;
     for (const [p, m] of this.routes) {

@@ -33,7 +33,8 @@ export class UploadFiles {
 
   /** A new partial file for an upload. */
   partial(id: string): string {
-    return join(this.partials, `${this.path(id).slice(this.dir.length + 1)}.${randomId(9)}`);
+    if (!ID_RE.test(id)) throw new Error(`bad upload id ${id}`);
+    return join(this.partials, `${id}.${randomId(9)}`);
   }
 
   async remove(ids: string[]): Promise<void> {

@@ -2,7 +2,9 @@
 // the token is the slot's, compared in constant time, the slot is unused, unrevoked and
 // unexpired, the declared length and type are the slot's), then claimed, so a second PUT gets
 // 409; the body streams to a partial file and is cut off at the slot's size, and only a whole
-// file is renamed into place and recorded. 201 when it is stored.
+// file is renamed into place and recorded. 201 when it is stored. Known limit: the whole body
+// must arrive within the HTTP service's request timeout (30 s, Node's server-wide
+// requestTimeout, which has no per-request setting: nodejs/node#46574).
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { timingSafeEqual } from "node:crypto";
