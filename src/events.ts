@@ -125,8 +125,6 @@ declare module "./core/events.js" {
     "private-stored": Notice<{ username: string; element: Element }>;
     /** A session's connection dropped and it hibernates (XEP-0198 §5), holding `queued` unacknowledged stanzas (stream-management/hibernation.ts). */
     "session-hibernating": Notice<{ session: Session; queued: readonly Element[] }>;
-    /** The server's disco#info <query/> is being built (features/disco.ts): features add identities and XEP-0128 data forms. */
-    "disco-host-info": Notice<{ query: Element }>;
 
     // --- grants, tokens, clients (src/auth/grants.ts, src/clients) ---
     "grant-created": Notice<{ username: string; grant: GrantRecord }>;

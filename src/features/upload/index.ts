@@ -6,15 +6,6 @@
 // already stored stay: they were sent to other people, whose chats link to them, and they
 // expire anyway; deleting the account deletes them (the records go with the account, and the
 // sweep deletes files that have no record).
-// HTTP file upload (XEP-0363, urn:xmpp:http:upload:0): the domain itself is the upload
-// service (slixmpp and Conversations look for it there), on Warden's own HTTPS service. When a
-// client asks for a slot, slot.ts gives it one; the PUT (put.ts) stores the file, and GET and
-// HEAD (serve.ts) serve it until http_file_share_expires_after. Files are kept per uploading
-// client: the client list shows "uploaded N files (size)", and revoking the client revokes its
-// unused slots. Its files already stored stay: they were sent to other people, whose chats
-// link to them, and they expire anyway; deleting the account deletes them (the records go with
-// the account, and the sweep deletes files that have no record).
-import { x } from "../../xml/element.js";
 import type { Server } from "../../core/server.js";
 import { defineFeature } from "../../core/feature.js";
 import { UploadFiles } from "./files.js";
