@@ -97,7 +97,7 @@ test("a hibernated session's client is pushed, with the summary and the stored p
   await sleep(200);
   b.c.send(chat(alice.bare, "m1", "while you sleep"));
   const p = await svc.next();
-  assert.equal(p.from, alice.bare, "from the account's bare JID (§7)");
+  assert.equal(p.from, alice.bare, "from the account's bare JID, as Prosody sends it");
   assert.equal(p.to, svc.jid);
   assert.equal(p.node, "node-hib");
   assert.deepEqual(p.summary["FORM_TYPE"], ["urn:xmpp:push:summary"]);
@@ -240,7 +240,7 @@ test("disable removes the registration: by service and node, or by service", asy
   await svc.none(800, "a disabled registration");
 });
 
-test("an error from the app server disables the registration (§7.2)", async () => {
+test("an error from the app server disables the registration (§7.1)", async () => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
   const a = await login(alice, "phone");
