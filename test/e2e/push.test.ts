@@ -25,7 +25,7 @@ import { NS_PUSH, PushService } from "../helpers/push-service.js";
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_HOLDINGS = "urn:warden:client-holdings:0";
-const INTERVAL_S = 2;
+const INTERVAL_S = 1;
 
 let server: TestServer;
 let svc: PushService;
