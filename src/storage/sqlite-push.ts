@@ -27,6 +27,8 @@ function toRegistration(r: Row): PushRegistration {
   };
 }
 
+class OverLimit extends Error {}
+
 export function pushStore(db: Db): PushStore {
   const selectOne = db.prepare<[string, string], Row>("SELECT * FROM push_registrations WHERE username = ? AND client_id = ?");
   const selectAll = db.prepare<[string], Row>("SELECT * FROM push_registrations WHERE username = ? ORDER BY created_at");
@@ -42,8 +44,12 @@ export function pushStore(db: Db): PushStore {
   const delOne = db.prepare("DELETE FROM push_registrations WHERE username = ? AND client_id = ?");
   const delAll = db.prepare("DELETE FROM push_registrations WHERE username = ?");
 
+  const delSameNode = db.prepare("DELETE FROM push_registrations WHERE username = ? AND jid = ? AND node = ? AND client_id <> ?");
+
   const put = db.transaction((reg: PushRegistration, max: number): boolean => {
-    if (countOthers.get(reg.username, reg.clientId)! >= max) return false;
+    // One service and node is one device (§5: the last request wins), whichever client asked last.
+    delSameNode.run(reg.username, reg.jid, reg.node, reg.clientId);
+    if (countOthers.get(reg.username, reg.clientId)! >= max) throw new OverLimit();
     upsert.run({
       username: reg.username,
       client_id: reg.clientId,
@@ -56,7 +62,14 @@ export function pushStore(db: Db): PushStore {
   });
 
   return {
-    put: async (reg, max) => put.immediate(reg, max),
+    put: async (reg, max) => {
+      try {
+        return put.immediate(reg, max);
+      } catch (err) {
+        if (err instanceof OverLimit) return false; // rolled back: nothing changed
+        throw err;
+      }
+    },
     get: async (username, clientId) => {
       const r = selectOne.get(username, clientId);
       return r && toRegistration(r);

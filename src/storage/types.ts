@@ -455,8 +455,9 @@ export interface PushRegistration {
 
 export interface PushStore {
   /**
-   * Stores the client's registration, replacing any it had; false (and nothing stored) when the
-   * account's other clients already hold `max` registrations.
+   * Stores the client's registration, replacing any it had and any other client's for the same
+   * service and node; false (and nothing changed) when the account's other clients already hold
+   * `max` registrations.
    */
   put(reg: PushRegistration, max: number): Promise<boolean>;
   get(username: string, clientId: string): Promise<PushRegistration | undefined>;

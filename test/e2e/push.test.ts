@@ -25,7 +25,7 @@ import { NS_PUSH, PushService } from "../helpers/push-service.js";
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_HOLDINGS = "urn:warden:client-holdings:0";
-const INTERVAL_S = 2;
+const INTERVAL_S = 1;
 
 let server: TestServer;
 let svc: PushService;
@@ -97,7 +97,7 @@ test("a hibernated session's client is pushed, with the summary and the stored p
   await sleep(200);
   b.c.send(chat(alice.bare, "m1", "while you sleep"));
   const p = await svc.next();
-  assert.equal(p.from, alice.bare, "from the account's bare JID (§7)");
+  assert.equal(p.from, alice.bare, "from the account's bare JID, as Prosody sends it");
   assert.equal(p.to, svc.jid);
   assert.equal(p.node, "node-hib");
   assert.deepEqual(p.summary["FORM_TYPE"], ["urn:xmpp:push:summary"]);
@@ -141,6 +141,30 @@ test("what a session held unacknowledged when its connection dropped is pushed",
   assert.deepEqual(p.summary["message-count"], ["1"], "the chat state is not a message worth waking for");
   assert.deepEqual(p.summary["last-message-sender"], [bob.bare]);
   assert.equal(p.options, undefined, "no publish-options when the client gave none");
+});
+
+test("a carbon copy queued for a hibernating phone wakes it: a message to the desk's full JID", async () => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const a = await login(alice, "phone");
+  const desk = await login(alice, "desk");
+  const b = await login(bob, "desk");
+  a.c.send("<presence/>");
+  a.c.send("<iq type='set' id='cb'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+  a.c.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
+  await waitForElement(a.c, (e) => e.name === "enabled" && e.ns === NS_SM, "<enabled/>");
+  assert.equal((await enablePush(a.c, "node-carbon", "")).attrs.type, "result");
+  a.c.send(`<a xmlns='${NS_SM}' h='1'/>`);
+  await sleep(100);
+  a.c.close();
+  await sleep(200);
+  b.c.send(chat(desk.jid, "c1", "to the desk"));
+  await waitForElement(desk.c, (e) => e.name === "message" && e.attrs.id === "c1", "c1 at the desk");
+  const p = await svc.next();
+  assert.equal(p.node, "node-carbon");
+  assert.deepEqual(p.summary["last-message-sender"], [bob.bare], "the sender of the carried message");
+  desk.c.send(chat(bob.bare, "c2", "the desk answers"));
+  await svc.none(INTERVAL_S * 1000 + 300, "the user's own message, sent from the desk");
 });
 
 test("a message pushed while hibernating is not counted again when the hibernation ends and it goes to offline storage", async () => {
@@ -240,7 +264,7 @@ test("disable removes the registration: by service and node, or by service", asy
   await svc.none(800, "a disabled registration");
 });
 
-test("an error from the app server disables the registration (§7.2)", async () => {
+test("an error from the app server disables the registration (§7.1)", async () => {
   const alice = await newUser("alice");
   const bob = await newUser("bob");
   const a = await login(alice, "phone");

@@ -43,6 +43,18 @@ test("one registration per client, replaced; the limit counts the other clients 
   assert.deepEqual((await store.push.list("alice")).map((r) => r.node).sort(), ["again", "replaced"]);
 });
 
+test("the same service and node enabled by another client moves to it (one device, §5)", async () => {
+  await store.push.put(reg("c1", "shared"), 5);
+  await store.push.put(reg("c2", "shared"), 5);
+  assert.deepEqual(
+    (await store.push.list("alice")).map((r) => r.clientId),
+    ["c2"],
+  );
+  await store.push.put(reg("c1", "n1"), 2);
+  assert.equal(await store.push.put(reg("c3", "n1"), 1), false, "over the limit even after taking the node over");
+  assert.deepEqual((await store.push.list("alice")).map((r) => `${r.clientId}:${r.node}`).sort(), ["c1:n1", "c2:shared"], "and nothing changed");
+});
+
 test("disable by service and node, or by service; remove one client; remove all", async () => {
   await store.push.put(reg("c1", "n1"), 5);
   await store.push.put(reg("c2", "n2"), 5);

@@ -50,8 +50,8 @@ test("chat states, receipts, errors, headlines, group chat and the user's own se
 });
 
 test("a received carbon is judged by the message it carries", () => {
-  const carbon = (inner: string) =>
-    `<message xmlns='jabber:client' type='chat' from='alice@x'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>${inner}</forwarded></received></message>`;
+  const carbon = (inner: string, from = "alice@x") =>
+    `<message xmlns='jabber:client' type='chat' from='${from}' to='alice@x/phone'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>${inner}</forwarded></received></message>`;
   assert.deepEqual(worthy(carbon("<message xmlns='jabber:client' type='chat' from='bob@x/d' id='c1'><body>to the desk</body></message>")), {
     sender: "bob@x",
     body: "to the desk",

@@ -1,4 +1,4 @@
-// Push notifications (XEP-0357 v0.4.1): a client registers its app server (enable §5, disable §6);
+// Push notifications (XEP-0357 0.4.1): a client registers its app server (enable §5, disable §6);
 // while the client is away its app server is told that messages came (§7), and the app server
 // wakes the phone. Registrations are per client (clients/access.ts clientIdOf), survive restarts,
 // show in the client list ("gets push notifications") and end with the client's access:
@@ -10,6 +10,7 @@
 // and notifications carry who wrote. A plain password change keeps them: every session ends
 // anyway, and a woken phone that fails to log in asks its owner for the new password.
 import { iqResult } from "../../core/router.js";
+import { parseJid } from "../../core/jid.js";
 import { stanzaErrors } from "../../core/errors.js";
 import type { Server } from "../../core/server.js";
 import { defineFeature } from "../../core/feature.js";
@@ -36,7 +37,10 @@ function push(server: Server): () => void {
     const reg = { username: origin.username, clientId, ...parsed.ok, createdAt: Date.now() };
     if (!(await server.storage.push.put(reg, server.config.push_max_devices))) return (server.router.bounce(stanza, stanzaErrors.pushTooMany, origin), true);
     notifier.reset(origin.username, clientId);
-    origin.log.info({ service: reg.jid }, "push notifications enabled");
+    // Until server-to-server exists, a service on another domain (the usual case) gets nothing: say so.
+    if (parseJid(reg.jid)?.domain !== server.config.domain)
+      origin.log.warn({ service: reg.jid }, "push notifications enabled for a service on another domain, unreachable without server-to-server");
+    else origin.log.info({ service: reg.jid }, "push notifications enabled");
     origin.send(iqResult(stanza));
     return true;
   });

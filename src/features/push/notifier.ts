@@ -1,8 +1,10 @@
 // Sending notifications (XEP-0357 §7): a pubsub publish of a urn:xmpp:push:summary form to the
-// client's app server, from the account's bare JID, with the stored publish-options (the app
-// server's secret). At most one per client per push_min_interval: a burst becomes one more
-// notification when the interval ends, carrying the count and the latest sender, so nothing
-// that came is lost. An error from the app server ends the registration (§7.2).
+// client's app server, with the stored publish-options (the app server's secret). It comes from
+// the account's bare JID, as Prosody's mod_cloud_notify sends it and app servers (Conversations')
+// accept it (the XEP's examples use the server's JID; §3.2 allows both). At most one per client
+// per push_min_interval: a burst becomes one more notification when the interval ends, carrying
+// the count and the latest sender, so nothing that came is lost. An error from the app server
+// ends the registration (§7.1).
 import { randomBytes } from "node:crypto";
 import { x, type Element } from "../../xml/element.js";
 import { JID, parseJid } from "../../core/jid.js";
@@ -150,7 +152,7 @@ export class Notifier {
     await this.server.router.route(iq, from, to);
   }
 
-  /** §7.2: the app server no longer takes notifications for this node; a passing failure (wait) keeps it. */
+  /** §7.1: the app server no longer takes notifications for this node; a passing failure (wait) keeps it. */
   private async failed(p: Pending, error: Element | undefined): Promise<void> {
     const condition = error?.elements()[0]?.name ?? "undefined-condition";
     const log = { account: p.username, client: p.clientId, service: p.jid, condition };

@@ -43,6 +43,8 @@ export function pushWorthy(el: Element): Summary | undefined {
   if (type !== "chat" && type !== "normal") return undefined;
   if (el.getChild("sent", NS_CARBONS)) return undefined;
   const copy = el.getChild("received", NS_CARBONS);
+  // A carbon copy comes from the account itself (XEP-0280 §11); one from anyone else is a forgery.
+  if (copy && parseJid(el.attrs.from ?? "")?.toString() !== parseJid(el.attrs.to ?? "")?.bareString) return undefined;
   const msg = copy ? copy.getChild("forwarded", NS_FORWARD)?.getChild("message") : el;
   if (!msg) return undefined;
   const body = msg.getChildText("body");
