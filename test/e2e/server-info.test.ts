@@ -91,7 +91,10 @@ function verOf(query: XmlEl): string {
 test("contact_info is the serverinfo form of the server's disco#info, one field per kind (XEP-0157)", async () => {
   const { c } = await loginWithCaps(server);
   const { reply } = await discoInfo(c);
-  const forms = child(reply, "query")!.children.filter((e) => e.name === "x" && e.ns === "jabber:x:data");
+  const serverinfo = (e: (typeof reply.children)[number]) =>
+    e.children.some((f) => f.attrs.var === "FORM_TYPE" && f.children.some((v) => v.text === "http://jabber.org/network/serverinfo"));
+  // Other features have forms of their own (XEP-0363's max-file-size): exactly one is the serverinfo form.
+  const forms = child(reply, "query")!.children.filter((e) => e.name === "x" && e.ns === "jabber:x:data" && serverinfo(e));
   assert.equal(forms.length, 1, show(reply));
   const form = forms[0]!;
   assert.equal(form.attrs.type, "result");
