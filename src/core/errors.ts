@@ -173,7 +173,7 @@ export const stanzaErrors = {
   pepInvalidPayload: { type: "modify", condition: "bad-request", app: { name: "invalid-payload", xmlns: NS_PUBSUB_ERRORS } },
   pepNodeRequired: { type: "modify", condition: "bad-request", app: { name: "nodeid-required", xmlns: NS_PUBSUB_ERRORS } },
   pepPresenceRequired: { type: "auth", condition: "not-authorized", app: { name: "presence-subscription-required", xmlns: NS_PUBSUB_ERRORS } },
-  pepClosedNode: { type: "auth", condition: "forbidden", app: { name: "closed-node", xmlns: NS_PUBSUB_ERRORS } },
+  pepClosedNode: { type: "cancel", condition: "not-allowed", app: { name: "closed-node", xmlns: NS_PUBSUB_ERRORS } },
   pepNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself publishes to its PEP nodes" },
   pepTooManyNodes: { type: "cancel", condition: "policy-violation", text: "Too many PEP nodes on this account" },
   pepBadConfig: { type: "modify", condition: "not-acceptable", text: "Unknown or invalid node configuration" },

@@ -2,7 +2,7 @@
 // gets generated and mutated stanzas and nonzas from logged-in clients over TLS, with
 // fast-check producing them (see parser.ts for why fast-check). The inputs are shaped like what
 // clients send (message, presence and iq with the payloads Warden handles: roster, ping, disco,
-// version, carbons, client management, bind, session; stream management, CSI, SASL and
+// version, carbons, client management, bind, session, PEP; caps in presence; stream management, CSI, SASL and
 // STARTTLS nonzas), with hostile values (odd JIDs, ids, types, h counts, long and non-ASCII
 // strings) and byte-level mutations on top.
 //
@@ -76,7 +76,48 @@ const NS = {
   receipts: "urn:xmpp:receipts",
   chatstates: "http://jabber.org/protocol/chatstates",
   muc: "http://jabber.org/protocol/muc",
+  pubsub: "http://jabber.org/protocol/pubsub",
+  pubsubOwner: "http://jabber.org/protocol/pubsub#owner",
+  caps: "http://jabber.org/protocol/caps",
 };
+
+// PEP (XEP-0163): nodes, item ids, payloads and forms as clients send them, with hostile values.
+const pepNode = fc.oneof(fc.constantFrom("urn:xmpp:avatar:data", "urn:xmpp:bookmarks:1", "eu.siacs.conversations.axolotl.devicelist", ""), str);
+const pepForm = fc
+  .tuple(
+    fc.constantFrom("http://jabber.org/protocol/pubsub#publish-options", "http://jabber.org/protocol/pubsub#node_config", "bogus"),
+    fc.constantFrom("submit", "form", "cancel", ""),
+    fc.array(
+      fc.tuple(
+        fc.constantFrom("pubsub#access_model", "pubsub#max_items", "pubsub#persist_items", "pubsub#send_last_published_item", "pubsub#bogus", "FORM_TYPE"),
+        str,
+      ),
+      { maxLength: 3 },
+    ),
+  )
+  .map(
+    ([ft, type, fields]) =>
+      `<x xmlns='jabber:x:data'${attr("type", type)}><field var='FORM_TYPE'><value>${ft}</value></field>${fields.map(([k, v]) => `<field var='${k}'><value>${esc(v)}</value></field>`).join("")}</x>`,
+  );
+const pepPayload = fc.oneof(
+  fc
+    .tuple(pepNode, opt(id), fc.constantFrom("<geoloc xmlns='http://jabber.org/protocol/geoloc'/>", "", "<a xmlns='urn:a'/><b xmlns='urn:b'/>"), opt(pepForm))
+    .map(
+      ([n, i, payload, form]) =>
+        `<pubsub xmlns='${NS.pubsub}'><publish${attr("node", n)}><item${attr("id", i)}>${payload}</item></publish>${form ? `<publish-options>${form}</publish-options>` : ""}</pubsub>`,
+    ),
+  fc
+    .tuple(pepNode, opt(str), fc.array(id, { maxLength: 3 }))
+    .map(
+      ([n, max, ids]) =>
+        `<pubsub xmlns='${NS.pubsub}'><items${attr("node", n)}${attr("max_items", max)}>${ids.map((i) => `<item${attr("id", i)}/>`).join("")}</items></pubsub>`,
+    ),
+  fc
+    .tuple(pepNode, opt(id), opt(str))
+    .map(([n, i, notify]) => `<pubsub xmlns='${NS.pubsub}'><retract${attr("node", n)}${attr("notify", notify)}><item${attr("id", i)}/></retract></pubsub>`),
+  fc.tuple(pepNode, opt(pepForm)).map(([n, form]) => `<pubsub xmlns='${NS.pubsubOwner}'><configure${attr("node", n)}>${form ?? ""}</configure></pubsub>`),
+  pepNode.map((n) => `<pubsub xmlns='${NS.pubsubOwner}'><delete${attr("node", n)}/></pubsub>`),
+);
 
 const rosterItem = fc
   .tuple(jid, opt(str), opt(fc.constantFrom("remove", "both", "none", "to", "from", "bogus")), fc.array(str, { maxLength: 3 }))
@@ -109,6 +150,7 @@ const iqPayload = fc.oneof(
     .map(([ns, op, target]) => `<${op} xmlns='${ns}'${attr("id", target)}/>`),
   opt(str).map((r) => `<bind xmlns='${NS.bind}'>${r === undefined ? "" : `<resource>${esc(r)}</resource>`}</bind>`),
   fc.constant(`<session xmlns='${NS.session}'/>`),
+  pepPayload,
   fc.constant(""),
   fc.tuple(str, str).map(([n, v]) => `<${/^[a-z]+$/.test(n) ? n : "x"} xmlns='urn:fuzz:${esc(v)}'/>`),
 );
@@ -140,6 +182,9 @@ const presencePayload = fc
       str.map((s) => `<status>${esc(s)}</status>`),
       fc.oneof(fc.integer({ min: -200, max: 200 }).map(String), str).map((p) => `<priority>${esc(p)}</priority>`),
       fc.constant(`<x xmlns='${NS.muc}'/>`),
+      fc
+        .tuple(opt(fc.constantFrom("sha-1", "sha-256", "md5", "")), opt(str), opt(str))
+        .map(([h, v, n]) => `<c xmlns='${NS.caps}'${attr("hash", h)}${attr("ver", v)}${attr("node", n)}/>`),
     ),
     { maxLength: 3 },
   )

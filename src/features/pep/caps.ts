@@ -15,6 +15,9 @@ const HASHES: Record<string, string> = { "sha-1": "sha1", "sha-256": "sha256", "
 const CACHE_SIZE = 1000;
 const MAX_NOTIFY = 256;
 const QUERY_TIMEOUT_MS = 10_000;
+// Distinct unknown vers being asked at once, server-wide: a client changing its caps in a loop
+// must not make the server hold thousands of queries; past this, a new ver waits for a later presence.
+const MAX_IN_FLIGHT = 200;
 
 const octets = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -137,6 +140,7 @@ export function capsResolver(server: Server): Caps {
       if (known) return known;
       let pending = inFlight.get(ver);
       if (!pending) {
+        if (inFlight.size >= MAX_IN_FLIGHT) return undefined;
         pending = lookUp(session, c, ver, algo).finally(() => inFlight.delete(ver));
         inFlight.set(ver, pending);
       }

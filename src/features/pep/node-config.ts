@@ -23,7 +23,9 @@ function fields(maxItems: number): Record<string, (v: string) => string | undefi
   return {
     "pubsub#persist_items": bool,
     "pubsub#max_items": (v) => {
-      if (v === "max") return String(maxItems);
+      // Kept as "max", not as today's number: raising pep_max_items later must not make a
+      // client's "max" precondition (XEP-0402 bookmarks) fail against its own node.
+      if (v === "max") return v;
       if (!/^[0-9]{1,9}$/.test(v)) return undefined;
       const n = Number(v);
       return n >= 1 && n <= maxItems ? String(n) : undefined;
@@ -54,8 +56,15 @@ export function defaultConfig(): NodeConfig {
 
 export const accessModel = (c: NodeConfig): AccessModel => (c["pubsub#access_model"] as AccessModel | undefined) ?? "presence";
 export const isTrue = (c: NodeConfig, field: string): boolean => c[field] === "true";
-/** Items kept: a node that does not persist keeps its last one, for last-item delivery (XEP-0163 §4.3.2). */
-export const itemsKept = (c: NodeConfig): number => (isTrue(c, "pubsub#persist_items") ? Number(c["pubsub#max_items"] ?? "1") : 1);
+/**
+ * Items kept, never more than the server's maximum (which may have been lowered since): a node
+ * that does not persist keeps its last one, for last-item delivery (XEP-0163 §4.3.2).
+ */
+export function itemsKept(c: NodeConfig, serverMax: number): number {
+  if (!isTrue(c, "pubsub#persist_items")) return 1;
+  const v = c["pubsub#max_items"] ?? "1";
+  return v === "max" ? serverMax : Math.min(Number(v), serverMax);
+}
 
 export type FormResult = { ok: true; values: NodeConfig } | { ok: false; reason: "malformed" | "invalid" };
 
@@ -106,7 +115,7 @@ export function configForm(config: NodeConfig, maxItems: number): Element {
   form.cnode(
     x(
       "field",
-      { var: "pubsub#max_items", type: "text-single", label: `Most items kept (1 to ${maxItems}, or max)` },
+      { var: "pubsub#max_items", type: "text-single", label: `Most items kept (1 to ${maxItems}, or max: ${maxItems})` },
       x("value", {}, merged["pubsub#max_items"]),
     ),
   );

@@ -28,6 +28,22 @@ function action(ev: StanzaEvent): Element {
   return actions[0]!;
 }
 
+/**
+ * The newest items (oldest first) whose sizes add up to at most `budget` bytes: 256 avatars of
+ * 128 KiB would be a 32 MiB reply, past what a client is allowed to leave unread. Without
+ * result set management (XEP-0059) the client gets the newest, which is what PEP clients read.
+ */
+function newestThatFit(items: Element[], budget: number): Element[] {
+  let used = 0;
+  let from = items.length;
+  while (from > 0) {
+    used += Buffer.byteLength(items[from - 1]!.toString());
+    if (used > budget) break;
+    from--;
+  }
+  return items.slice(from);
+}
+
 export function protocol(server: Server, pep: Pep): void {
   const { storage } = server;
   const maxItems = server.config.pep_max_items;
@@ -53,7 +69,7 @@ export function protocol(server: Server, pep: Pep): void {
       if (max !== undefined && !/^[0-9]{1,9}$/.test(max)) fail(stanzaErrors.badRequest, "Bad max_items");
       items = await pep.items(owner, node, max === undefined ? undefined : Number(max));
     }
-    reply(ev, x("pubsub", { xmlns: NS_PUBSUB }, x("items", { node }, ...items)));
+    reply(ev, x("pubsub", { xmlns: NS_PUBSUB }, x("items", { node }, ...newestThatFit(items, server.config.c2s_stanza_size_limit))));
     return true;
   });
 

@@ -100,7 +100,7 @@ export function pepService(server: Server): Pep {
       const config = await nodeFor(owner, node, checked.values);
       const record: PepItemRecord = { id, payload: xml, publishedAt: Date.now() };
       if (publisherFullJid) record.publisher = publisherFullJid;
-      await storage.pep.putItem(owner, node, record, itemsKept(config));
+      await storage.pep.putItem(owner, node, record, itemsKept(config, cfg.pep_max_items));
       await bus.emit("pep-published", { owner, node, config, id, item: x("item", { id }, payload), publisher: publisherFullJid });
       return id;
     },
@@ -134,7 +134,7 @@ export function pepService(server: Server): Pep {
       if (!existing) return false;
       const config = { ...defaultConfig(), ...existing.config, ...values };
       // Fewer items kept now: trimmed at once rather than at the next publication.
-      return storage.pep.setConfig(owner, node, config, itemsKept(config));
+      return storage.pep.setConfig(owner, node, config, itemsKept(config, cfg.pep_max_items));
     },
 
     async denied(owner, config, requester) {
