@@ -121,6 +121,8 @@ declare module "./core/events.js" {
      * XEP-0153) before anyone sees it.
      */
     "presence-outgoing": Notice<{ session: Session; presence: Element }>;
+    /** A client stored its account's vCard (features/vcard, XEP-0054); `photoChanged` when its photo hash did. */
+    "vcard-stored": Notice<{ username: string; vcard: Element; photoChanged: boolean }>;
     /** An account stored an element in its private XML storage (features/private.ts, XEP-0049). */
     "private-stored": Notice<{ username: string; element: Element }>;
     /** A session's connection dropped and it hibernates (XEP-0198 §5), holding `queued` unacknowledged stanzas (stream-management/hibernation.ts). */

@@ -47,6 +47,8 @@ import proxy65 from "../features/proxy65/index.js";
 import register from "../features/register/ibr.js";
 import registerAccount from "../features/register/account.js";
 import invitePage from "../http/invite/page.js";
+import vcardPepAvatar from "../features/vcard/pep-avatar.js";
+import bookmarksCompat from "../features/bookmarks-compat.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -106,4 +108,7 @@ export const features: readonly Feature[] = [
   register,
   registerAccount,
   invitePage,
+  // Conversions between the legacy stores and PEP: avatars (XEP-0398), bookmarks (XEP-0411).
+  vcardPepAvatar,
+  bookmarksCompat,
 ];

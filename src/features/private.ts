@@ -26,14 +26,26 @@ function payloadOf(query: Element): { el: Element; ns: string } | StanzaErrorDef
   return { el, ns };
 }
 
+/** An account's stored element of a namespace, for other features (XEP-0411 bookmarks). */
+export async function readPrivate(server: Server, username: string, ns: string): Promise<Element | undefined> {
+  const xml = await server.storage.documents.get(username, KIND, ns);
+  return xml === undefined ? undefined : parseStanza(xml);
+}
+
+/** Stores an element (its namespace spelt out) on an account's behalf; false when a limit refused it. */
+export async function writePrivate(server: Server, username: string, el: Element): Promise<boolean> {
+  const xml = el.toString();
+  if (Buffer.byteLength(xml) > server.config.private_max_size) return false;
+  return server.storage.documents.put(username, KIND, el.attrs.xmlns!, xml, server.config.private_max_items);
+}
+
 export default defineFeature({ name: "private", setup: privateStorage });
 
 function privateStorage(server: Server): void {
   server.bus.on(`iq-get/self/${NS_PRIVATE}:query`, async ({ stanza, origin, to }) => {
     const p = payloadOf(stanza.getChild("query", NS_PRIVATE)!);
     if ("condition" in p) return (server.router.bounce(stanza, p, origin), true);
-    const xml = await server.storage.documents.get(to.local!, KIND, p.ns);
-    const stored = xml === undefined ? undefined : parseStanza(xml);
+    const stored = await readPrivate(server, to.local!, p.ns);
     // Nothing stored (or stored under another name): the empty element asked for.
     const el = stored?.name === p.el.name ? stored : x(p.el.name, { xmlns: p.ns });
     origin?.send(iqResult(stanza, x("query", { xmlns: NS_PRIVATE }, el)));

@@ -194,3 +194,27 @@ test("presence: a block sends unavailable and stops presence both ways; an unblo
   const theirs = await a.waitFor("the contact's presence again", (el) => el.is("presence") && el.attrs.from === b.jid && el.attrs.type === undefined);
   assert.equal(theirs.getChildText("status"), "b-hidden");
 });
+
+test("a message stored offline before the block is not delivered after it", async () => {
+  const ua = await newUser("o");
+  const ub = await newUser("o");
+  const b = await login(ub);
+  await b.send(xml("message", { to: `${ua}@localhost`, type: "chat", id: "early" }, xml("body", {}, "before the block")));
+  await b.send(xml("message", { to: `${ua}@localhost`, type: "chat", id: "also" }, xml("body", {}, "another one")));
+  await settled(b);
+  const a = await login(ua, "r", false);
+  await iq(a, "set", block(b.bare));
+  await a.send(xml("presence"));
+  await a.waitFor("the echo of initial presence", (el) => el.is("presence") && el.attrs.from === a.jid);
+  assert.ok(
+    !(await settled(a)).some((el) => el.is("message") && el.attrs.from?.startsWith(b.bare)),
+    "the stored messages from the blocked contact were not delivered",
+  );
+  // Control: unblocked, a stored message does arrive.
+  await iq(a, "set", unblock());
+  await a.stop();
+  await b.send(xml("message", { to: a.bare, type: "chat", id: "later" }, xml("body", {}, "after unblock")));
+  await settled(b);
+  const again = await login(ua, "r2");
+  await again.waitFor("the message stored after the unblock", (el) => el.is("message") && el.attrs.id === "later");
+});

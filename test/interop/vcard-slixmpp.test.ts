@@ -1,5 +1,5 @@
 // Interop: slixmpp 1.8's own plugins (xep_0054 vCard, xep_0153 avatar, xep_0049 private XML,
-// xep_0048 bookmarks, xep_0191 blocking; Debian's python3-slixmpp) against the real server,
+// xep_0048 bookmarks, xep_0060/xep_0084 PEP, xep_0191 blocking; Debian's python3-slixmpp) against the real server,
 // with an @xmpp/client peer that checks what reaches the other side: the avatar hash in
 // presence, no message while blocked, the message after unblocking.
 import { test, before, after } from "node:test";
@@ -51,6 +51,7 @@ let peer: Interop;
 let report: Report;
 let stderr = "";
 const avatar = randomBytes(512);
+const avatar2 = randomBytes(600);
 
 before(async () => {
   server = await startServer();
@@ -80,6 +81,7 @@ before(async () => {
     XMPP_PASSWORD: "slixv-secret",
     PEER_JID: "peerv@localhost",
     AVATAR_B64: avatar.toString("base64"),
+    AVATAR2_B64: avatar2.toString("base64"),
     DEADLINE: "40",
   });
   stderr = run.stderr;
@@ -111,6 +113,16 @@ test("xep_0153: the peer sees the avatar's SHA-1 in slixmpp's presence", async (
 test("xep_0049 / xep_0048: private XML and bookmarks stored and read back", () => {
   assert.equal(report.steps.private_nick, "Slix & co");
   assert.deepEqual(report.steps.bookmarks, [["room@conference.example.org", "slix", "The Room", true]]);
+});
+
+test("conversions seen by slixmpp: its private XML bookmarks as PEP items (XEP-0411), its XEP-0084 avatar in its vCard (XEP-0398)", async () => {
+  assert.deepEqual(report.steps.pep_bookmarks, ["room@conference.example.org"]);
+  assert.equal(report.steps.vcard_from_pep, true);
+  const hash = createHash("sha1").update(avatar2).digest("hex");
+  await peer.waitFor(
+    "presence with the second avatar's hash",
+    (el) => el.is("presence") && el.getChild("x", "vcard-temp:x:update")?.getChildText("photo") === hash,
+  );
 });
 
 test("xep_0191: blocklist, block and unblock with pushes; the blocked message comes back as not-acceptable <blocked/>", async () => {

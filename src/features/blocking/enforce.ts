@@ -5,11 +5,14 @@
 //   - A stanza a client sends to an account here that blocks the sender: messages and IQ
 //     requests come back with service-unavailable (the user looks offline), presence and IQ
 //     answers are dropped; nothing is stored offline.
-//   - Presence the server delivers on a user's behalf (broadcasts, probe answers, pending
-//     subscription requests) is filtered on its way out to each session, both ways.
+//   - Presence and messages the server delivers on a user's behalf (presence broadcasts, probe
+//     answers, pending subscription requests, offline messages stored before the block, PEP
+//     notifications) are filtered on their way out to each session, both ways. Errors pass:
+//     the error a user gets for a stanza to someone it blocks comes from that someone.
 // Client stanzas are checked in "<stanza>/client" at "high", before carbons copy a message
 // and before the presence feature sees it; every other stanza a session receives from a
-// local account passes that check first, except presence, hence the output filter.
+// local account passes that check first, except what the server sends on an account's behalf,
+// hence the output filter.
 import { x, type Element } from "../../xml/element.js";
 import { parseJid } from "../../core/jid.js";
 import { stanzaErrors } from "../../core/errors.js";
@@ -45,12 +48,12 @@ export function enforceOnClientStanzas(server: Server): void {
   for (const name of ["message", "presence", "iq"] as const) server.bus.on(`${name}/client`, check, "high");
 }
 
-/** Presence to a session, dropped when either side blocks the other (both lists in memory). */
-export function presenceFilter(server: Server, session: Session) {
+/** Presence and messages to a session, dropped when either side blocks the other (both lists in memory). */
+export function deliveryFilter(server: Server, session: Session) {
   const lists = server.services.get("blocklists");
   const domain = server.config.domain;
   return (el: Element): Element | null => {
-    if (el.name !== "presence" || !session.username || !session.jid) return el;
+    if ((el.name !== "presence" && el.name !== "message") || el.attrs.type === "error" || !session.username || !session.jid) return el;
     const from = parseJid(el.attrs.from ?? "");
     if (!from || from.bareString === session.jid.bareString) return el;
     const mine = lists.cached(session.username);

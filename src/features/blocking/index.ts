@@ -6,7 +6,7 @@
 import { defineFeature } from "../../core/feature.js";
 import { blocklists } from "./lists.js";
 import { onBlockingCommands } from "./protocol.js";
-import { enforceOnClientStanzas, presenceFilter } from "./enforce.js";
+import { enforceOnClientStanzas, deliveryFilter } from "./enforce.js";
 
 export default defineFeature({
   name: "blocking",
@@ -21,7 +21,7 @@ export default defineFeature({
     server.bus.on("resource-bound", async ({ session }) => {
       if (!session.username) return;
       await lists.load(session.username);
-      session.outFilters = [presenceFilter(server, session), ...(session.outFilters ?? [])];
+      session.outFilters = [deliveryFilter(server, session), ...(session.outFilters ?? [])];
     });
     server.bus.on("session-closed", ({ session }) => {
       if (session.username && server.registry.sessionsOf(session.username).length === 0) lists.forget(session.username);

@@ -33,8 +33,9 @@ declare module "../../core/services.js" {
  */
 export function blocks(list: ReadonlySet<string>, jid: JID): boolean {
   if (list.size === 0) return false;
+  // The full JID, domain/resource included: that names a service's resource, not the
+  // resource of every account at the domain.
   if (list.has(jid.toString()) || list.has(jid.bareString)) return true;
-  if (jid.resource !== undefined && list.has(`${jid.domain}/${jid.resource}`)) return true;
   const labels = jid.domain.split(".");
   for (let i = 0; i < labels.length; i++) if (list.has(labels.slice(i).join("."))) return true;
   return false;

@@ -14,8 +14,7 @@ import { stanzaErrors } from "../../core/errors.js";
 import type { Server } from "../../core/server.js";
 import { defineFeature } from "../../core/feature.js";
 import { NS_VCARD, vcardService } from "./store.js";
-
-const NS_UPDATE = "vcard-temp:x:update";
+import { onPresence, rebroadcast } from "./photo-hash.js";
 
 export default defineFeature({
   name: "vcard",
@@ -50,36 +49,10 @@ function onVcardIq(server: Server): void {
     if (result === "no-account") return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
     origin?.send(iqResult(stanza));
     if (photoChanged) await rebroadcast(server, to.local!);
+    const vcard = (await vcards.get(to.local!))!;
+    await server.bus.emit("vcard-stored", { username: to.local!, vcard, photoChanged }, (err) => server.log.error({ err }, "vcard-stored handler failed"));
     return true;
   });
   // Only the owner writes a vCard (XEP-0054 §3.3).
   server.bus.on(`iq-set/bare/${NS_VCARD}:vCard`, ({ stanza, origin }) => (server.router.bounce(stanza, stanzaErrors.forbidden, origin), true));
-}
-
-/**
- * Sends each available session's presence again, as if its client had: the presence feature
- * broadcasts it, and "presence-outgoing" below puts the new hash in (XEP-0153 §4.2).
- */
-async function rebroadcast(server: Server, username: string): Promise<void> {
-  for (const s of server.registry.sessionsOf(username)) {
-    if (s.presence === undefined || s.closed) continue;
-    const again = s.presence.clone();
-    delete again.attrs.from;
-    await server.router.fromClient(s, again);
-  }
-}
-
-function onPresence(server: Server): void {
-  const vcards = server.services.get("vcard");
-  server.bus.on("presence-outgoing", async ({ session, presence }) => {
-    if (!session.username) return;
-    const hash = await vcards.photoHash(session.username);
-    // No vCard stored: the server knows nothing better than the client.
-    if (hash === undefined) return;
-    for (const old of presence.getChildren("x", NS_UPDATE)) presence.remove(old);
-    presence.cnode(x("x", { xmlns: NS_UPDATE }, x("photo", null, hash || undefined)));
-  });
-  server.bus.on("session-closed", ({ session }) => {
-    if (session.username && server.registry.sessionsOf(session.username).length === 0) vcards.forget(session.username);
-  });
 }

@@ -1,13 +1,15 @@
 """slixmpp's own plugins against the server: vCard (xep_0054) and its avatar (xep_0153),
-private XML (xep_0049) and bookmarks stored in it (xep_0048), blocking (xep_0191).
+private XML (xep_0049) and bookmarks stored in it (xep_0048), the conversions to and from
+PEP (xep_0060, xep_0084), blocking (xep_0191).
 
 Logs in, sends presence, then in order: reads its (empty) vCard and the peer's; sets an
 avatar with set_avatar (vCard PHOTO); stores and reads back a private element and
-bookmarks; blocks the peer, sends it a message (which must come back as not-acceptable with
+bookmarks, and finds those as PEP bookmarks; publishes a second avatar
+with XEP-0084 and finds it in its vCard; blocks the peer, sends it a message (which must come back as not-acceptable with
 <blocked/>), unblocks it and sends another (which the peer must get).
 
 Environment: WARDEN_HOST, WARDEN_PORT, XMPP_JID (bare), XMPP_PASSWORD, PEER_JID (bare),
-AVATAR_B64, DEADLINE. Prints {"result": {...}}; exits 0 only when every step gave what it must.
+AVATAR_B64, AVATAR2_B64, DEADLINE. Prints {"result": {...}}; exits 0 only when every step gave what it must.
 """
 import asyncio
 import base64
@@ -34,9 +36,10 @@ async def main():
     port = int(env("WARDEN_PORT"))
     peer = env("PEER_JID")
     avatar = base64.b64decode(env("AVATAR_B64"))
+    avatar2 = base64.b64decode(env("AVATAR2_B64"))
     deadline = float(env("DEADLINE", "30"))
     client = RecordingClient(env("XMPP_JID") + "/slix", env("XMPP_PASSWORD"))
-    for plugin in ("xep_0030", "xep_0054", "xep_0153", "xep_0049", "xep_0048", "xep_0191"):
+    for plugin in ("xep_0030", "xep_0054", "xep_0153", "xep_0049", "xep_0048", "xep_0060", "xep_0084", "xep_0191"):
         client.register_plugin(plugin)
     client["xep_0049"].register(Prefs)
     loop = asyncio.get_event_loop()
@@ -81,6 +84,17 @@ async def main():
         await client["xep_0048"].set_bookmarks(bookmarks, method="xep_0049", timeout=10)
         stored = await client["xep_0048"].get_bookmarks(method="xep_0049", timeout=10)
         steps["bookmarks"] = [[c["jid"], c["nick"], c["name"], c["autojoin"]] for c in stored["private"]["bookmarks"]["conferences"]]
+
+        # The same bookmarks as PEP items (XEP-0411), read with the generic pubsub plugin.
+        pep_items = await client["xep_0060"].get_items(client.boundjid.bare, "urn:xmpp:bookmarks:1", timeout=10)
+        steps["pep_bookmarks"] = [item["id"] for item in pep_items["pubsub"]["items"]]
+
+        # An avatar published the XEP-0084 way comes back in the vCard (XEP-0398).
+        await client["xep_0084"].publish_avatar(avatar2, timeout=10)
+        info = {"id": client["xep_0084"].generate_id(avatar2), "type": "image/png", "bytes": len(avatar2)}
+        await client["xep_0084"].publish_avatar_metadata([info], timeout=10)
+        converted = await client["xep_0054"].get_vcard(client.boundjid.bare, cached=False, timeout=10)
+        steps["vcard_from_pep"] = converted["vcard_temp"]["PHOTO"]["BINVAL"] == avatar2
 
         # Blocking.
         steps["blocklist_before"] = [str(j) for j in (await client["xep_0191"].get_blocked(timeout=10))["blocklist"]["items"]]
