@@ -15,9 +15,12 @@ import { WebClient, csrfOf, flashOf } from "../helpers/account-web.js";
 
 const clients: RawClient[] = [];
 let server: TestServer;
+/** Every token made: none may appear in the server's log. */
+const issued: string[] = [];
 
 before(async () => {
-  server = await startServer({ min_seconds_between_registrations: 0 });
+  // Debug: the log's every HTTP request is then written, and must hold no token.
+  server = await startServer({ min_seconds_between_registrations: 0, log_level: "debug" });
 });
 after(async () => {
   for (const c of clients) c.close();
@@ -29,7 +32,9 @@ async function create(...args: string[]): Promise<{ token: string; stdout: strin
   assert.equal(r.code, 0, r.stderr);
   const id = /invitation ([A-Za-z0-9_-]+)\)/.exec(r.stdout)?.[1];
   assert.ok(id, r.stdout);
-  return { token: tokenOf(r.stdout), stdout: r.stdout, id };
+  const token = tokenOf(r.stdout);
+  issued.push(token);
+  return { token, stdout: r.stdout, id };
 }
 
 async function stream(): Promise<RawClient> {
@@ -99,6 +104,7 @@ describe("over XMPP", () => {
 
   test("bad arguments are refused", async () => {
     assert.equal((await server.cli(["invite", "create", "--expires", "soon"])).code, 64);
+    assert.equal((await server.cli(["invite", "create", "--expires", "400d"])).code, 64);
     assert.equal((await server.cli(["invite", "create", "--reset", "nobody"])).code, 67);
     assert.equal((await server.cli(["invite", "create", "--contact", "nobody"])).code, 67);
     assert.equal((await server.cli(["invite", "create", "--reset", "taken", "--contact", "taken"])).code, 64);
@@ -231,4 +237,13 @@ describe("the invite page", () => {
     assert.equal(await canLogin(server.c2sPort, "webreset", "webreset-new"), true);
     assert.equal(await canLogin(server.c2sPort, "taken", "webreset-new"), false, "the form's username is ignored");
   });
+});
+
+test("no token is ever written to the server's log", () => {
+  assert.ok(issued.length > 5);
+  assert.ok(
+    server.lines.some((l) => l.includes('"path":"/invite/…"')),
+    "the page's requests are logged, without their token",
+  );
+  for (const token of issued) assert.ok(!server.lines.some((l) => l.includes(token)), `token ${token} is in the log`);
 });
