@@ -36,6 +36,7 @@ import accountPage from "../http/account/index.js";
 import register from "../features/register/ibr.js";
 import registerAccount from "../features/register/account.js";
 import invitePage from "../http/invite/page.js";
+import contactInviteSubscribe from "../features/register/contact-subscribe.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -76,4 +77,5 @@ export const features: readonly Feature[] = [
   register,
   registerAccount,
   invitePage,
+  contactInviteSubscribe,
 ];

@@ -161,6 +161,45 @@ describe("contact invitations (XEP-0379 with ibr=y)", () => {
   });
 });
 
+describe("contact invitations for existing accounts (XEP-0379 §4)", () => {
+  test("a subscription request with the token is approved on the inviter's behalf, once", async () => {
+    await server.addUser("host", "host-pw");
+    await server.addUser("guest", "guest-pw");
+    await server.addUser("stranger", "stranger-pw");
+    const { token } = await create("--contact", "host");
+    const host = await RawClient.connect(server.c2sPort);
+    const guest = await RawClient.connect(server.c2sPort);
+    const stranger = await RawClient.connect(server.c2sPort);
+    clients.push(host, guest, stranger);
+    await host.login("host", "host-pw", "h");
+    host.send("<iq type='get' id='hr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await host.waitFor(/id=["']hr["']/);
+    await guest.login("guest", "guest-pw", "g");
+    guest.send("<iq type='get' id='gr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await guest.waitFor(/id=["']gr["']/);
+    host.clear();
+    guest.clear();
+    guest.send(`<presence to='host@localhost' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='${token}'/></presence>`);
+    // The guest hears "subscribed" without the host doing anything, and now sees the host.
+    await guest.waitFor(/<presence[^>]*type=["']subscribed["']/);
+    await guest.waitFor(/<item[^>]*subscription=["']to["']/);
+    // The host's roster has the guest as a subscriber; no request was shown to approve.
+    await host.waitFor(/<item[^>]*subscription=["']from["']/);
+    assert.doesNotMatch(host.received, /type=["']subscribe["']/);
+    // Spent: the same token from someone else is an ordinary request, left to the host.
+    await stranger.login("stranger", "stranger-pw", "s");
+    stranger.send("<iq type='get' id='sr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await stranger.waitFor(/id=["']sr["']/);
+    stranger.clear();
+    host.clear();
+    stranger.send(`<presence to='host@localhost' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='${token}'/></presence>`);
+    await host.waitFor(
+      /<presence[^>]*from=["']stranger@localhost["'][^>]*type=["']subscribe["']|<presence[^>]*type=["']subscribe["'][^>]*from=["']stranger@localhost["']/,
+    );
+    assert.doesNotMatch(stranger.received, /type=["']subscribed["']/);
+  });
+});
+
 describe("the invite page", () => {
   const web = (ua?: string) => new WebClient(`http://127.0.0.1:${server.httpPort}`, ua);
   const ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
