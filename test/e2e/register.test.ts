@@ -8,7 +8,7 @@ import { startServer, type TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { expectStreamError } from "../helpers/xmpp-assert.js";
 import { child, show } from "../helpers/xml.js";
-import { canLogin, iq, NS_REGISTER, outcome, preAuthStream, registerForm, submit } from "../helpers/register.js";
+import { canLogin, iq, NS_REGISTER, outcome, preauth, preAuthStream, registerForm, submit } from "../helpers/register.js";
 
 const clients: RawClient[] = [];
 let ipCount = 1;
@@ -84,6 +84,14 @@ describe("open registration (allow_registration: true)", () => {
     const other = await preAuthStream(server.c2sPort, nextIp());
     clients.push(other.c);
     assert.equal(outcome(await submit(other.c, "second-from-ip", "password-2")), "result");
+  });
+
+  test("a stream that keeps trying tokens is closed", async () => {
+    const { c } = await preAuthStream(server.c2sPort);
+    clients.push(c);
+    for (let i = 0; i < 20; i++) assert.equal(outcome(await preauth(c, `guess${String(i).padStart(19, "x")}`)), "cancel/item-not-found");
+    c.send("<iq type='set' id='one-more'><preauth xmlns='urn:xmpp:pars:0' token='AAAAAAAAAAAAAAAAAAAAAAAA'/></iq>");
+    await expectStreamError(c, "policy-violation");
   });
 
   test("a stanza other than a registration IQ before authentication still ends the stream", async () => {
