@@ -49,6 +49,7 @@ import registerAccount from "../features/register/account.js";
 import invitePage from "../http/invite/page.js";
 import vcardPepAvatar from "../features/vcard/pep-avatar.js";
 import bookmarksCompat from "../features/bookmarks-compat.js";
+import contactInviteSubscribe from "../features/register/contact-subscribe.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -111,4 +112,5 @@ export const features: readonly Feature[] = [
   // Conversions between the legacy stores and PEP: avatars (XEP-0398), bookmarks (XEP-0411).
   vcardPepAvatar,
   bookmarksCompat,
+  contactInviteSubscribe,
 ];

@@ -6,6 +6,9 @@ import type { Storage } from "../storage/types.js";
 import { createInvite, inviteUri, inviteUrl, parseDuration } from "../auth/invites.js";
 import { CliError } from "./errors.js";
 
+/** The longest an invitation may live, as invite_expiry's bound. */
+const MAX_TTL = 366 * 86400;
+
 export interface InviteOptions {
   /** --reset JID: the account whose password the invitation sets. */
   reset?: string;
@@ -27,7 +30,8 @@ export async function invite(
   switch (sub) {
     case "create": {
       const ttl = opts.expires === undefined ? cfg.invite_expiry : parseDuration(opts.expires);
-      if (ttl === undefined) throw new CliError("usage", `--expires '${opts.expires}' is not a duration (like 7d, 12h, 30m or seconds)`);
+      if (ttl === undefined || ttl > MAX_TTL)
+        throw new CliError("usage", `--expires '${opts.expires}' is not a duration of at most a year (like 7d, 12h, 30m or seconds)`);
       if (opts.reset !== undefined && opts.contact !== undefined) throw new CliError("usage", "--reset and --contact do not go together");
       const named = opts.reset ?? opts.contact;
       const username = named === undefined ? undefined : accountOf(named);

@@ -15,9 +15,12 @@ import { WebClient, csrfOf, flashOf } from "../helpers/account-web.js";
 
 const clients: RawClient[] = [];
 let server: TestServer;
+/** Every token made: none may appear in the server's log. */
+const issued: string[] = [];
 
 before(async () => {
-  server = await startServer({ min_seconds_between_registrations: 0 });
+  // Debug: the log's every HTTP request is then written, and must hold no token.
+  server = await startServer({ min_seconds_between_registrations: 0, log_level: "debug" });
 });
 after(async () => {
   for (const c of clients) c.close();
@@ -29,7 +32,9 @@ async function create(...args: string[]): Promise<{ token: string; stdout: strin
   assert.equal(r.code, 0, r.stderr);
   const id = /invitation ([A-Za-z0-9_-]+)\)/.exec(r.stdout)?.[1];
   assert.ok(id, r.stdout);
-  return { token: tokenOf(r.stdout), stdout: r.stdout, id };
+  const token = tokenOf(r.stdout);
+  issued.push(token);
+  return { token, stdout: r.stdout, id };
 }
 
 async function stream(): Promise<RawClient> {
@@ -99,6 +104,7 @@ describe("over XMPP", () => {
 
   test("bad arguments are refused", async () => {
     assert.equal((await server.cli(["invite", "create", "--expires", "soon"])).code, 64);
+    assert.equal((await server.cli(["invite", "create", "--expires", "400d"])).code, 64);
     assert.equal((await server.cli(["invite", "create", "--reset", "nobody"])).code, 67);
     assert.equal((await server.cli(["invite", "create", "--contact", "nobody"])).code, 67);
     assert.equal((await server.cli(["invite", "create", "--reset", "taken", "--contact", "taken"])).code, 64);
@@ -152,6 +158,45 @@ describe("contact invitations (XEP-0379 with ibr=y)", () => {
     // Spent like an account invitation.
     const again = await stream();
     assert.equal(outcome(await preauth(again, token)), "cancel/item-not-found");
+  });
+});
+
+describe("contact invitations for existing accounts (XEP-0379 §4)", () => {
+  test("a subscription request with the token is approved on the inviter's behalf, once", async () => {
+    await server.addUser("host", "host-pw");
+    await server.addUser("guest", "guest-pw");
+    await server.addUser("stranger", "stranger-pw");
+    const { token } = await create("--contact", "host");
+    const host = await RawClient.connect(server.c2sPort);
+    const guest = await RawClient.connect(server.c2sPort);
+    const stranger = await RawClient.connect(server.c2sPort);
+    clients.push(host, guest, stranger);
+    await host.login("host", "host-pw", "h");
+    host.send("<iq type='get' id='hr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await host.waitFor(/id=["']hr["']/);
+    await guest.login("guest", "guest-pw", "g");
+    guest.send("<iq type='get' id='gr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await guest.waitFor(/id=["']gr["']/);
+    host.clear();
+    guest.clear();
+    guest.send(`<presence to='host@localhost' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='${token}'/></presence>`);
+    // The guest hears "subscribed" without the host doing anything, and now sees the host.
+    await guest.waitFor(/<presence[^>]*type=["']subscribed["']/);
+    await guest.waitFor(/<item[^>]*subscription=["']to["']/);
+    // The host's roster has the guest as a subscriber; no request was shown to approve.
+    await host.waitFor(/<item[^>]*subscription=["']from["']/);
+    assert.doesNotMatch(host.received, /type=["']subscribe["']/);
+    // Spent: the same token from someone else is an ordinary request, left to the host.
+    await stranger.login("stranger", "stranger-pw", "s");
+    stranger.send("<iq type='get' id='sr'><query xmlns='jabber:iq:roster'/></iq><presence/>");
+    await stranger.waitFor(/id=["']sr["']/);
+    stranger.clear();
+    host.clear();
+    stranger.send(`<presence to='host@localhost' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='${token}'/></presence>`);
+    await host.waitFor(
+      /<presence[^>]*from=["']stranger@localhost["'][^>]*type=["']subscribe["']|<presence[^>]*type=["']subscribe["'][^>]*from=["']stranger@localhost["']/,
+    );
+    assert.doesNotMatch(stranger.received, /type=["']subscribed["']/);
   });
 });
 
@@ -231,4 +276,13 @@ describe("the invite page", () => {
     assert.equal(await canLogin(server.c2sPort, "webreset", "webreset-new"), true);
     assert.equal(await canLogin(server.c2sPort, "taken", "webreset-new"), false, "the form's username is ignored");
   });
+});
+
+test("no token is ever written to the server's log", () => {
+  assert.ok(issued.length > 5);
+  assert.ok(
+    server.lines.some((l) => l.includes('"path":"/invite/…"')),
+    "the page's requests are logged, without their token",
+  );
+  for (const token of issued) assert.ok(!server.lines.some((l) => l.includes(token)), `token ${token} is in the log`);
 });

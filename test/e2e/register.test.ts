@@ -4,11 +4,12 @@
 // every session through the access service) and removal (§3.2).
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { expectStreamError } from "../helpers/xmpp-assert.js";
 import { child, show } from "../helpers/xml.js";
-import { canLogin, iq, NS_REGISTER, outcome, preAuthStream, registerForm, submit } from "../helpers/register.js";
+import { canLogin, iq, NS_REGISTER, outcome, preauth, preAuthStream, registerForm, submit } from "../helpers/register.js";
 
 const clients: RawClient[] = [];
 let ipCount = 1;
@@ -84,6 +85,14 @@ describe("open registration (allow_registration: true)", () => {
     const other = await preAuthStream(server.c2sPort, nextIp());
     clients.push(other.c);
     assert.equal(outcome(await submit(other.c, "second-from-ip", "password-2")), "result");
+  });
+
+  test("a stream that keeps trying tokens is closed", async () => {
+    const { c } = await preAuthStream(server.c2sPort);
+    clients.push(c);
+    for (let i = 0; i < 20; i++) assert.equal(outcome(await preauth(c, `guess${String(i).padStart(19, "x")}`)), "cancel/item-not-found");
+    c.send("<iq type='set' id='one-more'><preauth xmlns='urn:xmpp:pars:0' token='AAAAAAAAAAAAAAAAAAAAAAAA'/></iq>");
+    await expectStreamError(c, "policy-violation");
   });
 
   test("a stanza other than a registration IQ before authentication still ends the stream", async () => {
@@ -162,6 +171,36 @@ describe("registration off (the default)", () => {
     const done = await iq(a, "set", `<query xmlns='${NS_REGISTER}'><username>keeper</username><password>keeper-pw-2</password></query>`);
     assert.equal(done.attrs.type, "result", show(done));
     assert.equal(await canLogin(server.c2sPort, "keeper", "keeper-pw-2"), true);
+  });
+
+  /** SIGHUP, then the lines the server logged until it had read the configuration again. */
+  async function reload(): Promise<string[]> {
+    const seen = server.lines.length;
+    server.proc!.kill("SIGHUP");
+    for (let i = 0; i < 100; i++) {
+      const lines = server.lines.slice(seen);
+      if (lines.some((l) => l.includes("reload: configuration read"))) return lines;
+      await sleep(50);
+    }
+    assert.fail("the server did not reload");
+  }
+
+  test("allow_registration changes on reload (SIGHUP), without a restart", async () => {
+    server.configure({ allow_registration: true });
+    const lines = await reload();
+    assert.ok(
+      lines.some((l) => l.includes('"applied":["allow_registration"]')),
+      lines.join("\n"),
+    );
+    const { c, features } = await preAuthStream(server.c2sPort, nextIp());
+    clients.push(c);
+    assert.match(features, /iq-register/);
+    assert.equal(outcome(await registerForm(c)), "result");
+    server.configure({ allow_registration: false });
+    await reload();
+    const closed = await preAuthStream(server.c2sPort, nextIp());
+    clients.push(closed.c);
+    assert.doesNotMatch(closed.features, /iq-register/);
   });
 
   test("registration_rate_limit holds for the whole server, invitations included", async () => {

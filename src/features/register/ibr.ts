@@ -6,7 +6,7 @@
 import type { Server } from "../../core/server.js";
 import type { Session } from "../../core/session.js";
 import { defineFeature, type Stop } from "../../core/feature.js";
-import { stanzaErrors, type StanzaErrorDef } from "../../core/errors.js";
+import { stanzaErrors, streamErrors, type StanzaErrorDef } from "../../core/errors.js";
 import { errorReply, iqResult } from "../../core/router.js";
 import { x, type Element } from "../../xml/element.js";
 import { findInvite } from "../../auth/invites.js";
@@ -16,6 +16,8 @@ declare module "../../core/session.js" {
   interface SessionData {
     /** The invitation this stream presented (XEP-0445 §4), until it registers with it. */
     preauth?: AcceptedInvite;
+    /** Registration IQs this stream sent before authenticating. */
+    registrationIqs?: number;
   }
 }
 
@@ -25,6 +27,8 @@ const NS_IBR_TOKEN = "urn:xmpp:ibr-token:0";
 const NS_PARS = "urn:xmpp:pars:0";
 /** Most remembered open-registration IPs (min_seconds_between_registrations); the oldest go first. */
 const MAX_IPS = 100_000;
+/** Registration IQs one stream may send before authenticating (form, token, tries). */
+const MAX_IQS = 20;
 
 export default defineFeature({ name: "register", needs: ["access", "rateLimits", "expiringStores"], provides: ["registration"], setup: register });
 
@@ -60,12 +64,17 @@ function register(server: Server): Stop {
     delete element.attrs.from;
     const type = element.attrs.type;
     const payload = element.elements()[0];
-    if (type === "result" || type === "error") return true;
-    if ((type !== "get" && type !== "set") || !element.attrs.id || element.elements().length !== 1 || !payload) {
-      return element.attrs.id ? fail(session, element, stanzaErrors.badRequest) : true;
+    const isPreauth = payload?.is("preauth", NS_PARS) === true;
+    // Anything but registration ends the stream as before authentication it always did.
+    if (!payload || (!isPreauth && !payload.is("query", NS_REGISTER)) || (type !== "get" && type !== "set")) return undefined;
+    if (!element.attrs.id) return undefined;
+    // A stream has no business asking more than a few times: token guessing ends here.
+    session.data.registrationIqs = (session.data.registrationIqs ?? 0) + 1;
+    if (session.data.registrationIqs > MAX_IQS) {
+      session.close(streamErrors.policyViolation);
+      return true;
     }
-    const isPreauth = payload.is("preauth", NS_PARS) && type === "set";
-    if (!isPreauth && !payload.is("query", NS_REGISTER)) return undefined; // not ours: the stream ends
+    if (element.elements().length !== 1 || (isPreauth && type !== "set")) return fail(session, element, stanzaErrors.badRequest);
     if (!session.secure) return fail(session, element, stanzaErrors.registrationNeedsTls);
     if (isPreauth) {
       const found = await findInvite(server.storage, payload.attrs.token);
