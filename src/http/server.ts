@@ -226,10 +226,6 @@ export class HttpService {
     } finally {
       // Only the path: query strings carry authorization codes, states and user codes.
       this.server.log.debug({ method, path: this.loggedPath(reqObj.url), status: res.statusCode, ms: Date.now() - started }, "http request");
-      // …and of a prefix route only the prefix: its last segment may be a secret (an invitation token).
-      const path = reqObj.url?.pathname;
-      const logged = path !== undefined && !this.routes.has(path) && this.routesFor(path) ? path.slice(0, path.lastIndexOf("/") + 1) + "…" : path;
-      this.server.log.debug({ method, path: logged, status: res.statusCode, ms: Date.now() - started }, "http request");
     }
   }
 }
