@@ -101,7 +101,7 @@ test("purge deletes old messages in batches; deleting the account deletes the re
   assert.equal(await store.archive.bounds("ann"), undefined);
   const db = new Database(join(dir, "warden.db"), { readonly: true });
   try {
-    assert.equal(db.prepare("SELECT count(*) AS n FROM archive WHERE username = 'ann'").get()!.n, 0);
+    assert.equal(db.prepare<[], number>("SELECT count(*) FROM archive WHERE username = 'ann'").pluck().get(), 0);
   } finally {
     db.close();
   }
