@@ -82,6 +82,8 @@ test("every page query walks an index (no table scan)", () => {
       "SELECT id FROM archive WHERE username = 'ann' AND with_jid = 'odd@x' AND seq > 5 ORDER BY seq ASC LIMIT 51",
       "SELECT seq FROM archive WHERE username = 'ann' AND id = 'id3'",
       "SELECT seq FROM archive WHERE at < 5 ORDER BY at LIMIT 1000",
+      "SELECT seq FROM archive WHERE username = 'ann' AND at >= 5 ORDER BY at, seq LIMIT 1",
+      "SELECT id FROM archive WHERE username = 'ann' AND +at >= 5 AND seq >= 3 ORDER BY seq ASC LIMIT 51",
     ].map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join("; "));
     for (const p of plans) {
       assert.match(p, /USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY/, p);
