@@ -1,9 +1,9 @@
 // The message archive (XEP-0313): one account's archive of 100,000 messages, filled directly
 // through the storage API (ArchiveStore.append, the server's own code from dist/), then paged
 // over a real client connection: a full forward sync of the whole archive in pages of
-// max_archive_query_results (250), then MAM_PAGES random pages of 50 messages (RSM <after/>
-// a random id of the archive; every fourth one filtered by 'with'; every tenth the last page,
-// <before/>), one after the other. Latency is the query's send → its <fin/> (all 50 <result/>
+// max_archive_query_results (250), then PAGES random pages of 50 messages (RSM <after/>
+// a random id of the archive; one in four filtered by 'with', one in four from a random
+// 'start' time instead; every tenth the last page, <before/>), one after the other. Latency is the query's send → its <fin/> (all 50 <result/>
 // messages read). Target: p99 < 20 ms for a 50-message page of a 100,000-message archive.
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -39,8 +39,8 @@ export interface MamResult {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
-/** Fills the archive through the built storage code; returns the ids in order. */
-async function fill(dataPath: string): Promise<string[]> {
+/** Fills the archive through the built storage code; returns the ids in order and the first message's time. */
+async function fill(dataPath: string): Promise<{ ids: string[]; t0: number }> {
   const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
   const { openStorage } = (await import(dist("storage/index.js"))) as typeof import("../src/storage/index.js");
   const { randomId } = (await import(dist("core/random.js"))) as typeof import("../src/core/random.js");
@@ -61,15 +61,15 @@ async function fill(dataPath: string): Promise<string[]> {
   } finally {
     await storage.close();
   }
-  return ids;
+  return { ids, t0 };
 }
 
 function mamQuery(id: string, inner: string): string {
   return `<iq type='set' id='${id}'><query xmlns='urn:xmpp:mam:2' queryid='${id}'>${inner}</query></iq>`;
 }
 const set = (max: number, rest = "") => `<set xmlns='http://jabber.org/protocol/rsm'><max>${max}</max>${rest}</set>`;
-const withForm = (jid: string) =>
-  `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='with'><value>${jid}</value></field></x>`;
+const form = (field: string, value: string) =>
+  `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='${field}'><value>${value}</value></field></x>`;
 
 /** Sends a query and reads up to its <fin/>: the number of results, the last id, complete. */
 async function page(conn: Conn, id: string, inner: string): Promise<{ results: number; last?: string; complete: boolean; text: string }> {
@@ -82,7 +82,7 @@ async function page(conn: Conn, id: string, inner: string): Promise<{ results: n
 
 export async function mamBench(target: Target, dataPath: string): Promise<MamResult> {
   const tf = performance.now();
-  const ids = await fill(dataPath);
+  const { ids, t0 } = await fill(dataPath);
   const fillSeconds = (performance.now() - tf) / 1000;
 
   const { conn } = await Conn.sasl2(target, MAM_ACCOUNT, { mechanism: "PLAIN" }, { clientId: "bench-mam", bindTag: "m" });
@@ -111,13 +111,16 @@ export async function mamBench(target: Target, dataPath: string): Promise<MamRes
     if (syncMessages !== MESSAGES) wrong(`full sync read ${syncMessages} messages, not ${MESSAGES}`);
 
     for (let n = 0; n < WARMUP + PAGES; n++) {
-      const at = ids[Math.floor(Math.random() * (ids.length - PAGE * PEERS - 1))]!;
+      const i = Math.floor(Math.random() * (ids.length - PAGE * PEERS - 1));
+      const after = set(PAGE, `<after>${ids[i]}</after>`);
       const inner =
         n % 10 === 0
           ? set(PAGE, "<before/>")
           : n % 4 === 0
-            ? withForm(`peer${n % PEERS}@localhost`) + set(PAGE, `<after>${at}</after>`)
-            : set(PAGE, `<after>${at}</after>`);
+            ? form("with", `peer${n % PEERS}@localhost`) + after
+            : n % 4 === 1
+              ? form("start", new Date(t0 + i * 1000).toISOString()) + set(PAGE)
+              : after;
       const s = performance.now();
       const r = await page(conn, `p${n}`, inner);
       const e = performance.now();

@@ -1239,7 +1239,7 @@ async function main(): Promise<void> {
     rows.push([
       `MAM page of ${m.pageSize}, archive of ${m.messages} messages`,
       `p99 ${m.p99ms} ms`,
-      `${verdict(m.met, m.target)}; median ${m.p50ms} ms, max ${m.maxMs} ms over ${m.pages} sequential queries (RSM <after/> at random, 1 in 4 by 'with', 1 in 10 the last page); full sync of a second device: ${m.fullSyncMessages} messages in ${m.fullSyncPages} pages, ${m.fullSyncSeconds} s; filled through the storage API at ${m.fillPerSecond}/s; ${m.wrongAnswers} wrong answers`,
+      `${verdict(m.met, m.target)}; median ${m.p50ms} ms, max ${m.maxMs} ms over ${m.pages} sequential queries (RSM <after/> at random, 1 in 4 by 'with', 1 in 4 from a 'start' time, 1 in 10 the last page); full sync of a second device: ${m.fullSyncMessages} messages in ${m.fullSyncPages} pages, ${m.fullSyncSeconds} s; filled through the storage API at ${m.fillPerSecond}/s; ${m.wrongAnswers} wrong answers`,
     ]);
     if (m.firstWrongAnswer) notes.push(`mam: first wrong answer: ${m.firstWrongAnswer}`);
   }

@@ -39,6 +39,8 @@ export function archiveStore(db: Db): ArchiveStore {
     "INSERT INTO archive (username, id, with_jid, with_resource, at, stanza) VALUES (@username, @id, @with_jid, @with_resource, @at, @stanza)",
   );
   const seqOf = db.prepare<[string, string], number>("SELECT seq FROM archive WHERE username = ? AND id = ?").pluck();
+  const firstSince = db.prepare<[string, number], number>("SELECT seq FROM archive WHERE username = ? AND at >= ? ORDER BY at, seq LIMIT 1").pluck();
+  const lastUntil = db.prepare<[string, number], number>("SELECT seq FROM archive WHERE username = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1").pluck();
   const oldest = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM archive WHERE username = ? ORDER BY seq LIMIT 1`);
   const newest = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM archive WHERE username = ? ORDER BY seq DESC LIMIT 1`);
   const getPrefs = db.prepare<[string], PrefsRow>("SELECT default_policy, always_jids, never_jids FROM archive_prefs WHERE username = ?");
@@ -70,8 +72,17 @@ export function archiveStore(db: Db): ArchiveStore {
     };
     if (q.with !== undefined) and("with_jid = ?", q.with);
     if (q.withResource !== undefined) and("with_resource = ?", q.withResource);
-    if (q.start !== undefined) and("at >= ?", q.start);
-    if (q.end !== undefined) and("at <= ?", q.end);
+    // Times become positions first (index (username, at, seq)), so a page from a recent start
+    // reads max + 1 rows instead of everything older. The time test stays, for a clock that
+    // went back while messages were archived; its '+' keeps the planner on the seq index.
+    if (q.start !== undefined) {
+      and("+at >= ?", q.start);
+      and("seq >= ?", firstSince.get(username, q.start) ?? Number.MAX_SAFE_INTEGER);
+    }
+    if (q.end !== undefined) {
+      and("+at <= ?", q.end);
+      and("seq <= ?", lastUntil.get(username, q.end) ?? -1);
+    }
     const bound = (id: string | undefined, op: "<" | ">"): boolean => {
       if (id === undefined) return true;
       const seq = seqOf.get(username, id);

@@ -160,10 +160,12 @@ export const MIGRATIONS: readonly string[] = [
     at            INTEGER NOT NULL,
     stanza        TEXT    NOT NULL
   ) STRICT;
-  -- RSM ids to positions; the per-user and per-contact pages; the retention purge by time.
+  -- RSM ids to positions; the per-user and per-contact pages; start/end to positions; the
+  -- retention purge by time.
   CREATE UNIQUE INDEX archive_by_id ON archive (username, id);
   CREATE INDEX archive_by_user ON archive (username, seq);
   CREATE INDEX archive_by_with ON archive (username, with_jid, seq);
+  CREATE INDEX archive_by_user_time ON archive (username, at, seq);
   CREATE INDEX archive_by_time ON archive (at);
 
   CREATE TABLE archive_prefs (

@@ -40,18 +40,16 @@ function runScript<R>(script: string, env: Record<string, string>): Promise<{ co
     p.on("error", reject);
     p.on("exit", (code) => {
       clearTimeout(guard);
-      const last = out
-        .trim()
-        .split("\n")
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { result?: R };
-          } catch {
-            return {};
-          }
-        })
-        .findLast((o) => o.result !== undefined);
-      resolve({ code, result: last?.result, stderr });
+      let result: R | undefined;
+      for (const line of out.trim().split("\n")) {
+        try {
+          const o = JSON.parse(line) as { result?: R };
+          if (o.result !== undefined) result = o.result;
+        } catch {
+          // progress or noise
+        }
+      }
+      resolve({ code, result, stderr });
     });
   });
 }
@@ -133,6 +131,7 @@ describe("a second device syncs the whole history", () => {
       const bodies = results.map((r) => r.getChild("forwarded")?.getChild("message")?.getChildText("body"));
       assert.deepEqual(bodies, [...Array.from({ length: 5 }, (_, i) => `from alice ${25 + i}`), ...Array.from({ length: REPLIES }, (_, i) => `from bob ${i}`)]);
       const first = last.getChild("set")?.getChildText("first");
+      assert.ok(first, `a <first/> in ${fin1.toString()}`);
       assert.equal(first, results[0]!.attrs.id);
       results.length = 0;
       const fin2 = await alice.iq("set", xml("query", { xmlns: NS_MAM, queryid: "js1" }, rsm(xml("before", {}, first))));
