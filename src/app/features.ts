@@ -109,8 +109,8 @@ export const features: readonly Feature[] = [
   register,
   registerAccount,
   invitePage,
+  contactInviteSubscribe,
   // Conversions between the legacy stores and PEP: avatars (XEP-0398), bookmarks (XEP-0411).
   vcardPepAvatar,
   bookmarksCompat,
-  contactInviteSubscribe,
 ];
