@@ -5,6 +5,7 @@ import { x, type Element } from "../xml/element.js";
 import { iqResult } from "../core/router.js";
 import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
+import type { JID } from "../core/jid.js";
 import { defineFeature } from "../core/feature.js";
 
 const NS_INFO = "http://jabber.org/protocol/disco#info";
@@ -111,19 +112,27 @@ function disco(server: Server): void {
     return true;
   });
 
+  const mayKnow = async (from: JID, to: JID): Promise<boolean> => {
+    const allowed = from.bareString === to.bareString || (await server.storage.roster.getItem(to.local!, from.bareString))?.subscription.match(/^(from|both)$/);
+    return Boolean(allowed && (await server.storage.users.get(to.local!)));
+  };
+
   // An account's bare JID: answered by the server on its behalf (RFC 6121 §8.5.1), but only
   // to the account itself or to contacts with a presence subscription, so disco does not leak.
   server.bus.on(`iq-get/bare/${NS_INFO}:query`, async ({ stanza, origin, from, to }) => {
-    const mayKnow = from.bareString === to.bareString || (await server.storage.roster.getItem(to.local!, from.bareString))?.subscription.match(/^(from|both)$/);
-    const exists = mayKnow && (await server.storage.users.get(to.local!));
-    if (!exists) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
-    origin?.send(iqResult(stanza, info(x("identity", { category: "account", type: "registered" }), server.accountFeatures)));
+    if (!(await mayKnow(from, to))) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
+    const query = info(x("identity", { category: "account", type: "registered" }), server.accountFeatures);
+    await server.bus.emit("disco-account-info", { username: to.local!, requester: from, query });
+    origin?.send(iqResult(stanza, query));
     return true;
   });
 
+  // The same rule for items; features (PEP) add what this requester may see.
   server.bus.on(`iq-get/bare/${NS_ITEMS}:query`, async ({ stanza, origin, from, to }) => {
-    if (from.bareString !== to.bareString) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
-    origin?.send(iqResult(stanza, x("query", { xmlns: NS_ITEMS })));
+    if (!(await mayKnow(from, to))) return (server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin), true);
+    const query = x("query", { xmlns: NS_ITEMS });
+    if (stanza.getChild("query")!.attrs.node === undefined) await server.bus.emit("disco-account-items", { username: to.local!, requester: from, query });
+    origin?.send(iqResult(stanza, query));
     return true;
   });
 }
