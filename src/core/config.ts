@@ -486,8 +486,10 @@ export function buildConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   if (cfg.sasl2_fast_token_min_ttl >= cfg.sasl2_fast_token_ttl) throw new ConfigError("sasl2_fast_token_min_ttl", "must be smaller than sasl2_fast_token_ttl");
   // A whole outgoing stanza (and a little more) must fit, or a reading client could be cut off.
   if (cfg.c2s_send_buffer_limit < 2 * cfg.c2s_stanza_size_limit) throw new ConfigError("c2s_send_buffer_limit", "must be at least twice c2s_stanza_size_limit");
-  // A published item comes inside a stanza: a larger limit could never be reached.
-  if (cfg.pep_max_item_size > cfg.c2s_stanza_size_limit) throw new ConfigError("pep_max_item_size", "must not exceed c2s_stanza_size_limit");
+  // A published item comes inside a stanza: a larger limit could never be reached. Unset, it
+  // follows a lowered c2s_stanza_size_limit instead of stopping a server that never named it.
+  if (raw.pep_max_item_size === undefined) cfg.pep_max_item_size = Math.min(cfg.pep_max_item_size, cfg.c2s_stanza_size_limit);
+  else if (cfg.pep_max_item_size > cfg.c2s_stanza_size_limit) throw new ConfigError("pep_max_item_size", "must not exceed c2s_stanza_size_limit");
   if (raw.http_file_share_daily_quota === undefined) cfg.http_file_share_daily_quota = cfg.http_file_share_size_limit * 10;
   if (Object.hasOwn(cfg.components, cfg.domain)) throw new ConfigError("components", "a component cannot have the server's own domain");
   if ((cfg.turn_external_host === undefined) !== (cfg.turn_external_secret === undefined))
