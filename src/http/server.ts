@@ -106,8 +106,16 @@ export class HttpService {
 
   private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
     // No requestTimeout: deadline.ts keeps one per request (Node's is one for the whole server).
+    // Headers stay Node's: checked every second rather than every 30 s (its default), so a
+    // request that never finishes its headers is closed close to headersTimeout.
     const headersTimeout = Math.min(15_000, this.server.config.http_request_timeout * 1000);
-    const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 0, headersTimeout, keepAliveTimeout: 5_000 };
+    const opts: http.ServerOptions = {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: 1000,
+      keepAliveTimeout: 5_000,
+    };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       void this.handle(req, res, secure);
     };

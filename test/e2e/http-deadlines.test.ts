@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
+import { once } from "node:events";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { Interop } from "../interop/xmppjs-client.js";
 import { fetchUrl, requestSlot, type Slot } from "../helpers/upload.js";
@@ -155,5 +156,37 @@ describe("HTTP request deadlines", () => {
     assert.equal(slowHead.status, 408, slowHead.text);
     assert.ok(slowHead.ms < (REQUEST_S + 1) * 1000, `cut after ${slowHead.ms} ms`);
     assert.ok(slowHead.sent <= lines.length, "no body piece was needed to be refused");
+  });
+
+  test("each request on a kept-alive connection has its own deadline: the connection outlives http_request_timeout", async () => {
+    const s = tls.connect({ host: "127.0.0.1", port: server.httpsPort, servername: "localhost", ca: server.caCert });
+    await once(s, "secureConnect");
+    let text = "";
+    s.on("data", (d: Buffer) => (text += d.toString("utf8")));
+    const answers = () => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    const post = `POST /nothing-here HTTP/1.1\r\nHost: localhost:${server.httpsPort}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b`;
+    const started = Date.now();
+    for (let i = 1; i <= 5; i++) {
+      // The body's last bytes come 300 ms later: a deadline counted from the connection's start would close it during the 4th.
+      s.write(post.slice(0, -2));
+      await new Promise((r) => setTimeout(r, 300));
+      s.write(post.slice(-2));
+      for (let w = 0; w < 50 && answers().length < i; w++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(answers().length, i, `request ${i} answered: ${text}`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    s.destroy();
+    assert.ok(Date.now() - started > REQUEST_S * 1000 + 1000);
+    assert.deepEqual(answers(), [404, 404, 404, 404, 404], "every request answered, none cut");
+  });
+
+  test("headers that never end are cut at the headers timeout (at most http_request_timeout), on the upload route too", async () => {
+    const u = new URL((await slot("never.txt", 10)).put);
+    const endless = Array.from({ length: 40 }, (_, i) => `X-Filler-${i}: ${"a".repeat(10)}\r\n`);
+    const r = await trickle(server, [`PUT ${u.pathname} HTTP/1.1\r\nHost: localhost\r\n`, ...endless], 250);
+    assert.equal(r.status, 408, r.text);
+    // Node checks the headers' deadline once a second.
+    assert.ok(r.ms >= REQUEST_S * 1000 - 100 && r.ms < (REQUEST_S + 1.5) * 1000, `cut after ${r.ms} ms`);
+    assert.ok(r.sent < endless.length, "cut before the pieces ran out");
   });
 });
