@@ -27,6 +27,7 @@ interface ConnectionState {
 
 /** After a deadline: how long the route has to answer, and then how long the answer has to leave. */
 const GRACE_MS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const connections = new WeakMap<net.Socket, ConnectionState>();
 
@@ -101,8 +102,17 @@ export class RequestDeadline {
 
   private arm(ms: number, def: HttpCodedErrorDef): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.expire(new HttpError(def)), Math.max(0, this.t0 + ms - Date.now()));
-    this.timer.unref();
+    const at = this.t0 + ms;
+    // Always a timer, even when the time is up: a request without a body is complete only once
+    // Node's parser returns. setTimeout takes at most 2^31-1 ms (a huge file at a low rate is
+    // more): then it waits in steps.
+    const wait = (first: boolean) => {
+      const left = at - Date.now();
+      if (left <= 0 && !first) return this.expire(new HttpError(def));
+      this.timer = setTimeout(() => wait(false), Math.min(Math.max(0, left), MAX_TIMER_MS));
+      this.timer.unref();
+    };
+    wait(true);
   }
 
   private stop(): void {

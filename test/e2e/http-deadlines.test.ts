@@ -156,6 +156,12 @@ describe("HTTP request deadlines", () => {
     assert.equal(slowHead.status, 408, slowHead.text);
     assert.ok(slowHead.ms < (REQUEST_S + 1) * 1000, `cut after ${slowHead.ms} ms`);
     assert.ok(slowHead.sent <= lines.length, "no body piece was needed to be refused");
+
+    // As with Node's requestTimeout, a request that has all arrived is answered, however late.
+    const get = `GET /nothing-here HTTP/1.1\r\nHost: localhost:${server.httpsPort}\r\nAccept: */*\r\nUser-Agent: slow\r\nConnection: close\r\n\r\n`;
+    const lateGet = await trickle(server, get.split(/(?<=\r\n)/), 500);
+    assert.equal(lateGet.status, 404, lateGet.text);
+    assert.ok(lateGet.ms > REQUEST_S * 1000, `the headers took only ${lateGet.ms} ms`);
   });
 
   test("each request on a kept-alive connection has its own deadline: the connection outlives http_request_timeout", async () => {
