@@ -73,6 +73,12 @@ export interface Config {
   http_max_body: number;
   /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed. */
   http_trusted_proxies: string[];
+  /** Seconds a request may take to arrive, headers and body (src/http/deadline.ts). */
+  http_request_timeout: number;
+  /** Routes that read their own body (file upload): seconds without a byte before the request is stopped. */
+  http_body_idle_timeout: number;
+  /** ... and the slowest average, bytes/s: such a body may take http_request_timeout + size / this. */
+  http_body_min_rate: number;
   /** OAuth 2.0 token lifetimes, seconds. */
   oauth2_access_token_ttl: number;
   oauth2_refresh_token_ttl: number;
@@ -220,6 +226,9 @@ export const defaults: Config = {
   https_interfaces: ["0.0.0.0"],
   http_max_body: 64 * 1024,
   http_trusted_proxies: [],
+  http_request_timeout: 30,
+  http_body_idle_timeout: 30,
+  http_body_min_rate: 16 * 1024,
   oauth2_access_token_ttl: 3600,
   oauth2_refresh_token_ttl: 604800,
   oauth2_code_ttl: 600,
@@ -373,6 +382,9 @@ const schema: Record<keyof Config, Check> = {
   },
   http_max_body: int(1024, 64 * 1024 * 1024),
   http_trusted_proxies: strings,
+  http_request_timeout: int(1, 3600),
+  http_body_idle_timeout: int(1, 3600),
+  http_body_min_rate: int(1, 2 ** 30),
   oauth2_access_token_ttl: int(60, 86400 * 30),
   oauth2_refresh_token_ttl: int(60, 366 * 86400),
   oauth2_code_ttl: int(1, 3600),

@@ -48,6 +48,20 @@ export const httpErrors = {
   jsonRequired: { status: 415, code: "invalid_request", text: "The body must be application/json" },
   bodyNotJson: invalidRequest("The body is not valid JSON"),
   internal: { status: 500, code: "server_error", text: "Internal server error" },
+  // Deadlines (src/http/deadline.ts): the connection is closed after these.
+  requestTooSlow: { status: 408, code: "invalid_request", text: "The request took too long to arrive", headers: { Connection: "close" } },
+  bodyIdle: (seconds: number) => ({
+    status: 408,
+    code: "invalid_request",
+    text: `No data came for ${seconds} s: the request was stopped`,
+    headers: { Connection: "close" },
+  }),
+  bodyTooSlow: (rate: number) => ({
+    status: 408,
+    code: "invalid_request",
+    text: `The body came slower than ${rate} bytes/s on average: the request was stopped`,
+    headers: { Connection: "close" },
+  }),
   tooManyRequests: (retryAfter: number) => ({
     status: 429,
     code: "slow_down",

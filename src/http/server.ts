@@ -12,6 +12,7 @@ import { listen } from "../core/listen.js";
 import { HttpError, httpErrors, type HttpErrorDef } from "../core/errors.js";
 import { clientOf, makeRequest, plainIp, type HttpHandler, type HttpRequest } from "./request.js";
 import { sendError } from "./respond.js";
+import { RequestDeadline, connectionStarted } from "./deadline.js";
 import { defineFeature } from "../core/feature.js";
 
 declare module "../core/services.js" {
@@ -26,6 +27,7 @@ export { HttpError };
 export type { HttpHandler, HttpRequest };
 export { cspHash, redirect, sendError, sendHtml, sendJson, type HtmlOptions } from "./respond.js";
 export { RateLimiter } from "./rate-limit.js";
+export { lateError } from "./deadline.js";
 
 interface RouteOptions {
   /** Answer CORS requests from any origin (bearer-token and OAuth client endpoints; never cookies). */
@@ -103,7 +105,17 @@ export class HttpService {
   }
 
   private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
-    const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
+    // No requestTimeout: deadline.ts keeps one per request (Node's is one for the whole server).
+    // Headers stay Node's: checked every second rather than every 30 s (its default), so a
+    // request that never finishes its headers is closed close to headersTimeout.
+    const headersTimeout = Math.min(15_000, this.server.config.http_request_timeout * 1000);
+    const opts: http.ServerOptions = {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: 1000,
+      keepAliveTimeout: 5_000,
+    };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       void this.handle(req, res, secure);
     };
@@ -119,9 +131,12 @@ export class HttpService {
       srv.removeAllListeners("connection");
       srv.on(
         "connection",
-        this.server.tlsAccept(["http/1.1"], (s) => plain[0]!.call(srv, s)),
+        this.server.tlsAccept(["http/1.1"], (s) => {
+          connectionStarted(s);
+          plain[0]!.call(srv, s);
+        }),
       );
-    }
+    } else srv.on("connection", connectionStarted);
     srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own answers to what its parser refuses, kept as specific as Node makes them.
       const e =
@@ -179,7 +194,8 @@ export class HttpService {
     for (const [k, v] of Object.entries(BASE_HEADERS)) res.setHeader(k, v);
     if (tlsListener) res.setHeader("Strict-Transport-Security", "max-age=31536000");
     const cfg = this.server.config;
-    const reqObj = makeRequest(raw, res, this.clientOf(raw, tlsListener), cfg);
+    const deadline = new RequestDeadline(raw, res, cfg, (err) => sendError(req, err));
+    const reqObj = makeRequest(raw, res, this.clientOf(raw, tlsListener), cfg, deadline);
     const { method, base } = reqObj;
     const req: HttpRequest = reqObj;
     try {
@@ -213,6 +229,7 @@ export class HttpService {
       if (!route) throw new HttpError(httpErrors.methodNotAllowed([...routes.keys()]));
       const declared = Number(raw.headers["content-length"] ?? 0);
       if (!route.opts.ownBody && declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
+      if (route.opts.ownBody) deadline.ownBody();
       await route.handler(req);
       if (!res.headersSent) throw new Error(`no response from ${method} ${url.pathname}`);
     } catch (err) {

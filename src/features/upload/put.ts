@@ -2,16 +2,17 @@
 // the token is the slot's, compared in constant time, the slot is unused, unrevoked and
 // unexpired, the declared length and type are the slot's), then claimed, so a second PUT gets
 // 409; the body streams to a partial file and is cut off at the slot's size, and only a whole
-// file is renamed into place and recorded. 201 when it is stored. Known limit: the whole body
-// must arrive within the HTTP service's request timeout (30 s, Node's server-wide
-// requestTimeout, which has no per-request setting: nodejs/node#46574).
+// file is renamed into place and recorded. 201 when it is stored. A slow phone may take its
+// time (src/http/deadline.ts): the body is stopped only after http_body_idle_timeout without a
+// byte, or past http_request_timeout + size / http_body_min_rate; then the partial file is
+// deleted and the slot released, so the client may PUT to it again while it is valid.
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Server } from "../../core/server.js";
 import { HttpError, httpErrors } from "../../core/errors.js";
-import type { HttpHandler, HttpRequest } from "../../http/server.js";
+import { lateError, type HttpHandler, type HttpRequest } from "../../http/server.js";
 import type { UploadRecord } from "../../storage/types.js";
 import { ID_RE, type UploadFiles } from "./files.js";
 import { UPLOAD_PATH, tokenHash } from "./slot.js";
@@ -41,8 +42,8 @@ function checkToken(req: HttpRequest, rec: UploadRecord): void {
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError(httpErrors.uploadTokenWrong);
 }
 
-/** Writes the body to `path`; rejects (with the file partly written) past `size` bytes or when cut short. */
-function receive(raw: IncomingMessage, path: string, size: number): Promise<number> {
+/** Writes the body to `path`; rejects (with the file partly written) past `size` bytes, when cut short or late. */
+function receive(raw: IncomingMessage, path: string, size: number, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     let received = 0;
@@ -55,6 +56,8 @@ function receive(raw: IncomingMessage, path: string, size: number): Promise<numb
       reject(err);
     };
     out.on("error", fail);
+    if (signal.aborted) return fail(lateError(signal));
+    signal.addEventListener("abort", () => fail(lateError(signal)));
     out.on("drain", () => raw.resume());
     raw.on("data", (c: Buffer) => {
       received += c.length;
@@ -90,7 +93,8 @@ export function putHandler(server: Server, files: UploadFiles): HttpHandler {
     const partial = files.partial(rec.id);
     let received: number;
     try {
-      received = await receive(req.raw, partial, rec.size);
+      req.expectBody(rec.size);
+      received = await receive(req.raw, partial, rec.size, req.signal);
       if (received !== rec.size) throw new HttpError(httpErrors.uploadWrongSize(rec.size));
     } catch (err) {
       await rm(partial, { force: true });
