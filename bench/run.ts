@@ -10,7 +10,7 @@
 //   7. hostile: server CPU time per MB of hostile XML (nested, wide, long attribute; bench/hostile.ts).
 // Prints a table and writes bench/results/latest.json.
 //
-// Options: --only=login,messages,fast,list,revoke,oauth,slowconns,hostile,memory  --duration=SECONDS (per timed phase, default 8)
+// Options: --only=login,messages,fast,list,revoke,mam,oauth,slowconns,hostile,memory  --duration=SECONDS (per timed phase, default 8)
 //          --concurrency=N (logins, default 50)  --conns=N (memory, default 5000)
 //          --server-prof (V8 CPU profile of the server into bench/results/prof/)
 import os from "node:os";
@@ -25,6 +25,7 @@ import { TestServer, ROOT } from "../test/helpers/server.js";
 import { oauthBench, type OAuthBenchResult } from "./oauth.js";
 import { hostileBench, describeRun, type HostileRun } from "./hostile.js";
 import { slowConnsBench, type SlowConnsResult } from "./slow-conns.js";
+import { MAM_ACCOUNT, mamBench, type MamResult } from "./mam.js";
 import { Conn, LoginError, type Account, type Sasl2Auth, type Target } from "./load/xmpp-client.js";
 
 const BENCH_DIR = import.meta.dirname;
@@ -36,7 +37,7 @@ function opt(name: string): string | undefined {
   const a = process.argv.find((s) => s.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const PHASES = ["login", "messages", "fast", "list", "revoke", "oauth", "slowconns", "hostile", "memory"];
+const PHASES = ["login", "messages", "fast", "list", "revoke", "mam", "oauth", "slowconns", "hostile", "memory"];
 const only = new Set((opt("only") ?? PHASES.join(",")).split(",").map((s) => s.trim()));
 for (const p of only)
   if (!PHASES.includes(p)) {
@@ -253,7 +254,7 @@ const SCRAM_ITERATIONS = 4096; // the server's default scram_iterations
  */
 async function addUsers(n: number): Promise<string> {
   const bench = Array.from({ length: n }, (_, i) => ({ user: `bench${i}`, password: `pw-bench-${i}` }));
-  const names = [...bench, LIST_ACCOUNT, REVOKE_ACCOUNT];
+  const names = [...bench, LIST_ACCOUNT, REVOKE_ACCOUNT, MAM_ACCOUNT];
   let done = 0;
   try {
     const dist = (p: string) => pathToFileURL(join(ROOT, "dist", p)).href;
@@ -1080,6 +1081,7 @@ async function main(): Promise<void> {
     fast?: FastResult;
     list?: ListResult;
     revoke?: RevokeResult;
+    mam?: MamResult;
     oauth?: OAuthBenchResult;
     slowconns?: SlowConnsResult;
     hostile?: HostileRun[];
@@ -1129,6 +1131,13 @@ async function main(): Promise<void> {
       results.revoke = r;
       console.log(`to close p50 ${r.closeP50ms} ms, p99 ${r.closeP99ms} ms; to answer p50 ${r.answerP50ms} ms`);
       collectServerLogs("revoke");
+    }
+    if (only.has("mam")) {
+      process.stdout.write(`mam: an archive of 100,000 messages, a full sync, then sequential 50-message pages… `);
+      const r = await mamBench(direct, join(server.dataDir, "data"));
+      results.mam = r;
+      console.log(`p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; full sync ${r.fullSyncMessages} in ${r.fullSyncSeconds} s; ${r.wrongAnswers} wrong answers`);
+      collectServerLogs("mam");
     }
     if (only.has("oauth")) {
       process.stdout.write(`oauth: token endpoint (refresh grant) and REST with a bearer token… `);
@@ -1225,6 +1234,15 @@ async function main(): Promise<void> {
     ]);
   }
   if (results.list?.firstWrongAnswer) notes.push(`list: first wrong answer: ${results.list.firstWrongAnswer}`);
+  if (results.mam) {
+    const m = results.mam;
+    rows.push([
+      `MAM page of ${m.pageSize}, archive of ${m.messages} messages`,
+      `p99 ${m.p99ms} ms`,
+      `${verdict(m.met, m.target)}; median ${m.p50ms} ms, max ${m.maxMs} ms over ${m.pages} sequential queries (RSM <after/> at random, 1 in 4 by 'with', 1 in 4 from a 'start' time, 1 in 10 the last page); full sync of a second device: ${m.fullSyncMessages} messages in ${m.fullSyncPages} pages, ${m.fullSyncSeconds} s; filled through the storage API at ${m.fillPerSecond}/s; ${m.wrongAnswers} wrong answers`,
+    ]);
+    if (m.firstWrongAnswer) notes.push(`mam: first wrong answer: ${m.firstWrongAnswer}`);
+  }
   if (results.revoke) {
     const r = results.revoke;
     const answers = Object.entries(r.answers)

@@ -125,6 +125,8 @@ declare module "./core/events.js" {
     "vcard-stored": Notice<{ username: string; vcard: Element; photoChanged: boolean }>;
     /** An account stored an element in its private XML storage (features/private.ts, XEP-0049). */
     "private-stored": Notice<{ username: string; element: Element }>;
+    /** A session's connection dropped and it hibernates (XEP-0198 §5), holding `queued` unacknowledged stanzas (stream-management/hibernation.ts). */
+    "session-hibernating": Notice<{ session: Session; queued: readonly Element[] }>;
 
     // --- grants, tokens, clients (src/auth/grants.ts, src/clients) ---
     "grant-created": Notice<{ username: string; grant: GrantRecord }>;

@@ -37,8 +37,19 @@ import pep from "../features/pep/index.js";
 import vcard from "../features/vcard/index.js";
 import privateStorage from "../features/private.js";
 import blocking from "../features/blocking/index.js";
+import mam from "../features/mam/index.js";
+import upload from "../features/upload/index.js";
+import push from "../features/push/index.js";
+import contactInfo from "../features/contact-info.js";
+import serverCaps from "../features/server-caps.js";
+import externalServices from "../features/external-services.js";
+import proxy65 from "../features/proxy65/index.js";
+import register from "../features/register/ibr.js";
+import registerAccount from "../features/register/account.js";
+import invitePage from "../http/invite/page.js";
 import vcardPepAvatar from "../features/vcard/pep-avatar.js";
 import bookmarksCompat from "../features/bookmarks-compat.js";
+import contactInviteSubscribe from "../features/register/contact-subscribe.js";
 
 export const features: readonly Feature[] = [
   grants,
@@ -81,6 +92,24 @@ export const features: readonly Feature[] = [
   vcard,
   privateStorage,
   blocking,
+  // The message archive (XEP-0313): its handlers run at "high", ahead of carbons and delivery.
+  mam,
+  // HTTP file upload (XEP-0363): after http.
+  upload,
+  // Push notifications (XEP-0357): after stream management and the client tracker it follows.
+  push,
+  // What the server tells clients of itself and its services: contact addresses (XEP-0157),
+  // STUN/TURN (XEP-0215), the SOCKS5 proxy (XEP-0065), and its capabilities hash (XEP-0115),
+  // computed at each offer over whatever disco#info then says.
+  contactInfo,
+  externalServices,
+  proxy65,
+  serverCaps,
+  // In-band registration (XEP-0077) and invitations (XEP-0401, XEP-0445).
+  register,
+  registerAccount,
+  invitePage,
+  contactInviteSubscribe,
   // Conversions between the legacy stores and PEP: avatars (XEP-0398), bookmarks (XEP-0411).
   vcardPepAvatar,
   bookmarksCompat,

@@ -16,6 +16,7 @@ export const cliErrors = {
   certificate: { code: 78, text: "certificate problem" },
   clientNotFound: { code: 67, text: "Client not found" },
   checkProblems: { code: 1, text: "problems found" },
+  inviteNotFound: { code: 67, text: "no such invitation" },
 } as const;
 
 export type CliErrorName = keyof typeof cliErrors;

@@ -25,6 +25,11 @@ const USAGE = `Usage: warden <command> [--config FILE] [--json]
   shell user revoke_client JID SELECTOR [--json]  revoke a client, grant or software
   shell user allow_client JID client/ID [--json]  let a revoked client sign in again
   shell user reset_password JID [--json]    new password (prompt or stdin); ends every session, token and grant
+  invite create [--reset JID | --contact JID] [--expires 7d]
+                                 an invitation (to register, to reset JID's password, or to
+                                 register as JID's contact): prints its page's URL and xmpp: URI
+  invite list                    list invitations
+  invite revoke ID               revoke an invitation
   help, --help, -h               show this help
   version, --version             show the version
 
@@ -122,7 +127,15 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: "string", short: "c" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
+      options: {
+        config: { type: "string", short: "c" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        reset: { type: "string" },
+        contact: { type: "string" },
+        expires: { type: "string" },
+      },
     });
   } catch (err) {
     throw new CliError("usage", (err as Error).message);
@@ -156,6 +169,25 @@ export async function main(argv: string[]): Promise<number> {
     case "user":
       await user(cfg, rest[0], rest[1], !!parsed.values.json);
       return 0;
+    case "invite": {
+      const { invite } = await import("./invite.js");
+      const { reset, contact, expires } = parsed.values;
+      const opts = {
+        json: !!parsed.values.json,
+        ...(reset !== undefined ? { reset } : {}),
+        ...(contact !== undefined ? { contact } : {}),
+        ...(expires !== undefined ? { expires } : {}),
+      };
+      await invite(
+        cfg,
+        (fn) => withStorage(cfg, fn),
+        (jid) => name(cfg, jid),
+        rest[0],
+        rest[1],
+        opts,
+      );
+      return 0;
+    }
     case "shell": {
       const { shell } = await import("./shell.js");
       return shell(cfg, rest, !!parsed.values.json);

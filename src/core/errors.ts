@@ -173,7 +173,7 @@ export const stanzaErrors = {
   pepInvalidPayload: { type: "modify", condition: "bad-request", app: { name: "invalid-payload", xmlns: NS_PUBSUB_ERRORS } },
   pepNodeRequired: { type: "modify", condition: "bad-request", app: { name: "nodeid-required", xmlns: NS_PUBSUB_ERRORS } },
   pepPresenceRequired: { type: "auth", condition: "not-authorized", app: { name: "presence-subscription-required", xmlns: NS_PUBSUB_ERRORS } },
-  pepClosedNode: { type: "auth", condition: "forbidden", app: { name: "closed-node", xmlns: NS_PUBSUB_ERRORS } },
+  pepClosedNode: { type: "cancel", condition: "not-allowed", app: { name: "closed-node", xmlns: NS_PUBSUB_ERRORS } },
   pepNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself publishes to its PEP nodes" },
   pepTooManyNodes: { type: "cancel", condition: "policy-violation", text: "Too many PEP nodes on this account" },
   pepBadConfig: { type: "modify", condition: "not-acceptable", text: "Unknown or invalid node configuration" },
@@ -187,6 +187,38 @@ export const stanzaErrors = {
   blocklistFull: { type: "wait", condition: "resource-constraint", text: "The blocklist is full" },
   /** Sent with <blocked xmlns="urn:xmpp:blocking:errors"/> (XEP-0191 §3.3). */
   blocked: { type: "cancel", condition: "not-acceptable" },
+  // The message archive (XEP-0313).
+  mamNotOwner: { type: "auth", condition: "forbidden", text: "Only the account itself may use its archive" },
+  mamUnknownId: { type: "cancel", condition: "item-not-found", text: "No message with that id in the archive" },
+  mamUnknownField: { type: "cancel", condition: "feature-not-implemented", text: "Unknown query field" },
+  mamBadQuery: { type: "modify", condition: "bad-request" },
+  // HTTP file upload (XEP-0363 §4.1; src/features/upload)
+  uploadTooLarge: { type: "modify", condition: "not-acceptable" },
+  uploadBadFilename: {
+    type: "modify",
+    condition: "bad-request",
+    text: "Invalid filename: 1 to 255 characters, no slash, backslash or control character, not . or ..",
+  },
+  uploadBadSize: { type: "modify", condition: "bad-request", text: "size must be a whole number of bytes, at least 1" },
+  uploadBadType: { type: "modify", condition: "bad-request", text: "content-type must be a MIME type (type/subtype)" },
+  uploadDailyQuota: { type: "wait", condition: "resource-constraint", text: "Daily upload quota reached: try again tomorrow or send a smaller file" },
+  uploadGlobalQuota: { type: "wait", condition: "resource-constraint", text: "The server's file storage is full" },
+  uploadRateLimited: { type: "wait", condition: "resource-constraint", text: "Too many upload requests: try again in a minute" },
+  // Push notifications (XEP-0357).
+  pushBadEnable: { type: "modify", condition: "bad-request", text: "A push service 'jid' and a 'node' are required" },
+  pushBadForm: { type: "modify", condition: "bad-request", text: "The form must be pubsub#publish-options, with few and short fields" },
+  pushTooMany: { type: "wait", condition: "resource-constraint", text: "Too many clients get push notifications on this account: revoke one first" },
+  pushNoClient: { type: "cancel", condition: "not-allowed", text: "This session belongs to no known client" },
+  // In-band registration (XEP-0077 §3) and invitations (XEP-0445 §4)
+  registrationClosed: { type: "cancel", condition: "forbidden", text: "Registration on this server is by invitation only" },
+  registrationNeedsTls: { type: "cancel", condition: "policy-violation", text: "Register over an encrypted connection" },
+  registrationTaken: { type: "cancel", condition: "conflict", text: "That username is taken" },
+  registrationBadUsername: { type: "modify", condition: "not-acceptable", text: "That username is not allowed" },
+  registrationIncomplete: { type: "modify", condition: "not-acceptable", text: "A username and a password are required" },
+  registrationTooSoon: { type: "wait", condition: "policy-violation", text: "Too many registrations: wait a few minutes and try again" },
+  registrationWrongAccount: { type: "modify", condition: "not-acceptable", text: "This invitation resets the password of another account" },
+  registrationNotOwnAccount: { type: "modify", condition: "not-allowed", text: "An account can only change its own password" },
+  inviteInvalid: { type: "cancel", condition: "item-not-found", text: "The provided token is invalid or expired" },
 } as const satisfies Record<string, StanzaErrorDef>;
 
 /** SASL failures, by name. */

@@ -37,8 +37,11 @@ export interface NonzaEvent {
 }
 
 export type StanzaName = "message" | "presence" | "iq";
-/** Where a stanza is addressed: from the client itself, to a full or bare JID, or to the server. */
-export type Addressing = "client" | "full" | "bare" | "host";
+/**
+ * Where a stanza is addressed: from the client itself, to a full or bare JID, to the server, or
+ * to a local service domain (`component`: the stanza's `to` says which one, src/core/router.ts).
+ */
+export type Addressing = "client" | "full" | "bare" | "host" | "component";
 export type IqType = "get" | "set";
 /** An IQ request's target as the router classifies it: the server, the sender's own account, any account. */
 export type IqTarget = "host" | "self" | "bare";
@@ -56,6 +59,11 @@ export interface Events extends StanzaEvents {
   "stream-features": Notice<{ session: Session; features: Element }>;
   /** A stream-level element `<name xmlns=ns>`; unanswered, the stream ends (unsupported-stanza). */
   [nonza: `nonza/${string}`]: Hook<NonzaEvent>;
+  /**
+   * An IQ before authentication (XEP-0077 registration, XEP-0445 preauth): answered or the
+   * stream ends (not-authorized), as for any other stanza before authentication.
+   */
+  "iq/unauthenticated": Hook<NonzaEvent>;
   /** An IQ request by target and payload: `iq-get/self/jabber:iq:roster:query`. */
   [iq: `iq-${IqType}/${IqTarget}/${string}`]: Hook<StanzaEvent>;
   /** A session ended, however it ended (also for streams that never authenticated). */

@@ -48,6 +48,20 @@ export const httpErrors = {
   jsonRequired: { status: 415, code: "invalid_request", text: "The body must be application/json" },
   bodyNotJson: invalidRequest("The body is not valid JSON"),
   internal: { status: 500, code: "server_error", text: "Internal server error" },
+  // Deadlines (src/http/deadline.ts): the connection is closed after these.
+  requestTooSlow: { status: 408, code: "invalid_request", text: "The request took too long to arrive", headers: { Connection: "close" } },
+  bodyIdle: (seconds: number) => ({
+    status: 408,
+    code: "invalid_request",
+    text: `No data came for ${seconds} s: the request was stopped`,
+    headers: { Connection: "close" },
+  }),
+  bodyTooSlow: (rate: number) => ({
+    status: 408,
+    code: "invalid_request",
+    text: `The body came slower than ${rate} bytes/s on average: the request was stopped`,
+    headers: { Connection: "close" },
+  }),
   tooManyRequests: (retryAfter: number) => ({
     status: 429,
     code: "slow_down",
@@ -185,6 +199,28 @@ export const httpErrors = {
   /** An AccountError's message ("the password …" when about the password) from changing it. */
   passwordNotChanged: (message: string) => ({ status: 400, text: `${message.replace(/^the password/, "The new password")}. Nothing was changed.` }),
   currentPasswordWrong: { status: 403, text: "The current password is wrong. Nothing was changed." },
+
+  // HTTP file upload (XEP-0363 §5; src/features/upload)
+  uploadNotFound: { status: 404, code: "not_found", text: "No such file or upload slot (unknown, or expired and deleted)" },
+  uploadTokenMissing: {
+    status: 401,
+    code: "invalid_request",
+    text: "The upload needs the Authorization header of its slot",
+    headers: { "WWW-Authenticate": "Bearer" },
+  },
+  uploadTokenWrong: { status: 403, code: "invalid_token", text: "This token is not the one of this upload slot" },
+  uploadSlotExpired: { status: 403, code: "invalid_token", text: "The upload slot has expired: request a new one" },
+  uploadSlotRevoked: { status: 403, code: "invalid_token", text: "The upload slot was revoked with the client that requested it" },
+  uploadDone: { status: 409, code: "conflict", text: "A file was already uploaded, or is being uploaded, to this slot" },
+  uploadTooLarge: (size: number) => ({ status: 413, code: "invalid_request", text: `The slot is for exactly ${size} bytes; the body is larger` }),
+  uploadWrongSize: (size: number) => invalidRequest(`The slot is for exactly ${size} bytes`),
+  uploadWrongType: (type: string) => ({ status: 415, code: "invalid_request", text: `The slot is for Content-Type ${type}` }),
+  uploadRangeNotSatisfiable: (size: number) => ({
+    status: 416,
+    code: "invalid_request",
+    text: "The range is outside the file",
+    headers: { "Content-Range": `bytes */${size}` },
+  }),
 } as const satisfies Record<string, HttpErrorEntry>;
 
 /** Thrown by HTTP handlers to answer with an error; the HTTP service sends it as JSON (src/http/server.ts). */

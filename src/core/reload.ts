@@ -36,6 +36,10 @@ const LIVE: ReadonlySet<keyof Config> = new Set<keyof Config>([
   "oauth2_device_code_ttl",
   "oauth2_device_poll_interval",
   "oauth2_rate_limit",
+  "allow_registration",
+  "min_seconds_between_registrations",
+  "registration_rate_limit",
+  "invite_expiry",
   // Re-read below on every reload, whether their paths changed or not.
   "certificate",
   "key",

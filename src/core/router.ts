@@ -21,6 +21,8 @@ const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 /** What routing needs of the server: its domain, the bus, and where sessions are registered. */
 export interface RouterHost {
   readonly config: { readonly domain: string };
+  /** Local service domains (src/core/server.ts componentDomains). */
+  readonly componentDomains: ReadonlySet<string>;
   readonly bus: Bus;
   readonly registry: SessionRegistry;
 }
@@ -55,6 +57,7 @@ export class Router {
   async route(stanza: Element, from: JID, to: JID, origin?: Session, self = false): Promise<void> {
     try {
       if (to.domain !== this.server.config.domain) {
+        if (this.server.componentDomains.has(to.domain)) return await this.toComponent({ stanza, origin, from, to });
         // No server-to-server yet: say so instead of silently dropping (RFC 6120 §10.4).
         return this.bounce(stanza, stanzaErrors.remoteServerNotFound, origin);
       }
@@ -70,6 +73,20 @@ export class Router {
       if (err instanceof StanzaError) return this.bounce(stanza, err.def, origin, err.text);
       throw err;
     }
+  }
+
+  /**
+   * A stanza for a local service domain: the feature serving that domain answers
+   * `<stanza>/component` (checking `to.domain`); a request nobody answered gets
+   * service-unavailable, as a missing entity would (RFC 6120 §8.3.3.19).
+   */
+  private async toComponent(ev: StanzaEvent): Promise<void> {
+    const { stanza } = ev;
+    if (!isStanzaName(stanza.name)) return;
+    const handled = await this.server.bus.fire(`${stanza.name}/component`, ev);
+    const type = stanza.attrs.type;
+    const request = stanza.name === "iq" ? type === "get" || type === "set" : stanza.name === "message";
+    if (handled === undefined && request) this.bounce(stanza, stanzaErrors.serviceUnavailable, ev.origin);
   }
 
   private async routeIq(ev: StanzaEvent, kind: string, self: boolean): Promise<void> {

@@ -73,6 +73,12 @@ export class Server {
   readonly hostFeatures = new Set<string>();
   /** Disco#info features of every account's bare JID. */
   readonly accountFeatures = new Set<string>();
+  /**
+   * Local service domains (Prosody's components: a SOCKS5 proxy, group chat…), added by the
+   * features that serve them during setup. The router sends stanzas for them to the
+   * `<stanza>/component` events instead of bouncing them as remote (src/core/router.ts).
+   */
+  readonly componentDomains = new Set<string>();
   private readonly stoppers: Stop[] = [];
   private readonly features: readonly ServerFeature[];
   private unlock: (() => void) | undefined;

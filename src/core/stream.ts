@@ -138,8 +138,10 @@ export class ClientStream implements Session {
     if (ns === NS_CLIENT && (el.name === "message" || el.name === "presence" || el.name === "iq")) {
       this.stanzasIn++;
       if (!this.bound) {
-        // Before binding only the bind and legacy session IQs are allowed (RFC 6120 §7.1).
+        // Before binding only the bind and legacy session IQs are allowed (RFC 6120 §7.1);
+        // before authentication, only the IQs a feature takes (in-band registration).
         if (this.authenticated && el.name === "iq") return this.inOrder(() => this.dispatchNonza(el));
+        if (el.name === "iq") return this.inOrder(() => this.dispatchUnauthenticated(el));
         return this.close(streamErrors.notAuthorized);
       }
       this.inOrder(() => this.server.router.fromClient(this, el));
@@ -199,6 +201,11 @@ export class ClientStream implements Session {
     } catch (err) {
       this.internalError(err);
     }
+  }
+
+  private async dispatchUnauthenticated(el: Element): Promise<void> {
+    const handled = await this.server.bus.fire("iq/unauthenticated", { session: this, element: el });
+    if (handled === undefined && !this.closed) this.close(streamErrors.notAuthorized);
   }
 
   private sendHeader(clientAttrs: Record<string, string>): void {

@@ -5,6 +5,7 @@ import { iqResult, type StanzaEvent } from "../core/router.js";
 import type { Server } from "../core/server.js";
 import type { Session } from "../core/session.js";
 import { defineFeature } from "../core/feature.js";
+import { asSenderSees } from "./mam/stanza-id.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -31,7 +32,7 @@ function copy(server: Server, user: string, stanza: Element, kind: "sent" | "rec
       x(
         "message",
         { xmlns: "jabber:client", from: `${user}@${server.config.domain}`, to: s.jid!.toString(), type: stanza.attrs.type },
-        x(kind, { xmlns: NS_CARBONS }, x("forwarded", { xmlns: NS_FORWARD }, stanza)),
+        x(kind, { xmlns: NS_CARBONS }, x("forwarded", { xmlns: NS_FORWARD }, kind === "sent" ? asSenderSees(stanza) : stanza)),
       ),
     );
   }

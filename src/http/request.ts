@@ -5,6 +5,7 @@ import http from "node:http";
 import net from "node:net";
 import type { Config } from "../core/config.js";
 import { HttpError, httpErrors } from "../core/errors.js";
+import { lateError, type RequestDeadline } from "./deadline.js";
 
 export interface HttpRequest {
   readonly raw: http.IncomingMessage;
@@ -24,6 +25,10 @@ export interface HttpRequest {
   form(): Promise<URLSearchParams>;
   /** An application/json body (415 for another type, 400 when not JSON). */
   json(): Promise<unknown>;
+  /** Aborted, with an HttpError (408) as reason, when the body is late (deadline.ts): readers stop at once. */
+  readonly signal: AbortSignal;
+  /** A route that reads its own body says how long it is: it may take that long at http_body_min_rate. */
+  expectBody(bytes: number): void;
 }
 
 export type HttpHandler = (req: HttpRequest) => Promise<void> | void;
@@ -66,13 +71,14 @@ export function makeRequest(
   res: http.ServerResponse,
   client: { ip: string; secure: boolean },
   cfg: Pick<Config, "http_external_url" | "http_max_body">,
+  deadline: RequestDeadline,
 ): IncomingRequest {
   const { ip, secure } = client;
   const method = raw.method ?? "GET";
   let bodyPromise: Promise<Buffer> | undefined;
   const host = raw.headers.host;
   const base = cfg.http_external_url ?? (host && HOST_RE.test(host) ? `${secure ? "https" : "http"}://${host.toLowerCase()}` : "");
-  const body = (): Promise<Buffer> => (bodyPromise ??= readBody(raw, cfg.http_max_body));
+  const body = (): Promise<Buffer> => (bodyPromise ??= readBody(raw, cfg.http_max_body, deadline.signal));
   return {
     raw,
     res,
@@ -86,6 +92,8 @@ export function makeRequest(
       return Array.isArray(v) ? v.join(", ") : v;
     },
     body,
+    signal: deadline.signal,
+    expectBody: (bytes: number) => deadline.expect(bytes),
     form: async (): Promise<URLSearchParams> => {
       if (mediaType(raw) !== "application/x-www-form-urlencoded") throw new HttpError(httpErrors.formRequired);
       let text: string;
@@ -115,10 +123,15 @@ function mediaType(raw: http.IncomingMessage): string {
   return (raw.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-function readBody(raw: http.IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(raw: http.IncomingMessage, limit: number, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    if (signal.aborted) return reject(lateError(signal));
+    signal.addEventListener("abort", () => {
+      raw.removeAllListeners("data");
+      reject(lateError(signal));
+    });
     raw.on("data", (c: Buffer) => {
       size += c.length;
       if (size > limit) {

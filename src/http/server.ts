@@ -2,8 +2,9 @@
 // and the account page): plain listeners (default 5280 on loopback, for a reverse proxy) and
 // TLS listeners with the server's certificate (default 5281), security headers on every
 // response, request size and time limits, errors as OAuth-style JSON, and a tiny router of
-// exact paths. Features add routes with `server.services.get("http").route(...)`; WebSocket takes upgrades from
-// the bus event "http-upgrade" ({ req, socket, head }: return true when taken).
+// exact paths (and of prefixes, for file upload's /upload/<id>/<name>). Features add routes
+// with `server.services.get("http").route(...)`; WebSocket takes upgrades from the bus event
+// "http-upgrade" ({ req, socket, head }: return true when taken).
 import http from "node:http";
 import net from "node:net";
 import type { Server } from "../core/server.js";
@@ -11,6 +12,7 @@ import { listen } from "../core/listen.js";
 import { HttpError, httpErrors, type HttpErrorDef } from "../core/errors.js";
 import { clientOf, makeRequest, plainIp, type HttpHandler, type HttpRequest } from "./request.js";
 import { sendError } from "./respond.js";
+import { RequestDeadline, connectionStarted } from "./deadline.js";
 import { defineFeature } from "../core/feature.js";
 
 declare module "../core/services.js" {
@@ -25,10 +27,15 @@ export { HttpError };
 export type { HttpHandler, HttpRequest };
 export { cspHash, redirect, sendError, sendHtml, sendJson, type HtmlOptions } from "./respond.js";
 export { RateLimiter } from "./rate-limit.js";
+export { lateError } from "./deadline.js";
 
 interface RouteOptions {
   /** Answer CORS requests from any origin (bearer-token and OAuth client endpoints; never cookies). */
   cors?: boolean;
+  /** Also every path under this one (which ends in "/"): the handler reads the rest from req.url. */
+  prefix?: boolean;
+  /** The handler reads the body itself, with its own limit (file upload): http_max_body does not apply. */
+  ownBody?: boolean;
 }
 
 interface Route {
@@ -75,6 +82,22 @@ export class HttpService {
     this.routes.set(path, m);
   }
 
+  /** The longest prefix route the path is under. */
+  private prefixOf(path: string): string | undefined {
+    let best: string | undefined;
+    for (const [p, m] of this.routes) {
+      if (p.endsWith("/") && path.startsWith(p) && (best === undefined || p.length > best.length) && [...m.values()].some((r) => r.opts.prefix)) best = p;
+    }
+    return best;
+  }
+
+  /** The path as logged: under a prefix route only the prefix, since the rest may be a capability (a file's URL). */
+  private loggedPath(url: URL | undefined): string | undefined {
+    if (!url || this.routes.has(url.pathname)) return url?.pathname;
+    const prefix = this.prefixOf(url.pathname);
+    return prefix === undefined ? url.pathname : `${prefix}…`;
+  }
+
   async start(): Promise<void> {
     const cfg = this.server.config;
     for (const host of cfg.http_interfaces) for (const port of cfg.http_ports) await this.listenOn(host, port, false);
@@ -82,7 +105,17 @@ export class HttpService {
   }
 
   private async listenOn(host: string, port: number, secure: boolean): Promise<void> {
-    const opts: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 };
+    // No requestTimeout: deadline.ts keeps one per request (Node's is one for the whole server).
+    // Headers stay Node's: checked every second rather than every 30 s (its default), so a
+    // request that never finishes its headers is closed close to headersTimeout.
+    const headersTimeout = Math.min(15_000, this.server.config.http_request_timeout * 1000);
+    const opts: http.ServerOptions = {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: 1000,
+      keepAliveTimeout: 5_000,
+    };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       void this.handle(req, res, secure);
     };
@@ -98,9 +131,12 @@ export class HttpService {
       srv.removeAllListeners("connection");
       srv.on(
         "connection",
-        this.server.tlsAccept(["http/1.1"], (s) => plain[0]!.call(srv, s)),
+        this.server.tlsAccept(["http/1.1"], (s) => {
+          connectionStarted(s);
+          plain[0]!.call(srv, s);
+        }),
       );
-    }
+    } else srv.on("connection", connectionStarted);
     srv.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own answers to what its parser refuses, kept as specific as Node makes them.
       const e =
@@ -158,7 +194,8 @@ export class HttpService {
     for (const [k, v] of Object.entries(BASE_HEADERS)) res.setHeader(k, v);
     if (tlsListener) res.setHeader("Strict-Transport-Security", "max-age=31536000");
     const cfg = this.server.config;
-    const reqObj = makeRequest(raw, res, this.clientOf(raw, tlsListener), cfg);
+    const deadline = new RequestDeadline(raw, res, cfg, (err) => sendError(req, err));
+    const reqObj = makeRequest(raw, res, this.clientOf(raw, tlsListener), cfg, deadline);
     const { method, base } = reqObj;
     const req: HttpRequest = reqObj;
     try {
@@ -171,9 +208,8 @@ export class HttpService {
         throw new HttpError(httpErrors.badUrl);
       }
       reqObj.url = url;
-      const declared = Number(raw.headers["content-length"] ?? 0);
-      if (declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
-      const routes = this.routes.get(url.pathname);
+      const prefix = this.routes.has(url.pathname) ? undefined : this.prefixOf(url.pathname);
+      const routes = this.routes.get(prefix ?? url.pathname);
       if (!routes) throw new HttpError(httpErrors.notFound);
       const cors = [...routes.values()].some((r) => r.opts.cors);
       if (cors && raw.headers.origin) {
@@ -191,6 +227,9 @@ export class HttpService {
       }
       const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
       if (!route) throw new HttpError(httpErrors.methodNotAllowed([...routes.keys()]));
+      const declared = Number(raw.headers["content-length"] ?? 0);
+      if (!route.opts.ownBody && declared > cfg.http_max_body) throw new HttpError(httpErrors.bodyTooLarge);
+      if (route.opts.ownBody) deadline.ownBody();
       await route.handler(req);
       if (!res.headersSent) throw new Error(`no response from ${method} ${url.pathname}`);
     } catch (err) {
@@ -198,12 +237,12 @@ export class HttpService {
         if (err.status === 413) res.setHeader("Connection", "close");
         sendError(req, err);
       } else {
-        this.server.log.error({ err, method, path: reqObj.url?.pathname }, "http request failed");
+        this.server.log.error({ err, method, path: this.loggedPath(reqObj.url) }, "http request failed");
         sendError(req, new HttpError(httpErrors.internal));
       }
     } finally {
       // Only the path: query strings carry authorization codes, states and user codes.
-      this.server.log.debug({ method, path: reqObj.url?.pathname, status: res.statusCode, ms: Date.now() - started }, "http request");
+      this.server.log.debug({ method, path: this.loggedPath(reqObj.url), status: res.statusCode, ms: Date.now() - started }, "http request");
     }
   }
 }

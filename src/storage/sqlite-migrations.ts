@@ -149,6 +149,96 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   `,
   `
+  -- The message archive (XEP-0313). seq orders it (AUTOINCREMENT: never reused, so arrival
+  -- order holds after purges); id is the opaque id clients see (RSM, XEP-0359 stanza-id).
+  CREATE TABLE archive (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    username      TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    id            TEXT    NOT NULL,
+    with_jid      TEXT    NOT NULL,
+    with_resource TEXT,
+    at            INTEGER NOT NULL,
+    stanza        TEXT    NOT NULL
+  ) STRICT;
+  -- RSM ids to positions; the per-user and per-contact pages; start/end to positions; the
+  -- retention purge by time.
+  CREATE UNIQUE INDEX archive_by_id ON archive (username, id);
+  CREATE INDEX archive_by_user ON archive (username, seq);
+  CREATE INDEX archive_by_with ON archive (username, with_jid, seq);
+  CREATE INDEX archive_by_user_time ON archive (username, at, seq);
+  CREATE INDEX archive_by_time ON archive (at);
+
+  CREATE TABLE archive_prefs (
+    username       TEXT NOT NULL PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+    default_policy TEXT NOT NULL CHECK (default_policy IN ('always', 'never', 'roster')),
+    always_jids    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(always_jids)),
+    never_jids     TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(never_jids))
+  ) STRICT, WITHOUT ROWID;
+
+  -- Which clients sync the archive (the client list); gone with the client record.
+  CREATE TABLE archive_sync (
+    username   TEXT    NOT NULL,
+    client_id  TEXT    NOT NULL,
+    last_query INTEGER NOT NULL,
+    PRIMARY KEY (username, client_id),
+    FOREIGN KEY (username, client_id) REFERENCES clients (username, id) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  -- HTTP file upload (XEP-0363): a slot until its file is stored (uploaded_at), then the file's
+  -- record until expires_at. The file itself is data_path/uploads/<id>.
+  CREATE TABLE uploads (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    username        TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    client_id       TEXT,
+    filename        TEXT    NOT NULL,
+    size            INTEGER NOT NULL CHECK (size > 0),
+    content_type    TEXT    NOT NULL,
+    token_hash      TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    slot_expires_at INTEGER NOT NULL,
+    put_started_at  INTEGER,
+    revoked         INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+    uploaded_at     INTEGER,
+    expires_at      INTEGER NOT NULL
+  ) STRICT;
+  -- The daily quota, the per-client holdings and the revocation of a client's slots.
+  CREATE INDEX uploads_by_user ON uploads (username, created_at);
+  CREATE INDEX uploads_by_client ON uploads (username, client_id);
+  CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+  CREATE INDEX uploads_by_slot_expiry ON uploads (slot_expires_at) WHERE uploaded_at IS NULL;
+  `,
+  `
+  -- Push registrations (XEP-0357), one per client: gone with the account, and with the client's
+  -- record when that is purged (client_retention_days).
+  CREATE TABLE push_registrations (
+    username   TEXT    NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    client_id  TEXT    NOT NULL,
+    jid        TEXT    NOT NULL,
+    node       TEXT    NOT NULL,
+    options    TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(options)),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (username, client_id),
+    FOREIGN KEY (username, client_id) REFERENCES clients(username, id) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX push_registrations_by_service ON push_registrations (username, jid, node);
+  `,
+  `
+  -- Invitations (XEP-0401, XEP-0445, XEP-0379): the SHA-256 of each token, never the token.
+  -- An account invitation names no account; a reset or contact invitation dies with its account.
+  CREATE TABLE invites (
+    hash       TEXT    NOT NULL PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    kind       TEXT    NOT NULL CHECK (kind IN ('account', 'reset', 'roster')),
+    username   TEXT    REFERENCES users(username) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    CHECK ((kind = 'account') = (username IS NULL))
+  ) STRICT;
+  CREATE INDEX invites_by_user ON invites (username);
+  CREATE INDEX invites_by_expiry ON invites (expires_at);
+  `,
+  `
   -- Who blocks a given JID (XEP-0191): looked up when one of its sessions binds.
   CREATE INDEX blocklist_by_jid ON blocklist (jid);
   `,

@@ -12,6 +12,10 @@ import { clientStore } from "./sqlite-clients.js";
 import { securityEventStore } from "./sqlite-events.js";
 import { pepStore } from "./sqlite-pep.js";
 import { blocklistStore, documentStore } from "./sqlite-documents.js";
+import { archiveStore } from "./sqlite-archive.js";
+import { uploadStore } from "./sqlite-uploads.js";
+import { pushStore } from "./sqlite-push.js";
+import { inviteStore } from "./sqlite-invites.js";
 import {
   StorageConflictError,
   type OfflineMessage,
@@ -29,6 +33,10 @@ import {
   type PepStore,
   type DocumentStore,
   type BlocklistStore,
+  type ArchiveStore,
+  type UploadStore,
+  type PushStore,
+  type InviteStore,
 } from "./types.js";
 
 export interface SqliteOptions {
@@ -100,6 +108,10 @@ export class SqliteStorage implements Storage {
   readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
+  readonly archive: ArchiveStore;
+  readonly uploads: UploadStore;
+  readonly push: PushStore;
+  readonly invites: InviteStore;
 
   static open(path: string, options: SqliteOptions = {}): SqliteStorage {
     createPrivate(path);
@@ -140,6 +152,10 @@ export class SqliteStorage implements Storage {
     this.pep = pepStore(db);
     this.documents = documentStore(db);
     this.blocklist = blocklistStore(db);
+    this.archive = archiveStore(db);
+    this.uploads = uploadStore(db);
+    this.push = pushStore(db);
+    this.invites = inviteStore(db);
   }
 
   async close(): Promise<void> {

@@ -240,6 +240,10 @@ export interface Storage {
   readonly pep: PepStore;
   readonly documents: DocumentStore;
   readonly blocklist: BlocklistStore;
+  readonly archive: ArchiveStore;
+  readonly uploads: UploadStore;
+  readonly push: PushStore;
+  readonly invites: InviteStore;
   close(): Promise<void>;
 }
 
@@ -318,4 +322,183 @@ export interface BlocklistStore {
   remove(username: string, jids?: string[]): Promise<string[]>;
   /** The accounts whose list holds any of these JIDs (exactly as stored). */
   blockers(jids: string[]): Promise<string[]>;
+}
+
+// --- The message archive (XEP-0313, src/features/mam/) ---
+
+/** One archived message: `id` is the opaque archive id, also sent as the XEP-0359 stanza-id. */
+export interface ArchivedMessage {
+  id: string;
+  /** The other party's bare JID, and its resource when it had one. */
+  with: string;
+  withResource?: string;
+  /** When it was archived, ms since epoch. */
+  at: number;
+  /** The message as received (serialized XML). */
+  stanza: string;
+}
+
+/**
+ * A page request (XEP-0313 §4, XEP-0059). Id bounds are exclusive; the ids are the archive's own.
+ */
+export interface ArchiveQuery {
+  with?: string;
+  withResource?: string;
+  /** Inclusive time bounds, ms. */
+  start?: number;
+  end?: number;
+  /** The form's after-id / before-id: part of the result set. */
+  afterId?: string;
+  beforeId?: string;
+  ids?: string[];
+  /** RSM <after/> / <before/>: which page of the result set. */
+  pageAfter?: string;
+  pageBefore?: string;
+  max: number;
+  /** The page at the end of the set (RSM <before/>, empty or not). */
+  fromEnd?: boolean;
+  /** Also count the whole result set (RSM <count/>). */
+  count?: boolean;
+}
+
+export interface ArchivePage {
+  /** Oldest first. */
+  items: ArchivedMessage[];
+  /** No more matching messages beyond this page, in the direction of paging. */
+  complete: boolean;
+  count?: number;
+}
+
+/** Archiving preferences (XEP-0313 §6): a default and bare JIDs always or never archived. */
+export interface ArchivePrefs {
+  default: "always" | "never" | "roster";
+  always: string[];
+  never: string[];
+}
+
+export interface ArchiveStore {
+  /** Appends a message; false when the account does not exist. */
+  append(username: string, message: ArchivedMessage): Promise<boolean>;
+  /** A page of the archive, or "item-not-found" when an id of the query is not in it. */
+  query(username: string, q: ArchiveQuery): Promise<ArchivePage | "item-not-found">;
+  /** The oldest and the newest message (archive metadata). */
+  bounds(username: string): Promise<{ first: ArchivedMessage; last: ArchivedMessage } | undefined>;
+  getPrefs(username: string): Promise<ArchivePrefs | undefined>;
+  setPrefs(username: string, prefs: ArchivePrefs): Promise<void>;
+  /** Deletes at most `limit` messages archived before `before` (ms); returns how many. */
+  purge(before: number, limit: number): Promise<number>;
+  /** Records that a client (its client record id) queried the archive at `at`. */
+  markSynced(username: string, clientId: string, at: number): Promise<void>;
+  /** Client record id → last query time. */
+  synced(username: string): Promise<Map<string, number>>;
+}
+
+/** An HTTP upload (XEP-0363): a slot until its file is stored, then the stored file's record. */
+export interface UploadRecord {
+  /** Random and unguessable: the file's URL is /upload/<id>/<filename>, readable by whoever has it. */
+  id: string;
+  username: string;
+  /** The uploading client's record id (clients/access.ts clientIdOf). */
+  clientId?: string;
+  filename: string;
+  size: number;
+  /** Normalised: lower-case type/subtype without parameters. */
+  contentType: string;
+  /** SHA-256 (hex) of the slot's PUT token; the token itself is never stored. */
+  tokenHash: string;
+  createdAt: number;
+  /** The PUT must start before this. */
+  slotExpiresAt: number;
+  /** The slot's client was revoked before the file was stored. */
+  revoked: boolean;
+  /** When the file was stored; absent while this is a slot. */
+  uploadedAt?: number;
+  /** When the file (or the unused slot) is deleted. */
+  expiresAt: number;
+}
+
+export type UploadRefusal = "daily-quota" | "global-quota";
+
+export interface UploadStore {
+  /**
+   * Adds a slot unless the account's uploads created since `since` (slots included) plus this
+   * one exceed `daily`, or every file and slot plus this one exceeds `global` (one transaction).
+   */
+  addSlot(rec: UploadRecord, quota: { since: number; daily: number; global?: number }): Promise<UploadRefusal | undefined>;
+  get(id: string): Promise<UploadRecord | undefined>;
+  /** Marks a slot as being written; false when it is gone, stored, revoked, expired or already being written. */
+  claim(id: string, now: number): Promise<boolean>;
+  /** Ends the claim of a PUT that failed, so the slot may be written again. */
+  release(id: string): Promise<void>;
+  /** Records the file as stored; false when the slot was revoked or deleted meanwhile. */
+  complete(id: string, at: number): Promise<boolean>;
+  /** Revokes a client's slots that hold no file yet; returns how many. */
+  revokeSlots(username: string, clientId: string): Promise<number>;
+  /** Stored files per client of an account: how many, how many bytes. */
+  perClient(username: string): Promise<Array<{ clientId: string; files: number; bytes: number }>>;
+  /** Deletes the records of expired files and of slots unused by `slotsBefore`; returns their ids. */
+  purge(now: number, slotsBefore: number): Promise<string[]>;
+  /** Which of these ids still have a record (files of the others are orphans). */
+  existing(ids: string[]): Promise<Set<string>>;
+}
+
+/** A client's push registration (XEP-0357 §5): where its app server wants to be told of new messages. */
+export interface PushRegistration {
+  username: string;
+  /** The client record it belongs to (clients/access.ts clientIdOf): one registration per client. */
+  clientId: string;
+  /** The app server's XMPP push service, and the node it gave this device. */
+  jid: string;
+  node: string;
+  /** The publish-options form's fields (FORM_TYPE left out), sent with every notification: the app server's secret. */
+  options: Array<{ name: string; values: string[] }>;
+  createdAt: number;
+}
+
+export interface PushStore {
+  /**
+   * Stores the client's registration, replacing any it had and any other client's for the same
+   * service and node; false (and nothing changed) when the account's other clients already hold
+   * `max` registrations.
+   */
+  put(reg: PushRegistration, max: number): Promise<boolean>;
+  get(username: string, clientId: string): Promise<PushRegistration | undefined>;
+  list(username: string): Promise<PushRegistration[]>;
+  /** Deletes the registrations of the account for this service (and node, when given); returns their client ids. */
+  disable(username: string, jid: string, node?: string): Promise<string[]>;
+  /** Deletes one client's registration; true when it had one. */
+  remove(username: string, clientId: string): Promise<boolean>;
+  /** Deletes every registration of the account; returns how many. */
+  removeAll(username: string): Promise<number>;
+}
+
+// --- Invitations (XEP-0401 / XEP-0445 / XEP-0379): src/auth/invites.ts, src/features/register/ ---
+
+/** What an invitation lets its holder do. */
+export type InviteKind = "account" | "reset" | "roster";
+
+/** An invitation: only the SHA-256 of its token is kept, so the database alone cannot redeem it. */
+export interface InviteRecord {
+  /** Short public name, for `warden invite list|revoke` (not the token). */
+  id: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  kind: InviteKind;
+  /** reset: the account whose password it sets; roster: the inviter; account: none. */
+  username?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface InviteStore {
+  create(invite: InviteRecord): Promise<void>;
+  /** The invitation with this token hash, also when expired (the caller tells the two apart). */
+  get(hash: string): Promise<InviteRecord | undefined>;
+  /** Deletes it and returns it in one step, only while unexpired at `now`: what makes it single-use. */
+  take(hash: string, now: number): Promise<InviteRecord | undefined>;
+  list(): Promise<InviteRecord[]>;
+  /** By public id; true when there was one. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes invitations that expired before `before`; returns how many. */
+  purge(before: number): Promise<number>;
 }

@@ -110,6 +110,19 @@ test("last-item delivery: a contact (and an own resource) coming online with +no
   await noneArrives(b2, isEventFor(node));
 });
 
+test("last-item delivery: a new subscriber gets the last item once the contact approves", async () => {
+  const { a, b } = await pair();
+  const a1 = await online(server, a);
+  const b1 = await online(server, b);
+  const node = "urn:test:newsub";
+  a1.c.send("<presence/>");
+  await presenceWithCaps(b1, [node]);
+  await ok(a1, "set", publishXml(node, mood("before"), "1"));
+  await noneArrives(b1, isEventFor(node));
+  await subscribe(b1, a1);
+  await notification(b1, a.bare, node, "before");
+});
+
 test("retract and delete notify; an unavailable session's interest is forgotten", async () => {
   const { a, b } = await pair();
   const a1 = await online(server, a);

@@ -13,7 +13,7 @@ import { defineFeature } from "../../core/feature.js";
 import type { Server } from "../../core/server.js";
 import { NS_PUBSUB, pepService } from "./service.js";
 import { protocol } from "./protocol.js";
-import { notifications, sendLastItems } from "./notify.js";
+import { lastItemsOf, notifications, sendLastItems } from "./notify.js";
 import { NS_CAPS, capsResolver } from "./caps.js";
 
 export default defineFeature({ name: "pep", provides: ["pep"], setup: pep });
@@ -71,6 +71,21 @@ function pep(server: Server): void {
           if (added.size > 0) await sendLastItems(server, service, session, added);
         })
         .catch((err: unknown) => session.log.warn({ err }, "PEP: learning entity capabilities failed"));
+      return undefined;
+    },
+    "early",
+  );
+
+  // A contact approved a subscription (XEP-0163 §4.3.2: a new subscriber gets the last items):
+  // the approver's roster is already updated when its "subscribed" is routed here.
+  server.bus.on(
+    "presence/bare",
+    ({ stanza, from, to }) => {
+      if (stanza.attrs.type !== "subscribed" || !from.local || !to.local || from.domain !== server.config.domain) return undefined;
+      for (const s of server.registry.sessionsOf(to.local)) {
+        const nodes = s.data.pepInterest?.nodes;
+        if (nodes?.size) void lastItemsOf(server, service, s, from.local, nodes).catch((err: unknown) => s.log.warn({ err }, "PEP: last items failed"));
+      }
       return undefined;
     },
     "early",

@@ -81,15 +81,18 @@ export async function sendLastItems(server: Server, pep: Pep, session: Session, 
     const at = item.jid.lastIndexOf("@");
     if ((item.subscription === "to" || item.subscription === "both") && at > 0 && item.jid.slice(at + 1) === domain) owners.push(item.jid.slice(0, at));
   }
-  const me = `${username}@${domain}`;
-  for (const owner of owners) {
-    for (const node of await server.storage.pep.listNodes(owner)) {
-      if (!nodes.has(node.node) || node.config["pubsub#send_last_published_item"] !== "on_sub_and_presence") continue;
-      if (await pep.denied(owner, node.config, me)) continue;
-      const [last] = await server.storage.pep.items(owner, node.node, 1);
-      if (!last || session.closed) continue;
-      const inner = x("items", { node: node.node }, isTrue(node.config, "pubsub#deliver_payloads") ? itemElement(last) : x("item", { id: last.id }));
-      session.send(eventMessage(owner, session.jid!.toString(), server, inner, last.publishedAt));
-    }
+  for (const owner of owners) await lastItemsOf(server, pep, session, owner, nodes);
+}
+
+/** The last item of each of the owner's nodes in `nodes` that this session may read and is to get on presence. */
+export async function lastItemsOf(server: Server, pep: Pep, session: Session, owner: string, nodes: Set<string>): Promise<void> {
+  const me = `${session.username!}@${server.config.domain}`;
+  for (const node of await server.storage.pep.listNodes(owner)) {
+    if (!nodes.has(node.node) || node.config["pubsub#send_last_published_item"] !== "on_sub_and_presence") continue;
+    if (await pep.denied(owner, node.config, me)) continue;
+    const [last] = await server.storage.pep.items(owner, node.node, 1);
+    if (!last || session.closed) continue;
+    const inner = x("items", { node: node.node }, isTrue(node.config, "pubsub#deliver_payloads") ? itemElement(last) : x("item", { id: last.id }));
+    session.send(eventMessage(owner, session.jid!.toString(), server, inner, last.publishedAt));
   }
 }

@@ -16,6 +16,10 @@ export function startHibernation(sm: Sm, st: SmState): boolean {
     st.session.close();
   });
   st.session.log.info({ max: st.max, queued: st.queue.length }, "connection lost; session hibernating");
+  // Push notifications (XEP-0357) wake the client for what it missed.
+  void sm.server.bus.emit("session-hibernating", { session: st.session, queued: [...st.queue] }, (err) =>
+    st.session.log.error({ err }, "session-hibernating handler failed"),
+  );
   return true;
 }
 

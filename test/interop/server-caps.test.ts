@@ -1,0 +1,70 @@
+// Interop: slixmpp's XEP-0115 plugin (Debian's python3-slixmpp) takes the server's <c/> from the
+// stream features after login, fetches disco#info for NODE#VER, recomputes the verification
+// string with its own code and accepts it for the server's JID only when the two agree.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+
+interface CapsReport {
+  ok: boolean;
+  finished: string;
+  assigned: string | null;
+  recomputed: string | null;
+  features: string[];
+}
+
+let server: TestServer;
+
+before(async () => {
+  server = await startServer({ contact_info: { abuse: ["mailto:abuse@example.org"], admin: ["xmpp:admin@localhost"] } });
+  await server.addUser("slix", "pw-slix");
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+function runCaps(): Promise<{ code: number | null; report: CapsReport | undefined; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/caps.py")], {
+      env: {
+        ...process.env,
+        PYTHONUNBUFFERED: "1",
+        PYTHONDONTWRITEBYTECODE: "1",
+        SLIX_DEBUG: "1",
+        WARDEN_PORT: String(server.c2sPort),
+        XMPP_JID: "slix@localhost",
+        XMPP_PASSWORD: "pw-slix",
+        DEADLINE: "15",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    const guard = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    p.on("error", reject);
+    p.on("exit", (code) => {
+      clearTimeout(guard);
+      const line = out.split("\n").find((l) => l.startsWith('{"result"'));
+      resolve({ code, report: line ? (JSON.parse(line) as { result: CapsReport }).result : undefined, stderr });
+    });
+  });
+}
+
+test("slixmpp verifies the server's caps hash and caches its features", async () => {
+  const run = await runCaps();
+  const tail = run.stderr
+    .split("\n")
+    .filter((l) => /SEND|RECV|caps|Verification/i.test(l))
+    .slice(-40)
+    .join("\n");
+  assert.ok(run.report, `no result line\n${tail}`);
+  assert.equal(run.report.ok, true, `slixmpp did not accept the caps\n${tail}`);
+  assert.equal(run.report.recomputed, run.report.assigned);
+  assert.ok(run.report.features.includes("http://jabber.org/protocol/disco#info"), run.report.features.join(" "));
+  assert.equal(run.code, 0);
+});
