@@ -87,6 +87,8 @@ export const Priority = {
   first: 1000,
   /** SASL2 success: a resumption (XEP-0198) is decided before Bind2 would bind a new resource. */
   resume: 110,
+  /** Blocking (XEP-0191) stops a client's stanza before anything archives, copies or routes it. */
+  block: 105,
   /** STARTTLS's offer ahead of every other; in the SASL2 success, Bind2 right after a resumption was ruled out. */
   high: 100,
   /** Resource binding's offer, after STARTTLS. */

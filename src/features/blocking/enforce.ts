@@ -9,8 +9,8 @@
 //     answers, pending subscription requests, offline messages stored before the block, PEP
 //     notifications) are filtered on their way out to each session, both ways. Errors pass:
 //     the error a user gets for a stanza to someone it blocks comes from that someone.
-// Client stanzas are checked in "<stanza>/client" at "high", before carbons copy a message
-// and before the presence feature sees it; every other stanza a session receives from a
+// Client stanzas are checked in "<stanza>/client" at "block", before the archive keeps a
+// message, carbons copy it or the presence feature sees it; every other stanza a session receives from a
 // local account passes that check first, except what the server sends on an account's behalf,
 // hence the output filter.
 import { x, type Element } from "../../xml/element.js";
@@ -45,7 +45,7 @@ export function enforceOnClientStanzas(server: Server): void {
     server.router.bounce(stanza, stanzaErrors.serviceUnavailable, origin);
     return true;
   };
-  for (const name of ["message", "presence", "iq"] as const) server.bus.on(`${name}/client`, check, "high");
+  for (const name of ["message", "presence", "iq"] as const) server.bus.on(`${name}/client`, check, "block");
 }
 
 /** Presence and messages to a session, dropped when either side blocks the other (both lists in memory). */
