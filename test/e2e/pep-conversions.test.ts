@@ -173,3 +173,14 @@ test("XEP-0411: PEP bookmarks become private XML bookmarks, keeping legacy <url/
   assert.equal(after.getChildren("conference").length, 0);
   assert.equal(after.getChildren("url").length, 1);
 });
+
+test("XEP-0398: an avatar whose data does not hash to its id is not copied into the vCard", async () => {
+  const a = await user("bad");
+  await ok(a, "set", xml("vCard", { xmlns: NS_VCARD }, xml("FN", {}, "unchanged")));
+  const id = sha1(randomBytes(50)); // the id of some other image
+  await ok(a, "set", publish(NS_DATA, id, xml("data", { xmlns: NS_DATA }, randomBytes(60).toString("base64"))));
+  await ok(a, "set", publish(NS_METADATA, id, xml("metadata", { xmlns: NS_METADATA }, xml("info", { id, bytes: "60", type: "image/png" }))));
+  const card = await vcardOf(a);
+  assert.equal(card.getChild("PHOTO"), undefined);
+  assert.equal(card.getChildText("FN"), "unchanged");
+});

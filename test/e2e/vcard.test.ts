@@ -130,6 +130,21 @@ test("XEP-0153: presence carries the photo hash, a client's stale hash is replac
   assert.ok(none.getChild("x", NS_UPDATE)?.getChild("photo"));
 });
 
+test("XEP-0398 §4: a client's empty <photo/> is left alone; an <x/> without photo gets the hash", async () => {
+  const a = await user("ep", true);
+  const b = await user("ep", true);
+  await subscribeBoth(a, b);
+  const img = randomBytes(100);
+  await iq(a, "set", xml("vCard", { xmlns: NS_VCARD }, photo(img)));
+  b.stanzas.length = 0;
+  await a.send(xml("presence", {}, xml("status", {}, "empty"), xml("x", { xmlns: NS_UPDATE }, xml("photo"))));
+  const p = await b.waitFor("the presence", (el) => el.is("presence") && el.getChildText("status") === "empty");
+  assert.equal(p.getChild("x", NS_UPDATE)?.getChildText("photo"), "");
+  await a.send(xml("presence", {}, xml("status", {}, "no photo child"), xml("x", { xmlns: NS_UPDATE })));
+  const q = await b.waitFor("the presence", (el) => el.is("presence") && el.getChildText("status") === "no photo child");
+  assert.equal(q.getChild("x", NS_UPDATE)?.getChildText("photo"), sha1(img));
+});
+
 test("a user without a vCard: the client's own update element is left alone", async () => {
   const a = await user("ph", true);
   const b = await user("ph", true);

@@ -78,7 +78,8 @@ async function toVcard(server: Server, owner: string, item: Element): Promise<vo
       .find((i) => i.attrs.id === info.attrs.id)
       ?.getChild("data", NS_DATA)
       ?.getText();
-    if (!data) return;
+    // The data must be the image the metadata names (XEP-0398 §3.1: verify the SHA-1).
+    if (!data || createHash("sha1").update(Buffer.from(data, "base64")).digest("hex") !== info.attrs.id) return;
     if (old) vcard.remove(old);
     vcard.cnode(x("PHOTO", null, x("TYPE", null, info.attrs.type ?? "image/png"), x("BINVAL", null, data.replace(/\s+/g, ""))));
   }
