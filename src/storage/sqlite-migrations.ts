@@ -147,6 +147,8 @@ export const MIGRATIONS: readonly string[] = [
     jid      TEXT NOT NULL,
     PRIMARY KEY (username, jid)
   ) STRICT, WITHOUT ROWID;
+  -- Who blocks a given JID: looked up when one of its sessions binds.
+  CREATE INDEX blocklist_by_jid ON blocklist (jid);
   `,
   `
   -- The message archive (XEP-0313). seq orders it (AUTOINCREMENT: never reused, so arrival
@@ -237,9 +239,5 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX invites_by_user ON invites (username);
   CREATE INDEX invites_by_expiry ON invites (expires_at);
-  `,
-  `
-  -- Who blocks a given JID (XEP-0191): looked up when one of its sessions binds.
-  CREATE INDEX blocklist_by_jid ON blocklist (jid);
   `,
 ];
