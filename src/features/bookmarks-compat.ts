@@ -1,10 +1,12 @@
-// Bookmarks kept the same in both stores (XEP-0411, XEP-0402 §5.3): legacy clients read and
-// write <storage xmlns="storage:bookmarks"/> in private XML (XEP-0048 over XEP-0049), new ones
-// the PEP node urn:xmpp:bookmarks:1, one item per room (id = the room's JID). A private write
-// is published as items (changed ones only) and retracts the rooms it no longer holds; a PEP
-// change rebuilds the private copy from every item, keeping the legacy <url/> bookmarks that
-// PEP has no place for. While one side is being copied into the other, that other side's
-// events are ignored for the account, so the two never echo each other.
+// Bookmarks kept the same in all three places clients keep them: <storage xmlns="storage:bookmarks"/>
+// in private XML (XEP-0048 over XEP-0049: old clients), the same <storage/> as item "current" of
+// the PEP node storage:bookmarks (XEP-0048 over PEP: XEP-0411's conversion), and the PEP node
+// urn:xmpp:bookmarks:1, one item per room with the room's JID as id (XEP-0402, its §5.3
+// compatibility). A legacy write (private XML or the legacy node) is published as bookmarks:1
+// items (changed ones only) and retracts the rooms it no longer holds; a bookmarks:1 change
+// rebuilds the legacy copies from every item, keeping the <url/> bookmarks that bookmarks:1 has
+// no place for. While one side is being copied into the others, their events are ignored for
+// the account, so the copies never echo each other. Every node is whitelist: only the owner.
 import { x, type Element } from "../xml/element.js";
 import { parseJid } from "../core/jid.js";
 import { StanzaError } from "../core/errors.js";
@@ -21,6 +23,9 @@ const OPTIONS = {
   "pubsub#send_last_published_item": "never",
   "pubsub#access_model": "whitelist",
 };
+/** The legacy node holds one item, "current" (XEP-0048 §3.3, XEP-0411 §5). */
+const LEGACY_OPTIONS = { ...OPTIONS, "pubsub#max_items": "1" };
+const NS_CONVERSION = "urn:xmpp:bookmarks-conversion:0";
 const TRUE = new Set(["true", "1"]);
 
 /** A legacy <conference jid=…/> as a bookmarks:1 item, or undefined when its JID is not one. */
@@ -51,7 +56,7 @@ export default defineFeature({ name: "bookmarks-compat", needs: ["pep"], after: 
 
 function bookmarksCompat(server: Server): void {
   const pep = server.services.get("pep");
-  server.accountFeatures.add(`${NS_BOOKMARKS}#compat`);
+  server.accountFeatures.add(`${NS_BOOKMARKS}#compat`).add(`${NS_BOOKMARKS}#compat-pep`).add(NS_CONVERSION);
   const copying = new Set<string>();
   const exclusive = async (username: string, fn: () => Promise<void>) => {
     copying.add(username);
@@ -65,19 +70,47 @@ function bookmarksCompat(server: Server): void {
     }
   };
 
+  /**
+   * Publishes a copy: a new node gets `options`; an existing one keeps the configuration its
+   * client chose (publish-options that differ would fail the precondition), but only if it
+   * is whitelist, since a copy must never be readable by others (XEP-0411 §6).
+   */
+  const publishCopy = async (username: string, node: string, item: Element, options: Record<string, string>) => {
+    const config = await pep.config(username, node);
+    if (!config) return void (await pep.publish(username, node, item, options));
+    if (config["pubsub#access_model"] !== "whitelist") return server.log.info({ username, node }, "bookmarks not copied to a PEP node others may read");
+    await pep.publish(username, node, item);
+  };
+
+  /** bookmarks:1 made to hold exactly the rooms of a legacy <storage/>. */
+  const toItems = async (username: string, storage: Element) => {
+    const have = new Map((await pep.items(username, NS_BOOKMARKS)).map((i) => [i.attrs.id!, i.toString()]));
+    const want = new Map<string, Element>();
+    for (const c of storage.getChildren("conference")) {
+      const item = toItem(c);
+      if (item) want.set(item.attrs.id!, item);
+    }
+    for (const [id, item] of want) if (have.get(id) !== item.toString()) await publishCopy(username, NS_BOOKMARKS, item, OPTIONS);
+    for (const id of have.keys()) if (!want.has(id)) await pep.retract(username, NS_BOOKMARKS, id);
+  };
+  const toLegacyNode = (username: string, storage: Element) => publishCopy(username, NS_LEGACY, x("item", { id: "current" }, storage.clone()), LEGACY_OPTIONS);
+
   server.bus.on("private-stored", ({ username, element }) => {
     if (element.name !== "storage" || element.attrs.xmlns !== NS_LEGACY || copying.has(username)) return;
     return exclusive(username, async () => {
-      const have = new Map((await pep.items(username, NS_BOOKMARKS)).map((i) => [i.attrs.id!, i.toString()]));
-      const want = new Map<string, Element>();
-      for (const c of element.getChildren("conference")) {
-        const item = toItem(c);
-        if (item) want.set(item.attrs.id!, item);
-      }
-      for (const [id, item] of want) if (have.get(id) !== item.toString()) await pep.publish(username, NS_BOOKMARKS, item, OPTIONS);
-      for (const id of have.keys()) if (!want.has(id)) await pep.retract(username, NS_BOOKMARKS, id);
+      await toItems(username, element);
+      await toLegacyNode(username, element);
     });
   });
+
+  const fromLegacyNode = (username: string, item: Element) => {
+    const storage = item.getChild("storage", NS_LEGACY);
+    if (!storage || copying.has(username)) return;
+    return exclusive(username, async () => {
+      if (!(await writePrivate(server, username, storage))) server.log.info({ username }, "bookmarks from PEP too large for private XML");
+      await toItems(username, storage);
+    });
+  };
 
   const rebuild = (username: string) => {
     if (copying.has(username)) return;
@@ -90,9 +123,12 @@ function bookmarksCompat(server: Server): void {
       }
       for (const url of old?.getChildren("url") ?? []) storage.cnode(url.clone());
       if (!(await writePrivate(server, username, storage))) server.log.info({ username }, "bookmarks from PEP too large for private XML");
+      await toLegacyNode(username, storage);
     });
   };
-  server.bus.on("pep-published", ({ owner, node }) => (node === NS_BOOKMARKS ? rebuild(owner) : undefined));
+  server.bus.on("pep-published", ({ owner, node, item }) =>
+    node === NS_BOOKMARKS ? rebuild(owner) : node === NS_LEGACY ? fromLegacyNode(owner, item) : undefined,
+  );
   server.bus.on("pep-retracted", ({ owner, node }) => (node === NS_BOOKMARKS ? rebuild(owner) : undefined));
   server.bus.on("pep-node-deleted", ({ owner, node }) => (node === NS_BOOKMARKS ? rebuild(owner) : undefined));
 }

@@ -79,6 +79,7 @@ test("the account advertises both conversions", async () => {
     .map((f) => f.attrs.var);
   assert.ok(vars.includes("urn:xmpp:pep-vcard-conversion:0"), vars.join(" "));
   assert.ok(vars.includes("urn:xmpp:bookmarks:1#compat"), vars.join(" "));
+  assert.ok(vars.includes("urn:xmpp:bookmarks:1#compat-pep") && vars.includes("urn:xmpp:bookmarks-conversion:0"), vars.join(" "));
 });
 
 test("XEP-0398: a vCard photo becomes the PEP avatar (data, then metadata with its SHA-1), and removing it disables the avatar", async () => {
@@ -183,4 +184,60 @@ test("XEP-0398: an avatar whose data does not hash to its id is not copied into 
   const card = await vcardOf(a);
   assert.equal(card.getChild("PHOTO"), undefined);
   assert.equal(card.getChildText("FN"), "unchanged");
+});
+
+test("XEP-0411: the PEP node storage:bookmarks, private XML and bookmarks:1 hold the same rooms, whichever a client writes", async () => {
+  const a = await user("bl");
+  const legacyNode = async () => (await items(a, NS_LEGACY)).find((i) => i.attrs.id === "current")?.getChild("storage", NS_LEGACY);
+  const rooms = (storage: XmlElement | undefined) => (storage?.getChildren("conference") ?? []).map((c) => c.attrs.jid).sort();
+
+  // An XEP-0048-over-PEP client publishes: private XML and bookmarks:1 follow.
+  const storage = xml(
+    "storage",
+    { xmlns: NS_LEGACY },
+    xml("conference", { jid: "pep@muc.example", name: "PEP room", autojoin: "true" }, xml("nick", {}, "me")),
+  );
+  await ok(a, "set", publish(NS_LEGACY, "current", storage, { "pubsub#persist_items": "true", "pubsub#access_model": "whitelist" }));
+  assert.deepEqual(rooms(await legacyOf(a)), ["pep@muc.example"]);
+  assert.deepEqual(
+    (await items(a, NS_BOOKMARKS)).map((i) => i.attrs.id),
+    ["pep@muc.example"],
+  );
+
+  // A private XML client writes: the legacy node follows.
+  await ok(
+    a,
+    "set",
+    xml("query", { xmlns: NS_PRIVATE }, xml("storage", { xmlns: NS_LEGACY }, xml("conference", { jid: "priv@muc.example", autojoin: "false" }))),
+  );
+  assert.deepEqual(rooms(await legacyNode()), ["priv@muc.example"]);
+
+  // A bookmarks:1 client adds a room: both legacy copies follow.
+  const options = { "pubsub#persist_items": "true", "pubsub#max_items": "max", "pubsub#send_last_published_item": "never", "pubsub#access_model": "whitelist" };
+  await ok(a, "set", publish(NS_BOOKMARKS, "new@muc.example", xml("conference", { xmlns: NS_BOOKMARKS, name: "New" }), options));
+  assert.deepEqual(rooms(await legacyNode()), ["new@muc.example", "priv@muc.example"]);
+  assert.deepEqual(rooms(await legacyOf(a)), ["new@muc.example", "priv@muc.example"]);
+
+  // Only the owner may read it (whitelist).
+  const b = await user("bx");
+  const id = `t${++ids}`;
+  await b.send(xml("iq", { type: "get", id, to: a.bare }, xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_LEGACY }))));
+  const refused = await b.waitFor("the refusal", (el) => el.is("iq") && el.attrs.id === id);
+  assert.equal(refused.attrs.type, "error", String(refused));
+});
+
+test("XEP-0411 §6: bookmarks are never copied into a PEP node that others may read", async () => {
+  const a = await user("bo");
+  const open = xml("storage", { xmlns: NS_LEGACY }, xml("conference", { jid: "public@muc.example", autojoin: "false" }));
+  await ok(a, "set", publish(NS_LEGACY, "current", open, { "pubsub#access_model": "open" }));
+  await ok(
+    a,
+    "set",
+    xml("query", { xmlns: NS_PRIVATE }, xml("storage", { xmlns: NS_LEGACY }, xml("conference", { jid: "secret@muc.example", autojoin: "false" }))),
+  );
+  const stored = (await items(a, NS_LEGACY)).find((i) => i.attrs.id === "current")!.getChild("storage", NS_LEGACY)!;
+  assert.deepEqual(
+    stored.getChildren("conference").map((c) => c.attrs.jid),
+    ["public@muc.example"],
+  );
 });
