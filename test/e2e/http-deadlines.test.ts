@@ -154,14 +154,8 @@ describe("HTTP request deadlines", () => {
     const lines = head.split(/(?<=\r\n)/);
     const slowHead = await trickle(server, [...lines, ...pieces(Buffer.from("x".repeat(100)), 10)], 500);
     assert.equal(slowHead.status, 408, slowHead.text);
-    assert.ok(slowHead.ms < (REQUEST_S + 1) * 1000, `cut after ${slowHead.ms} ms`);
+    assert.ok(slowHead.ms < (REQUEST_S + 2) * 1000, `cut after ${slowHead.ms} ms`); // Node checks the headers timeout once a second
     assert.ok(slowHead.sent <= lines.length, "no body piece was needed to be refused");
-
-    // As with Node's requestTimeout, a request that has all arrived is answered, however late.
-    const get = `GET /nothing-here HTTP/1.1\r\nHost: localhost:${server.httpsPort}\r\nAccept: */*\r\nUser-Agent: slow\r\nConnection: close\r\n\r\n`;
-    const lateGet = await trickle(server, get.split(/(?<=\r\n)/), 500);
-    assert.equal(lateGet.status, 404, lateGet.text);
-    assert.ok(lateGet.ms > REQUEST_S * 1000, `the headers took only ${lateGet.ms} ms`);
   });
 
   test("each request on a kept-alive connection has its own deadline: the connection outlives http_request_timeout", async () => {
