@@ -111,43 +111,19 @@ export function archiveStore(db: Db): ArchiveStore {
     return page;
   });
 
-  // Group commit. A transaction of its own costs a row about 40 µs of CPU (each commit writes
-  // every page it touched, the table's and five indexes', to the WAL), eight times an insert
-  // inside a shared one. Appends made in the same turn of the event loop (other streams'
-  // messages) share one IMMEDIATE transaction, and each resolves only once it has committed:
-  // a message is still archived as durably as before it is delivered with its stanza-id.
-  type Pending = { username: string; m: ArchivedMessage; resolve: (ok: boolean) => void; reject: (err: unknown) => void };
-  let pending: Pending[] = [];
-  const write = db.transaction((batch: Pending[]) =>
-    batch.map((p) => {
+  return {
+    // One transaction per append, inside the call: the caller's delivery follows in the same turn
+    // of the event loop, which the stream's flow control relies on. (A group commit that waited
+    // for the next turn let a client's unread input pile up between reads.)
+    append: async (username, m) => {
       try {
-        insert.run({ username: p.username, id: p.m.id, with_jid: p.m.with, with_resource: p.m.withResource ?? null, at: p.m.at, stanza: p.m.stanza });
+        insert.run({ username, id: m.id, with_jid: m.with, with_resource: m.withResource ?? null, at: m.at, stanza: m.stanza });
         return true;
       } catch (err) {
-        // The account was deleted meanwhile: only this row fails, the statement is rolled back alone.
         if (isForeignKeyError(err)) return false;
         throw err;
       }
-    }),
-  );
-  const flush = () => {
-    const batch = pending;
-    pending = [];
-    try {
-      const results = write.immediate(batch);
-      batch.forEach((p, i) => p.resolve(results[i]!));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
-  };
-  const appendSoon = (username: string, m: ArchivedMessage) =>
-    new Promise<boolean>((resolve, reject) => {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push({ username, m, resolve, reject });
-    });
-
-  return {
-    append: (username, m) => appendSoon(username, m),
+    },
     query: async (username, q) => query(username, q),
     bounds: async (username) => {
       const first = oldest.get(username);
