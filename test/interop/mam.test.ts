@@ -5,12 +5,10 @@
 // device saw. @xmpp/client queries its own archive the same way.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 import { Interop, xml, type XmlElement } from "./xmppjs-client.js";
 
-const PYTHON = "/usr/bin/python3";
 const NS_MAM = "urn:xmpp:mam:2";
 const NS_SID = "urn:xmpp:sid:0";
 const SENT = 30;
@@ -23,35 +21,6 @@ interface SyncReport {
   features: string[];
   fields: string[];
   messages: Array<{ archive_id: string; id: string; from: string; body: string; stamp: string | null }>;
-}
-
-/** Runs a slixmpp script; its last JSON line is the result, its stderr the wire for failures. */
-function runScript<R>(script: string, env: Record<string, string>): Promise<{ code: number | null; result?: R; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(PYTHON, [join(ROOT, "test/interop/slixmpp", script)], {
-      env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", SLIX_DEBUG: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "",
-      stderr = "";
-    p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-    p.on("error", reject);
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      let result: R | undefined;
-      for (const line of out.trim().split("\n")) {
-        try {
-          const o = JSON.parse(line) as { result?: R };
-          if (o.result !== undefined) result = o.result;
-        } catch {
-          // progress or noise
-        }
-      }
-      resolve({ code, result, stderr });
-    });
-  });
 }
 
 describe("a second device syncs the whole history", () => {
@@ -87,7 +56,7 @@ describe("a second device syncs the whole history", () => {
   });
 
   test("slixmpp (xep_0313 iterate, pages of 7) gets all 35 messages in order, with the ids the first device saw", async () => {
-    const run = await runScript<SyncReport>("mam.py", {
+    const run = await runSlixmpp<SyncReport>("mam.py", {
       WARDEN_HOST: "127.0.0.1",
       WARDEN_PORT: String(server.c2sPort),
       XMPP_JID: "bob@localhost",

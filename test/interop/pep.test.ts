@@ -8,10 +8,9 @@
 // slixmpp's OMEMO plugin is not in Debian; what is proven is the PEP side OMEMO relies on.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 import { capsVer } from "../helpers/pep.js";
 import { Interop, xml, type XmlElement } from "./xmppjs-client.js";
 
@@ -57,32 +56,8 @@ interface Report {
   peer_avatar_sha1?: string;
 }
 
-function runPep(env: Record<string, string>, onEvent: (ev: Record<string, unknown>) => void): Promise<{ result?: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/pep.py")], {
-      env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let stderr = "";
-    let result: Report | undefined;
-    p.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      for (let nl = out.indexOf("\n"); nl >= 0; nl = out.indexOf("\n")) {
-        const line = out.slice(0, nl).trim();
-        out = out.slice(nl + 1);
-        if (!line.startsWith("{")) continue;
-        const obj = JSON.parse(line) as Record<string, unknown>;
-        if ("result" in obj) result = obj.result as Report;
-        else onEvent(obj);
-      }
-    });
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("error", reject);
-    p.on("exit", () => (clearTimeout(guard), resolve({ result, stderr })));
-  });
-}
+const runPep = (env: Record<string, string>, onEvent: (ev: Record<string, unknown>) => void) =>
+  runSlixmpp<Report>("pep.py", env, { onEvent, guardMs: 60_000, quiet: true });
 
 before(async () => {
   server = await startServer();

@@ -3,9 +3,8 @@
 // the offer, the target's SOCKS5 connection, the initiator's and the activation by itself.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 
 interface S5bReport {
   ok: boolean;
@@ -36,35 +35,20 @@ after(async () => {
   await server?.stop();
 });
 
-function runS5b(): Promise<{ code: number | null; report: S5bReport | undefined; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/s5b.py")], {
-      env: {
-        ...process.env,
-        PYTHONUNBUFFERED: "1",
-        PYTHONDONTWRITEBYTECODE: "1",
-        SLIX_DEBUG: "1",
-        WARDEN_PORT: String(server.c2sPort),
-        SENDER_JID: "sender@localhost",
-        RECEIVER_JID: "receiver@localhost",
-        XMPP_PASSWORD: "pw-s5b",
-        SIZE: String(SIZE),
-        DEADLINE: "20",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("error", reject);
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      const line = out.split("\n").find((l) => l.startsWith('{"result"'));
-      resolve({ code, report: line ? (JSON.parse(line) as { result: S5bReport }).result : undefined, stderr });
-    });
-  });
+async function runS5b(): Promise<{ code: number | null; report: S5bReport | undefined; stderr: string }> {
+  const run = await runSlixmpp<S5bReport>(
+    "s5b.py",
+    {
+      WARDEN_PORT: String(server.c2sPort),
+      SENDER_JID: "sender@localhost",
+      RECEIVER_JID: "receiver@localhost",
+      XMPP_PASSWORD: "pw-s5b",
+      SIZE: String(SIZE),
+      DEADLINE: "20",
+    },
+    { guardMs: 60_000 },
+  );
+  return { code: run.code, report: run.result, stderr: run.stderr };
 }
 
 test("slixmpp sends a file to slixmpp through the proxy it discovered", async () => {

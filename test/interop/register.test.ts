@@ -4,9 +4,8 @@
 // password in-band; each account then logs in (or not) as it should.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 import { canLogin, tokenOf } from "../helpers/register.js";
 
 interface Report {
@@ -19,33 +18,14 @@ interface Report {
 }
 
 /** Runs register.py; the result line, or a failure showing slixmpp's log. */
-function register(server: TestServer, user: string, password: string, env: Record<string, string> = {}): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/register.py")], {
-      env: {
-        ...process.env,
-        PYTHONUNBUFFERED: "1",
-        PYTHONDONTWRITEBYTECODE: "1",
-        WARDEN_PORT: String(server.c2sPort),
-        XMPP_JID: `${user}@localhost`,
-        XMPP_PASSWORD: password,
-        DEADLINE: "20",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "",
-      err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("exit", () => {
-      clearTimeout(guard);
-      const line = out.split("\n").find((l) => l.startsWith('{"result"'));
-      if (!line) return reject(new Error(`no result from register.py\n${out}\n${err.split("\n").slice(-40).join("\n")}`));
-      resolve((JSON.parse(line) as { result: Report }).result);
-    });
-  });
+async function register(server: TestServer, user: string, password: string, env: Record<string, string> = {}): Promise<Report> {
+  const run = await runSlixmpp<Report>(
+    "register.py",
+    { WARDEN_PORT: String(server.c2sPort), XMPP_JID: `${user}@localhost`, XMPP_PASSWORD: password, DEADLINE: "20", ...env },
+    { guardMs: 60_000, quiet: true },
+  );
+  if (!run.result) throw new Error(`no result from register.py\n${run.stderr.split("\n").slice(-40).join("\n")}`);
+  return run.result;
 }
 
 describe("slixmpp xep_0077, registration open", () => {

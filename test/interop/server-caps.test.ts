@@ -3,9 +3,8 @@
 // string with its own code and accepts it for the server's JID only when the two agree.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 
 interface CapsReport {
   ok: boolean;
@@ -26,33 +25,18 @@ after(async () => {
   await server?.stop();
 });
 
-function runCaps(): Promise<{ code: number | null; report: CapsReport | undefined; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/caps.py")], {
-      env: {
-        ...process.env,
-        PYTHONUNBUFFERED: "1",
-        PYTHONDONTWRITEBYTECODE: "1",
-        SLIX_DEBUG: "1",
-        WARDEN_PORT: String(server.c2sPort),
-        XMPP_JID: "slix@localhost",
-        XMPP_PASSWORD: "pw-slix",
-        DEADLINE: "15",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("error", reject);
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      const line = out.split("\n").find((l) => l.startsWith('{"result"'));
-      resolve({ code, report: line ? (JSON.parse(line) as { result: CapsReport }).result : undefined, stderr });
-    });
-  });
+async function runCaps(): Promise<{ code: number | null; report: CapsReport | undefined; stderr: string }> {
+  const run = await runSlixmpp<CapsReport>(
+    "caps.py",
+    {
+      WARDEN_PORT: String(server.c2sPort),
+      XMPP_JID: "slix@localhost",
+      XMPP_PASSWORD: "pw-slix",
+      DEADLINE: "15",
+    },
+    { guardMs: 60_000 },
+  );
+  return { code: run.code, report: run.result, stderr: run.stderr };
 }
 
 test("slixmpp verifies the server's caps hash and caches its features", async () => {

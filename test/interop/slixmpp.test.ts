@@ -8,13 +8,9 @@
 // all on the same stream.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
 import { Interop, xml } from "./xmppjs-client.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPTS = join(ROOT, "test/interop/slixmpp");
+import { runSlixmpp as runScript, type SlixmppRun as Run } from "../helpers/slixmpp.js";
 
 interface SaslAttempt {
   mechanism: string | null;
@@ -51,60 +47,6 @@ interface ChatReport extends LoginReport {
   roster: string | null;
   received: Array<{ id: string; from: string; to: string; type: string; body: string }>;
   errors: string[];
-}
-
-interface Run<R> {
-  code: number | null;
-  events: Array<Record<string, unknown>>;
-  result: R | undefined;
-  stderr: string;
-}
-
-/** Runs a script; resolves when it exits. The script has its own deadline; this one only guards against a hang. */
-function runScript<R>(script: string, env: Record<string, string>, onEvent?: (ev: Record<string, unknown>) => void): Promise<Run<R>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(PYTHON, [join(SCRIPTS, script)], {
-      env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", SLIX_DEBUG: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const run: Run<R> = { code: null, events: [], result: undefined, stderr: "" };
-    let buf = "";
-    p.stdout.setEncoding("utf8");
-    p.stdout.on("data", (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        let obj: Record<string, unknown>;
-        try {
-          obj = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if ("result" in obj) run.result = obj.result as R;
-        else {
-          run.events.push(obj);
-          onEvent?.(obj);
-        }
-      }
-    });
-    p.stderr.setEncoding("utf8");
-    p.stderr.on("data", (d: string) => {
-      run.stderr += d;
-    });
-    const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-    p.on("error", (err) => {
-      clearTimeout(guard);
-      reject(err);
-    });
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      run.code = code;
-      resolve(run);
-    });
-  });
 }
 
 /** slixmpp's SEND/RECV lines (the wire), then the last lines of the rest, for failure messages. */

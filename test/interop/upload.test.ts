@@ -5,14 +5,11 @@
 // file back and compares the bytes. It also refuses by itself a file over max-file-size.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(ROOT, "test/interop/slixmpp/upload.py");
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 
 interface UploadReport {
   ok: boolean;
@@ -27,29 +24,7 @@ interface UploadReport {
   error: string | null;
 }
 
-function run(env: Record<string, string>): Promise<{ code: number | null; result?: UploadReport; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(PYTHON, [SCRIPT], {
-      env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", SLIX_DEBUG: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-    p.on("error", reject);
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      const line = out
-        .split("\n")
-        .reverse()
-        .find((l) => l.startsWith('{"result"'));
-      const result = line ? (JSON.parse(line) as { result: UploadReport }).result : undefined;
-      resolve({ code, result, stderr });
-    });
-  });
-}
+const run = (env: Record<string, string>) => runSlixmpp<UploadReport>("upload.py", env);
 
 describe("slixmpp's XEP-0363 plugin uploads to Warden and gets the same bytes back", () => {
   let server: TestServer;

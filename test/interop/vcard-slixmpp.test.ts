@@ -4,10 +4,9 @@
 // presence, no message while blocked, the message after unblocking.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { startServer, ROOT, type TestServer } from "../helpers/server.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+import { runSlixmpp } from "../helpers/slixmpp.js";
 import { Interop, xml } from "./xmppjs-client.js";
 
 interface Report {
@@ -19,25 +18,7 @@ interface Report {
   pushes: Array<[string, string[]]>;
 }
 
-function runScript(env: Record<string, string>): Promise<{ code: number | null; result: Report | undefined; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("/usr/bin/python3", [join(ROOT, "test/interop/slixmpp/vcard.py")], {
-      env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", SLIX_DEBUG: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-    p.on("error", reject);
-    p.on("exit", (code) => {
-      clearTimeout(guard);
-      const line = out.split("\n").find((l) => l.startsWith('{"result"'));
-      resolve({ code, result: line ? (JSON.parse(line) as { result: Report }).result : undefined, stderr });
-    });
-  });
-}
+const runScript = (env: Record<string, string>) => runSlixmpp<Report>("vcard.py", env);
 
 const wire = (stderr: string) =>
   stderr
