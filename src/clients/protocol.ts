@@ -7,6 +7,7 @@ import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { ClientEntry } from "./access.js";
 import { defineFeature } from "../core/feature.js";
+import { xep82 } from "../core/xep82.js";
 
 declare module "../core/session.js" {
   interface SessionData {
@@ -19,12 +20,6 @@ export const NS_MANAGE = "xmpp:prosody.im/protocol/manage-clients";
 export const NS_CAM = "urn:xmpp:cam:0";
 /** Warden's extension to both: what a client holds besides its credentials. Unknown to other clients, who ignore it. */
 export const NS_HOLDINGS = "urn:warden:client-holdings:0";
-
-/** XEP-0082 UTC with whole seconds. */
-export function xep82(ms: number): string {
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDThh:mm:ss.sssZ for years 0–9999
-  return iso.length === 24 ? iso.slice(0, 19) + "Z" : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
 
 export function clientElement(e: ClientEntry, ns: string): Element {
   const client = x("client", { id: e.id, connected: String(e.connected), type: e.type });

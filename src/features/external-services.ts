@@ -13,6 +13,7 @@ import { stanzaErrors } from "../core/errors.js";
 import type { Server } from "../core/server.js";
 import type { Config, ExternalServiceConfig } from "../core/config.js";
 import { defineFeature } from "../core/feature.js";
+import { xep82 } from "../core/xep82.js";
 
 export const NS_EXTDISCO = "urn:xmpp:extdisco:2";
 
@@ -48,7 +49,7 @@ function externalServices(server: Server): void {
     if (s.secret) {
       const expires = Math.floor(Date.now() / 1000) + (s.ttl ?? server.config.turn_external_ttl);
       Object.assign(attrs, turnCredentials(s.secret, user, expires), {
-        expires: new Date(expires * 1000).toISOString().replace(/\.\d+Z$/, "Z"),
+        expires: xep82(expires * 1000),
         restricted: 1,
       });
     } else if (s.username || s.password) Object.assign(attrs, { username: s.username, password: s.password, restricted: 1 });

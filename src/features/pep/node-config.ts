@@ -87,8 +87,19 @@ export function readForm(parent: Element | undefined, formType: string, maxItems
       if (vals[0] !== formType) return { ok: false, reason: "malformed" };
       continue;
     }
-    const check = checks[name];
-    const value = check?.(vals[0] ?? "");
+    const value = checks[name]?.(vals[0] ?? "");
+    if (value === undefined) return { ok: false, reason: "invalid" };
+    values[name] = value;
+  }
+  return { ok: true, values };
+}
+
+/** Options a feature gives as values, checked and normalised as the same fields of a submitted form would be. */
+export function checkOptions(options: Record<string, string>, maxItems: number): FormResult {
+  const checks = fields(maxItems);
+  const values: NodeConfig = {};
+  for (const [name, v] of Object.entries(options)) {
+    const value = checks[name]?.(v);
     if (value === undefined) return { ok: false, reason: "invalid" };
     values[name] = value;
   }

@@ -9,7 +9,7 @@ import { randomId } from "../../core/random.js";
 import type { Server } from "../../core/server.js";
 import type { PepItemRecord } from "../../storage/types.js";
 import { parseStanza } from "../../xml/parse.js";
-import { FORM_PUBLISH_OPTIONS, accessModel, defaultConfig, itemsKept, readForm, unmet, type NodeConfig } from "./node-config.js";
+import { accessModel, checkOptions, defaultConfig, itemsKept, unmet, type NodeConfig } from "./node-config.js";
 
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 
@@ -90,12 +90,7 @@ export function pepService(server: Server): Pep {
       const id = (item.is("item") ? item.attrs.id : undefined) || randomId(12);
       if (id.length > MAX_ID) throw new StanzaError(stanzaErrors.badRequest, "Item id too long");
       // The same checks as the form a client submits: a feature cannot create what a client could not.
-      const form = x(
-        "p",
-        null,
-        x("x", { xmlns: "jabber:x:data", type: "submit" }, ...Object.entries(options).map(([k, v]) => x("field", { var: k }, x("value", {}, v)))),
-      );
-      const checked = readForm(form, FORM_PUBLISH_OPTIONS, cfg.pep_max_items);
+      const checked = checkOptions(options, cfg.pep_max_items);
       if (!checked.ok) throw new StanzaError(stanzaErrors.pepPreconditionNotMet);
       const config = await nodeFor(owner, node, checked.values);
       const record: PepItemRecord = { id, payload: xml, publishedAt: Date.now() };

@@ -8,6 +8,7 @@ import { x, type Element } from "../../xml/element.js";
 import { errorReply, iqResult } from "../../core/router.js";
 import { stanzaErrors, type StanzaErrorDef } from "../../core/errors.js";
 import type { Server } from "../../core/server.js";
+import { xep82 } from "../../core/xep82.js";
 import { clientIdOf } from "../../clients/access.js";
 import { normaliseType, validFilename } from "./content-type.js";
 
@@ -39,7 +40,7 @@ export function slotRequests(server: Server, base: string): void {
     const now = Date.now();
     const retry = rate.hit(`upload-slot:${username}`, cfg.http_file_share_slot_rate_limit, now);
     if (retry !== undefined) {
-      const stamp = new Date(now + retry * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      const stamp = xep82(now + retry * 1000);
       return refuse(stanzaErrors.uploadRateLimited, undefined, x("retry", { xmlns: NS_UPLOAD, stamp }));
     }
     const req = stanza.getChild("request")!;
