@@ -12,21 +12,7 @@ import { show } from "../helpers/xml.js";
 import { expectStreamError, ping } from "../helpers/xmpp-assert.js";
 import { assertSasl2Failure } from "../helpers/sasl2-client.js";
 import { fastLogin, legacyLogin, listClients, sasl2Login } from "../helpers/manage-clients.js";
-
-interface Row {
-  id: string;
-  type: string;
-  connected: boolean;
-  software?: string;
-  version?: string;
-  device?: string;
-  uri?: string;
-  firstSeen: number;
-  lastSeen: number;
-  expires?: number;
-  auth: string[];
-  ip?: string;
-}
+import type { ClientRow as Row } from "../../src/clients/admin.js";
 
 function expectExit(r: CliResult, code: number, what: string): void {
   assert.equal(r.code, code, `${what}: expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
