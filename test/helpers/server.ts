@@ -37,7 +37,8 @@ export class TestServer {
   lines: string[] = [];
   readonly dataDir: string;
   readonly configPath: string;
-  readonly domain = "localhost";
+  /** The server's domain: "localhost" unless the settings name another (federation tests run several). */
+  readonly domain: string;
   private settings: Record<string, unknown>;
 
   constructor(settings: Record<string, unknown> = {}) {
@@ -60,11 +61,12 @@ export class TestServer {
       password_min_length: 1,
       ...settings,
     };
+    this.domain = String(this.settings.domain);
     this.writeConfig();
   }
 
   get caCert(): string {
-    return readFileSync(join(this.dataDir, "data/certs/localhost.crt"), "utf8");
+    return readFileSync(join(this.dataDir, `data/certs/${this.domain}.crt`), "utf8");
   }
 
   private writeConfig(): void {
